@@ -44,7 +44,21 @@ type Host struct {
 	NICs     int
 	NICSpeed float64
 	Security Security
+	// State is up ("" counts as up), maintenance or down.
+	State HostState
 }
+
+// HostState is whether a host may take part in migrations.
+type HostState string
+
+const (
+	HostUp          HostState = "up"
+	HostMaintenance HostState = "maintenance"
+	HostDown        HostState = "down"
+)
+
+// Usable reports whether the host may receive VMs.
+func (h *Host) Usable() bool { return h.State == "" || h.State == HostUp }
 
 // NICBandwidth is the aggregate migration bandwidth of the host in bytes/s.
 func (h *Host) NICBandwidth() float64 { return float64(h.NICs) * h.NICSpeed }
@@ -67,6 +81,8 @@ type VM struct {
 	MACs     []string
 	Group    string
 	Priority int
+	// Migrating is set while a migration of the VM is under way.
+	Migrating bool
 }
 
 // GroupKind tells whether members of a group must share or avoid hosts.

@@ -1,0 +1,48 @@
+# Every target sets up what it needs first (Go toolchain, modules), so a fresh
+# Debian machine needs nothing but make.
+SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin:$(HOME)/go/bin
+GO ?= go
+BIN := bin/drover
+PKGS := ./...
+
+.PHONY: all setup build demo test bench e2e lint fuzz clean
+
+all: build
+
+setup:
+	@./scripts/setup-go.sh
+	@$(GO) mod download
+
+build: setup
+	$(GO) build -o $(BIN) ./cmd/drover
+
+# The main job on a bundled scenario: simulate it and print the summary.
+demo: build
+	$(BIN) validate scenarios/examples/small.yaml
+	$(BIN) sim scenarios/examples/small.yaml --out out/demo
+	$(BIN) predict --memory 256MiB --resident 190MiB --wss 128MiB --dirty-rate 16MiB/s --bandwidth 32MiB/s
+
+# Fast unit tests (Ginkgo suites run under plain go test).
+test: setup
+	$(GO) vet $(PKGS)
+	$(GO) test -count=1 $(PKGS)
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x ./scenarios/ ./sim/...
+	$(GO) test -run '^$$' -bench . -benchmem ./sim/engine/ ./sim/network/ ./scheduler/...
+	$(GO) test -run '^$$' -bench 'Day' -benchtime 1x -timeout 30m ./sim/
+
+fuzz: setup
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./scenarios/
+
+# The real-host suite; it needs libvirt and QEMU (see .ci/run).
+e2e: setup
+	$(GO) test -count=1 -timeout 30m ./e2e/...
+
+lint: setup
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+
+clean:
+	rm -rf bin out

@@ -1,0 +1,99 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler/precopy"
+)
+
+func predictCmd() *cobra.Command {
+	var (
+		memory, resident, wss, dirty, bandwidth, bwCap string
+		cfg                                            precopy.Config
+		onLimit                                        string
+		rounds                                         bool
+	)
+	c := &cobra.Command{
+		Use:   "predict --memory SIZE --dirty-rate RATE --bandwidth RATE [flags]",
+		Short: "Run one migration through the pre-copy model and print the prediction as JSON",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var w precopy.Workload
+			var err error
+			size := func(flag, s string, def int64) int64 {
+				if s == "" || err != nil {
+					return def
+				}
+				v, e := scenarios.ParseSize(s)
+				if e != nil {
+					err = fmt.Errorf("--%s: %w", flag, e)
+				}
+				return v
+			}
+			rate := func(flag, s string) float64 {
+				if s == "" || err != nil {
+					return 0
+				}
+				v, e := scenarios.ParseRate(s, 4096)
+				if e != nil {
+					err = fmt.Errorf("--%s: %w", flag, e)
+				}
+				return v
+			}
+			w.Memory = size("memory", memory, 0)
+			w.Resident = size("resident", resident, w.Memory)
+			w.WSS = size("wss", wss, w.Resident/4)
+			w.DirtyRate = rate("dirty-rate", dirty)
+			bw := rate("bandwidth", bandwidth)
+			cfg.BandwidthCap = rate("bandwidth-cap", bwCap)
+			if err != nil {
+				return err
+			}
+			if w.Memory <= 0 {
+				return fmt.Errorf("--memory is required")
+			}
+			if bw <= 0 {
+				return fmt.Errorf("--bandwidth is required")
+			}
+			if err := w.Validate(); err != nil {
+				return err
+			}
+			cfg.OnLimit = precopy.OnLimit(onLimit)
+			switch cfg.OnLimit {
+			case precopy.Abort, precopy.Force, precopy.Postcopy:
+			default:
+				return fmt.Errorf("--on-limit: want abort, force or postcopy, got %q", onLimit)
+			}
+			res := precopy.Predict(w, cfg.WithDefaults(), bw)
+			if !rounds {
+				res.Rounds = nil
+			}
+			enc := json.NewEncoder(cmd.OutOrStdout())
+			enc.SetIndent("", "  ")
+			return enc.Encode(res)
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&memory, "memory", "", "guest memory (e.g. 4GiB)")
+	f.StringVar(&resident, "resident", "", "non-zero memory (default: all of it)")
+	f.StringVar(&wss, "wss", "", "writable working set (default: resident/4)")
+	f.StringVar(&dirty, "dirty-rate", "0", "dirty rate (e.g. 200MiB/s or 5000pages/s)")
+	f.StringVar(&bandwidth, "bandwidth", "", "bandwidth the migration gets (e.g. 10Gbit/s)")
+	f.StringVar(&bwCap, "bandwidth-cap", "", "per-migration bandwidth cap, as libvirt's")
+	f.DurationVar(&cfg.DowntimeLimit, "downtime-limit", 300*time.Millisecond, "downtime limit")
+	f.DurationVar(&cfg.SwitchoverCost, "switchover-cost", 20*time.Millisecond, "fixed cost of switch-over")
+	f.DurationVar(&cfg.SetupTime, "setup-time", 0, "fixed setup time")
+	f.DurationVar(&cfg.Latency, "latency", 0, "one-way network latency")
+	f.IntVar(&cfg.MaxIterations, "max-iterations", 0, "pre-copy rounds before the limit action (0: none)")
+	f.DurationVar(&cfg.CompletionTimeoutPerGiB, "completion-timeout-per-gib", 0, "completion timeout per GiB of memory (0: none)")
+	f.DurationVar(&cfg.ProgressTimeout, "progress-timeout", 0, "progress timeout (0: none)")
+	f.StringVar(&onLimit, "on-limit", "abort", "at a limit: abort, force or postcopy")
+	f.BoolVar(&cfg.AutoConverge, "auto-converge", false, "throttle the guest when it dirties faster than pages are sent")
+	f.BoolVar(&rounds, "rounds", false, "include every round in the output")
+	return c
+}

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/sim"
+)
+
+func simCmd() *cobra.Command {
+	var (
+		seed    uint64
+		out     string
+		noProgr bool
+	)
+	c := &cobra.Command{
+		Use:   "sim SCENARIO.yaml",
+		Short: "Run a scenario in the simulator and write DIR/report.json",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			sc, err := scenarios.Load(args[0])
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return exitError{2}
+			}
+			var opts sim.Options
+			if cmd.Flags().Changed("seed") {
+				opts.Seed = &seed
+			}
+			var bar *mpb.Bar
+			var progress *mpb.Progress
+			if !noProgr && isTerminal(os.Stderr) {
+				progress = mpb.New(mpb.WithOutput(os.Stderr), mpb.WithWidth(50))
+				bar = progress.AddBar(int64(sc.Sim.Duration/time.Second),
+					mpb.PrependDecorators(decor.Name("simulating "+sc.Name+" ")),
+					mpb.AppendDecorators(decor.Percentage(), decor.Name(" "), decor.Elapsed(decor.ET_STYLE_GO)))
+				opts.Progress = func(now, total time.Duration) {
+					bar.SetCurrent(int64(now / time.Second))
+				}
+			}
+			rep, err := sim.Run(sc, opts)
+			if progress != nil {
+				bar.SetTotal(-1, true)
+				progress.Wait()
+			}
+			if err != nil {
+				return err
+			}
+			path, err := rep.Save(out)
+			if err != nil {
+				return err
+			}
+			rep.PrintSummary(cmd.OutOrStdout())
+			fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
+			return nil
+		},
+	}
+	c.Flags().Uint64Var(&seed, "seed", 0, "seed for this run (default: the scenario's)")
+	c.Flags().StringVar(&out, "out", "out", "directory for report.json")
+	c.Flags().BoolVar(&noProgr, "no-progress", false, "never show a progress bar")
+	return c
+}
+
+func validateCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "validate SCENARIO.yaml...",
+		Short: "Check scenario files; print every problem as file:line:col: message",
+		Args:  cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			bad := false
+			for _, a := range args {
+				sc, err := scenarios.Load(a)
+				if err != nil {
+					fmt.Fprintln(cmd.OutOrStdout(), err)
+					bad = true
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d hosts, %d vms, %d events)\n", a, len(sc.Hosts), len(sc.VMs), len(sc.Events))
+			}
+			if bad {
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+}
+
+func schemaCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "schema",
+		Short: "Print the JSON Schema of scenario files, for editors",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := scenarios.Schema()
+			if err != nil {
+				return err
+			}
+			_, err = cmd.OutOrStdout().Write(append(b, '\n'))
+			return err
+		},
+	}
+}
+
+func genCmd() *cobra.Command {
+	var o scenarios.GenOptions
+	var out string
+	c := &cobra.Command{
+		Use:   "gen",
+		Short: "Generate a large cluster scenario",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			b, err := scenarios.Generate(o)
+			if err != nil {
+				return err
+			}
+			if out == "" || out == "-" {
+				_, err = cmd.OutOrStdout().Write(b)
+				return err
+			}
+			return os.WriteFile(out, b, 0o644)
+		},
+	}
+	c.Flags().IntVar(&o.Hosts, "hosts", 1000, "hosts")
+	c.Flags().IntVar(&o.VMs, "vms", 20000, "VMs")
+	c.Flags().IntVar(&o.Racks, "racks", 0, "racks (default: one per 25 hosts)")
+	c.Flags().IntVar(&o.Zones, "zones", 0, "zones (default 2)")
+	c.Flags().Uint64Var(&o.Seed, "seed", 1, "seed")
+	c.Flags().DurationVar(&o.Duration, "duration", 24*time.Hour, "simulated duration")
+	c.Flags().DurationVar(&o.SampleInterval, "sample-interval", 5*time.Minute, "sample interval")
+	c.Flags().StringVarP(&out, "out", "o", "", "file to write (default stdout)")
+	return c
+}

@@ -1,0 +1,190 @@
+// Package reports holds what a run produced and renders it. A Report is
+// plain data: the same run gives the same bytes, so reports can be diffed
+// and golden-tested.
+package reports
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Report is the outcome of one simulation run. Times are milliseconds since
+// the start of the run, sizes bytes.
+type Report struct {
+	Scenario   string  `json:"scenario"`
+	Seed       uint64  `json:"seed"`
+	DurationMS float64 `json:"duration_ms"`
+	Summary    Summary `json:"summary"`
+	// Migrations in the order they started (ties by id).
+	Migrations []Migration `json:"migrations"`
+	// Lost lists VMs that died with their host.
+	Lost []LostVM `json:"lost"`
+	// Faults and operator events in the order they happened.
+	Events []EventRecord `json:"events"`
+	// Samples of host utilisation, one series per host in name order.
+	SampleIntervalMS float64      `json:"sample_interval_ms"`
+	SampleTimesMS    []float64    `json:"sample_times_ms"`
+	Hosts            []HostSeries `json:"hosts"`
+}
+
+// Migration is one live migration, whatever its outcome.
+type Migration struct {
+	ID          int     `json:"id"`
+	VM          string  `json:"vm"`
+	Source      string  `json:"source"`
+	Destination string  `json:"destination"`
+	Cause       string  `json:"cause"`
+	StartMS     float64 `json:"start_ms"`
+	EndMS       float64 `json:"end_ms"`
+	DurationMS  float64 `json:"duration_ms"`
+	DowntimeMS  float64 `json:"downtime_ms"`
+	Bytes       int64   `json:"bytes"`
+	Rounds      int     `json:"rounds"`
+	Transport   string  `json:"transport"`
+	// Mixed is set when source and destination differ in security state.
+	Mixed bool `json:"mixed,omitempty"`
+	// Outcome is completed, forced, postcopy, aborted, failed or rejected.
+	Outcome string `json:"outcome"`
+	Reason  string `json:"reason,omitempty"`
+	// PredictedMS is the closed-form prediction at the bandwidth the
+	// migration got when it started, to show what sharing cost.
+	PredictedMS float64 `json:"predicted_ms"`
+	Throttle    float64 `json:"throttle,omitempty"`
+}
+
+// LostVM is a VM that died with its host.
+type LostVM struct {
+	VM     string  `json:"vm"`
+	Host   string  `json:"host"`
+	AtMS   float64 `json:"at_ms"`
+	Reason string  `json:"reason"`
+}
+
+// EventRecord is a scenario event or fault as it happened.
+type EventRecord struct {
+	AtMS   float64 `json:"at_ms"`
+	Kind   string  `json:"kind"`
+	Target string  `json:"target"`
+	Detail string  `json:"detail,omitempty"`
+}
+
+// HostSeries is one host's utilisation at each sample time (fractions of
+// capacity; CPU may exceed 1 when demand exceeds cores).
+type HostSeries struct {
+	Name   string    `json:"name"`
+	CPU    []float64 `json:"cpu"`
+	Memory []float64 `json:"memory"`
+	VMs    []int     `json:"vms"`
+}
+
+// Summary aggregates a run.
+type Summary struct {
+	Migrations      int     `json:"migrations"`
+	Completed       int     `json:"completed"`
+	Forced          int     `json:"forced"`
+	PostCopy        int     `json:"postcopy"`
+	Aborted         int     `json:"aborted"`
+	Failed          int     `json:"failed"`
+	Rejected        int     `json:"rejected"`
+	MixedSecurity   int     `json:"mixed_security_migrations"`
+	BytesMoved      int64   `json:"bytes_moved"`
+	TotalDowntimeMS float64 `json:"total_downtime_ms"`
+	MaxDowntimeMS   float64 `json:"max_downtime_ms"`
+	MeanDurationMS  float64 `json:"mean_duration_ms"`
+	MaxConcurrent   int     `json:"max_concurrent_migrations"`
+	VMsLost         int     `json:"vms_lost"`
+	HostsCrashed    int     `json:"hosts_crashed"`
+	Events          uint64  `json:"sim_events"`
+	// OverCapacityMS is, per host with any, the time its CPU demand exceeded
+	// its cores; hosts never over capacity are left out.
+	OverCapacityMS []HostTime `json:"time_over_capacity"`
+}
+
+// HostTime is a duration attributed to one host.
+type HostTime struct {
+	Host string  `json:"host"`
+	MS   float64 `json:"ms"`
+}
+
+// MS converts a duration to float milliseconds, the unit of every report.
+func MS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// WriteJSON writes the report as indented JSON.
+func (r *Report) WriteJSON(w io.Writer) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Save writes dir/report.json, creating dir.
+func (r *Report) Save(dir string) (string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "report.json")
+	f, err := os.Create(path)
+	if err != nil {
+		return "", err
+	}
+	if err := r.WriteJSON(f); err != nil {
+		f.Close()
+		return "", err
+	}
+	return path, f.Close()
+}
+
+// Load reads a report.json.
+func Load(path string) (*Report, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Report
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// PrintSummary writes the few lines a person reads after a run.
+func (r *Report) PrintSummary(w io.Writer) {
+	s := r.Summary
+	fmt.Fprintf(w, "scenario %s, seed %d, %s simulated (%d events)\n", r.Scenario, r.Seed,
+		time.Duration(r.DurationMS*float64(time.Millisecond)), s.Events)
+	fmt.Fprintf(w, "migrations: %d (completed %d, forced %d, postcopy %d, aborted %d, failed %d, rejected %d)\n",
+		s.Migrations, s.Completed, s.Forced, s.PostCopy, s.Aborted, s.Failed, s.Rejected)
+	fmt.Fprintf(w, "moved %s, downtime total %.1f ms, max %.1f ms, mean duration %.1f s, max concurrent %d\n",
+		FormatBytes(s.BytesMoved), s.TotalDowntimeMS, s.MaxDowntimeMS, s.MeanDurationMS/1000, s.MaxConcurrent)
+	fmt.Fprintf(w, "hosts crashed %d, VMs lost %d, mixed-security migrations %d, hosts over capacity %d\n",
+		s.HostsCrashed, s.VMsLost, s.MixedSecurity, len(s.OverCapacityMS))
+}
+
+// FormatBytes prints a size with a binary unit.
+func FormatBytes(b int64) string {
+	const unit = 1024
+	if b < unit {
+		return fmt.Sprintf("%d B", b)
+	}
+	div, exp := int64(unit), 0
+	for n := b / unit; n >= unit; n /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.2f %ciB", float64(b)/float64(div), "KMGTPE"[exp])
+}
+
+// FormatRate prints a rate in bytes/s as bits per second, as links are sold.
+func FormatRate(bps float64) string {
+	bits := bps * 8
+	switch {
+	case bits >= 1e9:
+		return fmt.Sprintf("%.3g Gbit/s", bits/1e9)
+	case bits >= 1e6:
+		return fmt.Sprintf("%.3g Mbit/s", bits/1e6)
+	}
+	return fmt.Sprintf("%.3g kbit/s", bits/1e3)
+}

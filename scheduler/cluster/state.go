@@ -1,0 +1,148 @@
+package cluster
+
+import "slices"
+
+// State is a what-if view of a snapshot: moves can be tried on it and taken
+// back, and it answers "what would host h hold" in constant time. Planners
+// place VMs on a State, never on the Snapshot, so filters see planned moves.
+type State struct {
+	Snap *Snapshot
+	// Place is the planned host index of each VM (index into Snap.Hosts),
+	// -1 for a VM whose host is unknown.
+	Place []int
+	// Per host, indexed like Snap.Hosts.
+	VCPUs  []int
+	CPU    []float64
+	Memory []int64
+	Count  []int
+
+	hostIx map[string]int
+	vmIx   map[string]int
+	// groupOn counts, per group, the members planned on each host.
+	groupOn map[string]map[int]int
+	// members lists the VM indexes of each group.
+	members map[string][]int
+	kinds   map[string]GroupKind
+}
+
+// NewState builds the what-if view of s.
+func NewState(s *Snapshot) *State {
+	st := &State{
+		Snap:    s,
+		Place:   make([]int, len(s.VMs)),
+		VCPUs:   make([]int, len(s.Hosts)),
+		CPU:     make([]float64, len(s.Hosts)),
+		Memory:  make([]int64, len(s.Hosts)),
+		Count:   make([]int, len(s.Hosts)),
+		hostIx:  make(map[string]int, len(s.Hosts)),
+		vmIx:    make(map[string]int, len(s.VMs)),
+		groupOn: map[string]map[int]int{},
+		members: map[string][]int{},
+		kinds:   make(map[string]GroupKind, len(s.Groups)),
+	}
+	for i := range s.Hosts {
+		st.hostIx[s.Hosts[i].Name] = i
+	}
+	for i := range s.VMs {
+		v := &s.VMs[i]
+		st.vmIx[v.Name] = i
+		h, ok := st.hostIx[v.Host]
+		if !ok {
+			st.Place[i] = -1
+			continue
+		}
+		st.Place[i] = h
+		st.add(i, h)
+	}
+	for _, g := range s.Groups {
+		st.kinds[g.Name] = g.Kind
+		for _, m := range g.Members {
+			if i, ok := st.vmIx[m]; ok && !slices.Contains(st.members[g.Name], i) {
+				st.members[g.Name] = append(st.members[g.Name], i)
+			}
+		}
+	}
+	for i := range s.VMs {
+		if g := s.VMs[i].Group; g != "" && !slices.Contains(st.members[g], i) {
+			st.members[g] = append(st.members[g], i)
+		}
+	}
+	for g := range st.members {
+		slices.Sort(st.members[g])
+	}
+	return st
+}
+
+func (st *State) add(vm, h int) {
+	v := &st.Snap.VMs[vm]
+	st.VCPUs[h] += v.VCPUs
+	st.CPU[h] += v.CPU
+	st.Memory[h] += v.Memory
+	st.Count[h]++
+	for _, g := range st.groupsOf(vm) {
+		m := st.groupOn[g]
+		if m == nil {
+			m = map[int]int{}
+			st.groupOn[g] = m
+		}
+		m[h]++
+	}
+}
+
+func (st *State) remove(vm, h int) {
+	v := &st.Snap.VMs[vm]
+	st.VCPUs[h] -= v.VCPUs
+	st.CPU[h] -= v.CPU
+	st.Memory[h] -= v.Memory
+	st.Count[h]--
+	for _, g := range st.groupsOf(vm) {
+		st.groupOn[g][h]--
+	}
+}
+
+func (st *State) groupsOf(vm int) []string {
+	if g := st.Snap.VMs[vm].Group; g != "" {
+		return []string{g}
+	}
+	return nil
+}
+
+// HostIndex returns the index of the named host, or -1.
+func (st *State) HostIndex(name string) int {
+	if i, ok := st.hostIx[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// VMIndex returns the index of the named VM, or -1.
+func (st *State) VMIndex(name string) int {
+	if i, ok := st.vmIx[name]; ok {
+		return i
+	}
+	return -1
+}
+
+// Move plans vm onto host dst. Moving to where it already is does nothing.
+func (st *State) Move(vm, dst int) {
+	src := st.Place[vm]
+	if src == dst {
+		return
+	}
+	if src >= 0 {
+		st.remove(vm, src)
+	}
+	st.Place[vm] = dst
+	if dst >= 0 {
+		st.add(vm, dst)
+	}
+}
+
+// GroupOn is how many members of group are planned on host h.
+func (st *State) GroupOn(group string, h int) int { return st.groupOn[group][h] }
+
+// Members lists the VM indexes of a group, sorted.
+func (st *State) Members(group string) []int { return st.members[group] }
+
+// GroupKind returns the kind of the named group, "" if none.
+func (st *State) GroupKind(group string) GroupKind { return st.kinds[group] }

@@ -1,0 +1,210 @@
+// Package filter holds the constraints every policy obeys: capacity, pool
+// compatibility, host state, affinity and TLS enforcement. Each is a
+// framework.FilterPlugin with constant reasons, so a plan can say why a host
+// was refused.
+package filter
+
+import (
+	"fmt"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/framework"
+)
+
+// Reasons, constant so that tests and --explain match on them.
+const (
+	ReasonSameHost        = "vm already on host"
+	ReasonHostNotUsable   = "host not usable"
+	ReasonInsufficientMem = "insufficient memory"
+	ReasonInsufficientCPU = "insufficient cpu"
+	ReasonAntiAffinity    = "anti-affinity group member on host"
+	ReasonAffinity        = "affinity group members elsewhere"
+	ReasonMixedSecurity   = "mixed security states"
+	ReasonUnsecured       = "unsecured host under tls required"
+	ReasonInvalidCert     = "host certificate invalid"
+)
+
+// Capacity refuses hosts without room: memory is never overcommitted; vCPUs
+// may be, up to Overcommit times the host's cores.
+type Capacity struct {
+	Overcommit float64
+}
+
+const CapacityName = "capacity"
+
+var _ framework.FilterPlugin = Capacity{}
+
+func (Capacity) Name() string { return CapacityName }
+
+func (c Capacity) Filter(st *cluster.State, vm, dst int) *framework.Status {
+	if st.Place[vm] == dst {
+		return nil // a VM always fits where it already is
+	}
+	h := &st.Snap.Hosts[dst]
+	v := &st.Snap.VMs[vm]
+	var reasons []string
+	if st.Memory[dst]+v.Memory > h.Memory {
+		reasons = append(reasons, fmt.Sprintf("%s: need %d, used %d, capacity %d", ReasonInsufficientMem, v.Memory, st.Memory[dst], h.Memory))
+	}
+	oc := c.Overcommit
+	if oc <= 0 {
+		oc = 1
+	}
+	if limit := float64(h.CPUs) * oc; float64(st.VCPUs[dst]+v.VCPUs) > limit+1e-9 {
+		reasons = append(reasons, fmt.Sprintf("%s: need %d vcpus, used %d, capacity %g", ReasonInsufficientCPU, v.VCPUs, st.VCPUs[dst], limit))
+	}
+	if len(reasons) > 0 {
+		return framework.NewStatus(framework.Unschedulable, reasons...)
+	}
+	return nil
+}
+
+// HostState refuses the VM's own host and hosts in maintenance or down.
+type HostState struct{}
+
+const HostStateName = "host-state"
+
+var _ framework.FilterPlugin = HostState{}
+
+func (HostState) Name() string { return HostStateName }
+
+func (HostState) Filter(st *cluster.State, vm, dst int) *framework.Status {
+	if st.Snap.VMs[vm].Host == st.Snap.Hosts[dst].Name {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ReasonSameHost)
+	}
+	h := &st.Snap.Hosts[dst]
+	if !h.Usable() {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, fmt.Sprintf("%s: %s", ReasonHostNotUsable, h.State))
+	}
+	return nil
+}
+
+// Pool refuses a destination that cannot share a pool with the VM's current
+// host: CPU model, memory size and NIC ports must match.
+type Pool struct{}
+
+const PoolName = "pool"
+
+var _ framework.FilterPlugin = Pool{}
+
+func (Pool) Name() string { return PoolName }
+
+func (Pool) Filter(st *cluster.State, vm, dst int) *framework.Status {
+	src := st.Snap.Host(st.Snap.VMs[vm].Host)
+	if src == nil {
+		return nil
+	}
+	if ok, why := cluster.Compatible(src, &st.Snap.Hosts[dst]); !ok {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, why)
+	}
+	return nil
+}
+
+// Affinity keeps anti-affinity members apart and affinity members together.
+// A member of an affinity group may go only where every other member is
+// planned, or where they can follow: members still on the VM's own source
+// host are expected to move with it.
+type Affinity struct{}
+
+const AffinityName = "affinity"
+
+var _ framework.FilterPlugin = Affinity{}
+
+func (Affinity) Name() string { return AffinityName }
+
+func (Affinity) Filter(st *cluster.State, vm, dst int) *framework.Status {
+	g := st.Snap.VMs[vm].Group
+	if g == "" {
+		return nil
+	}
+	switch st.GroupKind(g) {
+	case cluster.AntiAffinity:
+		n := st.GroupOn(g, dst)
+		if st.Place[vm] == dst {
+			n--
+		}
+		if n > 0 {
+			return framework.NewStatus(framework.Unschedulable, fmt.Sprintf("%s: group %s", ReasonAntiAffinity, g))
+		}
+	case cluster.Affinity:
+		src := st.Place[vm]
+		for _, m := range st.Members(g) {
+			if m == vm {
+				continue
+			}
+			if p := st.Place[m]; p != dst && p != src {
+				return framework.NewStatus(framework.Unschedulable, fmt.Sprintf("%s: group %s", ReasonAffinity, g))
+			}
+		}
+	}
+	return nil
+}
+
+// TLSMode is how strictly migrations must be secured.
+type TLSMode string
+
+const (
+	// TLSMatching: secured to secured over qemu+tls with QEMU native TLS,
+	// unsecured to unsecured over qemu+tcp, mixed pairs never (as Apache
+	// CloudStack since 4.11.1).
+	TLSMatching TLSMode = "matching"
+	// TLSRequired: only secured hosts take part; unsecured hosts are
+	// reported and left alone.
+	TLSRequired TLSMode = "required"
+	// TLSOff: no enforcement; mixed pairs travel over TCP and are counted.
+	TLSOff TLSMode = "off"
+)
+
+// TLS enforces a TLSMode.
+type TLS struct {
+	Mode TLSMode
+}
+
+const TLSName = "tls"
+
+var _ framework.FilterPlugin = TLS{}
+
+func (TLS) Name() string { return TLSName }
+
+func (t TLS) Filter(st *cluster.State, vm, dst int) *framework.Status {
+	src := st.Snap.Host(st.Snap.VMs[vm].Host)
+	if src == nil {
+		return nil
+	}
+	_, s := Transport(t.Mode, src, &st.Snap.Hosts[dst])
+	return s
+}
+
+// Transport decides how a pair of hosts may migrate under mode, or why they
+// may not. Every planned migration carries the transport this returns.
+func Transport(mode TLSMode, src, dst *cluster.Host) (cluster.Transport, *framework.Status) {
+	if src.Security == cluster.Invalid || dst.Security == cluster.Invalid {
+		return "", framework.NewStatus(framework.UnschedulableAndUnresolvable,
+			fmt.Sprintf("%s: %s is %s, %s is %s", ReasonInvalidCert, src.Name, src.Security, dst.Name, dst.Security))
+	}
+	secured := src.Security == cluster.Secured && dst.Security == cluster.Secured
+	switch mode {
+	case TLSRequired:
+		if !secured {
+			return "", framework.NewStatus(framework.UnschedulableAndUnresolvable,
+				fmt.Sprintf("%s: %s is %s, %s is %s", ReasonUnsecured, src.Name, src.Security, dst.Name, dst.Security))
+		}
+	case TLSOff:
+	default: // matching
+		if src.Security != dst.Security {
+			return "", framework.NewStatus(framework.UnschedulableAndUnresolvable,
+				fmt.Sprintf("%s: %s is %s, %s is %s", ReasonMixedSecurity, src.Name, src.Security, dst.Name, dst.Security))
+		}
+	}
+	if secured {
+		return cluster.TransportTLS, nil
+	}
+	return cluster.TransportTCP, nil
+}
+
+// Default is the chain every policy starts from. Cheap, unresolvable checks
+// come first so most refusals cost one comparison; capacity, which planned
+// moves change, comes last.
+func Default(tls TLSMode, overcommit float64) []framework.FilterPlugin {
+	return []framework.FilterPlugin{HostState{}, TLS{Mode: tls}, Pool{}, Affinity{}, Capacity{Overcommit: overcommit}}
+}
