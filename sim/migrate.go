@@ -129,6 +129,7 @@ func (w *world) startMigration(vm, dst string, o scenarios.MigrationOverrides, c
 	m.last = now
 	d.mem += v.spec.Memory
 	v.mig = int32(idx)
+	capBW = cluster.StreamCap(&src.Host, &d.Host, capBW)
 	m.flow = w.net.AddFlow(route, capBW)
 	w.flowMig[m.flow] = int32(idx)
 	w.running++

@@ -7,7 +7,6 @@ package sim
 import (
 	"fmt"
 	"math"
-	"slices"
 	"time"
 
 	"github.com/droverlab/drover/reports"

@@ -130,6 +130,17 @@ type Snapshot struct {
 	VMs   []VM
 	// Groups are affinity rules in force.
 	Groups []Group
+	// Links is the migration network, when known. Without it, planners
+	// assume each host's NICs meet in one non-blocking switch.
+	Links []Link
+}
+
+// Link is a full-duplex network link between two nodes (hosts or switches).
+type Link struct {
+	Name      string
+	A, B      string
+	Bandwidth float64
+	Latency   time.Duration
 }
 
 // Host returns the host called name, or nil.
@@ -164,4 +175,16 @@ func cmpString(a, b string) int {
 // do not name one. QEMU's 52:54:00 prefix keeps them recognisable.
 func MAC(n int) string {
 	return fmt.Sprintf("52:54:00:%02x:%02x:%02x", (n>>16)&0xff, (n>>8)&0xff, n&0xff)
+}
+
+// StreamCap is the most one migration between src and dst can get, in
+// bytes/s, before any configured cap: QEMU sends pre-copy over one TCP
+// connection, and a bond hashes one connection onto one port, so a single
+// migration rides one NIC port however many the host has.
+func StreamCap(src, dst *Host, configured float64) float64 {
+	c := min(src.NICSpeed, dst.NICSpeed)
+	if configured > 0 && (c <= 0 || configured < c) {
+		c = configured
+	}
+	return c
 }

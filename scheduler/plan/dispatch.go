@@ -1,0 +1,151 @@
+package plan
+
+// Dispatcher decides when moves start: in plan order, as soon as their
+// dependencies are done and the limits allow. The Core and Schedule share
+// it, so a plan runs the way it was timed.
+type Dispatcher struct {
+	limits  Limits
+	moves   []Move
+	state   []moveState
+	index   map[int]int
+	out, in map[string]int
+	running int
+	// first is the lowest index that may still be pending.
+	first int
+}
+
+type moveState uint8
+
+const (
+	pending moveState = iota
+	running
+	done
+	failed
+	// blocked: a dependency failed; the Core re-plans these.
+	blocked
+)
+
+// NewDispatcher tracks moves (not copied: callers must not reorder them).
+func NewDispatcher(moves []Move, limits Limits) *Dispatcher {
+	d := &Dispatcher{
+		limits: limits, moves: moves, state: make([]moveState, len(moves)),
+		index: make(map[int]int, len(moves)), out: map[string]int{}, in: map[string]int{},
+	}
+	for i, m := range moves {
+		d.index[m.ID] = i
+	}
+	return d
+}
+
+// Next returns the indexes of the moves to start now and marks them running.
+func (d *Dispatcher) Next() []int {
+	if d.limits.Batch && d.running > 0 {
+		return nil
+	}
+	var start []int
+	for d.first < len(d.moves) && d.state[d.first] != pending {
+		d.first++
+	}
+	for i := d.first; i < len(d.moves); i++ {
+		if d.state[i] != pending {
+			continue
+		}
+		if d.limits.MaxParallel > 0 && d.running >= d.limits.MaxParallel {
+			break
+		}
+		m := &d.moves[i]
+		if !d.ready(m) {
+			continue
+		}
+		if d.limits.MaxPerHostOut > 0 && d.out[m.Source] >= d.limits.MaxPerHostOut {
+			continue
+		}
+		if d.limits.MaxPerHostIn > 0 && d.in[m.Destination] >= d.limits.MaxPerHostIn {
+			continue
+		}
+		d.state[i] = running
+		d.running++
+		d.out[m.Source]++
+		d.in[m.Destination]++
+		start = append(start, i)
+	}
+	return start
+}
+
+func (d *Dispatcher) ready(m *Move) bool {
+	for _, id := range m.After {
+		j, ok := d.index[id]
+		if !ok {
+			continue // a dependency outside the plan has already happened
+		}
+		switch d.state[j] {
+		case done:
+		case failed, blocked:
+			d.state[d.index[m.ID]] = blocked
+			return false
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// Finish records the end of a running move.
+func (d *Dispatcher) Finish(i int, ok bool) {
+	if d.state[i] != running {
+		return
+	}
+	m := &d.moves[i]
+	d.running--
+	d.out[m.Source]--
+	d.in[m.Destination]--
+	if ok {
+		d.state[i] = done
+	} else {
+		d.state[i] = failed
+	}
+}
+
+// Skip marks a pending move as done without running it (resumed from a
+// journal that records it finished) or as failed.
+func (d *Dispatcher) Skip(i int, ok bool) {
+	if d.state[i] != pending {
+		return
+	}
+	if ok {
+		d.state[i] = done
+	} else {
+		d.state[i] = failed
+	}
+}
+
+// Running is the number of moves under way.
+func (d *Dispatcher) Running() int { return d.running }
+
+// Idle reports that nothing runs and nothing more can start.
+func (d *Dispatcher) Idle() bool {
+	if d.running > 0 {
+		return false
+	}
+	for i := d.first; i < len(d.moves); i++ {
+		if d.state[i] == pending && d.ready(&d.moves[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// Blocked lists the indexes of moves that can never start because a move
+// they depend on failed, and of moves still pending behind them.
+func (d *Dispatcher) Blocked() []int {
+	var out []int
+	for i := range d.moves {
+		if d.state[i] == pending {
+			d.ready(&d.moves[i])
+		}
+		if d.state[i] == blocked {
+			out = append(out, i)
+		}
+	}
+	return out
+}

@@ -1,0 +1,183 @@
+package plan
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/sim/network"
+)
+
+// Topology builds the migration network of a snapshot: its links when it
+// has them, otherwise every host's NICs into one non-blocking switch.
+func Topology(snap *cluster.Snapshot) (*network.Network, error) {
+	n := network.New()
+	for i := range snap.Hosts {
+		n.AddNode(snap.Hosts[i].Name)
+	}
+	if len(snap.Links) > 0 {
+		for _, l := range snap.Links {
+			if err := n.AddLink(l.Name, l.A, l.B, l.Bandwidth, l.Latency); err != nil {
+				return nil, fmt.Errorf("link %s: %w", l.Name, err)
+			}
+		}
+		return n, nil
+	}
+	for i := range snap.Hosts {
+		h := &snap.Hosts[i]
+		bw := h.NICBandwidth()
+		if bw <= 0 {
+			return nil, fmt.Errorf("host %s has no NIC bandwidth", h.Name)
+		}
+		if err := n.AddLink(h.Name, h.Name, "switch", bw, 50*time.Microsecond); err != nil {
+			return nil, err
+		}
+	}
+	return n, nil
+}
+
+// Workload is the model's view of a VM.
+func Workload(v *cluster.VM) precopy.Workload {
+	return precopy.Workload{Memory: v.Memory, Resident: v.Resident, WSS: v.WSS, DirtyRate: v.DirtyRate}
+}
+
+// Timer times plans on one snapshot; it keeps the network between calls.
+type Timer struct {
+	snap *cluster.Snapshot
+	net  *network.Network
+	cfg  precopy.Config
+}
+
+// NewTimer prepares to time plans on snap with migration settings cfg.
+func NewTimer(snap *cluster.Snapshot, cfg precopy.Config) (*Timer, error) {
+	n, err := Topology(snap)
+	if err != nil {
+		return nil, err
+	}
+	return &Timer{snap: snap, net: n, cfg: cfg.WithDefaults()}, nil
+}
+
+type run struct {
+	i    int
+	st   *precopy.Stepper
+	flow network.FlowID
+	rate float64
+}
+
+// Schedule predicts every move of p: when the dispatcher starts it, how
+// long it takes with the bandwidth it shares, its downtime and bytes; then
+// the plan's makespan and lower bound. Flows share links max-min fairly, as
+// in the simulator.
+func (t *Timer) Schedule(p *Plan) error {
+	for _, id := range t.net.Flows() {
+		t.net.RemoveFlow(id)
+	}
+	t.net.Changed()
+	disp := NewDispatcher(p.Moves, p.Limits)
+	var runs []*run
+	var now time.Duration
+	for i := range p.Moves {
+		p.Moves[i].Predicted = Prediction{Outcome: "blocked"}
+	}
+	for {
+		for _, i := range disp.Next() {
+			m := &p.Moves[i]
+			v := t.snap.VM(m.VM)
+			if v == nil {
+				return fmt.Errorf("move %d: unknown vm %q", m.ID, m.VM)
+			}
+			route, err := t.net.Route(m.Source, m.Destination)
+			if err != nil {
+				return fmt.Errorf("move %d: %s -> %s: %w", m.ID, m.Source, m.Destination, err)
+			}
+			cfg := t.cfg
+			cfg.Latency = t.net.Latency(route)
+			if m.DowntimeLimit > 0 {
+				cfg.DowntimeLimit = m.DowntimeLimit
+			}
+			src, dst := t.snap.Host(m.Source), t.snap.Host(m.Destination)
+			if src == nil || dst == nil {
+				return fmt.Errorf("move %d: unknown host", m.ID)
+			}
+			m.Predicted = Prediction{Start: now, Outcome: "running"}
+			flow := t.net.AddFlow(route, cluster.StreamCap(src, dst, m.Bandwidth))
+			runs = append(runs, &run{i: i, st: precopy.NewStepper(Workload(v), cfg), flow: flow})
+		}
+		for _, r := range runs {
+			r.rate = t.net.Rate(r.flow)
+		}
+		t.net.Changed()
+		if len(runs) == 0 {
+			break
+		}
+		next := time.Duration(-1)
+		for _, r := range runs {
+			if d := r.st.Next(r.rate); d >= 0 && (next < 0 || d < next) {
+				next = d
+			}
+		}
+		if next < 0 {
+			// Every running migration is stalled for good (no bandwidth,
+			// no time limit): they never end.
+			for _, r := range runs {
+				p.Moves[r.i].Predicted.Outcome = "stalled"
+				disp.Finish(r.i, false)
+			}
+			break
+		}
+		now += next
+		kept := runs[:0]
+		for _, r := range runs {
+			r.st.Advance(next, r.rate)
+			if !r.st.Done() {
+				kept = append(kept, r)
+				continue
+			}
+			res := r.st.Result()
+			m := &p.Moves[r.i]
+			m.Predicted.End = now
+			m.Predicted.Downtime = res.Downtime
+			m.Predicted.Bytes = res.TransferredBytes
+			m.Predicted.Outcome = string(res.Outcome)
+			t.net.RemoveFlow(r.flow)
+			disp.Finish(r.i, res.Outcome != precopy.Aborted)
+		}
+		runs = kept
+	}
+	t.totals(p)
+	return nil
+}
+
+// totals fills makespan, lower bound, bytes and downtime.
+func (t *Timer) totals(p *Plan) {
+	p.Makespan, p.Bytes, p.Downtime = 0, 0, 0
+	out := map[string]int64{}
+	in := map[string]int64{}
+	for i := range p.Moves {
+		m := &p.Moves[i]
+		pr := &m.Predicted
+		p.Makespan = max(p.Makespan, pr.End)
+		p.Bytes += pr.Bytes
+		p.Downtime += pr.Downtime
+		out[m.Source] += pr.Bytes
+		in[m.Destination] += pr.Bytes
+		pr.Late = p.Deadline > 0 && p.At+pr.End > p.Deadline
+	}
+	p.LowerBound = LowerBound(t.snap, out, in)
+}
+
+// LowerBound is the time no schedule can beat: for each host, the bytes it
+// must send and receive over its NIC bandwidth; the largest.
+func LowerBound(snap *cluster.Snapshot, out, in map[string]int64) time.Duration {
+	var lb float64
+	for i := range snap.Hosts {
+		h := &snap.Hosts[i]
+		bw := h.NICBandwidth()
+		if bw <= 0 {
+			continue
+		}
+		lb = max(lb, float64(out[h.Name])/bw, float64(in[h.Name])/bw)
+	}
+	return time.Duration(lb * float64(time.Second))
+}

@@ -1,0 +1,167 @@
+package balance
+
+import (
+	"cmp"
+	"slices"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/plan"
+	"github.com/droverlab/drover/scheduler/policy"
+	"github.com/droverlab/drover/scheduler/precopy"
+)
+
+// Name is the policy's name in scenarios, plans and --policy.
+const Name = "balance"
+
+// Balance is the load balancer.
+type Balance struct {
+	args     Args
+	name     string
+	baseline bool
+}
+
+var _ policy.Policy = (*Balance)(nil)
+
+// New validates args and returns the policy.
+func New(args Args) (*Balance, error) {
+	SetDefaults(&args)
+	if err := Validate(&args); err != nil {
+		return nil, err
+	}
+	return &Balance{args: args, name: Name}, nil
+}
+
+func (b *Balance) Name() string { return b.name }
+
+// Args returns the arguments in force, defaults filled in.
+func (b *Balance) Args() Args { return b.args }
+
+type candidate struct {
+	vm, dst int
+	net     float64
+	after   float64
+}
+
+// Plan proposes up to MaxMoves moves, best net gain first.
+func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
+	bl := policy.NewBuilder(in)
+	st := bl.St
+	w := policy.Weights{CPU: b.args.Weights.CPU, Memory: b.args.Weights.Memory}
+	tr := policy.NewTracker(st, w)
+	before := tr.Value()
+	p := &plan.Plan{Policy: b.name, At: in.Now, ImbalanceBefore: before, ImbalanceAfter: before}
+	if before <= b.args.Threshold {
+		return p, nil
+	}
+	target := b.args.Threshold * b.args.Hysteresis
+	costs := newCosts(in)
+	moved := map[int]bool{}
+	for n := 0; n < b.args.MaxMoves && tr.Value() > target; n++ {
+		c, ok := b.best(in, bl, tr, costs, moved)
+		if !ok {
+			break
+		}
+		bl.Add(c.vm, c.dst, "balance")
+		tr.Reset()
+		moved[c.vm] = true
+	}
+	out, err := bl.Finish(b.name, in.Limits, nil)
+	if err != nil {
+		return nil, err
+	}
+	out.ImbalanceBefore, out.ImbalanceAfter = before, tr.Value()
+	return out, nil
+}
+
+// best searches moves from the most loaded hosts to every feasible host
+// for the largest gain net of cost.
+func (b *Balance) best(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, costs *costs, moved map[int]bool) (candidate, bool) {
+	st := bl.St
+	now := tr.Value()
+	hosts := make([]int, 0, len(st.Snap.Hosts))
+	for h := range st.Snap.Hosts {
+		if st.Snap.Hosts[h].Usable() {
+			hosts = append(hosts, h)
+		}
+	}
+	load := func(h int) float64 {
+		host := &st.Snap.Hosts[h]
+		return b.args.Weights.CPU*st.CPU[h]/float64(host.CPUs) + b.args.Weights.Memory*float64(st.Memory[h])/float64(host.Memory)
+	}
+	slices.SortStableFunc(hosts, func(x, y int) int { return cmp.Compare(load(y), load(x)) })
+	sources := hosts[:min(b.args.Sources, len(hosts))]
+	onSource := map[int][]int{}
+	for vm, h := range st.Place {
+		onSource[h] = append(onSource[h], vm)
+	}
+	best := candidate{net: b.args.MinGain}
+	found := false
+	for _, src := range sources {
+		for _, vm := range onSource[src] {
+			v := &st.Snap.VMs[vm]
+			if moved[vm] || v.Migrating || v.Host != st.Snap.Hosts[src].Name {
+				continue
+			}
+			if t, ok := in.LastMoved[v.Name]; ok && !b.baseline && in.Now-t < b.args.Cooldown {
+				continue
+			}
+			cost, ok := costs.of(v, b.args.CostPerGiB)
+			if b.baseline {
+				cost, ok = 0, true
+			}
+			if !ok {
+				continue
+			}
+			for _, dst := range hosts {
+				if dst == src {
+					continue
+				}
+				after := tr.After(vm, dst)
+				net := now - after - cost
+				if net <= best.net {
+					continue
+				}
+				if !bl.Placer.Feasible(vm, dst).IsSuccess() {
+					continue
+				}
+				best, found = candidate{vm: vm, dst: dst, net: net, after: after}, true
+			}
+		}
+	}
+	return best, found
+}
+
+// costs caches each VM's predicted migration cost.
+type costs struct {
+	cfg   precopy.Config
+	bw    float64
+	cache map[string]float64
+}
+
+func newCosts(in *policy.Input) *costs {
+	bw := 0.0
+	for i := range in.Snap.Hosts {
+		if s := in.Snap.Hosts[i].NICSpeed; s > 0 && (bw == 0 || s < bw) {
+			bw = s
+		}
+	}
+	if in.Bandwidth > 0 && (bw == 0 || in.Bandwidth < bw) {
+		bw = in.Bandwidth
+	}
+	return &costs{cfg: in.Migration.WithDefaults(), bw: bw, cache: map[string]float64{}}
+}
+
+// of is the imbalance a VM's move must at least remove; false when the
+// model predicts it would not converge, since such a move never pays.
+func (c *costs) of(v *cluster.VM, perGiB float64) (float64, bool) {
+	if x, ok := c.cache[v.Name]; ok {
+		return x, x >= 0
+	}
+	r := precopy.Predict(plan.Workload(v), c.cfg, c.bw)
+	x := perGiB * float64(r.TransferredBytes) / (1 << 30)
+	if r.Outcome != precopy.Completed {
+		x = -1
+	}
+	c.cache[v.Name] = x
+	return x, x >= 0
+}

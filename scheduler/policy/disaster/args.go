@@ -1,0 +1,11 @@
+// Package disaster evacuates a zone that is predicted to fail at a known
+// time. It saves as many VMs as it can, weighted by priority, before the
+// deadline, and says in advance which it cannot save.
+package disaster
+
+// Args tune disaster avoidance.
+type Args struct {
+	// Margin is the fraction of the time to the deadline kept in reserve
+	// against prediction error (0.1 = plan to finish at 90%).
+	Margin float64
+}

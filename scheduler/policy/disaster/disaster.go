@@ -1,0 +1,112 @@
+package disaster
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/droverlab/drover/scheduler/place"
+	"github.com/droverlab/drover/scheduler/plan"
+	"github.com/droverlab/drover/scheduler/policy"
+)
+
+// Name is the policy's name in scenarios, plans and --policy.
+const Name = "disaster"
+
+// Disaster is the disaster-avoidance policy.
+type Disaster struct{ args Args }
+
+var _ policy.Policy = (*Disaster)(nil)
+
+// New validates args and returns the policy.
+func New(args Args) (*Disaster, error) {
+	SetDefaults(&args)
+	if err := Validate(&args); err != nil {
+		return nil, err
+	}
+	return &Disaster{args: args}, nil
+}
+
+func (d *Disaster) Name() string { return Name }
+
+// Plan moves VMs out of in.Zone, highest priority first and, within a
+// priority, smallest first (more VMs saved per byte), then drops the moves
+// the schedule cannot finish before in.Deadline and reports those VMs.
+func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
+	if in.Zone == "" {
+		return nil, fmt.Errorf("disaster: no zone")
+	}
+	if in.Deadline <= in.Now {
+		return nil, fmt.Errorf("disaster: deadline %s is not after now %s", in.Deadline, in.Now)
+	}
+	b := policy.NewBuilder(in)
+	st := b.St
+	warned := map[string]bool{}
+	for i := range st.Snap.Hosts {
+		if st.Snap.Hosts[i].Zone == in.Zone {
+			warned[st.Snap.Hosts[i].Name] = true
+			b.Placer.Exclude[i] = true
+		}
+	}
+	if len(warned) == 0 {
+		return nil, fmt.Errorf("disaster: zone %q has no hosts", in.Zone)
+	}
+	vms := policy.VMsOn(st, warned)
+	slices.SortStableFunc(vms, func(a, c int) int {
+		va, vc := &st.Snap.VMs[a], &st.Snap.VMs[c]
+		return cmp.Or(cmp.Compare(vc.Priority, va.Priority), cmp.Compare(va.Resident, vc.Resident))
+	})
+	var unplaced []plan.Unplaced
+	for _, vm := range vms {
+		v := &st.Snap.VMs[vm]
+		dst, why := b.Placer.Best(vm, place.LeastLoaded)
+		if dst < 0 {
+			unplaced = append(unplaced, plan.Unplaced{VM: v.Name, Host: v.Host, Priority: v.Priority, Reason: why})
+			continue
+		}
+		b.Add(vm, dst, "zone "+in.Zone+" fails at "+in.Deadline.String())
+	}
+	limits := in.Limits
+	if limits == (plan.Limits{}) {
+		limits = Limits
+	}
+	budget := time.Duration(float64(in.Deadline-in.Now) * (1 - d.args.Margin))
+	for {
+		p, err := b.Finish(Name, limits, nil)
+		if err != nil {
+			return nil, err
+		}
+		late := lateMoves(p, budget)
+		if len(late) == 0 {
+			p.Deadline = in.Deadline
+			for i := range p.Moves {
+				p.Moves[i].Predicted.Late = in.Now+p.Moves[i].Predicted.End > in.Deadline
+			}
+			p.Unplaced = unplaced
+			return p, nil
+		}
+		// Drop the least valuable half of the late moves (at least one),
+		// then time the plan again: each drop frees bandwidth for the rest.
+		slices.SortStableFunc(late, func(a, c *plan.Move) int {
+			return cmp.Or(cmp.Compare(a.Priority, c.Priority), cmp.Compare(c.Predicted.Bytes, a.Predicted.Bytes))
+		})
+		for _, m := range late[:max(1, len(late)/2)] {
+			b.Remove(st.VMIndex(m.VM))
+			unplaced = append(unplaced, plan.Unplaced{VM: m.VM, Host: m.Source, Priority: m.Priority,
+				Reason: fmt.Sprintf("cannot be saved before the deadline: predicted end %s, zone fails at %s, margin %.0f%%",
+					(in.Now + m.Predicted.End).Round(time.Second), in.Deadline, 100*d.args.Margin)})
+		}
+	}
+}
+
+func lateMoves(p *plan.Plan, budget time.Duration) []*plan.Move {
+	var late []*plan.Move
+	for i := range p.Moves {
+		m := &p.Moves[i]
+		if m.Predicted.End > budget || m.Predicted.Outcome == "aborted" || m.Predicted.Outcome == "stalled" || m.Predicted.Outcome == "blocked" {
+			late = append(late, m)
+		}
+	}
+	return late
+}

@@ -1,0 +1,75 @@
+package evacuate_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/filter"
+	"github.com/droverlab/drover/scheduler/policy"
+	"github.com/droverlab/drover/scheduler/policy/evacuate"
+	"github.com/droverlab/drover/scheduler/precopy"
+	. "github.com/droverlab/drover/scheduler/schedtest"
+)
+
+func TestEvacuate(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "evacuate")
+}
+
+// cluster16 has 16 hosts with 10 VMs each of mixed sizes.
+func cluster16() *cluster.Snapshot {
+	var hosts []cluster.Host
+	var vms []cluster.VM
+	r := rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 1))
+	sizes := []int64{2, 4, 8, 16, 2, 4, 8, 2, 4, 6}
+	for h := range 16 {
+		name := fmt.Sprintf("h%02d", h)
+		hosts = append(hosts, MakeHost(name).Obj())
+		for i := range sizes {
+			s := sizes[r.IntN(len(sizes))]
+			vms = append(vms, MakeVM(fmt.Sprintf("v%02d-%d", h, i), name).Memory(s*GiB).Resident(s*GiB*7/10).WSS(s*GiB/10).
+				DirtyRate(float64(5+i*5)*float64(MiB)).Obj())
+		}
+	}
+	return Snapshot(hosts, vms)
+}
+
+func input(snap *cluster.Snapshot, drain ...string) *policy.Input {
+	return &policy.Input{Snap: snap, Drain: drain, Settings: policy.Settings{
+		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
+	}}
+}
+
+var _ = Describe("evacuate", func() {
+	It("drains the hosts within 1.10x of the lower bound", func() {
+		p, err := must(evacuate.New(evacuate.Args{})).Plan(input(cluster16(), "h03", "h07"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Moves).To(HaveLen(20))
+		Expect(p.Unplaced).To(BeEmpty())
+		for _, m := range p.Moves {
+			Expect(m.Destination).NotTo(BeElementOf("h03", "h07"))
+			Expect(m.Predicted.Outcome).To(Equal("completed"))
+		}
+		GinkgoWriter.Printf("makespan %s lower bound %s ratio %.3f\n", p.Makespan, p.LowerBound, p.Ratio())
+		Expect(p.Ratio()).To(BeNumerically("<=", 1.10))
+	})
+
+	It("beats the fixed-batch baseline by at least 25%", func() {
+		planned, err := must(evacuate.New(evacuate.Args{})).Plan(input(cluster16(), "h03", "h07"))
+		Expect(err).NotTo(HaveOccurred())
+		batch, err := must(evacuate.New(evacuate.Args{Strategy: evacuate.StrategyFixedBatch})).Plan(input(cluster16(), "h03", "h07"))
+		Expect(err).NotTo(HaveOccurred())
+		GinkgoWriter.Printf("planned %s fixed-batch %s\n", planned.Makespan, batch.Makespan)
+		Expect(float64(planned.Makespan)).To(BeNumerically("<=", 0.75*float64(batch.Makespan)))
+	})
+})
+
+func must[T any](v T, err error) T {
+	Expect(err).NotTo(HaveOccurred())
+	return v
+}

@@ -1,0 +1,205 @@
+// Package policy holds what every policy shares: its input, the settings it
+// obeys, and a Builder that turns placements into a plan with dependencies.
+// The policies themselves live one per folder below.
+package policy
+
+import (
+	"slices"
+	"time"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/filter"
+	"github.com/droverlab/drover/scheduler/place"
+	"github.com/droverlab/drover/scheduler/plan"
+	"github.com/droverlab/drover/scheduler/precopy"
+)
+
+// Settings are the rules every policy obeys.
+type Settings struct {
+	TLS        filter.TLSMode
+	Overcommit float64
+	// Migration is the model configuration used to predict moves.
+	Migration precopy.Config
+	// Bandwidth caps each migration (bytes/s, 0: none).
+	Bandwidth float64
+	// Limits bound concurrent migrations of the plans policies make.
+	Limits  plan.Limits
+	Explain bool
+}
+
+// Input is what a policy plans from. Policies read it and never change it.
+type Input struct {
+	Snap *cluster.Snapshot
+	Now  time.Duration
+	Settings
+	// Drain lists hosts to empty (maintenance).
+	Drain []string
+	// Zone is warned to fail at Deadline (disaster avoidance).
+	Zone     string
+	Deadline time.Duration
+	// LastMoved is when each VM last migrated, for hysteresis.
+	LastMoved map[string]time.Duration
+}
+
+// Policy proposes a plan. An empty plan (no moves) is a valid answer; an
+// error is a fault, not a refusal.
+type Policy interface {
+	Name() string
+	Plan(in *Input) (*plan.Plan, error)
+}
+
+// Builder accumulates moves on a what-if state. A move into a host that
+// only has room once VMs leave it depends on those departures.
+type Builder struct {
+	Placer *place.Placer
+	St     *cluster.State
+	in     *Input
+	moves  []plan.Move
+	// arrived is memory planned into each host, departures the moves out.
+	arrived    []int64
+	departures [][]int
+	base       []int64
+	moved      map[int]int // vm -> index of its move
+}
+
+// NewBuilder starts a plan over in.Snap.
+func NewBuilder(in *Input) *Builder {
+	st := cluster.NewState(in.Snap)
+	p := place.New(st, in.TLS, in.Overcommit)
+	p.Explain = in.Explain
+	b := &Builder{
+		Placer: p, St: st, in: in,
+		arrived:    make([]int64, len(in.Snap.Hosts)),
+		departures: make([][]int, len(in.Snap.Hosts)),
+		base:       slices.Clone(st.Memory),
+		moved:      map[int]int{},
+	}
+	return b
+}
+
+// Add plans vm to dst and returns the move. Moving a VM a second time
+// replaces its first move.
+func (b *Builder) Add(vm, dst int, reason string) *plan.Move {
+	st := b.St
+	v := &st.Snap.VMs[vm]
+	src := st.HostIndex(v.Host)
+	if i, ok := b.moved[vm]; ok {
+		b.undo(i)
+	}
+	st.Move(vm, dst)
+	m := plan.Move{
+		ID: len(b.moves) + 1, VM: v.Name, Source: v.Host, Destination: st.Snap.Hosts[dst].Name,
+		Transport: b.Placer.Transport(vm, dst), Bandwidth: b.in.Bandwidth, Priority: v.Priority, Reason: reason,
+	}
+	// Room without any departure? Otherwise wait for enough of them.
+	need := b.base[dst] + b.arrived[dst] + v.Memory - st.Snap.Hosts[dst].Memory
+	for _, d := range b.departures[dst] {
+		if need <= 0 {
+			break
+		}
+		dm := &b.moves[d]
+		if dm.ID == 0 {
+			continue
+		}
+		m.After = append(m.After, dm.ID)
+		need -= st.Snap.VM(dm.VM).Memory
+	}
+	b.arrived[dst] += v.Memory
+	if src >= 0 {
+		b.departures[src] = append(b.departures[src], len(b.moves))
+	}
+	b.moved[vm] = len(b.moves)
+	b.moves = append(b.moves, m)
+	return &b.moves[len(b.moves)-1]
+}
+
+// undo drops a planned move (its slot stays, with ID 0, until Plan).
+func (b *Builder) undo(i int) {
+	m := &b.moves[i]
+	vm := b.St.VMIndex(m.VM)
+	dst := b.St.HostIndex(m.Destination)
+	b.arrived[dst] -= b.St.Snap.VMs[vm].Memory
+	b.St.Move(vm, b.St.HostIndex(m.Source))
+	delete(b.moved, vm)
+	m.ID = 0
+}
+
+// Remove drops the move of vm, if any.
+func (b *Builder) Remove(vm int) {
+	if i, ok := b.moved[vm]; ok {
+		b.undo(i)
+	}
+}
+
+// Moves returns the live moves in the order they were added, renumbered
+// from 1 with dependencies following the renumbering.
+func (b *Builder) Moves() []plan.Move {
+	renum := map[int]int{}
+	var out []plan.Move
+	for _, m := range b.moves {
+		if m.ID == 0 {
+			continue
+		}
+		renum[m.ID] = len(out) + 1
+		out = append(out, m)
+	}
+	for i := range out {
+		out[i].ID = renum[out[i].ID]
+		var after []int
+		for _, a := range out[i].After {
+			if n, ok := renum[a]; ok {
+				after = append(after, n)
+			}
+		}
+		out[i].After = after
+	}
+	return out
+}
+
+// Finish assembles and times the plan.
+// Zero limits take the input's.
+func (b *Builder) Finish(name string, limits plan.Limits, order func([]plan.Move)) (*plan.Plan, error) {
+	if limits == (plan.Limits{}) {
+		limits = b.in.Limits
+	}
+	p := &plan.Plan{Policy: name, At: b.in.Now, Limits: limits, Moves: b.Moves()}
+	if order != nil {
+		order(p.Moves)
+		Renumber(p.Moves)
+	}
+	p.Rejections = b.Placer.Rejections
+	t, err := plan.NewTimer(b.in.Snap, b.in.Migration)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.Schedule(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// Renumber gives moves IDs 1..n in their current order, keeping
+// dependencies pointing at the same moves.
+func Renumber(moves []plan.Move) {
+	renum := make(map[int]int, len(moves))
+	for i := range moves {
+		renum[moves[i].ID] = i + 1
+	}
+	for i := range moves {
+		moves[i].ID = i + 1
+		for j, a := range moves[i].After {
+			moves[i].After[j] = renum[a]
+		}
+	}
+}
+
+// VMsOn lists the VM indexes on the named hosts, in snapshot order.
+func VMsOn(st *cluster.State, hosts map[string]bool) []int {
+	var out []int
+	for i := range st.Snap.VMs {
+		if hosts[st.Snap.VMs[i].Host] {
+			out = append(out, i)
+		}
+	}
+	return out
+}
