@@ -1,0 +1,219 @@
+package precopy
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// OnLimit is what happens when a limit (max iterations, a timeout) fires
+// before pre-copy converged.
+type OnLimit string
+
+const (
+	Abort    OnLimit = "abort"    // VM stays on the source
+	Force    OnLimit = "force"    // stop the guest and copy the rest: long downtime
+	Postcopy OnLimit = "postcopy" // switch to post-copy: guest resumes on the destination, pages follow
+)
+
+// Workload is the guest as the model needs it. Sizes bytes, rate bytes/s.
+type Workload struct {
+	Memory   int64 // guest RAM
+	Resident int64 // non-zero pages (<= Memory); Memory-Resident are zero pages
+	// WSS is the writable working set: the most that can be dirty at once.
+	// Zero means the guest dirties nothing, whatever DirtyRate says.
+	WSS       int64
+	DirtyRate float64 // bytes/s the guest dirties (before throttling)
+}
+
+// ErrInvalid marks every problem Validate reports, so callers can tell a
+// bad input from other failures with errors.Is.
+var ErrInvalid = errors.New("precopy: invalid")
+
+// Validate returns every problem with w at once (errors.Join), each wrapping
+// ErrInvalid, or nil. NewStepper and Predict clamp an invalid workload into
+// range instead of failing, so callers that must refuse bad input call this.
+func (w Workload) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	}
+	if w.Memory < 0 {
+		bad("memory %d is negative", w.Memory)
+	}
+	if w.Resident < 0 {
+		bad("resident %d is negative", w.Resident)
+	}
+	if w.WSS < 0 {
+		bad("wss %d is negative", w.WSS)
+	}
+	if w.Resident > w.Memory {
+		bad("resident %d exceeds memory %d", w.Resident, w.Memory)
+	}
+	if w.WSS > w.Memory {
+		bad("wss %d exceeds memory %d", w.WSS, w.Memory)
+	}
+	switch {
+	case math.IsNaN(w.DirtyRate) || math.IsInf(w.DirtyRate, 0):
+		bad("dirty rate %v is not finite", w.DirtyRate)
+	case w.DirtyRate < 0:
+		bad("dirty rate %v is negative", w.DirtyRate)
+	}
+	return errors.Join(errs...)
+}
+
+// Config are QEMU/libvirt migration parameters and executor limits. Zero
+// values mean "default" where a default is documented.
+type Config struct {
+	DowntimeLimit  time.Duration // default 300ms (QEMU)
+	SwitchoverCost time.Duration // fixed cost of stop+device state+resume, default 20ms
+	SetupTime      time.Duration // fixed setup before round 1 (connection, dest QEMU start), default 0
+	// Latency is the one-way network latency of the route: setup costs
+	// 2*Latency (one RTT) extra, each round's dirty-sync costs 2*Latency,
+	// switch-over costs 2*Latency.
+	Latency       time.Duration
+	PageSize      int64 // default 4096
+	MaxIterations int   // 0: no limit. Counted in pre-copy rounds.
+	// CompletionTimeoutPerGiB is 0 for none. Timeout = this * Memory in GiB
+	// (float), as KubeVirt.
+	CompletionTimeoutPerGiB time.Duration
+	// ProgressTimeout is 0 for none. Fires when the remaining bytes have not
+	// reached a new minimum for this long (KubeVirt).
+	ProgressTimeout time.Duration
+	OnLimit         OnLimit // default Abort
+	AutoConverge    bool
+	// BandwidthCap is bytes/s, 0 for none; Predict uses min(bandwidth, cap);
+	// the stepper leaves caps to its caller, who shares links among flows.
+	BandwidthCap float64
+}
+
+// QEMU's and drover's defaults.
+const (
+	DefaultDowntimeLimit  = 300 * time.Millisecond
+	DefaultSwitchoverCost = 20 * time.Millisecond
+	DefaultPageSize       = 4096
+)
+
+// WithDefaults fills zero (or negative, hence meaningless) values that have a
+// documented default.
+func (c Config) WithDefaults() Config {
+	if c.DowntimeLimit <= 0 {
+		c.DowntimeLimit = DefaultDowntimeLimit
+	}
+	if c.SwitchoverCost <= 0 {
+		c.SwitchoverCost = DefaultSwitchoverCost
+	}
+	if c.PageSize <= 0 {
+		c.PageSize = DefaultPageSize
+	}
+	if c.OnLimit == "" {
+		c.OnLimit = Abort
+	}
+	return c
+}
+
+// Validate returns every problem with c at once (errors.Join), each wrapping
+// ErrInvalid. Zero values are valid: they mean the default or "none".
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalid}, args...)...))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"downtime limit", c.DowntimeLimit},
+		{"switch-over cost", c.SwitchoverCost},
+		{"setup time", c.SetupTime},
+		{"latency", c.Latency},
+		{"completion timeout per GiB", c.CompletionTimeoutPerGiB},
+		{"progress timeout", c.ProgressTimeout},
+	} {
+		if d.v < 0 {
+			bad("%s %v is negative", d.name, d.v)
+		}
+	}
+	if c.PageSize < 0 {
+		bad("page size %d is negative", c.PageSize)
+	}
+	if c.MaxIterations < 0 {
+		bad("max iterations %d is negative", c.MaxIterations)
+	}
+	switch c.OnLimit {
+	case "", Abort, Force, Postcopy:
+	default:
+		bad("on-limit %q is not abort, force or postcopy", c.OnLimit)
+	}
+	if c.BandwidthCap < 0 || math.IsNaN(c.BandwidthCap) {
+		bad("bandwidth cap %v is not a non-negative number", c.BandwidthCap)
+	}
+	return errors.Join(errs...)
+}
+
+// Outcome is how a migration ended.
+type Outcome string
+
+const (
+	Completed Outcome = "completed" // converged normally
+	Forced    Outcome = "forced"    // a limit forced switch-over
+	PostCopy  Outcome = "postcopy"  // a limit switched to post-copy
+	Aborted   Outcome = "aborted"   // a limit aborted; guest on source
+)
+
+// Reasons in Result.Reason. The three limits come from Config; the last two
+// are Predict's verdicts on a migration that would otherwise never end.
+const (
+	ReasonMaxIterations     = "max-iterations"
+	ReasonCompletionTimeout = "completion-timeout"
+	ReasonProgressTimeout   = "progress-timeout"
+	ReasonNoBandwidth       = "no-bandwidth"
+	ReasonNoConvergence     = "no-convergence"
+	// StalledSuffix is appended to a limit's reason when Force or Postcopy
+	// was asked for at bandwidth 0: nothing could be copied, so the guest
+	// stays on the source.
+	StalledSuffix = ",stalled"
+)
+
+// Round is one pre-copy iteration.
+type Round struct {
+	Index    int           // 1-based
+	Start    time.Duration // since migration start
+	Duration time.Duration
+	Bytes    int64   // sent this round (incl. page headers, zero-page markers)
+	Dirtied  int64   // dirtied during the round (what the next round must send)
+	Throttle float64 // auto-converge throttle in force during the round, 0..0.99
+	// Partial marks a round cut short by a limit or Abort; Bytes and Dirtied
+	// are what happened until then.
+	Partial bool
+}
+
+// Result is one migration's outcome.
+type Result struct {
+	TotalTime time.Duration // from start to done (includes post-copy tail)
+	// Downtime is the time the guest was paused: final copy + switch-over
+	// cost (+RTT); 0 if Aborted.
+	Downtime time.Duration
+	// Iterations counts pre-copy rounds run, a partial one included (the
+	// final stop-and-copy is not a round); it equals len(Rounds).
+	Iterations       int
+	TransferredBytes int64
+	Converged        bool // true only for Completed
+	Outcome          Outcome
+	Reason           string  // for a limit: "max-iterations", "completion-timeout", "progress-timeout"; "" otherwise
+	Throttle         float64 // final auto-converge throttle
+	Rounds           []Round
+}
+
+// Phase is where a Stepper is. Its constants carry a Phase prefix because
+// PostCopy already names an Outcome.
+type Phase string
+
+const (
+	PhaseSetup       Phase = "setup"
+	PhasePreCopy     Phase = "precopy"
+	PhaseStopAndCopy Phase = "stop-and-copy" // guest paused (for post-copy only while device state moves)
+	PhasePostCopy    Phase = "postcopy"      // guest runs on the destination, pages follow
+	PhaseFinished    Phase = "finished"
+)
