@@ -38,8 +38,12 @@ func NewDispatcher(moves []Move, limits Limits) *Dispatcher {
 }
 
 // Next returns the indexes of the moves to start now and marks them running.
-func (d *Dispatcher) Next() []int {
-	if d.limits.Batch && d.running > 0 {
+func (d *Dispatcher) Next() []int { return d.NextUpTo(-1) }
+
+// NextUpTo is Next with at most n starts (n < 0: no cap of its own), for a
+// caller that enforces a limit across several dispatchers.
+func (d *Dispatcher) NextUpTo(n int) []int {
+	if n == 0 || d.limits.Batch && d.running > 0 {
 		return nil
 	}
 	var start []int
@@ -50,7 +54,7 @@ func (d *Dispatcher) Next() []int {
 		if d.state[i] != pending {
 			continue
 		}
-		if d.limits.MaxParallel > 0 && d.running >= d.limits.MaxParallel {
+		if d.limits.MaxParallel > 0 && d.running >= d.limits.MaxParallel || n >= 0 && len(start) >= n {
 			break
 		}
 		m := &d.moves[i]
@@ -118,6 +122,43 @@ func (d *Dispatcher) Skip(i int, ok bool) {
 		d.state[i] = failed
 	}
 }
+
+// Cancel drops a pending move; moves that depend on it become blocked.
+func (d *Dispatcher) Cancel(i int) {
+	if d.state[i] == pending || d.state[i] == blocked {
+		d.state[i] = failed
+	}
+}
+
+// MarkRunning counts a pending move as running without dispatching it
+// (restored from a journal that says it started).
+func (d *Dispatcher) MarkRunning(i int) {
+	if d.state[i] != pending {
+		return
+	}
+	m := &d.moves[i]
+	d.state[i] = running
+	d.running++
+	d.out[m.Source]++
+	d.in[m.Destination]++
+}
+
+// Requeue puts a running move back to pending: it turned out never to
+// have run.
+func (d *Dispatcher) Requeue(i int) {
+	if d.state[i] != running {
+		return
+	}
+	m := &d.moves[i]
+	d.running--
+	d.out[m.Source]--
+	d.in[m.Destination]--
+	d.state[i] = pending
+	d.first = min(d.first, i)
+}
+
+// Pending reports whether move i has not started and still may.
+func (d *Dispatcher) Pending(i int) bool { return d.state[i] == pending }
 
 // Running is the number of moves under way.
 func (d *Dispatcher) Running() int { return d.running }

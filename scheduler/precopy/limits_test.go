@@ -223,3 +223,38 @@ var _ = Describe("Auto-converge", func() {
 		Expect(r.Throttle).To(Equal(0.99))
 	})
 })
+
+var _ = Describe("Intervene", func() {
+	w := precopy.Workload{Memory: 1 << 30, Resident: 1 << 30, WSS: 1 << 30, DirtyRate: 1 << 30}
+	const bw = 100 << 20
+	It("forces switch-over now with everything pending as downtime", func() {
+		s := precopy.NewStepper(w, precopy.Config{}.WithDefaults())
+		s.Advance(5*time.Second, bw)
+		s.Intervene(precopy.Force, "completion-timeout", bw)
+		for !s.Done() {
+			s.Advance(s.Next(bw), bw)
+		}
+		r := s.Result()
+		Expect(r.Outcome).To(Equal(precopy.Forced))
+		Expect(r.Reason).To(Equal("completion-timeout"))
+		Expect(r.Downtime).To(BeNumerically(">", 5*time.Second))
+	})
+	It("switches to post-copy with a short pause", func() {
+		s := precopy.NewStepper(w, precopy.Config{}.WithDefaults())
+		s.Advance(5*time.Second, bw)
+		s.Intervene(precopy.Postcopy, "progress-timeout", bw)
+		for !s.Done() {
+			s.Advance(s.Next(bw), bw)
+		}
+		r := s.Result()
+		Expect(r.Outcome).To(Equal(precopy.PostCopy))
+		Expect(r.Downtime).To(BeNumerically("<", 100*time.Millisecond))
+	})
+	It("aborts, leaving no downtime", func() {
+		s := precopy.NewStepper(w, precopy.Config{}.WithDefaults())
+		s.Advance(time.Second, bw)
+		s.Intervene(precopy.Abort, "operator", bw)
+		Expect(s.Done()).To(BeTrue())
+		Expect(s.Result().Downtime).To(BeZero())
+	})
+})

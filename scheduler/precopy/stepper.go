@@ -478,3 +478,22 @@ func (s *Stepper) result(rounds []Round) Result {
 	}
 	return r
 }
+
+// Intervene applies a limit action from outside, now: the executor's own
+// timeouts on a real host end a migration this way (libvirt's abort,
+// suspend to force switch-over, or post-copy), and the simulator must
+// behave the same. It does nothing outside setup and pre-copy.
+func (s *Stepper) Intervene(action OnLimit, reason string, bandwidth float64) {
+	switch s.seg {
+	case segSetup, segSend, segSync:
+	default:
+		return
+	}
+	saved := s.c.OnLimit
+	s.c.OnLimit = action
+	s.fire(reason, cleanBandwidth(bandwidth))
+	s.c.OnLimit = saved
+}
+
+// Round is the pre-copy round under way (0 during setup).
+func (s *Stepper) Round() int { return s.round }

@@ -1,0 +1,143 @@
+package cluster
+
+import "time"
+
+// Event is something that happened, fed to the scheduler's Core. Backends
+// emit the migration and host events; drivers add the operator's requests
+// and timers.
+type Event interface{ IsEvent() }
+
+// Command is something the Core wants done; backends carry them out.
+type Command interface{ IsCommand() }
+
+// MigrationOptions are per-migration settings a backend passes to
+// libvirt/QEMU (or the simulator's model).
+type MigrationOptions struct {
+	// Bandwidth caps the migration in bytes/s (0: none).
+	Bandwidth     float64       `json:"bandwidth,omitempty"`
+	DowntimeLimit time.Duration `json:"downtime_limit,omitempty"`
+	AutoConverge  bool          `json:"auto_converge,omitempty"`
+	// PostCopy allows a later StartPostCopy.
+	PostCopy bool `json:"postcopy,omitempty"`
+}
+
+// StartMigration asks for a live migration. The backend answers with
+// MigrationProgress events and exactly one MigrationDone.
+type StartMigration struct {
+	ID          int
+	VM          string
+	Source      string
+	Destination string
+	Transport   Transport
+	Options     MigrationOptions
+	// Cause names the policy or request behind it, for reports.
+	Cause string
+}
+
+// AbortMigration cancels a running migration; the guest stays on its
+// source, and MigrationDone follows with outcome aborted.
+type AbortMigration struct {
+	ID     int
+	Reason string
+}
+
+// ForceSwitchover pauses the guest so the rest is copied: the migration
+// ends now at the price of a long downtime.
+type ForceSwitchover struct {
+	ID     int
+	Reason string
+}
+
+// StartPostCopy resumes the guest on the destination and pulls the rest.
+type StartPostCopy struct {
+	ID     int
+	Reason string
+}
+
+func (StartMigration) IsCommand()  {}
+func (AbortMigration) IsCommand()  {}
+func (ForceSwitchover) IsCommand() {}
+func (StartPostCopy) IsCommand()   {}
+
+// MigrationProgress reports a running migration, at least at each pre-copy
+// round's end.
+type MigrationProgress struct {
+	ID        int
+	Iteration int
+	Sent      int64
+	Remaining int64
+}
+
+// Outcomes of a migration.
+const (
+	OutcomeCompleted = "completed"
+	OutcomeForced    = "forced"
+	OutcomePostCopy  = "postcopy"
+	OutcomeAborted   = "aborted"
+	OutcomeFailed    = "failed"
+	OutcomeRejected  = "rejected"
+)
+
+// MigrationDone ends a migration. Completed, forced and postcopy leave the
+// guest on the destination; the others leave it on the source, unless Lost.
+type MigrationDone struct {
+	ID       int
+	VM       string
+	Outcome  string
+	Reason   string
+	Downtime time.Duration
+	Bytes    int64
+	Rounds   int
+	// Lost is set when the guest died with a host during the migration.
+	Lost bool
+}
+
+// Succeeded reports whether the guest now runs on the destination.
+func (d MigrationDone) Succeeded() bool {
+	switch d.Outcome {
+	case OutcomeCompleted, OutcomeForced, OutcomePostCopy:
+		return true
+	}
+	return false
+}
+
+// HostFailed: the host and its guests are gone.
+type HostFailed struct{ Host string }
+
+// MaintenanceRequested asks to drain hosts.
+type MaintenanceRequested struct{ Hosts []string }
+
+// DisasterWarning: Zone is predicted to fail at FailsAt.
+type DisasterWarning struct {
+	Zone    string
+	FailsAt time.Duration
+}
+
+// MigrationRequested is an operator's explicit move; the Core checks it
+// against every constraint before it runs.
+type MigrationRequested struct {
+	VM, Host string
+	Options  MigrationOptions
+}
+
+// SnapshotTaken delivers the snapshot the Core asked for.
+type SnapshotTaken struct{ Snap *Snapshot }
+
+// TimerFired delivers a timer the Core set.
+type TimerFired struct{ Key string }
+
+// AbortRequested asks to stop a move (ID) or everything (ID 0).
+type AbortRequested struct {
+	ID     int
+	Reason string
+}
+
+func (MigrationProgress) IsEvent()    {}
+func (MigrationDone) IsEvent()        {}
+func (HostFailed) IsEvent()           {}
+func (MaintenanceRequested) IsEvent() {}
+func (DisasterWarning) IsEvent()      {}
+func (MigrationRequested) IsEvent()   {}
+func (SnapshotTaken) IsEvent()        {}
+func (TimerFired) IsEvent()           {}
+func (AbortRequested) IsEvent()       {}

@@ -1,0 +1,732 @@
+package scheduler
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/place"
+	"github.com/droverlab/drover/scheduler/plan"
+	"github.com/droverlab/drover/scheduler/policy"
+)
+
+// OnLimit actions.
+const (
+	LimitAbort    = "abort"
+	LimitForce    = "force"
+	LimitPostcopy = "postcopy"
+)
+
+// Config sets up a Core.
+type Config struct {
+	policy.Settings
+	// Periodic runs every Interval while no move is pending (nil: none).
+	Periodic policy.Policy
+	Interval time.Duration
+	// Evacuate drains hosts on maintenance requests; Disaster evacuates
+	// warned zones. Nil: such requests are journalled and ignored.
+	Evacuate policy.Policy
+	Disaster policy.Policy
+	// Options go with every migration started.
+	Options cluster.MigrationOptions
+	// Executor limits, as KubeVirt's: CompletionTimeoutPerGiB scales with
+	// guest memory; ProgressTimeout fires when the remaining bytes have not
+	// reached a new low for that long; MaxIterations counts pre-copy
+	// rounds. OnLimit is abort, force or postcopy.
+	CompletionTimeoutPerGiB time.Duration
+	ProgressTimeout         time.Duration
+	MaxIterations           int
+	OnLimit                 string
+	// MaxParallel caps running migrations across all plans (0: none).
+	MaxParallel int
+	// MaxRetries is how often a failed move is tried on another host.
+	MaxRetries int
+}
+
+// Timer asks the driver to Step(TimerFired{Key}) at At.
+type Timer struct {
+	At  time.Duration
+	Key string
+}
+
+// Record is one journal entry. A run's journal replayed into Restore gives
+// back every move and how far it got.
+type Record struct {
+	At   time.Duration `json:"at"`
+	Kind string        `json:"kind"`
+	// Move is set on "move" records: a move queued for dispatch.
+	Move *plan.Move `json:"move,omitempty"`
+	// Plan and Policy name the plan a move belongs to.
+	Plan   int    `json:"plan,omitempty"`
+	Policy string `json:"policy,omitempty"`
+	ID     int    `json:"id,omitempty"`
+	// VM, Source and Destination are set on refusals, which have no move.
+	VM          string `json:"vm,omitempty"`
+	Destination string `json:"destination,omitempty"`
+	Outcome     string `json:"outcome,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+// Journal record kinds.
+const (
+	RecMove   = "move"   // queued
+	RecStart  = "start"  // command issued
+	RecLimit  = "limit"  // limit action issued
+	RecDone   = "done"   // ended, with outcome
+	RecCancel = "cancel" // dropped before it started
+	RecRefuse = "refuse" // a requested move broke a constraint
+	RecPlan   = "plan"   // a policy ran (Policy, Reason: summary)
+)
+
+// Ready is what the Core wants done. Empty fields mean nothing to do.
+type Ready struct {
+	// Journal must be persisted before any of Commands is carried out.
+	Journal []Record
+	// Commands to carry out in order.
+	Commands []cluster.Command
+	// Timers to set.
+	Timers []Timer
+	// NeedSnapshot asks for Step(SnapshotTaken) after this Ready.
+	NeedSnapshot bool
+	// Plans made since the last Ready, for reports and dry runs.
+	Plans []*plan.Plan
+}
+
+type jobState uint8
+
+const (
+	queued jobState = iota
+	running
+	finished
+	cancelled
+	// unknown: restored from a journal that says it started but not how
+	// it ended; the next snapshot tells.
+	unknown
+)
+
+type job struct {
+	move     plan.Move
+	plan     *active
+	index    int // in plan.disp
+	state    jobState
+	cause    string
+	attempts int
+	exclude  []string
+
+	started   time.Duration
+	deadline  time.Duration // completion timeout; 0 none
+	bestLeft  int64
+	progress  time.Duration // when bestLeft last fell
+	limitHit  bool
+	watchGen  int
+	iteration int
+}
+
+type active struct {
+	id     int
+	policy string
+	disp   *plan.Dispatcher
+	jobs   []*job
+}
+
+type trigger struct {
+	kind     string // periodic, evacuate, disaster, request, retry
+	hosts    []string
+	zone     string
+	deadline time.Duration
+	vm, host string
+	options  cluster.MigrationOptions
+	job      *job
+}
+
+// Core is the decision state machine. It is not safe for concurrent use.
+type Core struct {
+	cfg     Config
+	now     time.Duration
+	snap    *cluster.Snapshot
+	plans   []*active
+	jobs    map[int]*job
+	nextID  int
+	running int
+
+	drained  map[string]bool
+	failed   map[string]bool
+	warned   map[string]time.Duration
+	moved    map[string]time.Duration
+	pending  []trigger
+	awaiting bool // a snapshot was asked for and has not come
+
+	rd      Ready
+	started bool
+}
+
+// New returns a Core; call Start to arm its periodic policy.
+func New(cfg Config) *Core {
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 2
+	}
+	if cfg.OnLimit == "" {
+		cfg.OnLimit = LimitAbort
+	}
+	return &Core{
+		cfg: cfg, jobs: map[int]*job{}, drained: map[string]bool{}, failed: map[string]bool{},
+		warned: map[string]time.Duration{}, moved: map[string]time.Duration{},
+	}
+}
+
+const (
+	keyPeriodic = "periodic"
+	keyWatch    = "watch:"
+)
+
+// Start arms the periodic policy at now.
+func (c *Core) Start(now time.Duration) {
+	c.now = now
+	if c.started {
+		return
+	}
+	c.started = true
+	if c.cfg.Periodic != nil && c.cfg.Interval > 0 {
+		c.rd.Timers = append(c.rd.Timers, Timer{At: now + c.cfg.Interval, Key: keyPeriodic})
+	}
+}
+
+// Step feeds one event at time now. It returns an error only for events
+// that make no sense (an unknown timer key); expected refusals are
+// journalled, never returned.
+func (c *Core) Step(now time.Duration, ev cluster.Event) error {
+	if now > c.now {
+		c.now = now
+	}
+	switch e := ev.(type) {
+	case cluster.SnapshotTaken:
+		c.awaiting = false
+		c.snap = c.overlay(e.Snap)
+		c.reconcile()
+		c.runTriggers()
+	case cluster.TimerFired:
+		return c.timer(e.Key)
+	case cluster.MaintenanceRequested:
+		for _, h := range e.Hosts {
+			c.drained[h] = true
+		}
+		c.want(trigger{kind: "evacuate", hosts: e.Hosts})
+	case cluster.DisasterWarning:
+		c.warned[e.Zone] = e.FailsAt
+		c.want(trigger{kind: "disaster", zone: e.Zone, deadline: e.FailsAt})
+	case cluster.MigrationRequested:
+		c.want(trigger{kind: "request", vm: e.VM, host: e.Host, options: e.Options})
+	case cluster.MigrationProgress:
+		c.progress(e)
+	case cluster.MigrationDone:
+		c.done(e)
+	case cluster.HostFailed:
+		c.hostFailed(e.Host)
+	case cluster.AbortRequested:
+		c.abort(e.ID, e.Reason)
+	default:
+		return fmt.Errorf("scheduler: unknown event %T", ev)
+	}
+	c.dispatch()
+	return nil
+}
+
+// HasReady reports whether Ready has anything.
+func (c *Core) HasReady() bool {
+	return len(c.rd.Journal) > 0 || len(c.rd.Commands) > 0 || len(c.rd.Timers) > 0 ||
+		c.rd.NeedSnapshot || len(c.rd.Plans) > 0
+}
+
+// Ready returns what the Core wants done; see the package comment for the
+// order. It stays the same until Advance.
+func (c *Core) Ready() Ready { return c.rd }
+
+// Advance acknowledges that rd was carried out.
+func (c *Core) Advance(rd Ready) {
+	if rd.NeedSnapshot {
+		c.awaiting = true
+	}
+	c.rd = Ready{}
+}
+
+// Idle reports that no move is queued or running and no policy waits.
+func (c *Core) Idle() bool {
+	if len(c.pending) > 0 || c.awaiting {
+		return false
+	}
+	for _, j := range c.jobs {
+		if j.state == queued || j.state == running || j.state == unknown {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Core) want(t trigger) {
+	c.pending = append(c.pending, t)
+	if !c.awaiting {
+		c.rd.NeedSnapshot = true
+	}
+}
+
+func (c *Core) journal(r Record) {
+	r.At = c.now
+	c.rd.Journal = append(c.rd.Journal, r)
+}
+
+// overlay marks what the Core knows and the world may not: drained hosts
+// are in maintenance, warned zones and failed hosts take no VMs.
+func (c *Core) overlay(s *cluster.Snapshot) *cluster.Snapshot {
+	out := *s
+	out.Hosts = slices.Clone(s.Hosts)
+	for i := range out.Hosts {
+		h := &out.Hosts[i]
+		switch {
+		case c.failed[h.Name]:
+			h.State = cluster.HostDown
+		case c.drained[h.Name]:
+			if h.State != cluster.HostDown {
+				h.State = cluster.HostMaintenance
+			}
+		}
+		if _, ok := c.warned[h.Zone]; ok && h.Usable() {
+			h.State = cluster.HostMaintenance
+		}
+	}
+	return &out
+}
+
+func (c *Core) timer(key string) error {
+	switch {
+	case key == keyPeriodic:
+		if c.cfg.Periodic != nil && c.cfg.Interval > 0 {
+			c.rd.Timers = append(c.rd.Timers, Timer{At: c.now + c.cfg.Interval, Key: keyPeriodic})
+			if c.Idle() {
+				c.want(trigger{kind: "periodic"})
+			}
+		}
+		return nil
+	case strings.HasPrefix(key, keyWatch):
+		id, gen, ok := parseWatch(key)
+		if !ok {
+			return fmt.Errorf("scheduler: bad timer key %q", key)
+		}
+		if j := c.jobs[id]; j != nil && j.state == running && j.watchGen == gen {
+			c.watch(j)
+		}
+		return nil
+	}
+	return fmt.Errorf("scheduler: unknown timer %q", key)
+}
+
+func parseWatch(key string) (id, gen int, ok bool) {
+	a, b, found := strings.Cut(strings.TrimPrefix(key, keyWatch), ":")
+	if !found {
+		return 0, 0, false
+	}
+	id, err1 := strconv.Atoi(a)
+	gen, err2 := strconv.Atoi(b)
+	return id, gen, err1 == nil && err2 == nil
+}
+
+// runTriggers runs the policies that waited for this snapshot.
+func (c *Core) runTriggers() {
+	triggers := c.pending
+	c.pending = nil
+	for _, t := range triggers {
+		switch t.kind {
+		case "periodic":
+			if c.Idle() {
+				c.runPolicy(c.cfg.Periodic, &policy.Input{})
+			}
+		case "evacuate":
+			c.runPolicy(c.cfg.Evacuate, &policy.Input{Drain: t.hosts})
+		case "disaster":
+			c.runPolicy(c.cfg.Disaster, &policy.Input{Zone: t.zone, Deadline: t.deadline})
+		case "request":
+			c.request(t)
+		case "retry":
+			c.retry(t.job)
+		}
+	}
+}
+
+// busy lists VMs with a move queued or running: policies leave them alone.
+func (c *Core) busy() map[string]bool {
+	b := map[string]bool{}
+	for _, j := range c.jobs {
+		if j.state == queued || j.state == running || j.state == unknown {
+			b[j.move.VM] = true
+		}
+	}
+	return b
+}
+
+// snapshotFor is the Core's snapshot with busy VMs marked migrating.
+func (c *Core) snapshotFor() *cluster.Snapshot {
+	busy := c.busy()
+	if len(busy) == 0 {
+		return c.snap
+	}
+	s := *c.snap
+	s.VMs = slices.Clone(c.snap.VMs)
+	for i := range s.VMs {
+		if busy[s.VMs[i].Name] {
+			s.VMs[i].Migrating = true
+		}
+	}
+	return &s
+}
+
+func (c *Core) runPolicy(p policy.Policy, in *policy.Input) {
+	if p == nil || c.snap == nil {
+		return
+	}
+	in.Snap = c.snapshotFor()
+	in.Now = c.now
+	in.Settings = c.cfg.Settings
+	in.LastMoved = c.moved
+	pl, err := p.Plan(in)
+	if err != nil {
+		c.journal(Record{Kind: RecPlan, Policy: p.Name(), Outcome: "error", Reason: err.Error()})
+		return
+	}
+	// Moves of VMs already on the way elsewhere are dropped.
+	busy := c.busy()
+	pl.Moves = slices.DeleteFunc(pl.Moves, func(m plan.Move) bool { return busy[m.VM] })
+	c.rd.Plans = append(c.rd.Plans, pl)
+	c.journal(Record{Kind: RecPlan, Policy: pl.Policy, Reason: fmt.Sprintf("%d moves, %d unplaced, predicted makespan %s",
+		len(pl.Moves), len(pl.Unplaced), pl.Makespan.Round(time.Millisecond))})
+	c.enqueue(pl, pl.Policy)
+}
+
+// enqueue gives the plan's moves global IDs and queues them.
+func (c *Core) enqueue(pl *plan.Plan, cause string) *active {
+	a := &active{id: len(c.plans) + 1, policy: cause}
+	ids := map[int]int{}
+	moves := make([]plan.Move, len(pl.Moves))
+	for i, m := range pl.Moves {
+		c.nextID++
+		ids[m.ID] = c.nextID
+		moves[i] = m
+		moves[i].ID = c.nextID
+	}
+	for i := range moves {
+		after := make([]int, 0, len(moves[i].After))
+		for _, d := range moves[i].After {
+			if n, ok := ids[d]; ok {
+				after = append(after, n)
+			}
+		}
+		moves[i].After = after
+	}
+	a.disp = plan.NewDispatcher(moves, pl.Limits)
+	for i := range moves {
+		j := &job{move: moves[i], plan: a, index: i, cause: cause}
+		a.jobs = append(a.jobs, j)
+		c.jobs[j.move.ID] = j
+		m := moves[i]
+		c.journal(Record{Kind: RecMove, Plan: a.id, Policy: cause, ID: m.ID, Move: &m})
+	}
+	c.plans = append(c.plans, a)
+	return a
+}
+
+// request checks an operator's move against every constraint.
+func (c *Core) request(t trigger) {
+	snap := c.snapshotFor()
+	st := cluster.NewState(snap)
+	vm, dst := st.VMIndex(t.vm), st.HostIndex(t.host)
+	refuse := func(why string) {
+		c.journal(Record{Kind: RecRefuse, VM: t.vm, Destination: t.host, Outcome: cluster.OutcomeRejected, Reason: why})
+	}
+	switch {
+	case vm < 0:
+		refuse("unknown vm")
+		return
+	case dst < 0:
+		refuse("unknown destination host")
+		return
+	case snap.VMs[vm].Migrating:
+		refuse("vm is already migrating")
+		return
+	}
+	pl := place.New(st, c.cfg.TLS, c.cfg.Overcommit)
+	if s := pl.Feasible(vm, dst); !s.IsSuccess() {
+		refuse(s.String())
+		return
+	}
+	v := &snap.VMs[vm]
+	m := plan.Move{ID: 1, VM: v.Name, Source: v.Host, Destination: t.host, Transport: pl.Transport(vm, dst),
+		Bandwidth: t.options.Bandwidth, DowntimeLimit: t.options.DowntimeLimit, Priority: v.Priority, Reason: "requested"}
+	c.enqueue(&plan.Plan{Policy: "request", At: c.now, Moves: []plan.Move{m}}, "request")
+}
+
+// dispatch starts whatever the plans and the global limit allow.
+func (c *Core) dispatch() {
+	for _, a := range c.plans {
+		room := -1
+		if c.cfg.MaxParallel > 0 {
+			room = c.cfg.MaxParallel - c.running
+			if room <= 0 {
+				return
+			}
+		}
+		for _, i := range a.disp.NextUpTo(room) {
+			c.start(a.jobs[i])
+		}
+		for _, i := range a.disp.Blocked() {
+			j := a.jobs[i]
+			if j.state == queued {
+				j.state = cancelled
+				c.journal(Record{Kind: RecCancel, ID: j.move.ID, Reason: "a move it depends on failed"})
+				c.want(trigger{kind: "retry", job: j})
+			}
+		}
+	}
+}
+
+func (c *Core) start(j *job) {
+	j.state = running
+	j.started = c.now
+	j.progress = c.now
+	j.bestLeft = -1
+	c.running++
+	opts := c.cfg.Options
+	if j.move.Bandwidth > 0 {
+		opts.Bandwidth = j.move.Bandwidth
+	}
+	if j.move.DowntimeLimit > 0 {
+		opts.DowntimeLimit = j.move.DowntimeLimit
+	}
+	opts.PostCopy = opts.PostCopy || c.cfg.OnLimit == LimitPostcopy
+	if c.cfg.CompletionTimeoutPerGiB > 0 && c.snap != nil {
+		if v := c.snap.VM(j.move.VM); v != nil {
+			gib := float64(v.Memory) / (1 << 30)
+			j.deadline = c.now + time.Duration(float64(c.cfg.CompletionTimeoutPerGiB)*gib)
+		}
+	}
+	c.journal(Record{Kind: RecStart, ID: j.move.ID})
+	c.rd.Commands = append(c.rd.Commands, cluster.StartMigration{
+		ID: j.move.ID, VM: j.move.VM, Source: j.move.Source, Destination: j.move.Destination,
+		Transport: j.move.Transport, Options: opts, Cause: j.cause,
+	})
+	c.arm(j)
+}
+
+// arm sets the watch timer at the earlier of the completion deadline and
+// the progress deadline.
+func (c *Core) arm(j *job) {
+	at := time.Duration(-1)
+	if j.deadline > 0 {
+		at = j.deadline
+	}
+	if c.cfg.ProgressTimeout > 0 {
+		if p := j.progress + c.cfg.ProgressTimeout; at < 0 || p < at {
+			at = p
+		}
+	}
+	if at < 0 {
+		return
+	}
+	j.watchGen++
+	c.rd.Timers = append(c.rd.Timers, Timer{At: at, Key: fmt.Sprintf("%s%d:%d", keyWatch, j.move.ID, j.watchGen)})
+}
+
+func (c *Core) watch(j *job) {
+	switch {
+	case j.deadline > 0 && c.now >= j.deadline:
+		c.limit(j, "completion-timeout")
+	case c.cfg.ProgressTimeout > 0 && c.now >= j.progress+c.cfg.ProgressTimeout:
+		c.limit(j, "progress-timeout")
+	default:
+		c.arm(j)
+	}
+}
+
+func (c *Core) limit(j *job, reason string) {
+	if j.limitHit {
+		return
+	}
+	j.limitHit = true
+	c.journal(Record{Kind: RecLimit, ID: j.move.ID, Outcome: c.cfg.OnLimit, Reason: reason})
+	switch c.cfg.OnLimit {
+	case LimitForce:
+		c.rd.Commands = append(c.rd.Commands, cluster.ForceSwitchover{ID: j.move.ID, Reason: reason})
+	case LimitPostcopy:
+		c.rd.Commands = append(c.rd.Commands, cluster.StartPostCopy{ID: j.move.ID, Reason: reason})
+	default:
+		c.rd.Commands = append(c.rd.Commands, cluster.AbortMigration{ID: j.move.ID, Reason: reason})
+	}
+}
+
+func (c *Core) progress(e cluster.MigrationProgress) {
+	j := c.jobs[e.ID]
+	if j == nil || j.state != running {
+		return
+	}
+	j.iteration = e.Iteration
+	if j.bestLeft < 0 || e.Remaining < j.bestLeft {
+		j.bestLeft = e.Remaining
+		j.progress = c.now
+		c.arm(j)
+	}
+	if c.cfg.MaxIterations > 0 && e.Iteration > c.cfg.MaxIterations {
+		c.limit(j, "max-iterations")
+	}
+}
+
+func (c *Core) done(e cluster.MigrationDone) {
+	j := c.jobs[e.ID]
+	if j == nil || (j.state != running && j.state != unknown) {
+		return
+	}
+	if j.state == running {
+		c.running--
+	}
+	j.state = finished
+	ok := e.Succeeded()
+	j.plan.disp.Finish(j.index, ok)
+	c.journal(Record{Kind: RecDone, ID: e.ID, Outcome: e.Outcome, Reason: e.Reason})
+	if ok {
+		c.moved[j.move.VM] = c.now
+		return
+	}
+	// A guest still on its source is tried elsewhere, unless an operator
+	// or a limit stopped it on purpose.
+	if e.Lost || j.limitHit || strings.HasPrefix(e.Reason, "operator") || c.failed[j.move.Source] {
+		return
+	}
+	c.want(trigger{kind: "retry", job: j})
+}
+
+// retry re-places a failed or cancelled move on another host.
+func (c *Core) retry(j *job) {
+	if j.attempts >= c.cfg.MaxRetries || c.snap == nil {
+		return
+	}
+	snap := c.snapshotFor()
+	st := cluster.NewState(snap)
+	vm := st.VMIndex(j.move.VM)
+	if vm < 0 || snap.VMs[vm].Migrating || snap.VMs[vm].Host != j.move.Source {
+		return
+	}
+	pl := place.New(st, c.cfg.TLS, c.cfg.Overcommit)
+	exclude := append(slices.Clone(j.exclude), j.move.Destination)
+	for _, h := range exclude {
+		if i := st.HostIndex(h); i >= 0 {
+			pl.Exclude[i] = true
+		}
+	}
+	dst, why := pl.Best(vm, place.LeastLoaded)
+	if dst < 0 {
+		c.journal(Record{Kind: RecCancel, ID: j.move.ID, Reason: "no other host: " + why})
+		return
+	}
+	m := j.move
+	m.ID, m.After = 1, nil
+	m.Destination = snap.Hosts[dst].Name
+	m.Transport = pl.Transport(vm, dst)
+	m.Reason = fmt.Sprintf("retry of move %d", j.move.ID)
+	a := c.enqueue(&plan.Plan{Policy: j.cause, At: c.now, Moves: []plan.Move{m}}, j.cause)
+	nj := a.jobs[0]
+	nj.attempts = j.attempts + 1
+	nj.exclude = exclude
+}
+
+func (c *Core) hostFailed(h string) {
+	c.failed[h] = true
+	for _, id := range c.sortedJobs() {
+		j := c.jobs[id]
+		if j.state != queued || !j.plan.disp.Pending(j.index) {
+			continue
+		}
+		switch h {
+		case j.move.Source:
+			j.state = cancelled
+			j.plan.disp.Cancel(j.index)
+			c.journal(Record{Kind: RecCancel, ID: id, Reason: "source host failed"})
+		case j.move.Destination:
+			j.state = cancelled
+			j.plan.disp.Cancel(j.index)
+			c.journal(Record{Kind: RecCancel, ID: id, Reason: "destination host failed"})
+			c.want(trigger{kind: "retry", job: j})
+		}
+	}
+}
+
+func (c *Core) abort(id int, reason string) {
+	if reason == "" {
+		reason = "operator abort"
+	} else if !strings.HasPrefix(reason, "operator") {
+		reason = "operator: " + reason
+	}
+	for _, jid := range c.sortedJobs() {
+		j := c.jobs[jid]
+		if id != 0 && jid != id {
+			continue
+		}
+		switch j.state {
+		case queued:
+			j.state = cancelled
+			j.plan.disp.Cancel(j.index)
+			c.journal(Record{Kind: RecCancel, ID: jid, Reason: reason})
+		case running:
+			j.limitHit = true
+			c.rd.Commands = append(c.rd.Commands, cluster.AbortMigration{ID: jid, Reason: reason})
+		}
+	}
+}
+
+func (c *Core) sortedJobs() []int {
+	ids := make([]int, 0, len(c.jobs))
+	for id := range c.jobs {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids
+}
+
+// Running lists moves under way, by ID.
+func (c *Core) Running() []plan.Move {
+	var out []plan.Move
+	for _, id := range c.sortedJobs() {
+		if j := c.jobs[id]; j.state == running {
+			out = append(out, j.move)
+		}
+	}
+	return out
+}
+
+// reconcile settles moves restored from a journal as started but not
+// ended: the snapshot says where their VMs are now.
+func (c *Core) reconcile() {
+	for _, id := range c.sortedJobs() {
+		j := c.jobs[id]
+		if j.state != unknown {
+			continue
+		}
+		v := c.snap.VM(j.move.VM)
+		switch {
+		case v == nil:
+			j.state = finished
+			j.plan.disp.Finish(j.index, false)
+			c.journal(Record{Kind: RecDone, ID: id, Outcome: cluster.OutcomeFailed, Reason: "vm gone after restart"})
+		case v.Host == j.move.Destination && !v.Migrating:
+			j.state = finished
+			j.plan.disp.Finish(j.index, true)
+			c.journal(Record{Kind: RecDone, ID: id, Outcome: cluster.OutcomeCompleted, Reason: "found on destination after restart"})
+		case v.Migrating:
+			// Still under way in the world: wait for its MigrationDone.
+			j.state = running
+			c.running++
+		default:
+			// It never happened, or was rolled back: run it again.
+			j.state = queued
+			j.plan.disp.Requeue(j.index)
+		}
+	}
+}

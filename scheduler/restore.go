@@ -1,0 +1,73 @@
+package scheduler
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/droverlab/drover/scheduler/plan"
+)
+
+// Restore rebuilds a Core from its journal so an interrupted run goes on
+// without repeating finished migrations. Moves journalled as started but
+// not ended are settled by the first snapshot (Step(SnapshotTaken)): found
+// on the destination they count as done, still migrating they are awaited,
+// otherwise they run again. Restore asks for that snapshot itself.
+func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
+	c := New(cfg)
+	c.now = now
+	type group struct {
+		policy string
+		moves  []plan.Move
+		limits plan.Limits
+	}
+	var order []int
+	groups := map[int]*group{}
+	started := map[int]bool{}
+	ended := map[int]string{}
+	for i, r := range records {
+		switch r.Kind {
+		case RecMove:
+			if r.Move == nil {
+				return nil, fmt.Errorf("journal record %d: move without move", i+1)
+			}
+			g := groups[r.Plan]
+			if g == nil {
+				g = &group{policy: r.Policy}
+				groups[r.Plan] = g
+				order = append(order, r.Plan)
+			}
+			g.moves = append(g.moves, *r.Move)
+		case RecStart:
+			started[r.ID] = true
+		case RecDone:
+			ended[r.ID] = r.Outcome
+		case RecCancel:
+			ended[r.ID] = "cancelled"
+		}
+	}
+	for _, pid := range order {
+		g := groups[pid]
+		a := &active{id: len(c.plans) + 1, policy: g.policy}
+		a.disp = plan.NewDispatcher(g.moves, g.limits)
+		for i, m := range g.moves {
+			j := &job{move: m, plan: a, index: i, cause: g.policy}
+			a.jobs = append(a.jobs, j)
+			c.jobs[m.ID] = j
+			c.nextID = max(c.nextID, m.ID)
+			switch out, ok := ended[m.ID]; {
+			case ok && out == "cancelled":
+				j.state = cancelled
+				a.disp.Cancel(i)
+			case ok:
+				j.state = finished
+				a.disp.Skip(i, out == "completed" || out == "forced" || out == "postcopy")
+			case started[m.ID]:
+				j.state = unknown
+				a.disp.MarkRunning(i)
+			}
+		}
+		c.plans = append(c.plans, a)
+	}
+	c.rd.NeedSnapshot = true
+	return c, nil
+}
