@@ -9,6 +9,7 @@ import (
 	"github.com/droverlab/drover/scheduler/place"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
+	"github.com/droverlab/drover/scheduler/policy/evacuate"
 )
 
 // Name is the policy's name in scenarios, plans and --policy.
@@ -28,7 +29,12 @@ func New(args Args) (*Disaster, error) {
 	return &Disaster{args: args}, nil
 }
 
-func (d *Disaster) Name() string { return Name }
+func (d *Disaster) Name() string {
+	if d.args.FixedBatch {
+		return "fixed-batch"
+	}
+	return Name
+}
 
 // Plan moves VMs out of in.Zone, highest priority first and, within a
 // priority, smallest first (more VMs saved per byte), then drops the moves
@@ -53,10 +59,12 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 		return nil, fmt.Errorf("disaster: zone %q has no hosts", in.Zone)
 	}
 	vms := policy.VMsOn(st, warned)
-	slices.SortStableFunc(vms, func(a, c int) int {
-		va, vc := &st.Snap.VMs[a], &st.Snap.VMs[c]
-		return cmp.Or(cmp.Compare(vc.Priority, va.Priority), cmp.Compare(va.Resident, vc.Resident))
-	})
+	if !d.args.FixedBatch {
+		slices.SortStableFunc(vms, func(a, c int) int {
+			va, vc := &st.Snap.VMs[a], &st.Snap.VMs[c]
+			return cmp.Or(cmp.Compare(vc.Priority, va.Priority), cmp.Compare(va.Resident, vc.Resident))
+		})
+	}
 	var unplaced []plan.Unplaced
 	for _, vm := range vms {
 		v := &st.Snap.VMs[vm]
@@ -70,6 +78,17 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 	limits := in.Limits
 	if limits == (plan.Limits{}) {
 		limits = Limits
+	}
+	if d.args.FixedBatch {
+		p, err := b.Finish(d.Name(), evacuate.FixedBatchLimits, nil)
+		if err != nil {
+			return nil, err
+		}
+		p.Deadline, p.Unplaced = in.Deadline, unplaced
+		for i := range p.Moves {
+			p.Moves[i].Predicted.Late = in.Now+p.Moves[i].Predicted.End > in.Deadline
+		}
+		return p, nil
 	}
 	budget := time.Duration(float64(in.Deadline-in.Now) * (1 - d.args.Margin))
 	for {
