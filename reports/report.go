@@ -25,10 +25,48 @@ type Report struct {
 	Lost []LostVM `json:"lost"`
 	// Faults and operator events in the order they happened.
 	Events []EventRecord `json:"events"`
-	// Samples of host utilisation, one series per host in name order.
+	// Plans the scheduler made, with predictions against what happened.
+	Plans []Plan `json:"plans"`
+	// Disasters follows each disaster warning to its outcome.
+	Disasters []Disaster `json:"disasters"`
+	// Samples of host utilisation, one series per host in name order, and
+	// the cluster's imbalance at each sample.
 	SampleIntervalMS float64      `json:"sample_interval_ms"`
 	SampleTimesMS    []float64    `json:"sample_times_ms"`
+	Imbalance        []float64    `json:"imbalance"`
 	Hosts            []HostSeries `json:"hosts"`
+}
+
+// Plan is one plan of the scheduler: what it predicted and what happened.
+type Plan struct {
+	Policy   string  `json:"policy"`
+	AtMS     float64 `json:"at_ms"`
+	Moves    int     `json:"moves"`
+	Unplaced int     `json:"unplaced"`
+	// PredictedMakespanMS and LowerBoundMS are the plan's; MakespanMS is
+	// from its first start to its last end in the run.
+	PredictedMakespanMS float64 `json:"predicted_makespan_ms"`
+	LowerBoundMS        float64 `json:"lower_bound_ms"`
+	MakespanMS          float64 `json:"makespan_ms"`
+	Completed           int     `json:"completed"`
+	ImbalanceBefore     float64 `json:"imbalance_before,omitempty"`
+	ImbalanceAfter      float64 `json:"imbalance_after,omitempty"`
+}
+
+// Disaster is one warned zone: how many of its VMs were saved.
+type Disaster struct {
+	Zone      string  `json:"zone"`
+	WarnedMS  float64 `json:"warned_ms"`
+	FailsAtMS float64 `json:"fails_at_ms"`
+	VMs       int     `json:"vms"`
+	Saved     int     `json:"saved"`
+	Lost      int     `json:"lost"`
+	// Unsavable is how many the plan said in advance it could not save.
+	Unsavable int `json:"unsavable"`
+	// DeadlineMet: every move the plan kept ended before the zone failed.
+	DeadlineMet bool `json:"deadline_met"`
+	// LastEndMS is when the last saving migration ended.
+	LastEndMS float64 `json:"last_end_ms"`
 }
 
 // Migration is one live migration, whatever its outcome.
@@ -99,9 +137,23 @@ type Summary struct {
 	VMsLost         int     `json:"vms_lost"`
 	HostsCrashed    int     `json:"hosts_crashed"`
 	Events          uint64  `json:"sim_events"`
+	// ByCause counts migrations per policy (or "request").
+	ByCause []CauseCount `json:"by_cause"`
+	// Imbalance over the run: mean, max, and the fraction of samples
+	// above the balancer's threshold.
+	ImbalanceMean float64 `json:"imbalance_mean"`
+	ImbalanceMax  float64 `json:"imbalance_max"`
+	ImbalanceOver float64 `json:"imbalance_over_threshold"`
+	Threshold     float64 `json:"threshold"`
 	// OverCapacityMS is, per host with any, the time its CPU demand exceeded
 	// its cores; hosts never over capacity are left out.
 	OverCapacityMS []HostTime `json:"time_over_capacity"`
+}
+
+// CauseCount is the number of migrations one cause started.
+type CauseCount struct {
+	Cause string `json:"cause"`
+	N     int    `json:"n"`
 }
 
 // HostTime is a duration attributed to one host.
@@ -161,6 +213,29 @@ func (r *Report) PrintSummary(w io.Writer) {
 		FormatBytes(s.BytesMoved), s.TotalDowntimeMS, s.MaxDowntimeMS, s.MeanDurationMS/1000, s.MaxConcurrent)
 	fmt.Fprintf(w, "hosts crashed %d, VMs lost %d, mixed-security migrations %d, hosts over capacity %d\n",
 		s.HostsCrashed, s.VMsLost, s.MixedSecurity, len(s.OverCapacityMS))
+	if len(r.Imbalance) > 0 {
+		fmt.Fprintf(w, "imbalance mean %.3f, max %.3f, above threshold %.3f for %.0f%% of samples\n",
+			s.ImbalanceMean, s.ImbalanceMax, s.Threshold, 100*s.ImbalanceOver)
+	}
+	for _, c := range s.ByCause {
+		fmt.Fprintf(w, "  %-12s %d migrations\n", c.Cause, c.N)
+	}
+	for _, p := range r.Plans {
+		if p.Moves == 0 {
+			continue
+		}
+		fmt.Fprintf(w, "plan %s at %s: %d moves (%d completed), makespan %.1f s (predicted %.1f s, lower bound %.1f s), %d unplaced\n",
+			p.Policy, time.Duration(p.AtMS*float64(time.Millisecond)), p.Moves, p.Completed, p.MakespanMS/1000,
+			p.PredictedMakespanMS/1000, p.LowerBoundMS/1000, p.Unplaced)
+	}
+	for _, d := range r.Disasters {
+		met := "met"
+		if !d.DeadlineMet {
+			met = "MISSED"
+		}
+		fmt.Fprintf(w, "disaster zone %s: %d VMs, %d saved, %d lost (%d known unsavable in advance), deadline %s\n",
+			d.Zone, d.VMs, d.Saved, d.Lost, d.Unsavable, met)
+	}
 }
 
 // FormatBytes prints a size with a binary unit.

@@ -123,6 +123,11 @@ type job struct {
 	limitHit  bool
 	watchGen  int
 	iteration int
+	// maxIter and onLimit override the Core's limits for this move.
+	maxIter int
+	onLimit string
+	// opts replaces the Core's options for a requested move.
+	opts *cluster.MigrationOptions
 }
 
 type active struct {
@@ -462,7 +467,11 @@ func (c *Core) request(t trigger) {
 	v := &snap.VMs[vm]
 	m := plan.Move{ID: 1, VM: v.Name, Source: v.Host, Destination: t.host, Transport: pl.Transport(vm, dst),
 		Bandwidth: t.options.Bandwidth, DowntimeLimit: t.options.DowntimeLimit, Priority: v.Priority, Reason: "requested"}
-	c.enqueue(&plan.Plan{Policy: "request", At: c.now, Moves: []plan.Move{m}}, "request")
+	a := c.enqueue(&plan.Plan{Policy: "request", At: c.now, Moves: []plan.Move{m}}, "request")
+	j := a.jobs[0]
+	j.maxIter, j.onLimit = t.options.MaxIterations, t.options.OnLimit
+	opts := t.options
+	j.opts = &opts
 }
 
 // dispatch starts whatever the plans and the global limit allow.
@@ -496,13 +505,17 @@ func (c *Core) start(j *job) {
 	j.bestLeft = -1
 	c.running++
 	opts := c.cfg.Options
+	if j.opts != nil {
+		opts = *j.opts
+	}
+	opts.MaxIterations, opts.OnLimit = 0, ""
 	if j.move.Bandwidth > 0 {
 		opts.Bandwidth = j.move.Bandwidth
 	}
 	if j.move.DowntimeLimit > 0 {
 		opts.DowntimeLimit = j.move.DowntimeLimit
 	}
-	opts.PostCopy = opts.PostCopy || c.cfg.OnLimit == LimitPostcopy
+	opts.PostCopy = opts.PostCopy || c.cfg.OnLimit == LimitPostcopy || j.onLimit == LimitPostcopy
 	if c.cfg.CompletionTimeoutPerGiB > 0 && c.snap != nil {
 		if v := c.snap.VM(j.move.VM); v != nil {
 			gib := float64(v.Memory) / (1 << 30)
@@ -552,8 +565,12 @@ func (c *Core) limit(j *job, reason string) {
 		return
 	}
 	j.limitHit = true
-	c.journal(Record{Kind: RecLimit, ID: j.move.ID, Outcome: c.cfg.OnLimit, Reason: reason})
-	switch c.cfg.OnLimit {
+	action := c.cfg.OnLimit
+	if j.onLimit != "" {
+		action = j.onLimit
+	}
+	c.journal(Record{Kind: RecLimit, ID: j.move.ID, Outcome: action, Reason: reason})
+	switch action {
 	case LimitForce:
 		c.rd.Commands = append(c.rd.Commands, cluster.ForceSwitchover{ID: j.move.ID, Reason: reason})
 	case LimitPostcopy:
@@ -574,7 +591,11 @@ func (c *Core) progress(e cluster.MigrationProgress) {
 		j.progress = c.now
 		c.arm(j)
 	}
-	if c.cfg.MaxIterations > 0 && e.Iteration > c.cfg.MaxIterations {
+	maxIter := c.cfg.MaxIterations
+	if j.maxIter > 0 {
+		maxIter = j.maxIter
+	}
+	if maxIter > 0 && e.Iteration > maxIter {
 		c.limit(j, "max-iterations")
 	}
 }

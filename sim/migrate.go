@@ -1,14 +1,13 @@
 package sim
 
 import (
-	"cmp"
-	"slices"
 	"time"
 
 	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/sim/network"
 )
 
 // Reasons a migration is refused or fails; constant so tests match on them.
@@ -24,44 +23,44 @@ const (
 	ReasonNoRoute       = "no network route"
 	ReasonSourceCrashed = "source host crashed"
 	ReasonDestCrashed   = "destination host crashed"
+	ReasonWrongSource   = "vm is not on the named source"
 )
 
-// migrationConfig turns scenario settings and per-migration overrides into
-// the model's configuration.
-func migrationConfig(m scenarios.Migration, o scenarios.MigrationOverrides, latency time.Duration) (precopy.Config, float64) {
-	c := precopy.Config{
-		DowntimeLimit:           m.DowntimeLimit,
-		SwitchoverCost:          m.SwitchoverCost,
-		SetupTime:               m.SetupTime,
-		Latency:                 latency,
-		MaxIterations:           m.MaxIterations,
-		CompletionTimeoutPerGiB: m.CompletionTimeoutPerGiB,
-		ProgressTimeout:         m.ProgressTimeout,
-		OnLimit:                 precopy.OnLimit(m.OnLimit),
-		AutoConverge:            m.AutoConverge,
-	}
-	bw := m.Bandwidth
-	if o.DowntimeLimit != nil {
-		c.DowntimeLimit = *o.DowntimeLimit
-	}
-	if o.MaxIterations != nil {
-		c.MaxIterations = *o.MaxIterations
-	}
-	if o.OnLimit != nil {
-		c.OnLimit = precopy.OnLimit(*o.OnLimit)
-	}
-	if o.AutoConverge != nil {
-		c.AutoConverge = *o.AutoConverge
-	}
-	if o.Bandwidth != nil {
-		bw = *o.Bandwidth
-	}
-	return c.WithDefaults(), bw
+type migration struct {
+	rec      reports.Migration
+	id       int
+	vm       int32
+	src, dst int32
+	stepper  *precopy.Stepper
+	flow     network.FlowID
+	rate     float64
+	last     time.Duration // when the stepper was last advanced
+	gen      int64
+	round    int
+	moved    bool // the guest already runs on the destination (post-copy)
+	done     bool
 }
 
-// transport picks how a pair would talk. A mixed pair has no honest
-// transport: it is carried over TCP and flagged, and enforcement (in the
-// scheduler) exists so that this never happens.
+// modelConfig is what the hypervisor is told: the time limits stay with
+// the scheduler's executor, which acts on them through commands, exactly
+// as it does on real hosts.
+func modelConfig(m scenarios.Migration, o cluster.MigrationOptions, latency time.Duration) precopy.Config {
+	c := precopy.Config{
+		DowntimeLimit:  m.DowntimeLimit,
+		SwitchoverCost: m.SwitchoverCost,
+		SetupTime:      m.SetupTime,
+		Latency:        latency,
+		AutoConverge:   o.AutoConverge,
+	}
+	if o.DowntimeLimit > 0 {
+		c.DowntimeLimit = o.DowntimeLimit
+	}
+	return c.WithDefaults()
+}
+
+// transport is what a pair would actually use: TLS only when both ends are
+// secured. A mixed pair travels over TCP and is flagged; enforcement in
+// the scheduler exists so that this never happens.
 func transport(a, b cluster.Security) (cluster.Transport, bool) {
 	if a == cluster.Secured && b == cluster.Secured {
 		return cluster.TransportTLS, false
@@ -69,59 +68,77 @@ func transport(a, b cluster.Security) (cluster.Transport, bool) {
 	return cluster.TransportTCP, a != b
 }
 
-// startMigration begins a live migration of vm to dst now. A refused
-// migration is still reported, with outcome "rejected".
-func (w *world) startMigration(vm, dst string, o scenarios.MigrationOverrides, cause string) int {
+// start carries out a StartMigration. A refused one is still reported, with
+// outcome rejected, and answered with MigrationDone.
+func (w *world) start(c cluster.StartMigration) {
 	now := w.eng.Now()
-	m := &migration{rec: reports.Migration{
-		ID: len(w.migs) + 1, VM: vm, Destination: dst, Cause: cause,
-		StartMS: reports.MS(now), EndMS: reports.MS(now),
+	m := &migration{id: c.ID, rec: reports.Migration{
+		ID: c.ID, VM: c.VM, Source: c.Source, Destination: c.Destination, Cause: c.Cause,
+		StartMS: reports.MS(now), EndMS: reports.MS(now), Transport: string(c.Transport),
 	}, vm: -1, src: -1, dst: -1}
 	idx := len(w.migs)
 	w.migs = append(w.migs, m)
-	reject := func(reason string) int {
+	w.byID[c.ID] = int32(idx)
+	reject := func(reason string) {
 		m.done = true
-		m.rec.Outcome, m.rec.Reason = "rejected", reason
-		return idx
+		m.rec.Outcome, m.rec.Reason = cluster.OutcomeRejected, reason
+		w.emit(cluster.MigrationDone{ID: c.ID, VM: c.VM, Outcome: cluster.OutcomeRejected, Reason: reason})
 	}
-	vi, ok := w.vmIx[vm]
+	vi, ok := w.vmIx[c.VM]
 	if !ok {
-		return reject(ReasonUnknownVM)
+		reject(ReasonUnknownVM)
+		return
 	}
 	v := &w.vms[vi]
 	m.vm = vi
 	m.src = v.host
 	src := &w.hosts[v.host]
-	m.rec.Source = src.Name
 	switch {
 	case !v.alive:
-		return reject(ReasonVMLost)
+		reject(ReasonVMLost)
+		return
 	case v.mig >= 0:
-		return reject(ReasonBusy)
+		reject(ReasonBusy)
+		return
+	case c.Source != "" && c.Source != src.Name:
+		reject(ReasonWrongSource)
+		return
 	}
-	di, ok := w.hostIx[dst]
+	di, ok := w.hostIx[c.Destination]
 	if !ok {
-		return reject(ReasonUnknownHost)
+		reject(ReasonUnknownHost)
+		return
 	}
 	d := &w.hosts[di]
 	m.dst = di
 	tr, mixed := transport(src.Security, d.Security)
-	m.rec.Transport, m.rec.Mixed = string(tr), mixed
+	m.rec.Mixed = mixed
+	if c.Transport == cluster.TransportTLS && tr != cluster.TransportTLS {
+		// A daemon without TLS refuses a qemu+tls connection outright.
+		reject(ReasonInvalidCert)
+		return
+	}
+	m.rec.Transport = string(tr)
 	switch {
 	case di == v.host:
-		return reject(ReasonSameHost)
+		reject(ReasonSameHost)
+		return
 	case !d.up || !src.up:
-		return reject(ReasonHostDown)
+		reject(ReasonHostDown)
+		return
 	case src.Security == cluster.Invalid || d.Security == cluster.Invalid:
-		return reject(ReasonInvalidCert)
+		reject(ReasonInvalidCert)
+		return
 	case d.mem+v.spec.Memory > d.Memory:
-		return reject(ReasonNoMemory)
+		reject(ReasonNoMemory)
+		return
 	}
 	route, err := w.net.Route(src.Name, d.Name)
 	if err != nil {
-		return reject(ReasonNoRoute)
+		reject(ReasonNoRoute)
+		return
 	}
-	cfg, capBW := migrationConfig(w.sc.Migration, o, w.net.Latency(route))
+	cfg := modelConfig(w.sc.Migration, c.Options, w.net.Latency(route))
 	wl := precopy.Workload{
 		Memory: v.spec.Memory, Resident: v.spec.Resident, WSS: v.spec.WSS, DirtyRate: v.spec.DirtyRate,
 	}
@@ -129,7 +146,7 @@ func (w *world) startMigration(vm, dst string, o scenarios.MigrationOverrides, c
 	m.last = now
 	d.mem += v.spec.Memory
 	v.mig = int32(idx)
-	capBW = cluster.StreamCap(&src.Host, &d.Host, capBW)
+	capBW := cluster.StreamCap(&src.Host, &d.Host, c.Options.Bandwidth)
 	m.flow = w.net.AddFlow(route, capBW)
 	w.flowMig[m.flow] = int32(idx)
 	w.running++
@@ -139,10 +156,25 @@ func (w *world) startMigration(vm, dst string, o scenarios.MigrationOverrides, c
 	m.rec.PredictedMS = reports.MS(precopy.Predict(wl, cfg, m.rate).TotalTime)
 	w.schedule(m, idx)
 	w.rates()
-	return idx
 }
 
-// advance brings a migration's model up to now at the rate it had.
+// intervene carries out an executor's limit action or an abort.
+func (w *world) intervene(id int, action precopy.OnLimit, reason string) {
+	idx, ok := w.byID[id]
+	if !ok {
+		return
+	}
+	m := w.migs[idx]
+	if m.done {
+		return
+	}
+	w.advance(m)
+	m.stepper.Intervene(action, reason, m.rate)
+	w.schedule(m, int(idx))
+}
+
+// advance brings a migration's model up to now at the rate it had, and
+// reports a new round.
 func (w *world) advance(m *migration) {
 	now := w.eng.Now()
 	if dt := now - m.last; dt > 0 {
@@ -151,6 +183,10 @@ func (w *world) advance(m *migration) {
 	m.last = now
 	if m.stepper.Phase() == precopy.PhasePostCopy && !m.moved {
 		w.moveGuest(m)
+	}
+	if r := m.stepper.Round(); r != m.round && !m.stepper.Done() {
+		m.round = r
+		w.emit(cluster.MigrationProgress{ID: m.id, Iteration: r, Sent: m.stepper.Sent(), Remaining: m.stepper.Remaining()})
 	}
 }
 
@@ -179,16 +215,14 @@ func (w *world) rates() {
 	}
 }
 
-// step handles a migration's own event: a round ended, a limit fired, or it
-// finished.
+// step handles a migration's own event: a round ended, or it finished.
 func (w *world) step(m *migration) {
 	w.advance(m)
-	idx := int(w.vms[m.vm].mig)
 	if m.stepper.Done() {
 		w.finish(m, "")
 		return
 	}
-	w.schedule(m, idx)
+	w.schedule(m, int(w.vms[m.vm].mig))
 }
 
 // moveGuest makes the destination the VM's host: at switch-over, or when
@@ -220,13 +254,17 @@ func (w *world) finish(m *migration, failure string) {
 	m.rec.Bytes = r.TransferredBytes
 	m.rec.Rounds = r.Iterations
 	m.rec.Throttle = r.Throttle
+	done := cluster.MigrationDone{ID: m.id, VM: v.spec.Name, Bytes: r.TransferredBytes, Rounds: r.Iterations}
 	if failure != "" {
-		m.rec.Outcome, m.rec.Reason = "failed", failure
+		m.rec.Outcome, m.rec.Reason = cluster.OutcomeFailed, failure
 		if m.moved {
 			w.hosts[m.src].mem -= v.spec.Memory
 		} else {
 			w.hosts[m.dst].mem -= v.spec.Memory
 		}
+		done.Outcome, done.Reason = cluster.OutcomeFailed, failure
+		done.Lost = m.moved
+		w.emit(done)
 		w.rates()
 		return
 	}
@@ -240,6 +278,8 @@ func (w *world) finish(m *migration, failure string) {
 		}
 		w.hosts[m.src].mem -= v.spec.Memory
 	}
+	done.Outcome, done.Reason, done.Downtime = string(r.Outcome), r.Reason, r.Downtime
+	w.emit(done)
 	w.rates()
 }
 
@@ -270,6 +310,7 @@ func (w *world) crash(h int32, why string) {
 	}
 	w.touch(h)
 	hs.up = false
+	hs.State = cluster.HostDown
 	for i := range w.vms {
 		v := &w.vms[i]
 		if v.alive && v.host == h {
@@ -278,6 +319,7 @@ func (w *world) crash(h int32, why string) {
 	}
 	hs.cpu, hs.mem, hs.vms = 0, 0, 0
 	w.settle(h)
+	w.emit(cluster.HostFailed{Host: hs.Name})
 }
 
 func (w *world) kill(vi int32, why string) {
@@ -293,68 +335,4 @@ func (w *world) kill(vi int32, why string) {
 	w.lost = append(w.lost, reports.LostVM{
 		VM: v.spec.Name, Host: hs.Name, AtMS: reports.MS(w.eng.Now()), Reason: why,
 	})
-}
-
-func (w *world) report() *reports.Report {
-	r := &w.rep
-	r.Scenario = w.sc.Name
-	r.Seed = w.seed
-	r.DurationMS = reports.MS(w.sc.Sim.Duration)
-	r.Lost = w.lost
-	if r.Lost == nil {
-		r.Lost = []reports.LostVM{}
-	}
-	if r.Events == nil {
-		r.Events = []reports.EventRecord{}
-	}
-	s := &r.Summary
-	s.Events = w.eng.Processed
-	s.MaxConcurrent = w.maxConc
-	s.HostsCrashed = w.crashed
-	s.VMsLost = len(w.lost)
-	var durations float64
-	var finished int
-	r.Migrations = make([]reports.Migration, 0, len(w.migs))
-	for _, m := range w.migs {
-		rec := m.rec
-		r.Migrations = append(r.Migrations, rec)
-		s.Migrations++
-		switch rec.Outcome {
-		case "completed":
-			s.Completed++
-		case "forced":
-			s.Forced++
-		case "postcopy":
-			s.PostCopy++
-		case "aborted":
-			s.Aborted++
-		case "failed":
-			s.Failed++
-		case "rejected":
-			s.Rejected++
-		}
-		if rec.Mixed && rec.Outcome != "rejected" {
-			s.MixedSecurity++
-		}
-		s.BytesMoved += rec.Bytes
-		s.TotalDowntimeMS += rec.DowntimeMS
-		s.MaxDowntimeMS = max(s.MaxDowntimeMS, rec.DowntimeMS)
-		if rec.Outcome == "completed" || rec.Outcome == "forced" || rec.Outcome == "postcopy" {
-			durations += rec.DurationMS
-			finished++
-		}
-	}
-	if finished > 0 {
-		s.MeanDurationMS = durations / float64(finished)
-	}
-	s.OverCapacityMS = []reports.HostTime{}
-	for i := range w.hosts {
-		if t := w.hosts[i].overTotal; t > 0 {
-			s.OverCapacityMS = append(s.OverCapacityMS, reports.HostTime{Host: w.hosts[i].Name, MS: reports.MS(t)})
-		}
-	}
-	slices.SortStableFunc(r.Migrations, func(a, b reports.Migration) int {
-		return cmp.Or(cmp.Compare(a.StartMS, b.StartMS), cmp.Compare(a.ID, b.ID))
-	})
-	return r
 }

@@ -1,18 +1,21 @@
 // Package sim runs a scenario in virtual time: VM workloads change, faults
-// strike, and live migrations run as flows on a shared network, each advanced
-// by the pre-copy model as its bandwidth changes. One thread, one seeded
-// event queue: the same scenario and seed give the same report, byte for byte.
+// strike, the scheduler's Core decides, and live migrations run as flows on
+// a shared network, each advanced by the pre-copy model as its bandwidth
+// changes. One thread, one seeded event queue: the same scenario and seed
+// give the same report, byte for byte.
 package sim
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/precopy"
 	"github.com/droverlab/drover/sim/engine"
 	"github.com/droverlab/drover/sim/network"
 )
@@ -24,6 +27,9 @@ type Options struct {
 	// Progress, when set, is called now and then with the virtual time
 	// reached; it must not touch the simulation.
 	Progress func(now, total time.Duration)
+	// Policy and Evacuation replace the scenario's (for comparisons).
+	Policy     *string
+	Evacuation *string
 }
 
 // Event kinds on the engine's queue.
@@ -34,16 +40,32 @@ const (
 	evSample
 	evSpikeEnd // A: scenario event index of the spike
 	evZoneFail // A: scenario event index of the warning
+	evTimer    // A: index into timer keys
 )
+
+// Result is a finished run: its report and the Core's journal.
+type Result struct {
+	Report  *reports.Report
+	Journal []scheduler.Record
+}
 
 // Run simulates sc from time zero to its duration and returns the report.
 func Run(sc *scenarios.Scenario, opts Options) (*reports.Report, error) {
+	r, err := RunFull(sc, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r.Report, nil
+}
+
+// RunFull is Run that also returns the journal.
+func RunFull(sc *scenarios.Scenario, opts Options) (*Result, error) {
 	w, err := newWorld(sc, opts)
 	if err != nil {
 		return nil, err
 	}
 	w.run()
-	return w.report(), nil
+	return &Result{Report: w.report(), Journal: w.journal}, nil
 }
 
 type hostState struct {
@@ -65,23 +87,9 @@ type vmState struct {
 	base   float64 // demand before spikes
 	factor float64 // product of active spike factors
 	mig    int32   // index of the running migration, -1 if none
-	trace  int     // next trace index
 }
 
 func (v *vmState) demand() float64 { return v.base * v.factor }
-
-type migration struct {
-	rec      reports.Migration
-	vm       int32
-	src, dst int32
-	stepper  *precopy.Stepper
-	flow     network.FlowID
-	rate     float64
-	last     time.Duration // when the stepper was last advanced
-	gen      int64
-	moved    bool // the guest already runs on the destination (post-copy)
-	done     bool
-}
 
 type workloadGroup struct {
 	interval time.Duration
@@ -100,15 +108,34 @@ type world struct {
 	// flowMig maps a live flow to its migration.
 	flowMig map[network.FlowID]int32
 	migs    []*migration
+	// byID maps a command's migration ID to its index in migs.
+	byID    map[int]int32
 	running int
 	groups  []workloadGroup
 	rng     interface{ Float64() float64 }
 
-	rep     reports.Report
-	lost    []reports.LostVM
-	crashed int
-	maxConc int
-	opts    Options
+	core    *scheduler.Core
+	sink    func(cluster.Event)
+	outbox  []cluster.Event
+	timers  []string
+	journal []scheduler.Record
+	plans   []planRecord
+
+	rep      reports.Report
+	lost     []reports.LostVM
+	crashed  int
+	maxConc  int
+	warnings []warning
+	opts     Options
+}
+
+// warning follows one disaster warning to its end.
+type warning struct {
+	event   int
+	zone    string
+	at      time.Duration
+	failsAt time.Duration
+	vms     []int32 // in the zone when warned
 }
 
 func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
@@ -124,22 +151,32 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 		hostIx:  make(map[string]int32, len(sc.Hosts)),
 		vmIx:    make(map[string]int32, len(sc.VMs)),
 		flowMig: make(map[network.FlowID]int32),
+		byID:    map[int]int32{},
 		opts:    opts,
 	}
 	w.rng = w.eng.Rand("workload")
-	for i := range sc.Hosts {
-		w.hosts = append(w.hosts, hostState{Host: sc.Hosts[i], up: true})
-		w.hostIx[sc.Hosts[i].Name] = int32(i)
-		w.net.AddNode(sc.Hosts[i].Name)
+	hosts := slices.Clone(sc.Hosts)
+	slices.SortStableFunc(hosts, func(a, b cluster.Host) int { return cmp.Compare(a.Name, b.Name) })
+	for i := range hosts {
+		hosts[i].State = cluster.HostUp
+		w.hosts = append(w.hosts, hostState{Host: hosts[i], up: true})
+		w.hostIx[hosts[i].Name] = int32(i)
+		w.net.AddNode(hosts[i].Name)
 	}
 	for _, l := range sc.Network.Links {
 		if err := w.net.AddLink(l.Name, l.A, l.B, l.Bandwidth, l.Latency); err != nil {
 			return nil, fmt.Errorf("network: link %s: %w", l.Name, err)
 		}
 	}
+	order := make([]int, len(sc.VMs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(sc.VMs[a].Name, sc.VMs[b].Name) })
 	groups := map[time.Duration]int{}
-	for i := range sc.VMs {
-		spec := &sc.VMs[i]
+	for _, si := range order {
+		spec := &sc.VMs[si]
+		i := len(w.vms)
 		h, ok := w.hostIx[spec.Host]
 		if !ok {
 			return nil, fmt.Errorf("vm %s: unknown host %q", spec.Name, spec.Host)
@@ -150,7 +187,6 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 		case scenarios.DemandTrace:
 			if len(spec.Demand.Trace) > 0 {
 				v.base = spec.Demand.Trace[0]
-				v.trace = 1
 			}
 			interval = spec.Demand.TraceInterval
 		case scenarios.DemandRandomWalk:
@@ -176,8 +212,14 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 		hs.vms++
 	}
 	for i := range w.hosts {
-		w.hosts[i].over = w.hosts[i].cpu > float64(w.hosts[i].CPUs)+1e-9
+		w.settle(int32(i))
 	}
+	cfg, err := CoreConfig(sc, opts)
+	if err != nil {
+		return nil, err
+	}
+	w.core = scheduler.New(cfg)
+	w.Subscribe(func(ev cluster.Event) { w.outbox = append(w.outbox, ev) })
 	return w, nil
 }
 
@@ -197,19 +239,22 @@ func (w *world) run() {
 		}
 		w.eng.Schedule(0, evSample, 0, 0)
 	}
+	w.core.Start(0)
+	w.pump()
 	for {
 		ev, ok := w.eng.Next(total)
 		if !ok {
 			break
 		}
 		w.handle(ev)
+		w.pump()
 		if w.opts.Progress != nil && w.eng.Processed&0xffff == 0 {
 			w.opts.Progress(w.eng.Now(), total)
 		}
 	}
 	w.eng.AdvanceTo(total)
-	for i := range w.migs {
-		if m := w.migs[i]; !m.done {
+	for _, m := range w.migs {
+		if !m.done {
 			w.advance(m)
 			m.rec.Outcome = "unfinished"
 			m.rec.EndMS = reports.MS(total)
@@ -245,19 +290,21 @@ func (w *world) handle(ev engine.Event) {
 	case evSpikeEnd:
 		e := &w.sc.Events[ev.A]
 		w.spike(e, 1/e.Factor)
-		w.record(e.Kind, "load-spike-end", joinNames(e.VMs), "")
+		w.record("load-spike-end", joinNames(e.VMs), "")
 	case evZoneFail:
 		e := &w.sc.Events[ev.A]
-		w.record(e.Kind, "zone-failure", e.Zone, "")
+		w.record("zone-failure", e.Zone, "")
 		for i := range w.hosts {
 			if w.hosts[i].Zone == e.Zone {
 				w.crash(int32(i), "zone "+e.Zone+" failed")
 			}
 		}
+	case evTimer:
+		w.emit(cluster.TimerFired{Key: w.timers[ev.A]})
 	}
 }
 
-func (w *world) record(_ scenarios.EventKind, kind, target, detail string) {
+func (w *world) record(kind, target, detail string) {
 	w.rep.Events = append(w.rep.Events, reports.EventRecord{
 		AtMS: reports.MS(w.eng.Now()), Kind: kind, Target: target, Detail: detail,
 	})
@@ -267,33 +314,42 @@ func (w *world) scenarioEvent(i int) {
 	e := &w.sc.Events[i]
 	switch e.Kind {
 	case scenarios.EventMigrate:
-		w.record(e.Kind, string(e.Kind), e.VM, "to "+e.Host)
-		w.startMigration(e.VM, e.Host, e.Options, "scenario")
+		w.record(string(e.Kind), e.VM, "to "+e.Host)
+		w.emit(cluster.MigrationRequested{VM: e.VM, Host: e.Host, Options: requestOptions(w.sc.Migration, e.Options)})
 	case scenarios.EventHostCrash:
-		w.record(e.Kind, string(e.Kind), e.Host, "")
+		w.record(string(e.Kind), e.Host, "")
 		if h, ok := w.hostIx[e.Host]; ok {
 			w.crash(h, "host crashed")
 		}
 	case scenarios.EventLinkDown, scenarios.EventLinkUp:
-		w.record(e.Kind, string(e.Kind), e.Link, "")
+		w.record(string(e.Kind), e.Link, "")
 		if err := w.net.SetDown(e.Link, e.Kind == scenarios.EventLinkDown); err == nil {
 			w.rates()
 		}
 	case scenarios.EventLinkDegraded:
-		w.record(e.Kind, string(e.Kind), e.Link, reports.FormatRate(e.Bandwidth))
+		w.record(string(e.Kind), e.Link, reports.FormatRate(e.Bandwidth))
 		if err := w.net.SetDegraded(e.Link, e.Bandwidth); err == nil {
 			w.rates()
 		}
 	case scenarios.EventMaintenance:
-		w.record(e.Kind, string(e.Kind), e.Host, "")
+		w.record(string(e.Kind), e.Host, "")
 		if h, ok := w.hostIx[e.Host]; ok {
 			w.hosts[h].maintenance = true
+			w.emit(cluster.MaintenanceRequested{Hosts: []string{e.Host}})
 		}
 	case scenarios.EventDisasterWarning:
-		w.record(e.Kind, string(e.Kind), e.Zone, fmt.Sprintf("fails at %s", e.FailsAt))
+		w.record(string(e.Kind), e.Zone, fmt.Sprintf("fails at %s", e.FailsAt))
+		wn := warning{event: i, zone: e.Zone, at: w.eng.Now(), failsAt: e.FailsAt}
+		for vi := range w.vms {
+			if v := &w.vms[vi]; v.alive && w.hosts[v.host].Zone == e.Zone {
+				wn.vms = append(wn.vms, int32(vi))
+			}
+		}
+		w.warnings = append(w.warnings, wn)
 		w.eng.Schedule(e.FailsAt, evZoneFail, int32(i), 0)
+		w.emit(cluster.DisasterWarning{Zone: e.Zone, FailsAt: e.FailsAt})
 	case scenarios.EventLoadSpike:
-		w.record(e.Kind, string(e.Kind), joinNames(e.VMs), fmt.Sprintf("x%g for %s", e.Factor, e.For))
+		w.record(string(e.Kind), joinNames(e.VMs), fmt.Sprintf("x%g for %s", e.Factor, e.For))
 		w.spike(e, e.Factor)
 		w.eng.After(e.For, evSpikeEnd, int32(i), 0)
 	}
@@ -372,16 +428,31 @@ func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 func (w *world) sample() {
 	w.rep.SampleTimesMS = append(w.rep.SampleTimesMS, reports.MS(w.eng.Now()))
+	var sc, sc2, sm, sm2, n float64
 	for i := range w.hosts {
 		hs := &w.hosts[i]
 		s := &w.rep.Hosts[i]
 		var cpu, mem float64
 		if hs.up {
-			cpu = round4(hs.cpu / float64(hs.CPUs))
-			mem = round4(float64(hs.mem) / float64(hs.Memory))
+			cpu = hs.cpu / float64(hs.CPUs)
+			mem = float64(hs.mem) / float64(hs.Memory)
+			if !hs.maintenance {
+				sc, sc2, sm, sm2, n = sc+cpu, sc2+cpu*cpu, sm+mem, sm2+mem*mem, n+1
+			}
 		}
-		s.CPU = append(s.CPU, cpu)
-		s.Memory = append(s.Memory, mem)
+		s.CPU = append(s.CPU, round4(cpu))
+		s.Memory = append(s.Memory, round4(mem))
 		s.VMs = append(s.VMs, hs.vms)
 	}
+	// The same measure the balancer acts on: the mean of the coefficients
+	// of variation of CPU and memory over usable hosts.
+	w.rep.Imbalance = append(w.rep.Imbalance, round4((cv(sc, sc2, n)+cv(sm, sm2, n))/2))
+}
+
+func cv(s, s2, n float64) float64 {
+	if n < 2 || s <= 0 {
+		return 0
+	}
+	m := s / n
+	return math.Sqrt(max(s2/n-m*m, 0)) / m
 }

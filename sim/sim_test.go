@@ -12,6 +12,7 @@ import (
 	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/sim"
 )
 
@@ -137,17 +138,30 @@ var _ = Describe("a migration on an idle network", func() {
 		}
 		rep := run(sc)
 		Expect(rep.Summary.Rejected).To(Equal(3))
-		Expect(byVM(rep, "v1").Reason).To(Equal(sim.ReasonSameHost))
-		Expect(byVM(rep, "big").Reason).To(Equal(sim.ReasonNoMemory))
+		Expect(byVM(rep, "v1").Reason).To(ContainSubstring(filter.ReasonSameHost))
+		Expect(byVM(rep, "big").Reason).To(ContainSubstring(filter.ReasonInsufficientMem))
 		Expect(byVM(rep, "nope").Reason).To(Equal(sim.ReasonUnknownVM))
 	})
 
-	It("flags a migration between hosts of different security states", func() {
+	It("refuses a mixed-security migration under tls matching", func() {
 		sc := world(2, vm("v1", "h1", 256*MiB, 0))
 		sc.Hosts[1].Security = cluster.Unsecured
 		sc.Events = []scenarios.Event{migrate(time.Minute, "v1", "h2")}
 		rep := run(sc)
 		m := byVM(rep, "v1")
+		Expect(m.Outcome).To(Equal("rejected"))
+		Expect(m.Reason).To(ContainSubstring(filter.ReasonMixedSecurity))
+		Expect(rep.Summary.MixedSecurity).To(BeZero())
+	})
+
+	It("flags a mixed-security migration when enforcement is off", func() {
+		sc := world(2, vm("v1", "h1", 256*MiB, 0))
+		sc.Hosts[1].Security = cluster.Unsecured
+		sc.Policy.TLS = "off"
+		sc.Events = []scenarios.Event{migrate(time.Minute, "v1", "h2")}
+		rep := run(sc)
+		m := byVM(rep, "v1")
+		Expect(m.Outcome).To(Equal("completed"))
 		Expect(m.Mixed).To(BeTrue())
 		Expect(m.Transport).To(Equal("tcp"))
 		Expect(rep.Summary.MixedSecurity).To(Equal(1))
@@ -250,15 +264,32 @@ var _ = Describe("faults", func() {
 		Expect(byVM(rep, "v1").DurationMS).To(BeNumerically("~", 4*8590, 500))
 	})
 
-	It("fails every host of a zone at the warned time", func() {
+	It("fails every host of a zone at the warned time, after saving what it can", func() {
 		sc := world(3, vm("v1", "h1", 1*GiB, 0), vm("v2", "h3", 1*GiB, 0))
 		sc.Hosts[2].Zone = "b"
 		sc.Events = []scenarios.Event{{At: time.Minute, Kind: scenarios.EventDisasterWarning, Zone: "b", FailsAt: 20 * time.Minute}}
 		rep := run(sc)
 		Expect(rep.Summary.HostsCrashed).To(Equal(1))
+		Expect(rep.Lost).To(BeEmpty())
+		Expect(rep.Disasters).To(HaveLen(1))
+		Expect(rep.Disasters[0].Saved).To(Equal(1))
+		Expect(rep.Disasters[0].DeadlineMet).To(BeTrue())
+		Expect(byVM(rep, "v2").Cause).To(Equal("disaster"))
+	})
+
+	It("says in advance which VMs a short warning cannot save, and loses them", func() {
+		sc := world(3, vm("v1", "h1", 1*GiB, 0), vm("v2", "h3", 4*GiB, 0), vm("v3", "h3", 256*MiB, 0))
+		sc.Hosts[2].Zone = "b"
+		sc.Events = []scenarios.Event{{At: time.Minute, Kind: scenarios.EventDisasterWarning, Zone: "b", FailsAt: time.Minute + 10*time.Second}}
+		rep := run(sc)
 		Expect(rep.Lost).To(HaveLen(1))
 		Expect(rep.Lost[0].VM).To(Equal("v2"))
-		Expect(rep.Lost[0].AtMS).To(Equal(1200000.0))
+		Expect(rep.Lost[0].AtMS).To(Equal(70000.0))
+		d := rep.Disasters[0]
+		Expect(d.Saved).To(Equal(1))
+		Expect(d.Lost).To(Equal(1))
+		Expect(d.Unsavable).To(Equal(1))
+		Expect(d.DeadlineMet).To(BeTrue())
 	})
 })
 

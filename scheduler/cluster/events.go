@@ -19,6 +19,10 @@ type MigrationOptions struct {
 	AutoConverge  bool          `json:"auto_converge,omitempty"`
 	// PostCopy allows a later StartPostCopy.
 	PostCopy bool `json:"postcopy,omitempty"`
+	// MaxIterations and OnLimit override the executor's limits for this
+	// migration; the Core enforces them, the hypervisor never sees them.
+	MaxIterations int    `json:"max_iterations,omitempty"`
+	OnLimit       string `json:"on_limit,omitempty"`
 }
 
 // StartMigration asks for a live migration. The backend answers with
