@@ -209,4 +209,3 @@ type planRecord struct {
 	plan *plan.Plan
 	at   time.Duration
 }
-
