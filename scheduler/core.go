@@ -341,7 +341,23 @@ func parseWatch(key string) (id, gen int, ok bool) {
 func (c *Core) runTriggers() {
 	triggers := c.pending
 	c.pending = nil
+	// Maintenance requests that arrived together drain together: one plan
+	// shares the destinations' room and the network between them.
+	var drain []string
 	for _, t := range triggers {
+		if t.kind == "evacuate" {
+			drain = append(drain, t.hosts...)
+		}
+	}
+	merged := false
+	for _, t := range triggers {
+		if t.kind == "evacuate" {
+			if merged {
+				continue
+			}
+			merged = true
+			t.hosts = drain
+		}
 		switch t.kind {
 		case "periodic":
 			if c.Idle() {

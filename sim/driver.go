@@ -39,7 +39,7 @@ func CoreConfig(sc *scenarios.Scenario, opts Options) (scheduler.Config, error) 
 			Overcommit: p.CPUOvercommit,
 			Migration:  PredictionConfig(m),
 			Bandwidth:  m.Bandwidth,
-			Limits:     plan.Limits{MaxPerHostOut: m.MaxPerHostOut, MaxPerHostIn: m.MaxPerHostIn},
+			Limits:     plan.Limits{MaxParallel: m.MaxParallel, MaxPerHostOut: m.MaxPerHostOut, MaxPerHostIn: m.MaxPerHostIn},
 		},
 		Interval: p.Interval,
 		Options: cluster.MigrationOptions{

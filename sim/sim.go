@@ -247,6 +247,11 @@ func (w *world) run() {
 			break
 		}
 		w.handle(ev)
+		// Events of one instant reach the Core together, so maintenance
+		// requested for several hosts at once is planned as one drain.
+		if next, ok := w.eng.Peek(); ok && next == w.eng.Now() {
+			continue
+		}
 		w.pump()
 		if w.opts.Progress != nil && w.eng.Processed&0xffff == 0 {
 			w.opts.Progress(w.eng.Now(), total)
@@ -456,3 +461,22 @@ func cv(s, s2, n float64) float64 {
 	m := s / n
 	return math.Sqrt(max(s2/n-m*m, 0)) / m
 }
+
+// SnapshotAt runs sc up to at and returns the cluster as it is then, for
+// planning from a later point of a scenario.
+func SnapshotAt(sc *scenarios.Scenario, at time.Duration, opts Options) (*cluster.Snapshot, error) {
+	w, err := newWorld(sc, opts)
+	if err != nil {
+		return nil, err
+	}
+	if at > 0 {
+		saved := w.sc.Sim.Duration
+		w.sc = ptr(*w.sc)
+		w.sc.Sim.Duration = at
+		w.run()
+		w.sc.Sim.Duration = saved
+	}
+	return w.snapshot(), nil
+}
+
+func ptr[T any](v T) *T { return &v }

@@ -58,6 +58,22 @@ type Limits struct {
 	Batch bool `json:"batch,omitempty"`
 }
 
+// Or fills the zero fields of l from d: settings that name a limit win,
+// the policy's defaults fill the rest.
+func (l Limits) Or(d Limits) Limits {
+	if l.MaxParallel == 0 {
+		l.MaxParallel = d.MaxParallel
+	}
+	if l.MaxPerHostOut == 0 {
+		l.MaxPerHostOut = d.MaxPerHostOut
+	}
+	if l.MaxPerHostIn == 0 {
+		l.MaxPerHostIn = d.MaxPerHostIn
+	}
+	l.Batch = l.Batch || d.Batch
+	return l
+}
+
 // Unplaced is a VM the policy wanted to move but could not.
 type Unplaced struct {
 	VM       string `json:"vm"`

@@ -165,10 +165,34 @@ func (t *Timer) totals(p *Plan) {
 		pr.Late = p.Deadline > 0 && p.At+pr.End > p.Deadline
 	}
 	p.LowerBound = LowerBound(t.snap, out, in)
+	defer func() {
+		// Nothing is sent before the first migration's setup is over.
+		if len(p.Moves) > 0 {
+			p.LowerBound += t.cfg.SetupTime
+		}
+	}()
+	// A shared link (a rack's uplink) can bind harder than any NIC: the
+	// bytes that must cross it over its capacity bound the makespan too.
+	load := map[network.LinkID]int64{}
+	for i := range p.Moves {
+		m := &p.Moves[i]
+		if route, err := t.net.Route(m.Source, m.Destination); err == nil {
+			for _, l := range route {
+				load[l] += m.Predicted.Bytes
+			}
+		}
+	}
+	for l, b := range load {
+		if c := t.net.Capacity(l); c > 0 {
+			p.LowerBound = max(p.LowerBound, time.Duration(float64(b)/c*float64(time.Second)))
+		}
+	}
 }
 
-// LowerBound is the time no schedule can beat: for each host, the bytes it
-// must send and receive over its NIC bandwidth; the largest.
+// LowerBound is a time no schedule can beat: for each host, the bytes it
+// must send and receive over its NIC bandwidth; the largest. Schedule
+// tightens it with every link the moves cross, and adds the setup time,
+// during which no migration sends anything.
 func LowerBound(snap *cluster.Snapshot, out, in map[string]int64) time.Duration {
 	var lb float64
 	for i := range snap.Hosts {

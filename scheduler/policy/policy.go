@@ -157,11 +157,8 @@ func (b *Builder) Moves() []plan.Move {
 }
 
 // Finish assembles and times the plan.
-// Zero limits take the input's.
+// Callers merge their defaults with the input's limits (in.Limits.Or).
 func (b *Builder) Finish(name string, limits plan.Limits, order func([]plan.Move)) (*plan.Plan, error) {
-	if limits == (plan.Limits{}) {
-		limits = b.in.Limits
-	}
 	p := &plan.Plan{Policy: name, At: b.in.Now, Limits: limits, Moves: b.Moves()}
 	if order != nil {
 		order(p.Moves)
@@ -191,6 +188,20 @@ func Renumber(moves []plan.Move) {
 			moves[i].After[j] = renum[a]
 		}
 	}
+}
+
+// SourceLimits are the limits a policy that drains hosts starts from: one
+// migration more per source host than it has NIC ports, since one stream
+// rides one port and the extra one's setup and switch-over overlap the
+// others' transfers; two into each destination.
+func SourceLimits(st *cluster.State, sources map[string]bool) plan.Limits {
+	nics := 1
+	for h := range st.Snap.Hosts {
+		if sources[st.Snap.Hosts[h].Name] {
+			nics = max(nics, st.Snap.Hosts[h].NICs)
+		}
+	}
+	return plan.Limits{MaxPerHostOut: nics + 1, MaxPerHostIn: 2}
 }
 
 // VMsOn lists the VM indexes on the named hosts, in snapshot order.

@@ -75,10 +75,7 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 		}
 		b.Add(vm, dst, "zone "+in.Zone+" fails at "+in.Deadline.String())
 	}
-	limits := in.Limits
-	if limits == (plan.Limits{}) {
-		limits = Limits
-	}
+	limits := in.Limits.Or(policy.SourceLimits(st, warned))
 	if d.args.FixedBatch {
 		p, err := b.Finish(d.Name(), evacuate.FixedBatchLimits, nil)
 		if err != nil {
@@ -91,6 +88,22 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 		return p, nil
 	}
 	budget := time.Duration(float64(in.Deadline-in.Now) * (1 - d.args.Margin))
+	// With time to spare, largest first within each priority: the big
+	// transfers overlap the small ones and the drain ends soonest. Only
+	// when the deadline bites does the order turn to smallest first, which
+	// saves the most VMs per byte.
+	lpt := func(m []plan.Move) {
+		slices.SortStableFunc(m, func(a, c plan.Move) int {
+			return cmp.Or(cmp.Compare(c.Priority, a.Priority),
+				cmp.Compare(st.Snap.VM(c.VM).Resident, st.Snap.VM(a.VM).Resident))
+		})
+	}
+	if p, err := b.Finish(Name, limits, lpt); err != nil {
+		return nil, err
+	} else if len(lateMoves(p, budget)) == 0 {
+		p.Deadline, p.Unplaced = in.Deadline, unplaced
+		return p, nil
+	}
 	for {
 		p, err := b.Finish(Name, limits, nil)
 		if err != nil {

@@ -75,12 +75,10 @@ func (e *Evacuate) Plan(in *policy.Input) (*plan.Plan, error) {
 		b.Add(vm, dst, "maintenance of "+v.Host)
 		inbound[dst] += float64(v.Resident) / st.Snap.Hosts[dst].NICBandwidth()
 	}
-	limits := in.Limits
-	if limits == (plan.Limits{}) {
-		limits = PlannedLimits
-	}
+	limits := in.Limits.Or(policy.SourceLimits(st, drain))
 	var order func([]plan.Move)
 	if e.args.Strategy == StrategyFixedBatch {
+		// The baseline's limits are its definition: settings do not bend them.
 		limits = FixedBatchLimits
 		// The baselines start VMs in name order, as their host lists them.
 		order = func(m []plan.Move) {
