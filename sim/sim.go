@@ -16,6 +16,7 @@ import (
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/sim/engine"
 	"github.com/droverlab/drover/sim/network"
 )
@@ -127,6 +128,9 @@ type world struct {
 	maxConc  int
 	warnings []warning
 	opts     Options
+	// pool is each host's migration pool, for the imbalance measure.
+	pool     []int
+	poolSums []policy.Sums
 }
 
 // warning follows one disaster warning to its end.
@@ -219,6 +223,15 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 		return nil, err
 	}
 	w.core = scheduler.New(cfg)
+	pools := map[string]int{}
+	for i := range w.hosts {
+		k := policy.PoolKey(&w.hosts[i].Host, cfg.TLS)
+		if _, ok := pools[k]; !ok {
+			pools[k] = len(pools)
+		}
+		w.pool = append(w.pool, pools[k])
+	}
+	w.poolSums = make([]policy.Sums, len(pools))
 	w.Subscribe(func(ev cluster.Event) { w.outbox = append(w.outbox, ev) })
 	return w, nil
 }
@@ -433,7 +446,7 @@ func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
 
 func (w *world) sample() {
 	w.rep.SampleTimesMS = append(w.rep.SampleTimesMS, reports.MS(w.eng.Now()))
-	var sc, sc2, sm, sm2, n float64
+	clear(w.poolSums)
 	for i := range w.hosts {
 		hs := &w.hosts[i]
 		s := &w.rep.Hosts[i]
@@ -442,24 +455,15 @@ func (w *world) sample() {
 			cpu = hs.cpu / float64(hs.CPUs)
 			mem = float64(hs.mem) / float64(hs.Memory)
 			if !hs.maintenance {
-				sc, sc2, sm, sm2, n = sc+cpu, sc2+cpu*cpu, sm+mem, sm2+mem*mem, n+1
+				w.poolSums[w.pool[i]].Add(cpu, mem, 1)
 			}
 		}
 		s.CPU = append(s.CPU, round4(cpu))
 		s.Memory = append(s.Memory, round4(mem))
 		s.VMs = append(s.VMs, hs.vms)
 	}
-	// The same measure the balancer acts on: the mean of the coefficients
-	// of variation of CPU and memory over usable hosts.
-	w.rep.Imbalance = append(w.rep.Imbalance, round4((cv(sc, sc2, n)+cv(sm, sm2, n))/2))
-}
-
-func cv(s, s2, n float64) float64 {
-	if n < 2 || s <= 0 {
-		return 0
-	}
-	m := s / n
-	return math.Sqrt(max(s2/n-m*m, 0)) / m
+	// The same measure the balancer acts on.
+	w.rep.Imbalance = append(w.rep.Imbalance, round4(policy.Combine(w.poolSums, policy.DefaultWeights)))
 }
 
 // SnapshotAt runs sc up to at and returns the cluster as it is then, for

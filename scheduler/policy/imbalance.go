@@ -1,11 +1,13 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/filter"
 )
 
 // Weights say how much CPU and memory count in the imbalance.
@@ -14,32 +16,31 @@ type Weights struct{ CPU, Memory float64 }
 // DefaultWeights count CPU and memory alike.
 var DefaultWeights = Weights{CPU: 1, Memory: 1}
 
+// PoolKey names the migration pool of a host: hosts of different pools can
+// never exchange VMs, so balancing them against each other is meaningless.
+// Pools follow cluster.Compatible and, under TLS matching, security state.
+func PoolKey(h *cluster.Host, tls filter.TLSMode) string {
+	k := fmt.Sprintf("%s/%d/%dx%g", h.CPUModel, h.Memory, h.NICs, h.NICSpeed)
+	if tls != filter.TLSOff {
+		k += "/" + string(h.Security)
+	}
+	return k
+}
+
 // Imbalance is the weighted mean of the coefficients of variation of CPU
-// and memory utilisation over usable hosts (0: perfectly even). CV rather
-// than standard deviation so a lightly and a heavily loaded cluster with
-// the same relative spread score the same.
-func Imbalance(st *cluster.State, w Weights) float64 {
-	cpu, mem, _ := utilisation(st)
-	return combine(cv(cpu, nil), cv(mem, nil), w)
+// and memory utilisation over the usable hosts of each pool, averaged over
+// pools by their size (0: perfectly even). CV rather than standard
+// deviation, so a lightly and a heavily loaded cluster with the same
+// relative spread score the same.
+func Imbalance(st *cluster.State, w Weights, tls filter.TLSMode) float64 {
+	return NewTracker(st, w, tls).Value()
 }
 
 // WeightedStdDev is the standard deviation of CPU and memory utilisation
-// with hosts weighted by capacity (cores, bytes), combined with w; a big
-// host that is hot matters more than a small one.
+// over usable hosts, each weighted by its capacity (cores, bytes), combined
+// with w: a big host that is hot matters more than a small one.
 func WeightedStdDev(st *cluster.State, w Weights) float64 {
-	cpu, mem, idx := utilisation(st)
-	cw := make([]float64, len(idx))
-	mw := make([]float64, len(idx))
-	for i, h := range idx {
-		cw[i] = float64(st.Snap.Hosts[h].CPUs)
-		mw[i] = float64(st.Snap.Hosts[h].Memory)
-	}
-	_, sc := stat.PopMeanStdDev(cpu, cw)
-	_, sm := stat.PopMeanStdDev(mem, mw)
-	return combine(sc, sm, w)
-}
-
-func utilisation(st *cluster.State) (cpu, mem []float64, idx []int) {
+	var cpu, mem, cw, mw []float64
 	for h := range st.Snap.Hosts {
 		host := &st.Snap.Hosts[h]
 		if !host.Usable() {
@@ -47,20 +48,15 @@ func utilisation(st *cluster.State) (cpu, mem []float64, idx []int) {
 		}
 		cpu = append(cpu, st.CPU[h]/float64(host.CPUs))
 		mem = append(mem, float64(st.Memory[h])/float64(host.Memory))
-		idx = append(idx, h)
+		cw = append(cw, float64(host.CPUs))
+		mw = append(mw, float64(host.Memory))
 	}
-	return cpu, mem, idx
-}
-
-func cv(x, w []float64) float64 {
-	if len(x) < 2 {
+	if len(cpu) == 0 {
 		return 0
 	}
-	m, s := stat.PopMeanStdDev(x, w)
-	if m <= 0 {
-		return 0
-	}
-	return s / m
+	_, sc := stat.PopMeanStdDev(cpu, cw)
+	_, sm := stat.PopMeanStdDev(mem, mw)
+	return combine(sc, sm, w)
 }
 
 func combine(c, m float64, w Weights) float64 {
@@ -71,78 +67,134 @@ func combine(c, m float64, w Weights) float64 {
 	return (w.CPU*c + w.Memory*m) / t
 }
 
-// Tracker keeps running sums of utilisation so the imbalance after a
-// candidate move costs O(1) to evaluate: planners try thousands of moves.
+// Sums accumulates utilisation of one pool; CV from running sums lets a
+// planner evaluate thousands of candidate moves in O(1) each.
+type Sums struct{ N, C, C2, M, M2 float64 }
+
+// Add counts a host with CPU and memory utilisation c and m (sign -1
+// removes it).
+func (s *Sums) Add(c, m, sign float64) {
+	s.N += sign
+	s.C += sign * c
+	s.C2 += sign * c * c
+	s.M += sign * m
+	s.M2 += sign * m * m
+}
+
+// Value is the pool's combined CV.
+func (s *Sums) Value(w Weights) float64 {
+	return combine(cvSums(s.C, s.C2, s.N), cvSums(s.M, s.M2, s.N), w)
+}
+
+// Combine averages pools' values weighted by their host counts.
+func Combine(pools []Sums, w Weights) float64 {
+	var num, den float64
+	for i := range pools {
+		if pools[i].N >= 2 {
+			num += pools[i].N * pools[i].Value(w)
+			den += pools[i].N
+		}
+	}
+	if den == 0 {
+		return 0
+	}
+	return num / den
+}
+
+// Tracker keeps each pool's sums so the imbalance after a candidate move
+// costs O(1) to evaluate.
 type Tracker struct {
-	st               *cluster.State
-	w                Weights
-	usable           []bool
-	n                float64
-	sc, sc2, sm, sm2 float64
-	cpuCap, memCap   []float64
+	st             *cluster.State
+	w              Weights
+	usable         []bool
+	pool           []int
+	pools          []Sums
+	cpuCap, memCap []float64
 }
 
 // NewTracker starts tracking st.
-func NewTracker(st *cluster.State, w Weights) *Tracker {
-	t := &Tracker{st: st, w: w, usable: make([]bool, len(st.Snap.Hosts)),
-		cpuCap: make([]float64, len(st.Snap.Hosts)), memCap: make([]float64, len(st.Snap.Hosts))}
+func NewTracker(st *cluster.State, w Weights, tls filter.TLSMode) *Tracker {
+	n := len(st.Snap.Hosts)
+	t := &Tracker{st: st, w: w, usable: make([]bool, n), pool: make([]int, n),
+		cpuCap: make([]float64, n), memCap: make([]float64, n)}
+	ids := map[string]int{}
 	for h := range st.Snap.Hosts {
 		host := &st.Snap.Hosts[h]
 		t.cpuCap[h], t.memCap[h] = float64(host.CPUs), float64(host.Memory)
-		if host.Usable() {
-			t.usable[h] = true
-			t.n++
+		t.usable[h] = host.Usable()
+		k := PoolKey(host, tls)
+		id, ok := ids[k]
+		if !ok {
+			id = len(ids)
+			ids[k] = id
 		}
+		t.pool[h] = id
 	}
+	t.pools = make([]Sums, len(ids))
 	t.Reset()
 	return t
 }
 
+// Pool is the pool index of host h.
+func (t *Tracker) Pool(h int) int { return t.pool[h] }
+
 // Reset recomputes the sums from the state (after st.Move).
 func (t *Tracker) Reset() {
-	t.sc, t.sc2, t.sm, t.sm2 = 0, 0, 0, 0
+	clear(t.pools)
 	for h := range t.usable {
-		if !t.usable[h] {
-			continue
+		if t.usable[h] {
+			t.pools[t.pool[h]].Add(t.st.CPU[h]/t.cpuCap[h], float64(t.st.Memory[h])/t.memCap[h], 1)
 		}
-		c, m := t.st.CPU[h]/t.cpuCap[h], float64(t.st.Memory[h])/t.memCap[h]
-		t.sc += c
-		t.sc2 += c * c
-		t.sm += m
-		t.sm2 += m * m
 	}
 }
 
 // Value is the current imbalance.
-func (t *Tracker) Value() float64 {
-	return combine(cvSums(t.sc, t.sc2, t.n), cvSums(t.sm, t.sm2, t.n), t.w)
-}
+func (t *Tracker) Value() float64 { return Combine(t.pools, t.w) }
 
 // After is the imbalance if vm moved from its planned host to dst.
 func (t *Tracker) After(vm, dst int) float64 {
 	src := t.st.Place[vm]
 	v := &t.st.Snap.VMs[vm]
-	sc, sc2, sm, sm2 := t.sc, t.sc2, t.sm, t.sm2
-	swap := func(h int, dc float64, dm int64) {
+	ps, pd := -1, -1
+	var saveS, saveD Sums
+	swap := func(h int, dc float64, dm int64) int {
 		if h < 0 || !t.usable[h] {
-			return
+			return -1
 		}
-		c0, m0 := t.st.CPU[h]/t.cpuCap[h], float64(t.st.Memory[h])/t.memCap[h]
-		c1, m1 := (t.st.CPU[h]+dc)/t.cpuCap[h], float64(t.st.Memory[h]+dm)/t.memCap[h]
-		sc += c1 - c0
-		sc2 += c1*c1 - c0*c0
-		sm += m1 - m0
-		sm2 += m1*m1 - m0*m0
+		p := t.pool[h]
+		s := &t.pools[p]
+		s.Add(t.st.CPU[h]/t.cpuCap[h], float64(t.st.Memory[h])/t.memCap[h], -1)
+		s.Add((t.st.CPU[h]+dc)/t.cpuCap[h], float64(t.st.Memory[h]+dm)/t.memCap[h], 1)
+		return p
 	}
-	swap(src, -v.CPU, -v.Memory)
-	swap(dst, v.CPU, v.Memory)
-	return combine(cvSums(sc, sc2, t.n), cvSums(sm, sm2, t.n), t.w)
+	if src >= 0 && t.usable[src] {
+		saveS = t.pools[t.pool[src]]
+	}
+	if dst >= 0 && t.usable[dst] {
+		saveD = t.pools[t.pool[dst]]
+	}
+	ps = swap(src, -v.CPU, -v.Memory)
+	pd = swap(dst, v.CPU, v.Memory)
+	val := t.Value()
+	// Restore in reverse order so a shared pool ends as it began.
+	if pd >= 0 {
+		t.pools[pd] = saveD
+	}
+	if ps >= 0 {
+		t.pools[ps] = saveS
+	}
+	return val
 }
 
-// Move applies a move to the state and the sums.
-func (t *Tracker) Move(vm, dst int) {
-	t.st.Move(vm, dst)
-	t.Reset()
+// Hosts is the number of usable hosts the measure spans.
+func (t *Tracker) Hosts() int {
+	n := 0
+	for _, u := range t.usable {
+		if u {
+			n++
+		}
+	}
+	return n
 }
 
 func cvSums(s, s2, n float64) float64 {

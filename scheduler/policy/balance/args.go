@@ -17,6 +17,8 @@ type Args struct {
 	Weights  struct{ CPU, Memory float64 }
 	// CostPerGiB is the imbalance a move must remove per GiB it is
 	// predicted to transfer; MinGain is the least any move must remove.
+	// Both are in imbalance × usable hosts, so they mean the same at any
+	// cluster size.
 	CostPerGiB float64
 	MinGain    float64
 	// Cooldown is how long a VM rests after it moved.

@@ -47,7 +47,7 @@ func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
 	bl := policy.NewBuilder(in)
 	st := bl.St
 	w := policy.Weights{CPU: b.args.Weights.CPU, Memory: b.args.Weights.Memory}
-	tr := policy.NewTracker(st, w)
+	tr := policy.NewTracker(st, w, in.TLS)
 	before := tr.Value()
 	p := &plan.Plan{Policy: b.name, At: in.Now, ImbalanceBefore: before, ImbalanceAfter: before}
 	if before <= b.args.Threshold {
@@ -78,6 +78,10 @@ func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
 func (b *Balance) best(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, costs *costs, moved map[int]bool) (candidate, bool) {
 	st := bl.St
 	now := tr.Value()
+	// A move shifts a CV by about 1/hosts of what it would in a
+	// two-host pool; scaling by the host count makes MinGain and
+	// CostPerGiB mean the same on 10 hosts and on 10,000.
+	scale := float64(max(tr.Hosts(), 1))
 	hosts := make([]int, 0, len(st.Snap.Hosts))
 	for h := range st.Snap.Hosts {
 		if st.Snap.Hosts[h].Usable() {
@@ -117,7 +121,7 @@ func (b *Balance) best(in *policy.Input, bl *policy.Builder, tr *policy.Tracker,
 					continue
 				}
 				after := tr.After(vm, dst)
-				net := now - after - cost
+				net := (now-after)*scale - cost
 				if net <= best.net {
 					continue
 				}

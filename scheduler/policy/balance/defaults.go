@@ -17,10 +17,10 @@ func SetDefaults(a *Args) {
 		a.Weights.CPU, a.Weights.Memory = 1, 1
 	}
 	if a.CostPerGiB == 0 {
-		a.CostPerGiB = 0.0005
+		a.CostPerGiB = 0.005
 	}
 	if a.MinGain == 0 {
-		a.MinGain = 0.001
+		a.MinGain = 0.01
 	}
 	if a.Cooldown == 0 {
 		a.Cooldown = 30 * time.Minute
