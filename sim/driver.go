@@ -173,6 +173,9 @@ func (w *world) emit(ev cluster.Event) {
 // pump is the driver loop of the scheduler package comment, run after
 // every engine event until the Core and the world have nothing left to say.
 func (w *world) pump() {
+	if w.core == nil {
+		return
+	}
 	ctx := context.Background()
 	for {
 		if len(w.outbox) > 0 {

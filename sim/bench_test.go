@@ -1,0 +1,41 @@
+package sim_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/sim"
+)
+
+// benchDay simulates a generated day of hosts and vms with 5-minute
+// samples: workloads, a balancer every 5 minutes, maintenance, load spikes
+// and a zone disaster. Loading is outside the timer.
+func benchDay(b *testing.B, hosts, vms int) {
+	data, err := scenarios.Generate(scenarios.GenOptions{Hosts: hosts, VMs: vms, Seed: 1, Duration: 24 * time.Hour, SampleInterval: 5 * time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := scenarios.Parse("gen.yaml", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var events uint64
+	var migrations int
+	for i := 0; i < b.N; i++ {
+		rep, err := sim.Run(sc, sim.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events = rep.Summary.Events
+		migrations = rep.Summary.Migrations
+	}
+	b.ReportMetric(float64(events), "events")
+	b.ReportMetric(float64(migrations), "migrations")
+}
+
+func BenchmarkDay100(b *testing.B)   { benchDay(b, 100, 2000) }
+func BenchmarkDay1000(b *testing.B)  { benchDay(b, 1000, 20000) }
+func BenchmarkDay10000(b *testing.B) { benchDay(b, 10000, 200000) }
