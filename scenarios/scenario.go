@@ -39,6 +39,8 @@ type Sim struct {
 	SampleInterval time.Duration
 }
 
+// Zone is a failure zone and its racks, in file order. A rack belongs to one
+// zone.
 type Zone struct {
 	Name  string
 	Racks []string
@@ -72,6 +74,7 @@ type Demand struct {
 	Walk RandomWalk
 }
 
+// RandomWalk parameters, in cores; see Demand.Walk.
 type RandomWalk struct {
 	Start, Step, Min, Max float64
 	Interval              time.Duration
@@ -102,6 +105,8 @@ type Network struct {
 	Links []Link
 }
 
+// Link is a full-duplex link between A and B (hosts or switches); Bandwidth
+// is bytes/s in each direction and Latency one way.
 type Link struct {
 	Name      string
 	A, B      string
@@ -148,7 +153,8 @@ type Event struct {
 	Options MigrationOverrides
 }
 
-// Pos is a place in a scenario file.
+// Pos is a place in a scenario file (or a trace file it names). Line and
+// Column start at 1; 0 means unknown.
 type Pos struct {
 	File         string
 	Line, Column int

@@ -62,7 +62,9 @@ type Record struct {
 	// Plan and Policy name the plan a move belongs to.
 	Plan   int    `json:"plan,omitempty"`
 	Policy string `json:"policy,omitempty"`
-	ID     int    `json:"id,omitempty"`
+	// Limits are the plan's, on "move" records.
+	Limits *plan.Limits `json:"limits,omitempty"`
+	ID     int          `json:"id,omitempty"`
 	// VM, Source and Destination are set on refusals, which have no move.
 	VM          string `json:"vm,omitempty"`
 	Destination string `json:"destination,omitempty"`
@@ -135,6 +137,8 @@ type active struct {
 	policy string
 	disp   *plan.Dispatcher
 	jobs   []*job
+	// open counts jobs not yet finished or cancelled.
+	open int
 }
 
 type trigger struct {
@@ -149,12 +153,16 @@ type trigger struct {
 
 // Core is the decision state machine. It is not safe for concurrent use.
 type Core struct {
-	cfg     Config
-	now     time.Duration
-	snap    *cluster.Snapshot
-	plans   []*active
+	cfg   Config
+	now   time.Duration
+	snap  *cluster.Snapshot
+	plans []*active
+	// jobs holds the live jobs (queued, running, unknown) by move ID;
+	// byHost the jobs touching each host, live or not, in ID order.
 	jobs    map[int]*job
+	byHost  map[string][]*job
 	nextID  int
+	planSeq int
 	running int
 
 	drained  map[string]bool
@@ -177,7 +185,7 @@ func New(cfg Config) *Core {
 		cfg.OnLimit = LimitAbort
 	}
 	return &Core{
-		cfg: cfg, jobs: map[int]*job{}, drained: map[string]bool{}, failed: map[string]bool{},
+		cfg: cfg, jobs: map[int]*job{}, byHost: map[string][]*job{}, drained: map[string]bool{}, failed: map[string]bool{},
 		warned: map[string]time.Duration{}, moved: map[string]time.Duration{},
 	}
 }
@@ -426,7 +434,8 @@ func (c *Core) runPolicy(p policy.Policy, in *policy.Input) {
 
 // enqueue gives the plan's moves global IDs and queues them.
 func (c *Core) enqueue(pl *plan.Plan, cause string) *active {
-	a := &active{id: len(c.plans) + 1, policy: cause}
+	c.planSeq++
+	a := &active{id: c.planSeq, policy: cause}
 	ids := map[int]int{}
 	moves := make([]plan.Move, len(pl.Moves))
 	for i, m := range pl.Moves {
@@ -445,12 +454,15 @@ func (c *Core) enqueue(pl *plan.Plan, cause string) *active {
 		moves[i].After = after
 	}
 	a.disp = plan.NewDispatcher(moves, pl.Limits)
+	a.open = len(moves)
 	for i := range moves {
 		j := &job{move: moves[i], plan: a, index: i, cause: cause}
 		a.jobs = append(a.jobs, j)
 		c.jobs[j.move.ID] = j
+		c.byHost[j.move.Source] = append(c.byHost[j.move.Source], j)
+		c.byHost[j.move.Destination] = append(c.byHost[j.move.Destination], j)
 		m := moves[i]
-		c.journal(Record{Kind: RecMove, Plan: a.id, Policy: cause, ID: m.ID, Move: &m})
+		c.journal(Record{Kind: RecMove, Plan: a.id, Policy: cause, ID: m.ID, Move: &m, Limits: &pl.Limits})
 	}
 	c.plans = append(c.plans, a)
 	return a
@@ -492,6 +504,9 @@ func (c *Core) request(t trigger) {
 
 // dispatch starts whatever the plans and the global limit allow.
 func (c *Core) dispatch() {
+	defer func() {
+		c.plans = slices.DeleteFunc(c.plans, func(a *active) bool { return a.open == 0 })
+	}()
 	for _, a := range c.plans {
 		room := -1
 		if c.cfg.MaxParallel > 0 {
@@ -506,7 +521,7 @@ func (c *Core) dispatch() {
 		for _, i := range a.disp.Blocked() {
 			j := a.jobs[i]
 			if j.state == queued {
-				j.state = cancelled
+				c.retire(j, cancelled)
 				c.journal(Record{Kind: RecCancel, ID: j.move.ID, Reason: "a move it depends on failed"})
 				c.want(trigger{kind: "retry", job: j})
 			}
@@ -624,7 +639,7 @@ func (c *Core) done(e cluster.MigrationDone) {
 	if j.state == running {
 		c.running--
 	}
-	j.state = finished
+	c.retire(j, finished)
 	ok := e.Succeeded()
 	j.plan.disp.Finish(j.index, ok)
 	c.journal(Record{Kind: RecDone, ID: e.ID, Outcome: e.Outcome, Reason: e.Reason})
@@ -658,7 +673,7 @@ func (c *Core) retry(j *job) {
 			pl.Exclude[i] = true
 		}
 	}
-	dst, why := pl.Best(vm, place.LeastLoaded)
+	dst, why := pl.BestLeastLoaded(vm)
 	if dst < 0 {
 		c.journal(Record{Kind: RecCancel, ID: j.move.ID, Reason: "no other host: " + why})
 		return
@@ -676,18 +691,20 @@ func (c *Core) retry(j *job) {
 
 func (c *Core) hostFailed(h string) {
 	c.failed[h] = true
-	for _, id := range c.sortedJobs() {
-		j := c.jobs[id]
+	jobs := c.byHost[h]
+	delete(c.byHost, h)
+	for _, j := range jobs {
+		id := j.move.ID
 		if j.state != queued || !j.plan.disp.Pending(j.index) {
 			continue
 		}
 		switch h {
 		case j.move.Source:
-			j.state = cancelled
+			c.retire(j, cancelled)
 			j.plan.disp.Cancel(j.index)
 			c.journal(Record{Kind: RecCancel, ID: id, Reason: "source host failed"})
 		case j.move.Destination:
-			j.state = cancelled
+			c.retire(j, cancelled)
 			j.plan.disp.Cancel(j.index)
 			c.journal(Record{Kind: RecCancel, ID: id, Reason: "destination host failed"})
 			c.want(trigger{kind: "retry", job: j})
@@ -708,7 +725,7 @@ func (c *Core) abort(id int, reason string) {
 		}
 		switch j.state {
 		case queued:
-			j.state = cancelled
+			c.retire(j, cancelled)
 			j.plan.disp.Cancel(j.index)
 			c.journal(Record{Kind: RecCancel, ID: jid, Reason: reason})
 		case running:
@@ -716,6 +733,17 @@ func (c *Core) abort(id int, reason string) {
 			c.rd.Commands = append(c.rd.Commands, cluster.AbortMigration{ID: jid, Reason: reason})
 		}
 	}
+}
+
+// retire ends a job: only live jobs stay in c.jobs, so every walk over
+// them costs what is under way, not the whole history.
+func (c *Core) retire(j *job, st jobState) {
+	if j.state == finished || j.state == cancelled {
+		return
+	}
+	j.state = st
+	j.plan.open--
+	delete(c.jobs, j.move.ID)
 }
 
 func (c *Core) sortedJobs() []int {
@@ -749,11 +777,11 @@ func (c *Core) reconcile() {
 		v := c.snap.VM(j.move.VM)
 		switch {
 		case v == nil:
-			j.state = finished
+			c.retire(j, finished)
 			j.plan.disp.Finish(j.index, false)
 			c.journal(Record{Kind: RecDone, ID: id, Outcome: cluster.OutcomeFailed, Reason: "vm gone after restart"})
 		case v.Host == j.move.Destination && !v.Migrating:
-			j.state = finished
+			c.retire(j, finished)
 			j.plan.disp.Finish(j.index, true)
 			c.journal(Record{Kind: RecDone, ID: id, Outcome: cluster.OutcomeCompleted, Reason: "found on destination after restart"})
 		case v.Migrating:

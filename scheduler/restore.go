@@ -33,6 +33,9 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 			g := groups[r.Plan]
 			if g == nil {
 				g = &group{policy: r.Policy}
+				if r.Limits != nil {
+					g.limits = *r.Limits
+				}
 				groups[r.Plan] = g
 				order = append(order, r.Plan)
 			}
@@ -47,19 +50,23 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 	}
 	for _, pid := range order {
 		g := groups[pid]
-		a := &active{id: len(c.plans) + 1, policy: g.policy}
+		c.planSeq = max(c.planSeq, pid)
+		a := &active{id: pid, policy: g.policy}
 		a.disp = plan.NewDispatcher(g.moves, g.limits)
+		a.open = len(g.moves)
 		for i, m := range g.moves {
 			j := &job{move: m, plan: a, index: i, cause: g.policy}
 			a.jobs = append(a.jobs, j)
 			c.jobs[m.ID] = j
+			c.byHost[m.Source] = append(c.byHost[m.Source], j)
+			c.byHost[m.Destination] = append(c.byHost[m.Destination], j)
 			c.nextID = max(c.nextID, m.ID)
 			switch out, ok := ended[m.ID]; {
 			case ok && out == "cancelled":
-				j.state = cancelled
+				c.retire(j, cancelled)
 				a.disp.Cancel(i)
 			case ok:
-				j.state = finished
+				c.retire(j, finished)
 				a.disp.Skip(i, out == "completed" || out == "forced" || out == "postcopy")
 			case started[m.ID]:
 				j.state = unknown

@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"slices"
 	"time"
 
 	"github.com/droverlab/drover/reports"
@@ -149,6 +150,7 @@ func (w *world) start(c cluster.StartMigration) {
 	capBW := cluster.StreamCap(&src.Host, &d.Host, c.Options.Bandwidth)
 	m.flow = w.net.AddFlow(route, capBW)
 	w.flowMig[m.flow] = int32(idx)
+	w.active[int32(idx)] = true
 	w.running++
 	w.maxConc = max(w.maxConc, w.running)
 	m.rate = w.net.Rate(m.flow)
@@ -231,10 +233,35 @@ func (w *world) moveGuest(m *migration) {
 	v := &w.vms[m.vm]
 	w.addDemand(m.src, -v.demand())
 	w.hosts[m.src].vms--
+	w.leave(m.vm, m.src)
 	v.host = m.dst
+	w.onHost[m.dst] = append(w.onHost[m.dst], m.vm)
 	w.addDemand(m.dst, v.demand())
 	w.hosts[m.dst].vms++
 	m.moved = true
+}
+
+// leave takes vm off host h's list.
+func (w *world) leave(vm, h int32) {
+	l := w.onHost[h]
+	for i, x := range l {
+		if x == vm {
+			l[i] = l[len(l)-1]
+			w.onHost[h] = l[:len(l)-1]
+			return
+		}
+	}
+}
+
+// runningMigrations lists the indexes of unfinished migrations in start
+// order; a crash walks these, not the whole history.
+func (w *world) runningMigrations() []int32 {
+	out := make([]int32, 0, len(w.active))
+	for idx := range w.active {
+		out = append(out, idx)
+	}
+	slices.Sort(out)
+	return out
 }
 
 // finish ends a migration. failure is "" when the model ended it, otherwise
@@ -243,6 +270,7 @@ func (w *world) finish(m *migration, failure string) {
 	v := &w.vms[m.vm]
 	r := m.stepper.Result()
 	m.done = true
+	delete(w.active, w.byID[m.id])
 	w.running--
 	w.net.RemoveFlow(m.flow)
 	delete(w.flowMig, m.flow)
@@ -293,8 +321,9 @@ func (w *world) crash(h int32, why string) {
 		return
 	}
 	w.crashed++
-	for _, m := range w.migs {
-		if m.done || (m.src != h && m.dst != h) {
+	for _, idx := range w.runningMigrations() {
+		m := w.migs[idx]
+		if m.src != h && m.dst != h {
 			continue
 		}
 		w.advance(m)
@@ -311,10 +340,9 @@ func (w *world) crash(h int32, why string) {
 	w.touch(h)
 	hs.up = false
 	hs.State = cluster.HostDown
-	for i := range w.vms {
-		v := &w.vms[i]
-		if v.alive && v.host == h {
-			w.kill(int32(i), why)
+	for _, i := range append([]int32(nil), w.onHost[h]...) {
+		if v := &w.vms[i]; v.alive && v.host == h {
+			w.kill(i, why)
 		}
 	}
 	hs.cpu, hs.mem, hs.vms = 0, 0, 0
@@ -332,6 +360,7 @@ func (w *world) kill(vi int32, why string) {
 	w.addDemand(v.host, -v.demand())
 	hs.mem -= v.spec.Memory
 	hs.vms--
+	w.leave(vi, v.host)
 	w.lost = append(w.lost, reports.LostVM{
 		VM: v.spec.Name, Host: hs.Name, AtMS: reports.MS(w.eng.Now()), Reason: why,
 	})

@@ -128,6 +128,9 @@ type world struct {
 	maxConc  int
 	warnings []warning
 	opts     Options
+	// onHost lists the VMs on each host; active the running migrations.
+	onHost [][]int32
+	active map[int32]bool
 	// pool is each host's migration pool, for the imbalance measure.
 	pool     []int
 	poolSums []policy.Sums
@@ -156,6 +159,7 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 		vmIx:    make(map[string]int32, len(sc.VMs)),
 		flowMig: make(map[network.FlowID]int32),
 		byID:    map[int]int32{},
+		active:  map[int32]bool{},
 		opts:    opts,
 	}
 	w.rng = w.eng.Rand("workload")
@@ -172,6 +176,7 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 			return nil, fmt.Errorf("network: link %s: %w", l.Name, err)
 		}
 	}
+	w.onHost = make([][]int32, len(w.hosts))
 	order := make([]int, len(sc.VMs))
 	for i := range order {
 		order[i] = i
@@ -210,6 +215,7 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 		}
 		w.vms = append(w.vms, v)
 		w.vmIx[spec.Name] = int32(i)
+		w.onHost[h] = append(w.onHost[h], int32(i))
 		hs := &w.hosts[h]
 		hs.cpu += v.demand()
 		hs.mem += spec.Memory

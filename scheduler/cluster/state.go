@@ -8,8 +8,9 @@ import "slices"
 type State struct {
 	Snap *Snapshot
 	// Place is the planned host index of each VM (index into Snap.Hosts),
-	// -1 for a VM whose host is unknown.
-	Place []int
+	// -1 for a VM whose host is unknown; Origin is where it is now.
+	Place  []int
+	Origin []int
 	// Per host, indexed like Snap.Hosts.
 	VCPUs  []int
 	CPU    []float64
@@ -30,6 +31,7 @@ func NewState(s *Snapshot) *State {
 	st := &State{
 		Snap:    s,
 		Place:   make([]int, len(s.VMs)),
+		Origin:  make([]int, len(s.VMs)),
 		VCPUs:   make([]int, len(s.Hosts)),
 		CPU:     make([]float64, len(s.Hosts)),
 		Memory:  make([]int64, len(s.Hosts)),
@@ -48,10 +50,10 @@ func NewState(s *Snapshot) *State {
 		st.vmIx[v.Name] = i
 		h, ok := st.hostIx[v.Host]
 		if !ok {
-			st.Place[i] = -1
+			st.Place[i], st.Origin[i] = -1, -1
 			continue
 		}
-		st.Place[i] = h
+		st.Place[i], st.Origin[i] = h, h
 		st.add(i, h)
 	}
 	for _, g := range s.Groups {
@@ -103,6 +105,14 @@ func (st *State) remove(vm, h int) {
 func (st *State) groupsOf(vm int) []string {
 	if g := st.Snap.VMs[vm].Group; g != "" {
 		return []string{g}
+	}
+	return nil
+}
+
+// Source is the host a VM is on now (before any planned move), or nil.
+func (st *State) Source(vm int) *Host {
+	if h := st.Origin[vm]; h >= 0 {
+		return &st.Snap.Hosts[h]
 	}
 	return nil
 }

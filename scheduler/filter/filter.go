@@ -69,7 +69,7 @@ var _ framework.FilterPlugin = HostState{}
 func (HostState) Name() string { return HostStateName }
 
 func (HostState) Filter(st *cluster.State, vm, dst int) *framework.Status {
-	if st.Snap.VMs[vm].Host == st.Snap.Hosts[dst].Name {
+	if st.Origin[vm] == dst {
 		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ReasonSameHost)
 	}
 	h := &st.Snap.Hosts[dst]
@@ -90,7 +90,7 @@ var _ framework.FilterPlugin = Pool{}
 func (Pool) Name() string { return PoolName }
 
 func (Pool) Filter(st *cluster.State, vm, dst int) *framework.Status {
-	src := st.Snap.Host(st.Snap.VMs[vm].Host)
+	src := st.Source(vm)
 	if src == nil {
 		return nil
 	}
@@ -167,7 +167,7 @@ var _ framework.FilterPlugin = TLS{}
 func (TLS) Name() string { return TLSName }
 
 func (t TLS) Filter(st *cluster.State, vm, dst int) *framework.Status {
-	src := st.Snap.Host(st.Snap.VMs[vm].Host)
+	src := st.Source(vm)
 	if src == nil {
 		return nil
 	}
@@ -200,6 +200,17 @@ func Transport(mode TLSMode, src, dst *cluster.Host) (cluster.Transport, *framew
 		return cluster.TransportTLS, nil
 	}
 	return cluster.TransportTCP, nil
+}
+
+// PoolKey names the migration pool of a host under mode: hosts of
+// different pools never exchange VMs (cluster.Compatible), nor, unless TLS
+// enforcement is off, hosts of different security states.
+func PoolKey(h *cluster.Host, mode TLSMode) string {
+	k := fmt.Sprintf("%s/%d/%dx%g", h.CPUModel, h.Memory, h.NICs, h.NICSpeed)
+	if mode != TLSOff {
+		k += "/" + string(h.Security)
+	}
+	return k
 }
 
 // Default is the chain every policy starts from. Cheap, unresolvable checks

@@ -6,6 +6,7 @@ package place
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/filter"
@@ -25,6 +26,12 @@ type Placer struct {
 	Rejections []framework.Rejection
 	// Exclude lists host indexes never to use (draining, failed, warned).
 	Exclude map[int]bool
+
+	// pools groups host indexes by pool; order keeps each pool's hosts
+	// sorted by load for BestLeastLoaded. Both are built on first use.
+	pools  map[string][]int
+	poolOf []string
+	order  map[string][]int
 }
 
 // New returns a placer over st with the default constraint chain.
@@ -40,13 +47,42 @@ func (p *Placer) Feasible(vm, dst int) *framework.Status {
 	return framework.RunFilters(p.Filters, p.St, vm, dst)
 }
 
+func (p *Placer) buildPools() {
+	if p.pools != nil {
+		return
+	}
+	p.pools = map[string][]int{}
+	p.poolOf = make([]string, len(p.St.Snap.Hosts))
+	for h := range p.St.Snap.Hosts {
+		k := filter.PoolKey(&p.St.Snap.Hosts[h], p.TLS)
+		p.poolOf[h] = k
+		p.pools[k] = append(p.pools[k], h)
+	}
+}
+
+// candidates are the hosts worth asking: with --explain every host, so
+// each refusal is recorded; otherwise only the VM's own pool, since the
+// pool and TLS filters refuse every other host anyway.
+func (p *Placer) candidates(vm int) []int {
+	p.buildPools()
+	src := p.St.Origin[vm]
+	if p.Explain || src < 0 {
+		all := make([]int, len(p.St.Snap.Hosts))
+		for i := range all {
+			all[i] = i
+		}
+		return all
+	}
+	return p.pools[p.poolOf[src]]
+}
+
 // Best returns the feasible destination with the highest score (ties to
 // the lowest index, so placements replay), or -1 and a summary of why none.
 func (p *Placer) Best(vm int, score Scorer) (int, string) {
 	best, bestScore := -1, math.Inf(-1)
 	counts := map[string]int{}
 	var order []string
-	for h := range p.St.Snap.Hosts {
+	for _, h := range p.candidates(vm) {
 		s := p.Feasible(vm, h)
 		if !s.IsSuccess() {
 			key := s.Plugin()
@@ -69,6 +105,21 @@ func (p *Placer) Best(vm int, score Scorer) (int, string) {
 	if best >= 0 {
 		return best, ""
 	}
+	return -1, p.why(vm, counts, order)
+}
+
+func (p *Placer) why(vm int, counts map[string]int, order []string) string {
+	if !p.Explain {
+		p.buildPools()
+		if src := p.St.Origin[vm]; src >= 0 {
+			if n := len(p.St.Snap.Hosts) - len(p.pools[p.poolOf[src]]); n > 0 {
+				if counts[filter.PoolName] == 0 {
+					order = append(order, filter.PoolName)
+				}
+				counts[filter.PoolName] += n
+			}
+		}
+	}
 	why := "no feasible host"
 	for i, k := range order {
 		if i == 0 {
@@ -78,12 +129,93 @@ func (p *Placer) Best(vm int, score Scorer) (int, string) {
 		}
 		why += fmt.Sprintf("%d refused by %s", counts[k], k)
 	}
-	return -1, why
+	return why
+}
+
+// load orders hosts for LeastLoaded: within a pool (same size) the host
+// with the lowest used fraction of memory plus CPU scores highest for any VM.
+func (p *Placer) load(h int) float64 {
+	host := &p.St.Snap.Hosts[h]
+	return float64(p.St.Memory[h])/float64(host.Memory) + p.St.CPU[h]/float64(host.CPUs)
+}
+
+func (p *Placer) less(a, b int) bool {
+	la, lb := p.load(a), p.load(b)
+	return la < lb || la == lb && a < b
+}
+
+// BestLeastLoaded is Best with the LeastLoaded score, in O(log hosts) per
+// placement rather than O(hosts): each pool's hosts stay sorted by load,
+// and the first feasible one wins. Callers that change the state report
+// the hosts they changed with Touched.
+func (p *Placer) BestLeastLoaded(vm int) (int, string) {
+	if p.Explain {
+		return p.Best(vm, LeastLoaded)
+	}
+	p.buildPools()
+	src := p.St.Origin[vm]
+	if src < 0 {
+		return p.Best(vm, LeastLoaded)
+	}
+	key := p.poolOf[src]
+	if p.order == nil {
+		p.order = map[string][]int{}
+	}
+	ord, ok := p.order[key]
+	if !ok {
+		ord = slices.Clone(p.pools[key])
+		slices.SortFunc(ord, func(a, b int) int {
+			if p.less(a, b) {
+				return -1
+			}
+			if p.less(b, a) {
+				return 1
+			}
+			return 0
+		})
+		p.order[key] = ord
+	}
+	counts := map[string]int{}
+	var order []string
+	for _, h := range ord {
+		s := p.Feasible(vm, h)
+		if s.IsSuccess() {
+			return h, ""
+		}
+		if counts[s.Plugin()] == 0 {
+			order = append(order, s.Plugin())
+		}
+		counts[s.Plugin()]++
+	}
+	return -1, p.why(vm, counts, order)
+}
+
+// Touched re-sorts host h after its load changed.
+func (p *Placer) Touched(h int) {
+	if p.order == nil || h < 0 {
+		return
+	}
+	ord, ok := p.order[p.poolOf[h]]
+	if !ok {
+		return
+	}
+	i := slices.Index(ord, h)
+	ord = slices.Delete(ord, i, i+1)
+	j, _ := slices.BinarySearchFunc(ord, h, func(x, y int) int {
+		if p.less(x, y) {
+			return -1
+		}
+		if p.less(y, x) {
+			return 1
+		}
+		return 0
+	})
+	p.order[p.poolOf[h]] = slices.Insert(ord, j, h)
 }
 
 // Transport is the transport a move will use under the placer's mode.
 func (p *Placer) Transport(vm, dst int) cluster.Transport {
-	src := p.St.Snap.Host(p.St.Snap.VMs[vm].Host)
+	src := p.St.Source(vm)
 	if src == nil {
 		return ""
 	}

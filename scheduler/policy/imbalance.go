@@ -1,7 +1,6 @@
 package policy
 
 import (
-	"fmt"
 	"math"
 
 	"gonum.org/v1/gonum/stat"
@@ -19,13 +18,7 @@ var DefaultWeights = Weights{CPU: 1, Memory: 1}
 // PoolKey names the migration pool of a host: hosts of different pools can
 // never exchange VMs, so balancing them against each other is meaningless.
 // Pools follow cluster.Compatible and, under TLS matching, security state.
-func PoolKey(h *cluster.Host, tls filter.TLSMode) string {
-	k := fmt.Sprintf("%s/%d/%dx%g", h.CPUModel, h.Memory, h.NICs, h.NICSpeed)
-	if tls != filter.TLSOff {
-		k += "/" + string(h.Security)
-	}
-	return k
-}
+func PoolKey(h *cluster.Host, tls filter.TLSMode) string { return filter.PoolKey(h, tls) }
 
 // Imbalance is the weighted mean of the coefficients of variation of CPU
 // and memory utilisation over the usable hosts of each pool, averaged over
@@ -110,6 +103,10 @@ type Tracker struct {
 	pool           []int
 	pools          []Sums
 	cpuCap, memCap []float64
+	// val caches each pool's value; num and den are Combine's running
+	// sums, so Value and After cost O(1), not O(pools).
+	val      []float64
+	num, den float64
 }
 
 // NewTracker starts tracking st.
@@ -131,6 +128,7 @@ func NewTracker(st *cluster.State, w Weights, tls filter.TLSMode) *Tracker {
 		t.pool[h] = id
 	}
 	t.pools = make([]Sums, len(ids))
+	t.val = make([]float64, len(ids))
 	t.Reset()
 	return t
 }
@@ -146,10 +144,24 @@ func (t *Tracker) Reset() {
 			t.pools[t.pool[h]].Add(t.st.CPU[h]/t.cpuCap[h], float64(t.st.Memory[h])/t.memCap[h], 1)
 		}
 	}
+	t.num, t.den = 0, 0
+	for p := range t.pools {
+		t.val[p] = 0
+		if t.pools[p].N >= 2 {
+			t.val[p] = t.pools[p].Value(t.w)
+			t.num += t.pools[p].N * t.val[p]
+			t.den += t.pools[p].N
+		}
+	}
 }
 
 // Value is the current imbalance.
-func (t *Tracker) Value() float64 { return Combine(t.pools, t.w) }
+func (t *Tracker) Value() float64 {
+	if t.den == 0 {
+		return 0
+	}
+	return t.num / t.den
+}
 
 // After is the imbalance if vm moved from its planned host to dst.
 func (t *Tracker) After(vm, dst int) float64 {
@@ -175,7 +187,17 @@ func (t *Tracker) After(vm, dst int) float64 {
 	}
 	ps = swap(src, -v.CPU, -v.Memory)
 	pd = swap(dst, v.CPU, v.Memory)
-	val := t.Value()
+	num := t.num
+	for i, p := range [2]int{ps, pd} {
+		if p < 0 || i == 1 && p == ps || t.pools[p].N < 2 {
+			continue
+		}
+		num += t.pools[p].N * (t.pools[p].Value(t.w) - t.val[p])
+	}
+	val := 0.0
+	if t.den > 0 {
+		val = num / t.den
+	}
 	// Restore in reverse order so a shared pool ends as it began.
 	if pd >= 0 {
 		t.pools[pd] = saveD

@@ -87,6 +87,8 @@ func (b *Builder) Add(vm, dst int, reason string) *plan.Move {
 		b.undo(i)
 	}
 	st.Move(vm, dst)
+	b.Placer.Touched(dst)
+	b.Placer.Touched(src)
 	m := plan.Move{
 		ID: len(b.moves) + 1, VM: v.Name, Source: v.Host, Destination: st.Snap.Hosts[dst].Name,
 		Transport: b.Placer.Transport(vm, dst), Bandwidth: b.in.Bandwidth, Priority: v.Priority, Reason: reason,
@@ -120,6 +122,8 @@ func (b *Builder) undo(i int) {
 	dst := b.St.HostIndex(m.Destination)
 	b.arrived[dst] -= b.St.Snap.VMs[vm].Memory
 	b.St.Move(vm, b.St.HostIndex(m.Source))
+	b.Placer.Touched(dst)
+	b.Placer.Touched(b.St.HostIndex(m.Source))
 	delete(b.moved, vm)
 	m.ID = 0
 }

@@ -44,6 +44,7 @@ func New(name string, s Settings) (policy.Policy, error) {
 		a.MinGain = p.float("min_gain")
 		a.Cooldown = p.duration("cooldown")
 		a.Sources = p.int("sources")
+		a.Dests = p.int("dests")
 		if name == balance.Name {
 			pol, err = balance.New(a)
 		} else {
@@ -70,7 +71,7 @@ func New(name string, s Settings) (policy.Policy, error) {
 // Unused lists parameters no policy read, sorted, so callers can warn.
 func Unused(params map[string]string) []string {
 	used := map[string]bool{}
-	for _, k := range []string{"cpu_weight", "memory_weight", "cost_per_gib", "min_gain", "cooldown", "sources",
+	for _, k := range []string{"cpu_weight", "memory_weight", "cost_per_gib", "min_gain", "cooldown", "sources", "dests",
 		"target_cpu", "target_memory", "max_hosts", "spread_weight", "margin"} {
 		used[k] = true
 	}

@@ -23,6 +23,8 @@ type Args struct {
 	MinGain    float64
 	// Cooldown is how long a VM rests after it moved.
 	Cooldown time.Duration
-	// Sources is how many of the most loaded hosts offer VMs each step.
+	// Sources is how many of the most loaded hosts offer VMs each step;
+	// Dests how many of each pool's least loaded hosts may receive them.
 	Sources int
+	Dests   int
 }

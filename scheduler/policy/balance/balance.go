@@ -94,6 +94,16 @@ func (b *Balance) best(in *policy.Input, bl *policy.Builder, tr *policy.Tracker,
 	}
 	slices.SortStableFunc(hosts, func(x, y int) int { return cmp.Compare(load(y), load(x)) })
 	sources := hosts[:min(b.args.Sources, len(hosts))]
+	// Destinations: the least loaded hosts of each pool. A move to a
+	// host hotter than most never pays, and the cut keeps a step at
+	// O(sources × their VMs × Dests) whatever the cluster's size.
+	perPool := map[int][]int{}
+	for i := len(hosts) - 1; i >= 0; i-- {
+		h := hosts[i]
+		if p := tr.Pool(h); len(perPool[p]) < b.args.Dests {
+			perPool[p] = append(perPool[p], h)
+		}
+	}
 	onSource := map[int][]int{}
 	for vm, h := range st.Place {
 		onSource[h] = append(onSource[h], vm)
@@ -116,7 +126,7 @@ func (b *Balance) best(in *policy.Input, bl *policy.Builder, tr *policy.Tracker,
 			if !ok {
 				continue
 			}
-			for _, dst := range hosts {
+			for _, dst := range perPool[tr.Pool(src)] {
 				if dst == src {
 					continue
 				}

@@ -28,4 +28,7 @@ func SetDefaults(a *Args) {
 	if a.Sources == 0 {
 		a.Sources = 8
 	}
+	if a.Dests == 0 {
+		a.Dests = 32
+	}
 }

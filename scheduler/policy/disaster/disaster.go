@@ -6,7 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/droverlab/drover/scheduler/place"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/policy/evacuate"
@@ -68,7 +67,7 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 	var unplaced []plan.Unplaced
 	for _, vm := range vms {
 		v := &st.Snap.VMs[vm]
-		dst, why := b.Placer.Best(vm, place.LeastLoaded)
+		dst, why := b.Placer.BestLeastLoaded(vm)
 		if dst < 0 {
 			unplaced = append(unplaced, plan.Unplaced{VM: v.Name, Host: v.Host, Priority: v.Priority, Reason: why})
 			continue
