@@ -34,6 +34,11 @@ type migration struct {
 	src, dst int32
 	stepper  *precopy.Stepper
 	flow     network.FlowID
+	hasFlow  bool
+	route    []network.LinkID
+	capBW    float64
+	wl       precopy.Workload
+	cfg      precopy.Config
 	rate     float64
 	last     time.Duration // when the stepper was last advanced
 	gen      int64
@@ -147,17 +152,37 @@ func (w *world) start(c cluster.StartMigration) {
 	m.last = now
 	d.mem += v.spec.Memory
 	v.mig = int32(idx)
-	capBW := cluster.StreamCap(&src.Host, &d.Host, c.Options.Bandwidth)
-	m.flow = w.net.AddFlow(route, capBW)
-	w.flowMig[m.flow] = int32(idx)
+	m.capBW = cluster.StreamCap(&src.Host, &d.Host, c.Options.Bandwidth)
+	m.route, m.wl, m.cfg = route, wl, cfg
 	w.active[int32(idx)] = true
 	w.running++
 	w.maxConc = max(w.maxConc, w.running)
-	m.rate = w.net.Rate(m.flow)
-	cfg.BandwidthCap = capBW
-	m.rec.PredictedMS = reports.MS(precopy.Predict(wl, cfg, m.rate).TotalTime)
+	w.openFlow(m, idx)
 	w.schedule(m, idx)
 	w.rates()
+}
+
+// openFlow puts a migration on the network once its setup is over: a
+// migration that is still connecting sends nothing and must not hold a
+// share of any link.
+func (w *world) openFlow(m *migration, idx int) {
+	if m.hasFlow || m.stepper.Done() || m.stepper.Phase() == precopy.PhaseSetup {
+		return
+	}
+	m.flow = w.net.AddFlow(m.route, m.capBW)
+	m.hasFlow = true
+	w.flowMig[m.flow] = int32(idx)
+	m.rate = w.net.Rate(m.flow)
+	cfg := m.cfg
+	cfg.BandwidthCap = m.capBW
+	// What the model alone would have said, at the bandwidth the transfer
+	// got when it began: the report sets it beside what sharing did.
+	m.rec.PredictedMS = reports.MS(cfg.SetupTime + precopy.Predict(m.wl, withoutSetup(cfg), m.rate).TotalTime)
+}
+
+func withoutSetup(c precopy.Config) precopy.Config {
+	c.SetupTime = 0
+	return c
 }
 
 // intervene carries out an executor's limit action or an abort.
@@ -173,6 +198,7 @@ func (w *world) intervene(id int, action precopy.OnLimit, reason string) {
 	w.advance(m)
 	m.stepper.Intervene(action, reason, m.rate)
 	w.schedule(m, int(idx))
+	w.rates()
 }
 
 // advance brings a migration's model up to now at the rate it had, and
@@ -185,6 +211,9 @@ func (w *world) advance(m *migration) {
 	m.last = now
 	if m.stepper.Phase() == precopy.PhasePostCopy && !m.moved {
 		w.moveGuest(m)
+	}
+	if !m.hasFlow {
+		w.openFlow(m, int(w.byID[m.id]))
 	}
 	if r := m.stepper.Round(); r != m.round && !m.stepper.Done() {
 		m.round = r
@@ -203,17 +232,24 @@ func (w *world) schedule(m *migration, idx int) {
 	}
 }
 
-// rates reschedules the migrations whose bandwidth changed.
+// rates reschedules the migrations whose bandwidth changed, until no
+// more change (advancing one may open its flow and move the others).
 func (w *world) rates() {
-	for _, f := range w.net.Changed() {
-		idx, ok := w.flowMig[f]
-		if !ok {
-			continue
+	for {
+		changed := w.net.Changed()
+		if len(changed) == 0 {
+			return
 		}
-		m := w.migs[idx]
-		w.advance(m)
-		m.rate = w.net.Rate(f)
-		w.schedule(m, int(idx))
+		for _, f := range changed {
+			idx, ok := w.flowMig[f]
+			if !ok {
+				continue
+			}
+			m := w.migs[idx]
+			w.advance(m)
+			m.rate = w.net.Rate(f)
+			w.schedule(m, int(idx))
+		}
 	}
 }
 
@@ -225,6 +261,7 @@ func (w *world) step(m *migration) {
 		return
 	}
 	w.schedule(m, int(w.vms[m.vm].mig))
+	w.rates()
 }
 
 // moveGuest makes the destination the VM's host: at switch-over, or when
@@ -272,8 +309,11 @@ func (w *world) finish(m *migration, failure string) {
 	m.done = true
 	delete(w.active, w.byID[m.id])
 	w.running--
-	w.net.RemoveFlow(m.flow)
-	delete(w.flowMig, m.flow)
+	if m.hasFlow {
+		w.net.RemoveFlow(m.flow)
+		delete(w.flowMig, m.flow)
+		m.hasFlow = false
+	}
 	v.mig = -1
 
 	now := w.eng.Now()

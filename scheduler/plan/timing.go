@@ -59,10 +59,22 @@ func NewTimer(snap *cluster.Snapshot, cfg precopy.Config) (*Timer, error) {
 }
 
 type run struct {
-	i    int
-	st   *precopy.Stepper
-	flow network.FlowID
-	rate float64
+	i       int
+	st      *precopy.Stepper
+	flow    network.FlowID
+	hasFlow bool
+	route   []network.LinkID
+	cap     float64
+	rate    float64
+}
+
+// open puts a run on the network once its setup is over, as the
+// simulator does: a migration still connecting holds no share of a link.
+func (t *Timer) open(r *run) {
+	if !r.hasFlow && !r.st.Done() && r.st.Phase() != precopy.PhaseSetup {
+		r.flow = t.net.AddFlow(r.route, r.cap)
+		r.hasFlow = true
+	}
 }
 
 // Schedule predicts every move of p: when the dispatcher starts it, how
@@ -101,11 +113,18 @@ func (t *Timer) Schedule(p *Plan) error {
 				return fmt.Errorf("move %d: unknown host", m.ID)
 			}
 			m.Predicted = Prediction{Start: now, Outcome: "running"}
-			flow := t.net.AddFlow(route, cluster.StreamCap(src, dst, m.Bandwidth))
-			runs = append(runs, &run{i: i, st: precopy.NewStepper(Workload(v), cfg), flow: flow})
+			r := &run{i: i, st: precopy.NewStepper(Workload(v), cfg), route: route, cap: cluster.StreamCap(src, dst, m.Bandwidth)}
+			t.open(r)
+			runs = append(runs, r)
 		}
 		for _, r := range runs {
-			r.rate = t.net.Rate(r.flow)
+			t.open(r)
+		}
+		for _, r := range runs {
+			r.rate = 0
+			if r.hasFlow {
+				r.rate = t.net.Rate(r.flow)
+			}
 		}
 		t.net.Changed()
 		if len(runs) == 0 {
@@ -140,7 +159,9 @@ func (t *Timer) Schedule(p *Plan) error {
 			m.Predicted.Downtime = res.Downtime
 			m.Predicted.Bytes = res.TransferredBytes
 			m.Predicted.Outcome = string(res.Outcome)
-			t.net.RemoveFlow(r.flow)
+			if r.hasFlow {
+				t.net.RemoveFlow(r.flow)
+			}
 			disp.Finish(r.i, res.Outcome != precopy.Aborted)
 		}
 		runs = kept
