@@ -15,9 +15,10 @@ import (
 
 func simCmd() *cobra.Command {
 	var (
-		seed    uint64
-		out     string
-		noProgr bool
+		seed             uint64
+		out              string
+		noProgr          bool
+		policy, evacuate string
 	)
 	c := &cobra.Command{
 		Use:   "sim SCENARIO.yaml",
@@ -32,6 +33,12 @@ func simCmd() *cobra.Command {
 			var opts sim.Options
 			if cmd.Flags().Changed("seed") {
 				opts.Seed = &seed
+			}
+			if cmd.Flags().Changed("policy") {
+				opts.Policy = &policy
+			}
+			if cmd.Flags().Changed("evacuation") {
+				opts.Evacuation = &evacuate
 			}
 			var bar *mpb.Bar
 			var progress *mpb.Progress
@@ -64,6 +71,8 @@ func simCmd() *cobra.Command {
 	c.Flags().Uint64Var(&seed, "seed", 0, "seed for this run (default: the scenario's)")
 	c.Flags().StringVar(&out, "out", "out", "directory for report.json")
 	c.Flags().BoolVar(&noProgr, "no-progress", false, "never show a progress bar")
+	c.Flags().StringVar(&policy, "policy", "", "periodic policy instead of the scenario's: balance, greedy-cv, consolidate, or \"\" for none")
+	c.Flags().StringVar(&evacuate, "evacuation", "", "evacuation strategy instead of the scenario's: planned or fixed-batch")
 	return c
 }
 

@@ -48,6 +48,14 @@ func New(name string, s Settings) (policy.Policy, error) {
 		if name == balance.Name {
 			pol, err = balance.New(a)
 		} else {
+			switch m, _ := p.get("metric"); m {
+			case "", "memory":
+				a.Weights.CPU, a.Weights.Memory = 0, 1
+			case "cpu":
+				a.Weights.CPU, a.Weights.Memory = 1, 0
+			default:
+				p.errs = append(p.errs, fmt.Errorf("policy param metric: want memory or cpu, got %q", m))
+			}
 			pol, err = balance.NewGreedyCV(a)
 		}
 	case consolidate.Name:
@@ -71,7 +79,7 @@ func New(name string, s Settings) (policy.Policy, error) {
 // Unused lists parameters no policy read, sorted, so callers can warn.
 func Unused(params map[string]string) []string {
 	used := map[string]bool{}
-	for _, k := range []string{"cpu_weight", "memory_weight", "cost_per_gib", "min_gain", "cooldown", "sources", "dests",
+	for _, k := range []string{"cpu_weight", "memory_weight", "cost_per_gib", "min_gain", "cooldown", "sources", "dests", "metric",
 		"target_cpu", "target_memory", "max_hosts", "spread_weight", "margin"} {
 		used[k] = true
 	}

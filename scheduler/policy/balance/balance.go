@@ -2,6 +2,7 @@ package balance
 
 import (
 	"cmp"
+	"math"
 	"slices"
 
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -57,9 +58,13 @@ func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
 	costs := newCosts(in)
 	moved := map[int]bool{}
 	for n := 0; n < b.args.MaxMoves && tr.Value() > target; n++ {
-		c, ok := b.best(in, bl, tr, costs, moved)
-		if !ok {
+		cands := b.top(in, bl, tr, costs, moved)
+		if len(cands) == 0 {
 			break
+		}
+		c := cands[0]
+		if !b.baseline && len(cands) > 1 && n+1 < b.args.MaxMoves {
+			c = b.lookahead(in, bl, tr, costs, moved, cands, target)
 		}
 		bl.Add(c.vm, c.dst, "balance")
 		tr.Reset()
@@ -73,9 +78,43 @@ func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
 	return out, nil
 }
 
-// best searches moves from the most loaded hosts to every feasible host
-// for the largest gain net of cost.
-func (b *Balance) best(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, costs *costs, moved map[int]bool) (candidate, bool) {
+// lookahead picks, among the best first moves, the one that leaves the
+// best second move: greedy choice by immediate drop is myopic (a big move
+// can leave the rest of the excess in pieces no single VM fits), and one
+// step of look-ahead reaches the target in fewer migrations.
+func (b *Balance) lookahead(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, costs *costs, moved map[int]bool, cands []candidate, target float64) candidate {
+	st := bl.St
+	best, bestVal := cands[0], math.Inf(1)
+	for _, c := range cands {
+		if c.after <= target {
+			// Reaches the target in one move: nothing to look ahead for;
+			// the cheapest such move (cands are by net gain) wins.
+			return c
+		}
+		orig := st.Place[c.vm]
+		st.Move(c.vm, c.dst)
+		tr.Reset()
+		moved[c.vm] = true
+		val := c.after
+		if next := b.top(in, bl, tr, costs, moved); len(next) > 0 {
+			val = next[0].after
+		}
+		delete(moved, c.vm)
+		st.Move(c.vm, orig)
+		tr.Reset()
+		if val < bestVal-1e-12 {
+			best, bestVal = c, val
+		}
+	}
+	return best
+}
+
+// lookaheadWidth is how many first moves lookahead weighs.
+const lookaheadWidth = 6
+
+// top searches moves from the most loaded hosts to the least loaded hosts
+// of their pool and returns the best few by gain net of cost, best first.
+func (b *Balance) top(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, costs *costs, moved map[int]bool) []candidate {
 	st := bl.St
 	now := tr.Value()
 	// A move shifts a CV by about 1/hosts of what it would in a
@@ -108,8 +147,7 @@ func (b *Balance) best(in *policy.Input, bl *policy.Builder, tr *policy.Tracker,
 	for vm, h := range st.Place {
 		onSource[h] = append(onSource[h], vm)
 	}
-	best := candidate{net: b.args.MinGain}
-	found := false
+	var out []candidate
 	for _, src := range sources {
 		for _, vm := range onSource[src] {
 			v := &st.Snap.VMs[vm]
@@ -132,17 +170,27 @@ func (b *Balance) best(in *policy.Input, bl *policy.Builder, tr *policy.Tracker,
 				}
 				after := tr.After(vm, dst)
 				net := (now-after)*scale - cost
-				if net <= best.net {
+				if net <= b.args.MinGain || len(out) == lookaheadWidth && net <= out[len(out)-1].net {
 					continue
 				}
 				if !bl.Placer.Feasible(vm, dst).IsSuccess() {
 					continue
 				}
-				best, found = candidate{vm: vm, dst: dst, net: net, after: after}, true
+				c := candidate{vm: vm, dst: dst, net: net, after: after}
+				i, _ := slices.BinarySearchFunc(out, c, func(x, y candidate) int { return cmp.Compare(y.net, x.net) })
+				// Equal gains keep the earlier candidate first, so the
+				// search order breaks ties and plans replay.
+				for i < len(out) && out[i].net == c.net {
+					i++
+				}
+				out = slices.Insert(out, i, c)
+				if len(out) > lookaheadWidth {
+					out = out[:lookaheadWidth]
+				}
 			}
 		}
 	}
-	return best, found
+	return out
 }
 
 // costs caches each VM's predicted migration cost.

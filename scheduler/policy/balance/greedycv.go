@@ -3,12 +3,17 @@ package balance
 // GreedyCVName is the baseline's name in scenarios, plans and --policy.
 const GreedyCVName = "greedy-cv"
 
-// NewGreedyCV returns the baseline the balancer is measured against: one
-// best move at a time by imbalance drop until the imbalance is under the
-// threshold, as CloudStack's DRS "balanced" algorithm. It shares the
-// balancer's search so the comparison isolates the differences: no cost
-// model, no cooldown, no hysteresis.
+// NewGreedyCV returns the baseline the balancer is measured against:
+// CloudStack's DRS "balanced" algorithm. One best move at a time by the
+// drop of one metric's coefficient of variation (drs.metric: allocated
+// memory by default, or CPU) until it is under the threshold. It shares
+// the balancer's search, so the comparison isolates the differences: one
+// metric instead of CPU and memory together, no cost model, no cooldown,
+// no hysteresis, no look-ahead.
 func NewGreedyCV(args Args) (*Balance, error) {
+	if args.Weights.CPU == 0 && args.Weights.Memory == 0 {
+		args.Weights.Memory = 1 // drs.metric=memory, CloudStack's default
+	}
 	SetDefaults(&args)
 	args.Hysteresis = 1
 	args.CostPerGiB = 0
