@@ -135,6 +135,7 @@ type job struct {
 type active struct {
 	id     int
 	policy string
+	limits plan.Limits
 	disp   *plan.Dispatcher
 	jobs   []*job
 	// open counts jobs not yet finished or cancelled.
@@ -217,6 +218,14 @@ func (c *Core) Step(now time.Duration, ev cluster.Event) error {
 	switch e := ev.(type) {
 	case cluster.SnapshotTaken:
 		c.awaiting = false
+		// A host the world reports down that the Core has not heard of
+		// (it was restored from a journal, or the event was lost) fails
+		// now, before anything is dispatched to it.
+		for i := range e.Snap.Hosts {
+			if h := &e.Snap.Hosts[i]; h.State == cluster.HostDown && !c.failed[h.Name] {
+				c.hostFailed(h.Name)
+			}
+		}
 		c.snap = c.overlay(e.Snap)
 		c.reconcile()
 		c.runTriggers()
@@ -258,11 +267,30 @@ func (c *Core) HasReady() bool {
 func (c *Core) Ready() Ready { return c.rd }
 
 // Advance acknowledges that rd was carried out.
+//
+// Events stepped between Ready and Advance are kept: Advance drops only
+// what rd held, as etcd-raft's RawNode does.
 func (c *Core) Advance(rd Ready) {
 	if rd.NeedSnapshot {
 		c.awaiting = true
+		c.rd.NeedSnapshot = false
 	}
-	c.rd = Ready{}
+	c.rd.Journal = slices.Clone(c.rd.Journal[min(len(rd.Journal), len(c.rd.Journal)):])
+	c.rd.Commands = slices.Clone(c.rd.Commands[min(len(rd.Commands), len(c.rd.Commands)):])
+	c.rd.Timers = slices.Clone(c.rd.Timers[min(len(rd.Timers), len(c.rd.Timers)):])
+	c.rd.Plans = slices.Clone(c.rd.Plans[min(len(rd.Plans), len(c.rd.Plans)):])
+	if len(c.rd.Journal) == 0 {
+		c.rd.Journal = nil
+	}
+	if len(c.rd.Commands) == 0 {
+		c.rd.Commands = nil
+	}
+	if len(c.rd.Timers) == 0 {
+		c.rd.Timers = nil
+	}
+	if len(c.rd.Plans) == 0 {
+		c.rd.Plans = nil
+	}
 }
 
 // Idle reports that no move is queued or running and no policy waits.
@@ -394,6 +422,29 @@ func (c *Core) busy() map[string]bool {
 	return b
 }
 
+// pendingMoves are the live jobs' moves: where VMs already on their way
+// will be, so no placement counts their destination's room twice.
+func (c *Core) pendingMoves() []plan.Move {
+	var out []plan.Move
+	for _, id := range c.sortedJobs() {
+		out = append(out, c.jobs[id].move)
+	}
+	return out
+}
+
+// state is the what-if view the Core places on: the snapshot with every
+// pending move applied.
+func (c *Core) state() (*cluster.Snapshot, *cluster.State) {
+	snap := c.snapshotFor()
+	st := cluster.NewState(snap)
+	for _, m := range c.pendingMoves() {
+		if vm, dst := st.VMIndex(m.VM), st.HostIndex(m.Destination); vm >= 0 && dst >= 0 {
+			st.Move(vm, dst)
+		}
+	}
+	return snap, st
+}
+
 // snapshotFor is the Core's snapshot with busy VMs marked migrating.
 func (c *Core) snapshotFor() *cluster.Snapshot {
 	busy := c.busy()
@@ -411,13 +462,18 @@ func (c *Core) snapshotFor() *cluster.Snapshot {
 }
 
 func (c *Core) runPolicy(p policy.Policy, in *policy.Input) {
-	if p == nil || c.snap == nil {
+	if c.snap == nil {
+		return
+	}
+	if p == nil {
+		c.journal(Record{Kind: RecPlan, Outcome: "ignored", Reason: "no policy configured for this request"})
 		return
 	}
 	in.Snap = c.snapshotFor()
 	in.Now = c.now
 	in.Settings = c.cfg.Settings
 	in.LastMoved = c.moved
+	in.Pending = c.pendingMoves()
 	pl, err := p.Plan(in)
 	if err != nil {
 		c.journal(Record{Kind: RecPlan, Policy: p.Name(), Outcome: "error", Reason: err.Error()})
@@ -454,6 +510,7 @@ func (c *Core) enqueue(pl *plan.Plan, cause string) *active {
 		moves[i].After = after
 	}
 	a.disp = plan.NewDispatcher(moves, pl.Limits)
+	a.limits = pl.Limits
 	a.open = len(moves)
 	for i := range moves {
 		j := &job{move: moves[i], plan: a, index: i, cause: cause}
@@ -470,8 +527,7 @@ func (c *Core) enqueue(pl *plan.Plan, cause string) *active {
 
 // request checks an operator's move against every constraint.
 func (c *Core) request(t trigger) {
-	snap := c.snapshotFor()
-	st := cluster.NewState(snap)
+	snap, st := c.state()
 	vm, dst := st.VMIndex(t.vm), st.HostIndex(t.host)
 	refuse := func(why string) {
 		c.journal(Record{Kind: RecRefuse, VM: t.vm, Destination: t.host, Outcome: cluster.OutcomeRejected, Reason: why})
@@ -660,8 +716,7 @@ func (c *Core) retry(j *job) {
 	if j.attempts >= c.cfg.MaxRetries || c.snap == nil {
 		return
 	}
-	snap := c.snapshotFor()
-	st := cluster.NewState(snap)
+	snap, st := c.state()
 	vm := st.VMIndex(j.move.VM)
 	if vm < 0 || snap.VMs[vm].Migrating || snap.VMs[vm].Host != j.move.Source {
 		return
@@ -679,14 +734,37 @@ func (c *Core) retry(j *job) {
 		return
 	}
 	m := j.move
-	m.ID, m.After = 1, nil
+	m.After = nil
 	m.Destination = snap.Hosts[dst].Name
 	m.Transport = pl.Transport(vm, dst)
 	m.Reason = fmt.Sprintf("retry of move %d", j.move.ID)
-	a := c.enqueue(&plan.Plan{Policy: j.cause, At: c.now, Moves: []plan.Move{m}}, j.cause)
-	nj := a.jobs[0]
+	// The retry joins the plan it came from, so that plan's limits bound
+	// it too; it keeps the operator's options if it was a request.
+	nj := c.add(j.plan, m)
 	nj.attempts = j.attempts + 1
 	nj.exclude = exclude
+	nj.maxIter, nj.onLimit, nj.opts = j.maxIter, j.onLimit, j.opts
+}
+
+// add appends a move to a live plan (or a new one if it has ended).
+func (c *Core) add(a *active, m plan.Move) *job {
+	if a.open == 0 {
+		c.planSeq++
+		a = &active{id: c.planSeq, policy: a.policy, limits: a.limits}
+		a.disp = plan.NewDispatcher(nil, a.limits)
+		c.plans = append(c.plans, a)
+	}
+	c.nextID++
+	m.ID = c.nextID
+	idx := a.disp.Add(m)
+	j := &job{move: m, plan: a, index: idx, cause: a.policy}
+	a.jobs = append(a.jobs, j)
+	a.open++
+	c.jobs[m.ID] = j
+	c.byHost[m.Source] = append(c.byHost[m.Source], j)
+	c.byHost[m.Destination] = append(c.byHost[m.Destination], j)
+	c.journal(Record{Kind: RecMove, Plan: a.id, Policy: a.policy, ID: m.ID, Move: &m, Limits: &a.limits})
+	return j
 }
 
 func (c *Core) hostFailed(h string) {
@@ -730,6 +808,7 @@ func (c *Core) abort(id int, reason string) {
 			c.journal(Record{Kind: RecCancel, ID: jid, Reason: reason})
 		case running:
 			j.limitHit = true
+			c.journal(Record{Kind: RecLimit, ID: jid, Outcome: LimitAbort, Reason: reason})
 			c.rd.Commands = append(c.rd.Commands, cluster.AbortMigration{ID: jid, Reason: reason})
 		}
 	}
@@ -788,6 +867,18 @@ func (c *Core) reconcile() {
 			// Still under way in the world: wait for its MigrationDone.
 			j.state = running
 			c.running++
+		case c.failed[j.move.Destination]:
+			// The guest is home and its destination is gone: try elsewhere.
+			c.retire(j, cancelled)
+			j.plan.disp.Finish(j.index, false)
+			c.journal(Record{Kind: RecCancel, ID: id, Reason: "destination host failed"})
+			c.want(trigger{kind: "retry", job: j})
+		case j.limitHit:
+			// It was being stopped on purpose when the run ended, and the
+			// guest is home: the stop took effect.
+			c.running++
+			j.state = running
+			c.done(cluster.MigrationDone{ID: id, VM: j.move.VM, Outcome: cluster.OutcomeAborted, Reason: "stopped before restart"})
 		default:
 			// It never happened, or was rolled back: run it again.
 			j.state = queued

@@ -23,6 +23,7 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 	var order []int
 	groups := map[int]*group{}
 	started := map[int]bool{}
+	limited := map[int]bool{}
 	ended := map[int]string{}
 	for i, r := range records {
 		switch r.Kind {
@@ -42,6 +43,8 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 			g.moves = append(g.moves, *r.Move)
 		case RecStart:
 			started[r.ID] = true
+		case RecLimit:
+			limited[r.ID] = true
 		case RecDone:
 			ended[r.ID] = r.Outcome
 		case RecCancel:
@@ -51,7 +54,7 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 	for _, pid := range order {
 		g := groups[pid]
 		c.planSeq = max(c.planSeq, pid)
-		a := &active{id: pid, policy: g.policy}
+		a := &active{id: pid, policy: g.policy, limits: g.limits}
 		a.disp = plan.NewDispatcher(g.moves, g.limits)
 		a.open = len(g.moves)
 		for i, m := range g.moves {
@@ -70,6 +73,7 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 				a.disp.Skip(i, out == "completed" || out == "forced" || out == "postcopy")
 			case started[m.ID]:
 				j.state = unknown
+				j.limitHit = limited[m.ID]
 				a.disp.MarkRunning(i)
 			}
 		}

@@ -361,6 +361,10 @@ func (w *world) crash(h int32, why string) {
 		return
 	}
 	w.crashed++
+	// The failure is news before its consequences: a scheduler that hears
+	// of the failed migrations first would retry them onto this host.
+	hs.State = cluster.HostDown
+	w.emit(cluster.HostFailed{Host: hs.Name})
 	for _, idx := range w.runningMigrations() {
 		m := w.migs[idx]
 		if m.src != h && m.dst != h {
@@ -387,7 +391,6 @@ func (w *world) crash(h int32, why string) {
 	}
 	hs.cpu, hs.mem, hs.vms = 0, 0, 0
 	w.settle(h)
-	w.emit(cluster.HostFailed{Host: hs.Name})
 }
 
 func (w *world) kill(vi int32, why string) {

@@ -110,13 +110,21 @@ func (p *Placer) Best(vm int, score Scorer) (int, string) {
 
 func (p *Placer) why(vm int, counts map[string]int, order []string) string {
 	if !p.Explain {
+		// The search skipped the hosts of other pools; ask them now, on
+		// the failure path only, so the summary names the filter that
+		// really refuses each, as with --explain.
 		p.buildPools()
 		if src := p.St.Origin[vm]; src >= 0 {
-			if n := len(p.St.Snap.Hosts) - len(p.pools[p.poolOf[src]]); n > 0 {
-				if counts[filter.PoolName] == 0 {
-					order = append(order, filter.PoolName)
+			key := p.poolOf[src]
+			for h := range p.St.Snap.Hosts {
+				if p.poolOf[h] == key {
+					continue
 				}
-				counts[filter.PoolName] += n
+				s := p.Feasible(vm, h)
+				if counts[s.Plugin()] == 0 {
+					order = append(order, s.Plugin())
+				}
+				counts[s.Plugin()]++
 			}
 		}
 	}
@@ -147,14 +155,17 @@ func (p *Placer) less(a, b int) bool {
 // BestLeastLoaded is Best with the LeastLoaded score, in O(log hosts) per
 // placement rather than O(hosts): each pool's hosts stay sorted by load,
 // and the first feasible one wins. Callers that change the state report
-// the hosts they changed with Touched.
+// the hosts they changed with Touched; Exclude must be complete before the
+// first call.
 func (p *Placer) BestLeastLoaded(vm int) (int, string) {
 	if p.Explain {
 		return p.Best(vm, LeastLoaded)
 	}
 	p.buildPools()
 	src := p.St.Origin[vm]
-	if src < 0 {
+	if src < 0 || p.mixedCores(p.poolOf[src]) {
+		// The load order ranks hosts alike for every VM only when they
+		// have the same cores: a VM's share of a host depends on its size.
 		return p.Best(vm, LeastLoaded)
 	}
 	key := p.poolOf[src]
@@ -163,7 +174,10 @@ func (p *Placer) BestLeastLoaded(vm int) (int, string) {
 	}
 	ord, ok := p.order[key]
 	if !ok {
-		ord = slices.Clone(p.pools[key])
+		// Excluded hosts never receive: leave them out of the order, or
+		// a drained host, emptier with every placement, would sit at its
+		// front and be asked first every time.
+		ord = slices.DeleteFunc(slices.Clone(p.pools[key]), func(h int) bool { return p.Exclude[h] })
 		slices.SortFunc(ord, func(a, b int) int {
 			if p.less(a, b) {
 				return -1
@@ -187,7 +201,28 @@ func (p *Placer) BestLeastLoaded(vm int) (int, string) {
 		}
 		counts[s.Plugin()]++
 	}
+	// Hosts left out of the order are refused by the policy; count them
+	// as Best would.
+	for _, h := range p.pools[key] {
+		if p.Exclude[h] {
+			s := p.Feasible(vm, h)
+			if counts[s.Plugin()] == 0 {
+				order = append(order, s.Plugin())
+			}
+			counts[s.Plugin()]++
+		}
+	}
 	return -1, p.why(vm, counts, order)
+}
+
+func (p *Placer) mixedCores(key string) bool {
+	hs := p.pools[key]
+	for _, h := range hs {
+		if p.St.Snap.Hosts[h].CPUs != p.St.Snap.Hosts[hs[0]].CPUs {
+			return true
+		}
+	}
+	return false
 }
 
 // Touched re-sorts host h after its load changed.
@@ -196,10 +231,13 @@ func (p *Placer) Touched(h int) {
 		return
 	}
 	ord, ok := p.order[p.poolOf[h]]
-	if !ok {
+	if !ok || p.Exclude[h] {
 		return
 	}
 	i := slices.Index(ord, h)
+	if i < 0 {
+		return
+	}
 	ord = slices.Delete(ord, i, i+1)
 	j, _ := slices.BinarySearchFunc(ord, h, func(x, y int) int {
 		if p.less(x, y) {

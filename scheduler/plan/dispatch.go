@@ -123,6 +123,14 @@ func (d *Dispatcher) Skip(i int, ok bool) {
 	}
 }
 
+// Add appends a move (a retry) and returns its index.
+func (d *Dispatcher) Add(m Move) int {
+	d.moves = append(d.moves, m)
+	d.state = append(d.state, pending)
+	d.index[m.ID] = len(d.moves) - 1
+	return len(d.moves) - 1
+}
+
 // Cancel drops a pending move; moves that depend on it become blocked.
 func (d *Dispatcher) Cancel(i int) {
 	if d.state[i] == pending || d.state[i] == blocked {
@@ -179,11 +187,19 @@ func (d *Dispatcher) Idle() bool {
 // Blocked lists the indexes of moves that can never start because a move
 // they depend on failed, and of moves still pending behind them.
 func (d *Dispatcher) Blocked() []int {
+	// A dependent may come before its dependency in plan order: pass
+	// again until no move changes, so a whole chain is found at once.
+	for changed := true; changed; {
+		changed = false
+		for i := range d.moves {
+			if d.state[i] == pending {
+				d.ready(&d.moves[i])
+				changed = changed || d.state[i] == blocked
+			}
+		}
+	}
 	var out []int
 	for i := range d.moves {
-		if d.state[i] == pending {
-			d.ready(&d.moves[i])
-		}
 		if d.state[i] == blocked {
 			out = append(out, i)
 		}

@@ -163,7 +163,7 @@ var _ = Describe("Dispatcher", func() {
 			Expect(d.Next()).To(BeEmpty())
 		})
 
-		// BUG: Blocked checks each pending move once, in plan order, so a
+		// Was a bug (fixed): Blocked checks each pending move once, in plan order, so a
 		// move that waits on a move placed after it in the plan is missed
 		// when that later move becomes blocked in the same pass; it is only
 		// reported by the next call. Plans reordered after building
@@ -171,7 +171,7 @@ var _ = Describe("Dispatcher", func() {
 		// forward dependencies. Fix (scheduler/plan/dispatch.go, Blocked):
 		// repeat the pass until no state changes, or make ready() recurse
 		// into a pending dependency's own dependencies.
-		PIt("lists a whole chain blocked by one failure in a single call, whatever the plan order", func() {
+		It("lists a whole chain blocked by one failure in a single call, whatever the plan order", func() {
 			// move 1 waits for 2, which waits for 3; 3 comes last and fails.
 			moves := []plan.Move{mv(1, "a", "b", 2), mv(2, "b", "c", 3), mv(3, "c", "d")}
 			d := plan.NewDispatcher(moves, plan.Limits{})

@@ -8,21 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scheduler/plan"
-	"github.com/droverlab/drover/scheduler/schedtest"
-)
-
-// The schedtest builders, by their short names (schedtest cannot be
-// dot-imported beside Ginkgo: both export Entry).
-var (
-	MakeHost = schedtest.MakeHost
-	MakeVM   = schedtest.MakeVM
-	Snapshot = schedtest.Snapshot
-)
-
-const (
-	MiB  = schedtest.MiB
-	GiB  = schedtest.GiB
-	Gbit = schedtest.Gbit
 )
 
 func TestPlan(t *testing.T) {

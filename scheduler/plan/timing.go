@@ -6,6 +6,7 @@ import (
 
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/sim/engine"
 	"github.com/droverlab/drover/sim/network"
 )
 
@@ -59,7 +60,10 @@ func NewTimer(snap *cluster.Snapshot, cfg precopy.Config) (*Timer, error) {
 }
 
 type run struct {
-	i       int
+	i, idx  int
+	gen     int64
+	last    time.Duration
+	done    bool
 	st      *precopy.Stepper
 	flow    network.FlowID
 	hasFlow bool
@@ -80,19 +84,67 @@ func (t *Timer) open(r *run) {
 // Schedule predicts every move of p: when the dispatcher starts it, how
 // long it takes with the bandwidth it shares, its downtime and bytes; then
 // the plan's makespan and lower bound. Flows share links max-min fairly, as
-// in the simulator.
+// in the simulator, and like the simulator it advances a migration only
+// when its own state or its bandwidth changes, so a plan of many moves
+// costs what its events cost, not moves × events.
 func (t *Timer) Schedule(p *Plan) error {
 	for _, id := range t.net.Flows() {
 		t.net.RemoveFlow(id)
 	}
 	t.net.Changed()
 	disp := NewDispatcher(p.Moves, p.Limits)
-	var runs []*run
-	var now time.Duration
 	for i := range p.Moves {
 		p.Moves[i].Predicted = Prediction{Outcome: "blocked"}
 	}
-	for {
+	eng := engine.New(0)
+	var runs []*run
+	byFlow := map[network.FlowID]*run{}
+	// schedule queues r's next state change at its current rate; the
+	// generation makes older queued changes stale.
+	schedule := func(r *run) {
+		r.gen++
+		if r.st.Done() {
+			eng.After(0, 0, int32(r.idx), r.gen)
+			return
+		}
+		if d := r.st.Next(r.rate); d >= 0 {
+			eng.After(d, 0, int32(r.idx), r.gen)
+		}
+	}
+	advance := func(r *run) {
+		if dt := eng.Now() - r.last; dt > 0 {
+			r.st.Advance(dt, r.rate)
+		}
+		r.last = eng.Now()
+	}
+	// settle opens flows whose setup ended and reschedules every run
+	// whose bandwidth moved, until nothing changes.
+	settle := func() {
+		for {
+			opened := false
+			for _, r := range runs {
+				if !r.done && !r.hasFlow && !r.st.Done() && r.st.Phase() != precopy.PhaseSetup {
+					t.open(r)
+					byFlow[r.flow] = r
+					opened = true
+				}
+			}
+			changed := t.net.Changed()
+			if !opened && len(changed) == 0 {
+				return
+			}
+			for _, f := range changed {
+				r, ok := byFlow[f]
+				if !ok || r.done {
+					continue
+				}
+				advance(r)
+				r.rate = t.net.Rate(f)
+				schedule(r)
+			}
+		}
+	}
+	start := func() error {
 		for _, i := range disp.Next() {
 			m := &p.Moves[i]
 			v := t.snap.VM(m.VM)
@@ -112,62 +164,112 @@ func (t *Timer) Schedule(p *Plan) error {
 			if src == nil || dst == nil {
 				return fmt.Errorf("move %d: unknown host", m.ID)
 			}
-			m.Predicted = Prediction{Start: now, Outcome: "running"}
-			r := &run{i: i, st: precopy.NewStepper(Workload(v), cfg), route: route, cap: cluster.StreamCap(src, dst, m.Bandwidth)}
-			t.open(r)
+			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running"}
+			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
+				cap: cluster.StreamCap(src, dst, m.Bandwidth), last: eng.Now()}
 			runs = append(runs, r)
+			schedule(r)
 		}
-		for _, r := range runs {
-			t.open(r)
-		}
-		for _, r := range runs {
-			r.rate = 0
-			if r.hasFlow {
-				r.rate = t.net.Rate(r.flow)
-			}
-		}
-		t.net.Changed()
-		if len(runs) == 0 {
-			break
-		}
-		next := time.Duration(-1)
-		for _, r := range runs {
-			if d := r.st.Next(r.rate); d >= 0 && (next < 0 || d < next) {
-				next = d
-			}
-		}
-		if next < 0 {
+		return nil
+	}
+	if err := start(); err != nil {
+		return err
+	}
+	settle()
+	live := len(runs)
+	for live > 0 {
+		ev, ok := eng.Next(1<<62 - 1)
+		if !ok {
 			// Every running migration is stalled for good (no bandwidth,
 			// no time limit): they never end.
 			for _, r := range runs {
-				p.Moves[r.i].Predicted.Outcome = "stalled"
-				disp.Finish(r.i, false)
+				if !r.done {
+					p.Moves[r.i].Predicted.Outcome = "stalled"
+					p.Moves[r.i].Predicted.End = eng.Now()
+					disp.Finish(r.i, false)
+				}
 			}
 			break
 		}
-		now += next
-		kept := runs[:0]
-		for _, r := range runs {
-			r.st.Advance(next, r.rate)
-			if !r.st.Done() {
-				kept = append(kept, r)
-				continue
-			}
-			res := r.st.Result()
-			m := &p.Moves[r.i]
-			m.Predicted.End = now
-			m.Predicted.Downtime = res.Downtime
-			m.Predicted.Bytes = res.TransferredBytes
-			m.Predicted.Outcome = string(res.Outcome)
-			if r.hasFlow {
-				t.net.RemoveFlow(r.flow)
-			}
-			disp.Finish(r.i, res.Outcome != precopy.Aborted)
+		r := runs[ev.A]
+		if r.done || r.gen != ev.B {
+			continue
 		}
-		runs = kept
+		advance(r)
+		if !r.st.Done() && r.st.Hopeless(r.cap) {
+			// Not even the whole stream would make it converge, and no
+			// limit will end it: the executor would run it for ever.
+			r.st.Abort(precopy.ReasonNoConvergence)
+		}
+		if !r.st.Done() {
+			schedule(r)
+			settle()
+			continue
+		}
+		res := r.st.Result()
+		m := &p.Moves[r.i]
+		m.Predicted.End = eng.Now()
+		m.Predicted.Downtime = res.Downtime
+		m.Predicted.Bytes = res.TransferredBytes
+		m.Predicted.Outcome = string(res.Outcome)
+		r.done = true
+		live--
+		if r.hasFlow {
+			t.net.RemoveFlow(r.flow)
+			delete(byFlow, r.flow)
+		}
+		disp.Finish(r.i, res.Outcome != precopy.Aborted)
+		before := len(runs)
+		if err := start(); err != nil {
+			return err
+		}
+		live += len(runs) - before
+		settle()
 	}
 	t.totals(p)
 	return nil
+}
+
+// Cut decides, in one pass over moves in their order, which can possibly
+// end by budget: a move is kept when the setup time plus the bytes already
+// kept on the busiest link of its own route, its own included, over that
+// link's capacity, fits; otherwise it is cut and loads nothing. Bytes are
+// predicted at each move's stream cap, so the estimate is optimistic and
+// cuts only moves no schedule could save; timing the kept moves in full
+// then settles the rest. One pass instead of a simulation per attempt is
+// what makes deadline planning of 100,000 moves affordable.
+func (t *Timer) Cut(moves []Move, budget time.Duration) ([]bool, error) {
+	load := map[network.LinkID]float64{}
+	keep := make([]bool, len(moves))
+	for i := range moves {
+		m := &moves[i]
+		v := t.snap.VM(m.VM)
+		src, dst := t.snap.Host(m.Source), t.snap.Host(m.Destination)
+		if v == nil || src == nil || dst == nil {
+			return nil, fmt.Errorf("move %d: unknown vm or host", m.ID)
+		}
+		route, err := t.net.Route(m.Source, m.Destination)
+		if err != nil {
+			return nil, fmt.Errorf("move %d: %w", m.ID, err)
+		}
+		cfg := t.cfg
+		cfg.BandwidthCap = cluster.StreamCap(src, dst, m.Bandwidth)
+		bytes := float64(precopy.Predict(Workload(v), cfg, cfg.BandwidthCap).TransferredBytes)
+		var worst float64
+		for _, l := range route {
+			if c := t.net.Capacity(l); c > 0 {
+				worst = max(worst, (load[l]+bytes)/c)
+			}
+		}
+		if t.cfg.SetupTime+time.Duration(worst*float64(time.Second)) > budget {
+			continue
+		}
+		keep[i] = true
+		for _, l := range route {
+			load[l] += bytes
+		}
+	}
+	return keep, nil
 }
 
 // totals fills makespan, lower bound, bytes and downtime.

@@ -166,6 +166,9 @@ func (t *Tracker) Value() float64 {
 // After is the imbalance if vm moved from its planned host to dst.
 func (t *Tracker) After(vm, dst int) float64 {
 	src := t.st.Place[vm]
+	if dst == src {
+		return t.Value()
+	}
 	v := &t.st.Snap.VMs[vm]
 	ps, pd := -1, -1
 	var saveS, saveD Sums

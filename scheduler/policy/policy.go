@@ -39,6 +39,9 @@ type Input struct {
 	Deadline time.Duration
 	// LastMoved is when each VM last migrated, for hysteresis.
 	LastMoved map[string]time.Duration
+	// Pending are moves already queued or running: their VMs are busy
+	// and their destinations' room is taken.
+	Pending []plan.Move
 }
 
 // Policy proposes a plan. An empty plan (no moves) is a valid answer; an
@@ -59,12 +62,20 @@ type Builder struct {
 	arrived    []int64
 	departures [][]int
 	base       []int64
+	arrivedCPU []int
+	baseCPU    []int
 	moved      map[int]int // vm -> index of its move
+	timer      *plan.Timer
 }
 
 // NewBuilder starts a plan over in.Snap.
 func NewBuilder(in *Input) *Builder {
 	st := cluster.NewState(in.Snap)
+	for _, m := range in.Pending {
+		if vm, dst := st.VMIndex(m.VM), st.HostIndex(m.Destination); vm >= 0 && dst >= 0 {
+			st.Move(vm, dst)
+		}
+	}
 	p := place.New(st, in.TLS, in.Overcommit)
 	p.Explain = in.Explain
 	b := &Builder{
@@ -72,6 +83,8 @@ func NewBuilder(in *Input) *Builder {
 		arrived:    make([]int64, len(in.Snap.Hosts)),
 		departures: make([][]int, len(in.Snap.Hosts)),
 		base:       slices.Clone(st.Memory),
+		arrivedCPU: make([]int, len(in.Snap.Hosts)),
+		baseCPU:    slices.Clone(st.VCPUs),
 		moved:      map[int]int{},
 	}
 	return b
@@ -93,10 +106,17 @@ func (b *Builder) Add(vm, dst int, reason string) *plan.Move {
 		ID: len(b.moves) + 1, VM: v.Name, Source: v.Host, Destination: st.Snap.Hosts[dst].Name,
 		Transport: b.Placer.Transport(vm, dst), Bandwidth: b.in.Bandwidth, Priority: v.Priority, Reason: reason,
 	}
-	// Room without any departure? Otherwise wait for enough of them.
-	need := b.base[dst] + b.arrived[dst] + v.Memory - st.Snap.Hosts[dst].Memory
+	// Room without any departure? Otherwise wait for enough of them, in
+	// memory and in vCPUs alike (the capacity filter checks both).
+	h := &st.Snap.Hosts[dst]
+	oc := b.in.Overcommit
+	if oc <= 0 {
+		oc = 1
+	}
+	need := b.base[dst] + b.arrived[dst] + v.Memory - h.Memory
+	needCPU := float64(b.baseCPU[dst]+b.arrivedCPU[dst]+v.VCPUs) - float64(h.CPUs)*oc
 	for _, d := range b.departures[dst] {
-		if need <= 0 {
+		if need <= 0 && needCPU <= 1e-9 {
 			break
 		}
 		dm := &b.moves[d]
@@ -104,9 +124,12 @@ func (b *Builder) Add(vm, dst int, reason string) *plan.Move {
 			continue
 		}
 		m.After = append(m.After, dm.ID)
-		need -= st.Snap.VM(dm.VM).Memory
+		dv := st.Snap.VM(dm.VM)
+		need -= dv.Memory
+		needCPU -= float64(dv.VCPUs)
 	}
 	b.arrived[dst] += v.Memory
+	b.arrivedCPU[dst] += v.VCPUs
 	if src >= 0 {
 		b.departures[src] = append(b.departures[src], len(b.moves))
 	}
@@ -116,16 +139,29 @@ func (b *Builder) Add(vm, dst int, reason string) *plan.Move {
 }
 
 // undo drops a planned move (its slot stays, with ID 0, until Plan).
+//
+// Moves that waited for it lose the room it would have freed, so they are
+// dropped too, and theirs after them.
 func (b *Builder) undo(i int) {
 	m := &b.moves[i]
+	if m.ID == 0 {
+		return
+	}
+	id := m.ID
 	vm := b.St.VMIndex(m.VM)
 	dst := b.St.HostIndex(m.Destination)
 	b.arrived[dst] -= b.St.Snap.VMs[vm].Memory
+	b.arrivedCPU[dst] -= b.St.Snap.VMs[vm].VCPUs
 	b.St.Move(vm, b.St.HostIndex(m.Source))
 	b.Placer.Touched(dst)
 	b.Placer.Touched(b.St.HostIndex(m.Source))
 	delete(b.moved, vm)
 	m.ID = 0
+	for j := range b.moves {
+		if b.moves[j].ID != 0 && slices.Contains(b.moves[j].After, id) {
+			b.undo(j)
+		}
+	}
 }
 
 // Remove drops the move of vm, if any.
@@ -169,7 +205,7 @@ func (b *Builder) Finish(name string, limits plan.Limits, order func([]plan.Move
 		Renumber(p.Moves)
 	}
 	p.Rejections = b.Placer.Rejections
-	t, err := plan.NewTimer(b.in.Snap, b.in.Migration)
+	t, err := b.Timer()
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +213,19 @@ func (b *Builder) Finish(name string, limits plan.Limits, order func([]plan.Move
 		return nil, err
 	}
 	return p, nil
+}
+
+// Timer is the plan timer of the input's snapshot, kept between calls so
+// its routes are computed once.
+func (b *Builder) Timer() (*plan.Timer, error) {
+	if b.timer == nil {
+		t, err := plan.NewTimer(b.in.Snap, b.in.Migration)
+		if err != nil {
+			return nil, err
+		}
+		b.timer = t
+	}
+	return b.timer, nil
 }
 
 // Renumber gives moves IDs 1..n in their current order, keeping
@@ -194,25 +243,31 @@ func Renumber(moves []plan.Move) {
 	}
 }
 
-// SourceLimits are the limits a policy that drains hosts starts from: one
-// migration more per source host than it has NIC ports, since one stream
-// rides one port and the extra one's setup and switch-over overlap the
-// others' transfers; two into each destination.
-func SourceLimits(st *cluster.State, sources map[string]bool) plan.Limits {
+// SourceLimits are the limits a policy that drains hosts starts from: as
+// many migrations per source host as it has NIC ports, since one stream
+// rides one port, plus one when overlap is wanted so that one migration's
+// setup and switch-over hide behind the others' transfers; two into each
+// destination. Overlap shortens a drain; without it migrations finish one
+// after another instead of together, which saves more before a deadline.
+func SourceLimits(st *cluster.State, sources map[string]bool, overlap bool) plan.Limits {
 	nics := 1
 	for h := range st.Snap.Hosts {
 		if sources[st.Snap.Hosts[h].Name] {
 			nics = max(nics, st.Snap.Hosts[h].NICs)
 		}
 	}
-	return plan.Limits{MaxPerHostOut: nics + 1, MaxPerHostIn: 2}
+	if overlap {
+		nics++
+	}
+	return plan.Limits{MaxPerHostOut: nics, MaxPerHostIn: 2}
 }
 
-// VMsOn lists the VM indexes on the named hosts, in snapshot order.
+// VMsOn lists the VM indexes on the named hosts, in snapshot order,
+// leaving out VMs already migrating (they are on their way elsewhere).
 func VMsOn(st *cluster.State, hosts map[string]bool) []int {
 	var out []int
 	for i := range st.Snap.VMs {
-		if hosts[st.Snap.VMs[i].Host] {
+		if v := &st.Snap.VMs[i]; hosts[v.Host] && !v.Migrating {
 			out = append(out, i)
 		}
 	}

@@ -73,3 +73,14 @@ func (s *Stepper) hopeless(bw float64) bool {
 	threshold := bw * c.DowntimeLimit.Seconds()
 	return fixed*(1+s.hdr) > threshold*(1+1e-9) && !math.IsInf(fixed, 0)
 }
+
+// Hopeless reports, at the start of a round, that the migration can never
+// converge even at bandwidth bw (give the most it could ever get) and no
+// configured limit will end it. Callers that step a migration themselves
+// use it to stop where Predict would give its no-convergence verdict.
+func (s *Stepper) Hopeless(bw float64) bool {
+	if s.seg != segSend {
+		return false
+	}
+	return s.round > maxPredictRounds || s.hopeless(cleanBandwidth(bw))
+}

@@ -73,7 +73,13 @@ func New(name string, s Settings) (policy.Policy, error) {
 	default:
 		return nil, fmt.Errorf("unknown policy %q (want one of %v)", name, Names)
 	}
-	return pol, errors.Join(append(p.errs, err)...)
+	for _, k := range Unused(s.Params) {
+		p.errs = append(p.errs, fmt.Errorf("unknown policy param %q", k))
+	}
+	if err := errors.Join(append(p.errs, err)...); err != nil {
+		return nil, err
+	}
+	return pol, nil
 }
 
 // Unused lists parameters no policy read, sorted, so callers can warn.

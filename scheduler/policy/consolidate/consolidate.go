@@ -68,11 +68,14 @@ func (c *Consolidate) Plan(in *policy.Input) (*plan.Plan, error) {
 	// Best fit: the fullest host that can still take the VM.
 	fullest := func(st *cluster.State, vm, dst int) float64 { return load(dst) }
 	emptied := 0
+	received := map[int]bool{}
 	for _, h := range donors {
 		if emptied >= c.args.MaxHosts {
 			break
 		}
-		if st.Count[h] == 0 {
+		// A host that took VMs in this plan is a receiver: emptying it
+		// would move them twice and free nothing.
+		if st.Count[h] == 0 || received[h] {
 			continue
 		}
 		b.Placer.Exclude[h] = true
@@ -89,6 +92,7 @@ func (c *Consolidate) Plan(in *policy.Input) (*plan.Plan, error) {
 			}
 			b.Add(vm, dst, "consolidate "+st.Snap.Hosts[h].Name)
 			placed = append(placed, vm)
+			received[dst] = true
 		}
 		if !ok {
 			for _, vm := range placed {
@@ -97,6 +101,7 @@ func (c *Consolidate) Plan(in *policy.Input) (*plan.Plan, error) {
 			delete(b.Placer.Exclude, h)
 			continue
 		}
+		// The emptied host must stay empty: it receives nothing later.
 		emptied++
 	}
 	return b.Finish(Name, in.Limits, nil)

@@ -74,7 +74,7 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 		}
 		b.Add(vm, dst, "zone "+in.Zone+" fails at "+in.Deadline.String())
 	}
-	limits := in.Limits.Or(policy.SourceLimits(st, warned))
+	limits := in.Limits.Or(policy.SourceLimits(st, warned, false))
 	if d.args.FixedBatch {
 		p, err := b.Finish(d.Name(), evacuate.FixedBatchLimits, nil)
 		if err != nil {
@@ -97,11 +97,34 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 				cmp.Compare(st.Snap.VM(c.VM).Resident, st.Snap.VM(a.VM).Resident))
 		})
 	}
-	if p, err := b.Finish(Name, limits, lpt); err != nil {
+	t, err := b.Timer()
+	if err != nil {
 		return nil, err
-	} else if len(lateMoves(p, budget)) == 0 {
-		p.Deadline, p.Unplaced = in.Deadline, unplaced
-		return p, nil
+	}
+	// Cut first on the fast estimate: what the links out of the zone
+	// cannot carry by the deadline no schedule saves, and timing a plan in
+	// full costs a simulation of every move in it.
+	moves := b.Moves()
+	keep, err := t.Cut(moves, budget)
+	if err != nil {
+		return nil, err
+	}
+	if !slices.Contains(keep, false) {
+		if p, err := b.Finish(Name, limits, lpt); err != nil {
+			return nil, err
+		} else if len(lateMoves(p, budget)) == 0 {
+			p.Deadline, p.Unplaced = in.Deadline, unplaced
+			return p, nil
+		}
+	}
+	for i, k := range keep {
+		if !k {
+			m := &moves[i]
+			b.Remove(st.VMIndex(m.VM))
+			unplaced = append(unplaced, plan.Unplaced{VM: m.VM, Host: m.Source, Priority: m.Priority,
+				Reason: fmt.Sprintf("cannot be saved before the deadline: its route out of the zone is full past it (zone fails at %s, margin %.0f%%)",
+					in.Deadline, 100*d.args.Margin)})
+		}
 	}
 	for {
 		p, err := b.Finish(Name, limits, nil)
@@ -117,12 +140,12 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 			p.Unplaced = unplaced
 			return p, nil
 		}
-		// Drop the least valuable half of the late moves (at least one),
+		// Drop the least valuable quarter of the late moves (at least one),
 		// then time the plan again: each drop frees bandwidth for the rest.
 		slices.SortStableFunc(late, func(a, c *plan.Move) int {
 			return cmp.Or(cmp.Compare(a.Priority, c.Priority), cmp.Compare(c.Predicted.Bytes, a.Predicted.Bytes))
 		})
-		for _, m := range late[:max(1, len(late)/2)] {
+		for _, m := range late[:max(1, len(late)/4)] {
 			b.Remove(st.VMIndex(m.VM))
 			unplaced = append(unplaced, plan.Unplaced{VM: m.VM, Host: m.Source, Priority: m.Priority,
 				Reason: fmt.Sprintf("cannot be saved before the deadline: predicted end %s, zone fails at %s, margin %.0f%%",

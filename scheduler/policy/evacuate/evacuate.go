@@ -75,7 +75,7 @@ func (e *Evacuate) Plan(in *policy.Input) (*plan.Plan, error) {
 		b.Add(vm, dst, "maintenance of "+v.Host)
 		inbound[dst] += float64(v.Resident) / st.Snap.Hosts[dst].NICBandwidth()
 	}
-	limits := in.Limits.Or(policy.SourceLimits(st, drain))
+	limits := in.Limits.Or(policy.SourceLimits(st, drain, in.Migration.SetupTime > 0))
 	var order func([]plan.Move)
 	if e.args.Strategy == StrategyFixedBatch {
 		// The baseline's limits are its definition: settings do not bend them.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -41,7 +42,7 @@ func cluster16() *cluster.Snapshot {
 
 func input(snap *cluster.Snapshot, drain ...string) *policy.Input {
 	return &policy.Input{Snap: snap, Drain: drain, Settings: policy.Settings{
-		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
+		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{SetupTime: 500 * time.Millisecond}.WithDefaults(),
 	}}
 }
 

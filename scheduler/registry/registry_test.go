@@ -1,0 +1,233 @@
+package registry_test
+
+import (
+	"fmt"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/filter"
+	"github.com/droverlab/drover/scheduler/policy"
+	"github.com/droverlab/drover/scheduler/policy/balance"
+	"github.com/droverlab/drover/scheduler/policy/consolidate"
+	"github.com/droverlab/drover/scheduler/policy/disaster"
+	"github.com/droverlab/drover/scheduler/policy/evacuate"
+	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/scheduler/registry"
+	. "github.com/droverlab/drover/scheduler/schedtest"
+)
+
+// joined is the list of errors inside a joined error (one if not joined).
+func joined(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
+
+func params(kv ...string) registry.Settings {
+	m := map[string]string{}
+	for i := 0; i+1 < len(kv); i += 2 {
+		m[kv[i]] = kv[i+1]
+	}
+	return registry.Settings{Params: m}
+}
+
+var _ = Describe("registry", func() {
+	It("knows the documented policies", func() {
+		Expect(registry.Names).To(Equal([]string{"balance", "greedy-cv", "consolidate", "evacuate", "fixed-batch", "disaster"}))
+	})
+
+	DescribeTable("builds every name it lists, and its aliases",
+		func(name, wantName string, wantType any) {
+			pol, err := registry.New(name, registry.Settings{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(pol).NotTo(BeNil())
+			Expect(pol.Name()).To(Equal(wantName))
+			Expect(pol).To(BeAssignableToTypeOf(wantType))
+		},
+		Entry("balance", "balance", "balance", &balance.Balance{}),
+		Entry("greedy-cv", "greedy-cv", "greedy-cv", &balance.Balance{}),
+		Entry("consolidate", "consolidate", "consolidate", &consolidate.Consolidate{}),
+		Entry("evacuate", "evacuate", "evacuate", &evacuate.Evacuate{}),
+		Entry("fixed-batch (evacuation baseline)", "fixed-batch", "fixed-batch", &evacuate.Evacuate{}),
+		Entry("disaster", "disaster", "disaster", &disaster.Disaster{}),
+		Entry("planned is evacuate", "planned", "evacuate", &evacuate.Evacuate{}),
+		Entry("disaster-fixed-batch", "disaster-fixed-batch", "fixed-batch", &disaster.Disaster{}),
+	)
+
+	It("covers every name in Names", func() {
+		for _, n := range registry.Names {
+			pol, err := registry.New(n, registry.Settings{})
+			Expect(err).NotTo(HaveOccurred(), n)
+			Expect(pol.Name()).To(Equal(n))
+		}
+	})
+
+	DescribeTable("refuses an unknown name, listing the known ones",
+		func(name string) {
+			pol, err := registry.New(name, registry.Settings{})
+			Expect(pol).To(BeNil())
+			Expect(err).To(MatchError(fmt.Sprintf(
+				"unknown policy %q (want one of [balance greedy-cv consolidate evacuate fixed-batch disaster])", name)))
+		},
+		Entry("empty", ""),
+		Entry("typo", "balanse"),
+		Entry("case matters", "Balance"),
+	)
+
+	It("passes the common settings and the balancer's parameters through", func() {
+		s := params("cpu_weight", "2", "memory_weight", "3", "cost_per_gib", "0.1", "min_gain", "0.02",
+			"cooldown", "10m", "sources", "3", "dests", "5")
+		s.Threshold, s.Hysteresis, s.MaxMoves = 0.3, 0.5, 4
+		pol, err := registry.New("balance", s)
+		Expect(err).NotTo(HaveOccurred())
+		a := pol.(*balance.Balance).Args()
+		Expect(a.Threshold).To(Equal(0.3))
+		Expect(a.Hysteresis).To(Equal(0.5))
+		Expect(a.MaxMoves).To(Equal(4))
+		Expect(a.Weights.CPU).To(Equal(2.0))
+		Expect(a.Weights.Memory).To(Equal(3.0))
+		Expect(a.CostPerGiB).To(Equal(0.1))
+		Expect(a.MinGain).To(Equal(0.02))
+		Expect(a.Cooldown).To(Equal(10 * time.Minute))
+		Expect(a.Sources).To(Equal(3))
+		Expect(a.Dests).To(Equal(5))
+	})
+
+	It("fills the balancer's defaults for what is not given", func() {
+		pol, err := registry.New("balance", registry.Settings{})
+		Expect(err).NotTo(HaveOccurred())
+		want, _ := balance.New(balance.Args{})
+		Expect(pol.(*balance.Balance).Args()).To(Equal(want.Args()))
+	})
+
+	DescribeTable("greedy-cv balances one metric, memory unless told",
+		func(metric string, cpu, mem float64) {
+			s := params()
+			if metric != "" {
+				s = params("metric", metric)
+			}
+			s.Threshold, s.Hysteresis = 0.3, 0.5
+			pol, err := registry.New("greedy-cv", s)
+			Expect(err).NotTo(HaveOccurred())
+			a := pol.(*balance.Balance).Args()
+			Expect(a.Weights.CPU).To(Equal(cpu))
+			Expect(a.Weights.Memory).To(Equal(mem))
+			Expect(a.Threshold).To(Equal(0.3))
+			Expect(a.Hysteresis).To(Equal(1.0), "the baseline has no hysteresis")
+		},
+		Entry("default", "", 0.0, 1.0),
+		Entry("memory", "memory", 0.0, 1.0),
+		Entry("cpu", "cpu", 1.0, 0.0),
+	)
+
+	DescribeTable("reports every malformed parameter at once, with the policy's own refusals",
+		func(name string, s registry.Settings, want ...string) {
+			_, err := registry.New(name, s)
+			Expect(err).To(HaveOccurred())
+			errs := joined(err)
+			Expect(errs).To(HaveLen(len(want)), err.Error())
+			for i, w := range want {
+				Expect(errs[i].Error()).To(ContainSubstring(w))
+			}
+		},
+		Entry("balance: three bad parameters", "balance", params("cpu_weight", "x", "cooldown", "soon", "sources", "two"),
+			`policy param cpu_weight: want a number, got "x"`, `policy param cooldown: want a duration, got "soon"`,
+			`policy param sources: want an integer, got "two"`),
+		Entry("balance: a bad parameter and a bad threshold", "balance",
+			registry.Settings{Threshold: -1, Params: map[string]string{"min_gain": "lots"}},
+			`policy param min_gain: want a number, got "lots"`, "balance: threshold must be positive, got -1"),
+		Entry("greedy-cv: an unknown metric", "greedy-cv", params("metric", "disk", "dests", "1.5"),
+			`policy param dests: want an integer, got "1.5"`, `policy param metric: want memory or cpu, got "disk"`),
+		Entry("consolidate: parse and range errors together", "consolidate",
+			params("target_cpu", "high", "max_hosts", "1.5", "target_memory", "2"),
+			`policy param target_cpu: want a number, got "high"`, `policy param max_hosts: want an integer, got "1.5"`,
+			"target memory must be in (0, 1], got 2"),
+		Entry("evacuate: a negative spread weight", "evacuate", params("spread_weight", "-1"),
+			"spread weight must not be negative, got -1"),
+		Entry("disaster: a margin that is not a number", "disaster", params("margin", "ten%"),
+			`policy param margin: want a number, got "ten%"`),
+		Entry("disaster: a margin out of range", "disaster", params("margin", "1"),
+			"margin must be in [0, 1), got 1"),
+	)
+
+	It("passes a parameter that changes what a policy does", func() {
+		// Zone a (a1) holds four VMs; a deadline of 6 s saves some of
+		// them, and a 50% margin fewer.
+		snap := Snapshot([]cluster.Host{
+			MakeHost("a1").Zone("a").Obj(), MakeHost("b1").Zone("b").Obj(),
+			MakeHost("b2").Zone("b").Obj(),
+		}, []cluster.VM{
+			MakeVM("v1", "a1").Obj(), MakeVM("v2", "a1").Obj(),
+			MakeVM("v3", "a1").Obj(), MakeVM("v4", "a1").Obj(),
+		})
+		in := &policy.Input{Snap: snap, Zone: "a", Deadline: 6 * time.Second, Settings: policy.Settings{
+			TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults()}}
+		saved := func(margin string) int {
+			pol, err := registry.New("disaster", params("margin", margin))
+			Expect(err).NotTo(HaveOccurred())
+			p, err := pol.Plan(in)
+			Expect(err).NotTo(HaveOccurred())
+			return len(p.Moves)
+		}
+		Expect(saved("0.5")).To(BeNumerically("<", saved("0.01")))
+	})
+
+	DescribeTable("Unused lists, sorted, the parameters no policy reads",
+		func(keys []string, want []string) {
+			m := map[string]string{}
+			for _, k := range keys {
+				m[k] = "1"
+			}
+			got := registry.Unused(m)
+			if len(want) == 0 {
+				Expect(got).To(BeEmpty())
+			} else {
+				Expect(got).To(Equal(want))
+			}
+		},
+		Entry("none given", nil, nil),
+		Entry("all known", []string{"cpu_weight", "memory_weight", "cost_per_gib", "min_gain", "cooldown", "sources",
+			"dests", "metric", "target_cpu", "target_memory", "max_hosts", "spread_weight", "margin"}, nil),
+		Entry("unknown ones, sorted", []string{"zeta", "cooldown", "alpha", "margin", "Cooldown"}, []string{"Cooldown", "alpha", "zeta"}),
+	)
+
+	It("accepts a parameter meant for another policy", func() {
+		// One set of parameters configures the periodic policy and the
+		// evacuation and disaster ones alike.
+		s := params("cooldown", "5m", "margin", "0.2", "target_cpu", "0.7")
+		for _, n := range registry.Names {
+			_, err := registry.New(n, s)
+			Expect(err).NotTo(HaveOccurred(), n)
+		}
+	})
+
+	// Was a bug (fixed): New's comment promises that unknown parameters are errors, but
+	// New only reads the keys it knows and never looks at the rest: a typo
+	// ("coldown") is silently ignored unless the caller also calls Unused,
+	// which no caller does (sim/driver.go, cmd/drover/plan.go). Fix
+	// (scheduler/registry/registry.go, New): append an error for each key
+	// of Unused(s.Params), e.g. `policy param "coldown": unknown`; keys
+	// known to other policies stay valid, since callers share one set of
+	// parameters among policies.
+	It("refuses a parameter no policy knows", func() {
+		_, err := registry.New("balance", params("coldown", "5m"))
+		Expect(err).To(MatchError(ContainSubstring("coldown")))
+	})
+
+	// Was a bug (fixed): when the policy's own New refuses its arguments, registry.New
+	// returns the typed nil pointer it got (*balance.Balance(nil), ...)
+	// inside a non-nil policy.Policy, so `pol != nil` holds and pol.Name()
+	// panics. Fix (scheduler/registry/registry.go, end of New): return nil,
+	// errors.Join(...) when the joined error is not nil.
+	It("returns no policy with an error", func() {
+		for _, name := range []string{"balance", "consolidate", "disaster"} {
+			pol, err := registry.New(name, params("cpu_weight", "-1", "target_cpu", "7", "margin", "2"))
+			Expect(err).To(HaveOccurred(), name)
+			Expect(pol == nil).To(BeTrue(), "%s: got %#v", name, pol)
+		}
+	})
+})
