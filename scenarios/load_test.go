@@ -269,8 +269,9 @@ vms:
 var _ = Describe("bundled examples", func() {
 	files, _ := filepath.Glob("examples/*.yaml")
 
-	It("has the four scenarios", func() {
-		Expect(files).To(ConsistOf("examples/small.yaml", "examples/rack-disaster.yaml", "examples/tls-mixed.yaml", "examples/maintenance.yaml"))
+	It("has the bundled scenarios", func() {
+		Expect(files).To(ConsistOf("examples/small.yaml", "examples/rack-disaster.yaml", "examples/tls-mixed.yaml",
+			"examples/maintenance.yaml", "examples/imbalanced.yaml"))
 	})
 
 	for _, f := range files {
