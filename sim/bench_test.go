@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler/policy"
+	"github.com/droverlab/drover/scheduler/registry"
 	"github.com/droverlab/drover/sim"
 )
 
@@ -39,3 +41,41 @@ func benchDay(b *testing.B, hosts, vms int) {
 func BenchmarkDay100(b *testing.B)   { benchDay(b, 100, 2000) }
 func BenchmarkDay1000(b *testing.B)  { benchDay(b, 1000, 20000) }
 func BenchmarkDay10000(b *testing.B) { benchDay(b, 10000, 200000) }
+
+// benchBalancePlan times one balancing plan on a generated cluster at its
+// start (loading and the snapshot are outside the timer).
+func benchBalancePlan(b *testing.B, hosts, vms int) {
+	data, err := scenarios.Generate(scenarios.GenOptions{Hosts: hosts, VMs: vms, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := scenarios.Parse("gen.yaml", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg, err := sim.CoreConfig(sc, sim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	snap, err := sim.SnapshotAt(sc, 0, sim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	pol, err := registry.New("balance", registry.Settings{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	var moves int
+	for i := 0; i < b.N; i++ {
+		p, err := pol.Plan(&policy.Input{Snap: snap, Settings: cfg.Settings})
+		if err != nil {
+			b.Fatal(err)
+		}
+		moves = len(p.Moves)
+	}
+	b.ReportMetric(float64(moves), "moves")
+}
+
+func BenchmarkBalancePlan1000(b *testing.B)  { benchBalancePlan(b, 1000, 20000) }
+func BenchmarkBalancePlan10000(b *testing.B) { benchBalancePlan(b, 10000, 200000) }

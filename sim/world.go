@@ -6,6 +6,7 @@ import (
 
 	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
 
@@ -58,5 +59,33 @@ func (W *World) Advance(d time.Duration, stop func() bool) bool {
 			return stop != nil && stop()
 		}
 		W.w.handle(ev)
+		if next, ok := W.w.eng.Peek(); !ok || next != W.w.eng.Now() {
+			W.w.pump()
+		}
 	}
 }
+
+// Drive hands the world to a scheduler Core: from now on the world runs
+// the driver loop of the scheduler package for it, in virtual time, and
+// appends every journal record to Journal. Drive(nil) detaches the Core,
+// as a crashed driver would: its journal stays, its memory is gone.
+func (W *World) Drive(core *scheduler.Core) {
+	W.w.core = core
+	if core == nil {
+		W.w.sink = nil
+		return
+	}
+	W.w.Subscribe(func(ev cluster.Event) { W.w.outbox = append(W.w.outbox, ev) })
+	core.Start(W.w.eng.Now())
+	W.w.pump()
+}
+
+// Inject delivers an operator's event (a maintenance request, a migration
+// request, an abort) to the driving Core now.
+func (W *World) Inject(ev cluster.Event) {
+	W.w.outbox = append(W.w.outbox, ev)
+	W.w.pump()
+}
+
+// Journal is every record the driving Cores have journalled, in order.
+func (W *World) Journal() []scheduler.Record { return W.w.journal }
