@@ -18,7 +18,6 @@ type State struct {
 	Count  []int
 
 	hostIx map[string]int
-	vmIx   map[string]int
 	// groupOn counts, per group, the members planned on each host.
 	groupOn map[string]map[int]int
 	// members lists the VM indexes of each group.
@@ -37,7 +36,6 @@ func NewState(s *Snapshot) *State {
 		Memory:  make([]int64, len(s.Hosts)),
 		Count:   make([]int, len(s.Hosts)),
 		hostIx:  make(map[string]int, len(s.Hosts)),
-		vmIx:    make(map[string]int, len(s.VMs)),
 		groupOn: map[string]map[int]int{},
 		members: map[string][]int{},
 		kinds:   make(map[string]GroupKind, len(s.Groups)),
@@ -47,7 +45,6 @@ func NewState(s *Snapshot) *State {
 	}
 	for i := range s.VMs {
 		v := &s.VMs[i]
-		st.vmIx[v.Name] = i
 		h, ok := st.hostIx[v.Host]
 		if !ok {
 			st.Place[i], st.Origin[i] = -1, -1
@@ -59,7 +56,7 @@ func NewState(s *Snapshot) *State {
 	for _, g := range s.Groups {
 		st.kinds[g.Name] = g.Kind
 		for _, m := range g.Members {
-			if i, ok := st.vmIx[m]; ok && !slices.Contains(st.members[g.Name], i) {
+			if i := st.VMIndex(m); i >= 0 && !slices.Contains(st.members[g.Name], i) {
 				st.members[g.Name] = append(st.members[g.Name], i)
 			}
 		}
@@ -125,12 +122,15 @@ func (st *State) HostIndex(name string) int {
 	return -1
 }
 
-// VMIndex returns the index of the named VM, or -1.
+// VMIndex returns the index of the named VM, or -1. VMs are sorted by
+// name, so this is a binary search: a map of every VM would cost more to
+// build than most planners look up.
 func (st *State) VMIndex(name string) int {
-	if i, ok := st.vmIx[name]; ok {
-		return i
+	i, ok := slices.BinarySearchFunc(st.Snap.VMs, name, func(v VM, n string) int { return cmpString(v.Name, n) })
+	if !ok {
+		return -1
 	}
-	return -1
+	return i
 }
 
 // Move plans vm onto host dst. Moving to where it already is does nothing.

@@ -32,6 +32,13 @@ type Placer struct {
 	pools  map[string][]int
 	poolOf []string
 	order  map[string][]int
+	// outside caches, per pool, how the other pools' hosts refuse.
+	outside map[string]*tally
+}
+
+type tally struct {
+	counts map[string]int
+	order  []string
 }
 
 // New returns a placer over st with the default constraint chain.
@@ -115,16 +122,32 @@ func (p *Placer) why(vm int, counts map[string]int, order []string) string {
 		// really refuses each, as with --explain.
 		p.buildPools()
 		if src := p.St.Origin[vm]; src >= 0 {
+			// Hosts of other pools refuse every VM of a source pool
+			// alike (pool, TLS, policy), so ask them once per pool.
 			key := p.poolOf[src]
-			for h := range p.St.Snap.Hosts {
-				if p.poolOf[h] == key {
-					continue
+			if p.outside == nil {
+				p.outside = map[string]*tally{}
+			}
+			t, ok := p.outside[key]
+			if !ok {
+				t = &tally{counts: map[string]int{}}
+				for h := range p.St.Snap.Hosts {
+					if p.poolOf[h] == key {
+						continue
+					}
+					s := p.Feasible(vm, h)
+					if t.counts[s.Plugin()] == 0 {
+						t.order = append(t.order, s.Plugin())
+					}
+					t.counts[s.Plugin()]++
 				}
-				s := p.Feasible(vm, h)
-				if counts[s.Plugin()] == 0 {
-					order = append(order, s.Plugin())
+				p.outside[key] = t
+			}
+			for _, k := range t.order {
+				if counts[k] == 0 {
+					order = append(order, k)
 				}
-				counts[s.Plugin()]++
+				counts[k] += t.counts[k]
 			}
 		}
 	}

@@ -12,6 +12,9 @@ type Dispatcher struct {
 	running int
 	// first is the lowest index that may still be pending.
 	first int
+	// failures is set when a move failed or was cancelled since the last
+	// Blocked: only then can a pending move have become blocked.
+	failures bool
 }
 
 type moveState uint8
@@ -107,6 +110,7 @@ func (d *Dispatcher) Finish(i int, ok bool) {
 		d.state[i] = done
 	} else {
 		d.state[i] = failed
+		d.failures = true
 	}
 }
 
@@ -120,6 +124,7 @@ func (d *Dispatcher) Skip(i int, ok bool) {
 		d.state[i] = done
 	} else {
 		d.state[i] = failed
+		d.failures = true
 	}
 }
 
@@ -135,6 +140,7 @@ func (d *Dispatcher) Add(m Move) int {
 func (d *Dispatcher) Cancel(i int) {
 	if d.state[i] == pending || d.state[i] == blocked {
 		d.state[i] = failed
+		d.failures = true
 	}
 }
 
@@ -187,6 +193,10 @@ func (d *Dispatcher) Idle() bool {
 // Blocked lists the indexes of moves that can never start because a move
 // they depend on failed, and of moves still pending behind them.
 func (d *Dispatcher) Blocked() []int {
+	if !d.failures {
+		return nil
+	}
+	d.failures = false
 	// A dependent may come before its dependency in plan order: pass
 	// again until no move changes, so a whole chain is found at once.
 	for changed := true; changed; {

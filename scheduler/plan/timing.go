@@ -119,16 +119,23 @@ func (t *Timer) Schedule(p *Plan) error {
 	}
 	// settle opens flows whose setup ended and reschedules every run
 	// whose bandwidth moved, until nothing changes.
+	var setup []*run // started, not yet on the network
 	settle := func() {
 		for {
 			opened := false
-			for _, r := range runs {
-				if !r.done && !r.hasFlow && !r.st.Done() && r.st.Phase() != precopy.PhaseSetup {
+			kept := setup[:0]
+			for _, r := range setup {
+				switch {
+				case r.done || r.hasFlow || r.st.Done():
+				case r.st.Phase() != precopy.PhaseSetup:
 					t.open(r)
 					byFlow[r.flow] = r
 					opened = true
+				default:
+					kept = append(kept, r)
 				}
 			}
+			setup = kept
 			changed := t.net.Changed()
 			if !opened && len(changed) == 0 {
 				return
@@ -168,6 +175,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
 				cap: cluster.StreamCap(src, dst, m.Bandwidth), last: eng.Now()}
 			runs = append(runs, r)
+			setup = append(setup, r)
 			schedule(r)
 		}
 		return nil

@@ -19,6 +19,8 @@ type Balance struct {
 	args     Args
 	name     string
 	baseline bool
+	// cands is scratch state of the Plan under way.
+	cands hostSets
 }
 
 var _ policy.Policy = (*Balance)(nil)
@@ -57,7 +59,14 @@ func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
 	target := b.args.Threshold * b.args.Hysteresis
 	costs := newCosts(in)
 	moved := map[int]bool{}
+	b.cands.onHost = make([][]int, len(st.Snap.Hosts))
+	for vm, h := range st.Origin {
+		if h >= 0 {
+			b.cands.onHost[h] = append(b.cands.onHost[h], vm)
+		}
+	}
 	for n := 0; n < b.args.MaxMoves && tr.Value() > target; n++ {
+		b.choose(st, tr)
 		cands := b.top(in, bl, tr, costs, moved)
 		if len(cands) == 0 {
 			break
@@ -109,6 +118,42 @@ func (b *Balance) lookahead(in *policy.Input, bl *policy.Builder, tr *policy.Tra
 	return best
 }
 
+// hostSets are the hosts a step searches: the most loaded as sources, the
+// least loaded of each pool as destinations. They are chosen once per
+// step, not per search, so the look-ahead's searches cost only the
+// candidate moves.
+type hostSets struct {
+	sources []int
+	perPool map[int][]int
+	// onHost lists each host's VMs as the snapshot has them: a VM moves
+	// at most once per plan, and moved VMs are skipped anyway.
+	onHost [][]int
+}
+
+func (b *Balance) choose(st *cluster.State, tr *policy.Tracker) {
+	hosts := make([]int, 0, len(st.Snap.Hosts))
+	load := make([]float64, len(st.Snap.Hosts))
+	for h := range st.Snap.Hosts {
+		host := &st.Snap.Hosts[h]
+		if host.Usable() {
+			hosts = append(hosts, h)
+			load[h] = b.args.Weights.CPU*st.CPU[h]/float64(host.CPUs) + b.args.Weights.Memory*float64(st.Memory[h])/float64(host.Memory)
+		}
+	}
+	slices.SortFunc(hosts, func(x, y int) int { return cmp.Or(cmp.Compare(load[y], load[x]), cmp.Compare(x, y)) })
+	b.cands.sources = hosts[:min(b.args.Sources, len(hosts))]
+	// Destinations: the least loaded hosts of each pool. A move to a
+	// host hotter than most never pays, and the cut keeps a step at
+	// O(sources × their VMs × Dests) whatever the cluster's size.
+	b.cands.perPool = map[int][]int{}
+	for i := len(hosts) - 1; i >= 0; i-- {
+		h := hosts[i]
+		if p := tr.Pool(h); len(b.cands.perPool[p]) < b.args.Dests {
+			b.cands.perPool[p] = append(b.cands.perPool[p], h)
+		}
+	}
+}
+
 // lookaheadWidth is how many first moves lookahead weighs.
 const lookaheadWidth = 6
 
@@ -121,35 +166,10 @@ func (b *Balance) top(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, 
 	// two-host pool; scaling by the host count makes MinGain and
 	// CostPerGiB mean the same on 10 hosts and on 10,000.
 	scale := float64(max(tr.Hosts(), 1))
-	hosts := make([]int, 0, len(st.Snap.Hosts))
-	for h := range st.Snap.Hosts {
-		if st.Snap.Hosts[h].Usable() {
-			hosts = append(hosts, h)
-		}
-	}
-	load := func(h int) float64 {
-		host := &st.Snap.Hosts[h]
-		return b.args.Weights.CPU*st.CPU[h]/float64(host.CPUs) + b.args.Weights.Memory*float64(st.Memory[h])/float64(host.Memory)
-	}
-	slices.SortStableFunc(hosts, func(x, y int) int { return cmp.Compare(load(y), load(x)) })
-	sources := hosts[:min(b.args.Sources, len(hosts))]
-	// Destinations: the least loaded hosts of each pool. A move to a
-	// host hotter than most never pays, and the cut keeps a step at
-	// O(sources × their VMs × Dests) whatever the cluster's size.
-	perPool := map[int][]int{}
-	for i := len(hosts) - 1; i >= 0; i-- {
-		h := hosts[i]
-		if p := tr.Pool(h); len(perPool[p]) < b.args.Dests {
-			perPool[p] = append(perPool[p], h)
-		}
-	}
-	onSource := map[int][]int{}
-	for vm, h := range st.Place {
-		onSource[h] = append(onSource[h], vm)
-	}
+	c := b.cands
 	var out []candidate
-	for _, src := range sources {
-		for _, vm := range onSource[src] {
+	for _, src := range c.sources {
+		for _, vm := range c.onHost[src] {
 			v := &st.Snap.VMs[vm]
 			if moved[vm] || v.Migrating || v.Host != st.Snap.Hosts[src].Name {
 				continue
@@ -164,7 +184,7 @@ func (b *Balance) top(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, 
 			if !ok {
 				continue
 			}
-			for _, dst := range perPool[tr.Pool(src)] {
+			for _, dst := range c.perPool[tr.Pool(src)] {
 				if dst == src {
 					continue
 				}
