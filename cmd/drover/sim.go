@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bufio"
+	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,6 +13,7 @@ import (
 	"github.com/vbauerster/mpb/v8/decor"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/sim"
 )
 
@@ -22,7 +26,7 @@ func simCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "sim SCENARIO.yaml",
-		Short: "Run a scenario in the simulator and write DIR/report.json",
+		Short: "Run a scenario in the simulator and write DIR/report.json and DIR/journal.jsonl",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sc, err := scenarios.Load(args[0])
@@ -51,7 +55,7 @@ func simCmd() *cobra.Command {
 					bar.SetCurrent(int64(now / time.Second))
 				}
 			}
-			rep, err := sim.Run(sc, opts)
+			res, err := sim.RunFull(sc, opts)
 			if progress != nil {
 				bar.SetTotal(-1, true)
 				progress.Wait()
@@ -59,8 +63,12 @@ func simCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			rep := res.Report
 			path, err := rep.Save(out)
 			if err != nil {
+				return err
+			}
+			if err := writeJournal(filepath.Join(out, "journal.jsonl"), res.Journal); err != nil {
 				return err
 			}
 			rep.PrintSummary(cmd.OutOrStdout())
@@ -74,6 +82,28 @@ func simCmd() *cobra.Command {
 	c.Flags().StringVar(&policy, "policy", "", "periodic policy instead of the scenario's: balance, greedy-cv, consolidate, or \"\" for none")
 	c.Flags().StringVar(&evacuate, "evacuation", "", "evacuation strategy instead of the scenario's: planned or fixed-batch")
 	return c
+}
+
+// writeJournal writes the scheduler's journal, one JSON record a line, as
+// a real driver appends it: what was decided, started and ended, and why.
+func writeJournal(path string, records []scheduler.Record) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	w := bufio.NewWriter(f)
+	enc := json.NewEncoder(w)
+	for i := range records {
+		if err := enc.Encode(&records[i]); err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 func validateCmd() *cobra.Command {
