@@ -142,10 +142,16 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 		}
 		// Drop the least valuable quarter of the late moves (at least one),
 		// then time the plan again: each drop frees bandwidth for the rest.
+		// When many are late the cut was far off: drop them all at once,
+		// since timing a large plan again costs a simulation of it.
 		slices.SortStableFunc(late, func(a, c *plan.Move) int {
 			return cmp.Or(cmp.Compare(a.Priority, c.Priority), cmp.Compare(c.Predicted.Bytes, a.Predicted.Bytes))
 		})
-		for _, m := range late[:max(1, len(late)/4)] {
+		n := max(1, len(late)/4)
+		if len(late) > 64 {
+			n = len(late)
+		}
+		for _, m := range late[:n] {
 			b.Remove(st.VMIndex(m.VM))
 			unplaced = append(unplaced, plan.Unplaced{VM: m.VM, Host: m.Source, Priority: m.Priority,
 				Reason: fmt.Sprintf("cannot be saved before the deadline: predicted end %s, zone fails at %s, margin %.0f%%",
