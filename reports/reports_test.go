@@ -1,0 +1,80 @@
+package reports_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/droverlab/drover/reports"
+)
+
+func TestReports(t *testing.T) {
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "reports")
+}
+
+func sample() *reports.Report {
+	return &reports.Report{
+		Scenario: "s", Seed: 3, DurationMS: 3600000,
+		Summary: reports.Summary{
+			Migrations: 2, Completed: 1, Rejected: 1, BytesMoved: 3 << 30, TotalDowntimeMS: 120, MaxDowntimeMS: 120,
+			ByCause: []reports.CauseCount{{Cause: "evacuate", N: 1}}, Threshold: 0.2, ImbalanceMean: 0.1,
+		},
+		Migrations: []reports.Migration{{ID: 1, VM: "v1", Source: "h1", Destination: "h2", Outcome: "completed", Bytes: 3 << 30}},
+		Plans:      []reports.Plan{{Policy: "evacuate", AtMS: 600000, Moves: 1, Completed: 1, MakespanMS: 9000, PredictedMakespanMS: 9000, LowerBoundMS: 8500}},
+		Disasters:  []reports.Disaster{{Zone: "b", VMs: 3, Saved: 2, Lost: 1, Unsavable: 1, DeadlineMet: true}},
+		Imbalance:  []float64{0.1},
+	}
+}
+
+var _ = Describe("Report", func() {
+	It("saves report.json and loads it back unchanged", func() {
+		dir := GinkgoT().TempDir()
+		r := sample()
+		path, err := r.Save(filepath.Join(dir, "out"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(path).To(Equal(filepath.Join(dir, "out", "report.json")))
+		back, err := reports.Load(path)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(back).To(Equal(r))
+	})
+
+	It("names the file in a load error", func() {
+		dir := GinkgoT().TempDir()
+		p := filepath.Join(dir, "report.json")
+		Expect(os.WriteFile(p, []byte("{"), 0o644)).To(Succeed())
+		_, err := reports.Load(p)
+		Expect(err).To(MatchError(ContainSubstring(p)))
+	})
+
+	It("prints the lines a person reads after a run", func() {
+		var b bytes.Buffer
+		sample().PrintSummary(&b)
+		out := b.String()
+		Expect(out).To(ContainSubstring("scenario s, seed 3, 1h0m0s simulated"))
+		Expect(out).To(ContainSubstring("migrations: 2 (completed 1, forced 0, postcopy 0, aborted 0, failed 0, rejected 1)"))
+		Expect(out).To(ContainSubstring("moved 3.00 GiB"))
+		Expect(out).To(ContainSubstring("evacuate     1 migrations"))
+		Expect(out).To(ContainSubstring("plan evacuate at 10m0s: 1 moves (1 completed), makespan 9.0 s (predicted 9.0 s, lower bound 8.5 s)"))
+		Expect(out).To(ContainSubstring("disaster zone b: 3 VMs, 2 saved, 1 lost (1 known unsavable in advance), deadline met"))
+	})
+
+	DescribeTable("formats sizes and rates for people",
+		func(got, want string) { Expect(got).To(Equal(want)) },
+		Entry("bytes", reports.FormatBytes(512), "512 B"),
+		Entry("KiB", reports.FormatBytes(1536), "1.50 KiB"),
+		Entry("GiB", reports.FormatBytes(5<<30), "5.00 GiB"),
+		Entry("Gbit/s", reports.FormatRate(1.25e9), "10 Gbit/s"),
+		Entry("Mbit/s", reports.FormatRate(12.5e6), "100 Mbit/s"),
+		Entry("kbit/s", reports.FormatRate(1000), "8 kbit/s"),
+	)
+
+	It("converts durations to milliseconds", func() {
+		Expect(reports.MS(1500 * time.Microsecond)).To(Equal(1.5))
+	})
+})
