@@ -8,6 +8,7 @@ import (
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/sim/engine"
 	"github.com/droverlab/drover/sim/network"
 )
 
@@ -41,7 +42,7 @@ type migration struct {
 	cfg      precopy.Config
 	rate     float64
 	last     time.Duration // when the stepper was last advanced
-	gen      int64
+	slot     engine.Slot   // its next state change
 	round    int
 	moved    bool // the guest already runs on the destination (post-copy)
 	done     bool
@@ -150,6 +151,7 @@ func (w *world) start(c cluster.StartMigration) {
 	}
 	m.stepper = precopy.NewStepper(wl, cfg)
 	m.last = now
+	m.slot = w.eng.NewSlot(evMigration, int32(idx), 0)
 	d.mem += v.spec.Memory
 	v.mig = int32(idx)
 	m.capBW = cluster.StreamCap(&src.Host, &d.Host, c.Options.Bandwidth)
@@ -221,14 +223,17 @@ func (w *world) advance(m *migration) {
 	}
 }
 
+// schedule moves the migration's slot to its next state change at the
+// rate it has now.
 func (w *world) schedule(m *migration, idx int) {
-	m.gen++
 	if m.stepper.Done() {
-		w.eng.After(0, evMigration, int32(idx), m.gen)
+		w.eng.Set(m.slot, w.eng.Now())
 		return
 	}
 	if d := m.stepper.Next(m.rate); d >= 0 {
-		w.eng.After(d, evMigration, int32(idx), m.gen)
+		w.eng.Set(m.slot, w.eng.Now()+d)
+	} else {
+		w.eng.Clear(m.slot)
 	}
 }
 

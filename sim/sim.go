@@ -36,7 +36,7 @@ type Options struct {
 // Event kinds on the engine's queue.
 const (
 	evScenario  uint16 = iota // A: index into scenario events
-	evMigration               // A: migration index, B: generation
+	evMigration               // A: migration index (a slot: one pending each)
 	evWorkload                // A: workload group
 	evSample
 	evSpikeEnd // A: scenario event index of the spike
@@ -300,11 +300,9 @@ func (w *world) handle(ev engine.Event) {
 	case evScenario:
 		w.scenarioEvent(int(ev.A))
 	case evMigration:
-		m := w.migs[ev.A]
-		if m.done || m.gen != ev.B {
-			return // superseded by a rate change
+		if m := w.migs[ev.A]; !m.done {
+			w.step(m)
 		}
-		w.step(m)
 	case evWorkload:
 		w.workload(int(ev.A))
 		w.eng.After(w.groups[ev.A].interval, evWorkload, ev.A, 0)

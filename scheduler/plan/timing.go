@@ -61,7 +61,7 @@ func NewTimer(snap *cluster.Snapshot, cfg precopy.Config) (*Timer, error) {
 
 type run struct {
 	i, idx  int
-	gen     int64
+	slot    engine.Slot
 	last    time.Duration
 	done    bool
 	st      *precopy.Stepper
@@ -85,8 +85,9 @@ func (t *Timer) open(r *run) {
 // long it takes with the bandwidth it shares, its downtime and bytes; then
 // the plan's makespan and lower bound. Flows share links max-min fairly, as
 // in the simulator, and like the simulator it advances a migration only
-// when its own state or its bandwidth changes, so a plan of many moves
-// costs what its events cost, not moves × events.
+// when its own state or its bandwidth changes, each migration's next
+// change held in one engine slot, so a plan of many moves costs what its
+// events cost, not moves × events.
 func (t *Timer) Schedule(p *Plan) error {
 	for _, id := range t.net.Flows() {
 		t.net.RemoveFlow(id)
@@ -102,13 +103,14 @@ func (t *Timer) Schedule(p *Plan) error {
 	// schedule queues r's next state change at its current rate; the
 	// generation makes older queued changes stale.
 	schedule := func(r *run) {
-		r.gen++
 		if r.st.Done() {
-			eng.After(0, 0, int32(r.idx), r.gen)
+			eng.Set(r.slot, eng.Now())
 			return
 		}
 		if d := r.st.Next(r.rate); d >= 0 {
-			eng.After(d, 0, int32(r.idx), r.gen)
+			eng.Set(r.slot, eng.Now()+d)
+		} else {
+			eng.Clear(r.slot)
 		}
 	}
 	advance := func(r *run) {
@@ -174,6 +176,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running"}
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
 				cap: cluster.StreamCap(src, dst, m.Bandwidth), last: eng.Now()}
+			r.slot = eng.NewSlot(0, int32(r.idx), 0)
 			runs = append(runs, r)
 			setup = append(setup, r)
 			schedule(r)
@@ -200,7 +203,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			break
 		}
 		r := runs[ev.A]
-		if r.done || r.gen != ev.B {
+		if r.done {
 			continue
 		}
 		advance(r)

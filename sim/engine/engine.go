@@ -17,10 +17,19 @@ type Event struct {
 	At   time.Duration
 	seq  uint64
 	Kind uint16
+	// slot is the Slot this event belongs to, or -1.
+	slot int32
 	// A and B are the handler's to interpret (an index, a generation number).
 	A int32
 	B int64
 }
+
+// Slot is an event that is moved rather than scheduled anew: a migration
+// whose next state change moves with every change of its bandwidth keeps
+// one slot, so the heap holds one entry for it instead of a trail of stale
+// ones that would grow it, and every operation on it, by orders of
+// magnitude.
+type Slot int32
 
 // Engine owns the clock and the event queue. It is not safe for concurrent
 // use: a simulation is a single thread by design.
@@ -29,6 +38,10 @@ type Engine struct {
 	seq  uint64
 	heap []Event
 	seed uint64
+	// pos is each slot's index in the heap (-1: not scheduled); slots
+	// holds each slot's kind and payload.
+	pos   []int32
+	slots []Event
 	// Processed counts events handed out by Next.
 	Processed uint64
 }
@@ -51,8 +64,69 @@ func (e *Engine) Schedule(at time.Duration, kind uint16, a int32, b int64) {
 		at = e.now
 	}
 	e.seq++
-	e.heap = append(e.heap, Event{At: at, seq: e.seq, Kind: kind, A: a, B: b})
+	e.heap = append(e.heap, Event{At: at, seq: e.seq, Kind: kind, slot: -1, A: a, B: b})
 	e.up(len(e.heap) - 1)
+}
+
+// NewSlot makes a slot whose event, when set, carries kind, a and b.
+func (e *Engine) NewSlot(kind uint16, a int32, b int64) Slot {
+	e.slots = append(e.slots, Event{Kind: kind, A: a, B: b, slot: int32(len(e.slots))})
+	e.pos = append(e.pos, -1)
+	return Slot(len(e.slots) - 1)
+}
+
+// Set schedules the slot's event at at, moving it if it is pending. It
+// counts as a new scheduling for ties, as Schedule does.
+func (e *Engine) Set(s Slot, at time.Duration) {
+	if at < e.now {
+		at = e.now
+	}
+	e.seq++
+	if i := e.pos[s]; i >= 0 {
+		old := e.heap[i]
+		e.heap[i].At, e.heap[i].seq = at, e.seq
+		if less(&e.heap[i], &old) {
+			e.up(int(i))
+		} else {
+			e.down(int(i))
+		}
+		return
+	}
+	ev := e.slots[s]
+	ev.At, ev.seq = at, e.seq
+	e.heap = append(e.heap, ev)
+	e.pos[s] = int32(len(e.heap) - 1)
+	e.up(len(e.heap) - 1)
+}
+
+// Clear unschedules the slot's event, if pending.
+func (e *Engine) Clear(s Slot) {
+	i := e.pos[s]
+	if i < 0 {
+		return
+	}
+	e.pos[s] = -1
+	last := len(e.heap) - 1
+	if int(i) != last {
+		moved := e.heap[last]
+		e.heap[i] = moved
+		e.heap = e.heap[:last]
+		e.place(int(i))
+		if i > 0 && less(&e.heap[i], &e.heap[(i-1)/4]) {
+			e.up(int(i))
+		} else {
+			e.down(int(i))
+		}
+		return
+	}
+	e.heap = e.heap[:last]
+}
+
+// place records where a slot's event sits after a move.
+func (e *Engine) place(i int) {
+	if s := e.heap[i].slot; s >= 0 {
+		e.pos[s] = int32(i)
+	}
 }
 
 // After queues an event d after now.
@@ -76,10 +150,14 @@ func (e *Engine) Next(until time.Duration) (Event, bool) {
 		return Event{}, false
 	}
 	ev := e.heap[0]
+	if ev.slot >= 0 {
+		e.pos[ev.slot] = -1
+	}
 	last := len(e.heap) - 1
 	e.heap[0] = e.heap[last]
 	e.heap = e.heap[:last]
 	if last > 0 {
+		e.place(0)
 		e.down(0)
 	}
 	e.now = ev.At
@@ -126,9 +204,11 @@ func (e *Engine) up(i int) {
 			break
 		}
 		h[i] = h[p]
+		e.place(i)
 		i = p
 	}
 	h[i] = ev
+	e.place(i)
 }
 
 func (e *Engine) down(i int) {
@@ -151,7 +231,9 @@ func (e *Engine) down(i int) {
 			break
 		}
 		h[i] = h[m]
+		e.place(i)
 		i = m
 	}
 	h[i] = ev
+	e.place(i)
 }

@@ -112,3 +112,53 @@ func BenchmarkEngine(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+var _ = Describe("Slots", func() {
+	It("keep one pending event each, moved in place, in (time, scheduling) order", func() {
+		r := rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 9))
+		e := engine.New(1)
+		const n = 50
+		slots := make([]engine.Slot, n)
+		for i := range n {
+			slots[i] = e.NewSlot(7, int32(i), 0)
+		}
+		// The reference: each slot's pending time and sequence, or none.
+		type pend struct {
+			at  time.Duration
+			seq int
+			on  bool
+		}
+		ref := make([]pend, n)
+		seq := 0
+		for step := range 3000 {
+			switch op := r.IntN(10); {
+			case op < 6:
+				i := r.IntN(n)
+				at := e.Now() + time.Duration(r.IntN(1000))
+				e.Set(slots[i], at)
+				seq++
+				ref[i] = pend{at, seq, true}
+			case op < 8:
+				i := r.IntN(n)
+				e.Clear(slots[i])
+				ref[i].on = false
+			default:
+				best := -1
+				for i, p := range ref {
+					if p.on && (best < 0 || p.at < ref[best].at || p.at == ref[best].at && p.seq < ref[best].seq) {
+						best = i
+					}
+				}
+				ev, ok := e.Next(1 << 62)
+				if best < 0 {
+					Expect(ok).To(BeFalse(), "step %d", step)
+					continue
+				}
+				Expect(ok).To(BeTrue(), "step %d", step)
+				Expect(ev.A).To(Equal(int32(best)), "step %d", step)
+				Expect(ev.At).To(Equal(ref[best].at))
+				ref[best].on = false
+			}
+		}
+	})
+})
