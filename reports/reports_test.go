@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -76,5 +77,33 @@ var _ = Describe("Report", func() {
 
 	It("converts durations to milliseconds", func() {
 		Expect(reports.MS(1500 * time.Microsecond)).To(Equal(1.5))
+	})
+})
+
+var _ = Describe("Compare", func() {
+	It("puts runs side by side, one column each", func() {
+		a, b := sample(), sample()
+		b.Summary.Migrations = 7
+		var out bytes.Buffer
+		Expect(reports.Compare(&out, "md", []string{"a", "b"}, []*reports.Report{a, b})).To(Succeed())
+		Expect(out.String()).To(HavePrefix("| metric | a | b |\n| --- | --- | --- |\n"))
+		Expect(out.String()).To(ContainSubstring("| migrations | 2 | 7 |"))
+		Expect(out.String()).To(ContainSubstring("| evacuation makespan / lower bound (s) | 9.0 / 8.5 | 9.0 / 8.5 |"))
+		Expect(out.String()).To(ContainSubstring("| disaster: saved / lost / deadline | 2 / 1 / met | 2 / 1 / met |"))
+
+		out.Reset()
+		Expect(reports.Compare(&out, "csv", []string{"a", "b"}, []*reports.Report{a, b})).To(Succeed())
+		Expect(out.String()).To(ContainSubstring("migrations,2,7\n"))
+		Expect(reports.Compare(&out, "html", []string{"a"}, []*reports.Report{a})).To(MatchError(ContainSubstring("unknown format")))
+		Expect(reports.Compare(&out, "md", []string{"a"}, []*reports.Report{a, b})).To(HaveOccurred())
+	})
+
+	It("writes migrations as CSV", func() {
+		var out bytes.Buffer
+		Expect(sample().WriteMigrationsCSV(&out)).To(Succeed())
+		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+		Expect(lines).To(HaveLen(2))
+		Expect(lines[0]).To(HavePrefix("id,vm,source,destination,cause,"))
+		Expect(lines[1]).To(HavePrefix("1,v1,h1,h2,,"))
 	})
 })
