@@ -107,3 +107,25 @@ var _ = Describe("Compare", func() {
 		Expect(lines[1]).To(HavePrefix("1,v1,h1,h2,,"))
 	})
 })
+
+var _ = Describe("Chart", func() {
+	It("draws runs into a PNG or an SVG, and refuses other formats", func() {
+		r := sample()
+		r.SampleTimesMS = []float64{0, 300000, 600000}
+		r.Imbalance = []float64{0.5, 0.3, 0.1}
+		r.Hosts = []reports.HostSeries{{Name: "h1", CPU: []float64{1.2, 0.9, 0.5}}, {Name: "h2", CPU: []float64{0.2, 0.4, 0.5}}}
+		dir := GinkgoT().TempDir()
+		png := filepath.Join(dir, "c.png")
+		Expect(reports.Chart(png, []string{"a"}, []*reports.Report{r})).To(Succeed())
+		data, err := os.ReadFile(png)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(data[:8]).To(Equal([]byte("\x89PNG\r\n\x1a\n")))
+		svg := filepath.Join(dir, "c.svg")
+		Expect(reports.Chart(svg, []string{"a"}, []*reports.Report{r})).To(Succeed())
+		data, err = os.ReadFile(svg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(data)).To(ContainSubstring("<svg"))
+		Expect(reports.Chart(filepath.Join(dir, "c.gif"), []string{"a"}, []*reports.Report{r})).To(MatchError(ContainSubstring("want .png")))
+		Expect(reports.Chart(png, []string{"a"}, []*reports.Report{sample()})).To(MatchError(ContainSubstring("no samples")))
+	})
+})

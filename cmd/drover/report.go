@@ -11,7 +11,7 @@ import (
 )
 
 func reportCmd() *cobra.Command {
-	var format string
+	var format, chart string
 	var migrations bool
 	c := &cobra.Command{
 		Use:   "report DIR...",
@@ -35,6 +35,13 @@ func reportCmd() *cobra.Command {
 				reps = append(reps, r)
 				names = append(names, filepath.Base(filepath.Clean(dir)))
 			}
+			if chart != "" {
+				if err := reports.Chart(chart, names, reps); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "chart: %s\n", chart)
+				return nil
+			}
 			if migrations {
 				if len(reps) != 1 {
 					return fmt.Errorf("--migrations takes one run")
@@ -46,5 +53,6 @@ func reportCmd() *cobra.Command {
 	}
 	c.Flags().StringVar(&format, "format", "md", "md or csv")
 	c.Flags().BoolVar(&migrations, "migrations", false, "print one run's migrations as CSV")
+	c.Flags().StringVar(&chart, "chart", "", "draw imbalance and hosts over capacity over time into FILE (.png, .svg, .pdf)")
 	return c
 }
