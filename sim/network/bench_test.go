@@ -113,3 +113,53 @@ func BenchmarkRoute(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkEvacuation mirrors the simulator's zone evacuation: a 10,000-host
+// leaf-spine (400 racks of 25, host links 6.25e9 B/s, uplinks oversubscribed
+// 3:1) with 200 migrations in flight, each from a host in one half to a host
+// in the other and capped at one 25 Gbit/s NIC port. Each op ends the oldest
+// migration, starts a new one and collects Changed. In "spread" the hosts
+// are drawn from whole halves, so nearly every migration runs at its cap; in
+// "hot" the destinations come from 60 hosts, so their links saturate and
+// most changes move other rates, as placement's favourites do in the
+// simulated day.
+func BenchmarkEvacuation(b *testing.B) {
+	for _, hot := range []int{0, 60} {
+		name := "spread"
+		if hot > 0 {
+			name = "hot"
+		}
+		b.Run(name, func(b *testing.B) {
+			const live = 200
+			n, hs := leafSpine(10000, 400, 6.25e9)
+			r := rand.New(rand.NewPCG(7, 8))
+			half := len(hs) / 2
+			routes := make([][]network.LinkID, 8192)
+			for i := range routes {
+				dst := half + r.IntN(half)
+				if hot > 0 {
+					dst = half + r.IntN(hot)*(half/hot)
+				}
+				route, err := n.Route(hs[r.IntN(half)], hs[dst])
+				if err != nil {
+					b.Fatal(err)
+				}
+				routes[i] = route
+			}
+			add := func() network.FlowID { return n.AddFlow(routes[r.IntN(len(routes))], 3.125e9) }
+			ring := make([]network.FlowID, live)
+			for i := range ring {
+				ring[i] = add()
+			}
+			n.Changed()
+			changed, i := 0, 0
+			for b.Loop() {
+				n.RemoveFlow(ring[i])
+				ring[i] = add()
+				changed += len(n.Changed())
+				i = (i + 1) % live
+			}
+			b.ReportMetric(float64(changed)/float64(b.N), "changed/op")
+		})
+	}
+}

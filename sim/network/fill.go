@@ -20,7 +20,11 @@ import (
 // it. Progressive filling never mixes components either, since freezing a
 // flow only touches the links on its route. Flows outside the recomputed
 // component therefore already hold the rates a full recomputation would give.
-func (n *Network) recompute(seeds []LinkID) {
+//
+// below is a level under which the change cannot move any rate: flows whose
+// rate is under it keep it (see refillLevel), and only the rest, coupled
+// through links where they meet, are filled again; 0 refills everything.
+func (n *Network) recompute(seeds []LinkID, below float64) {
 	n.epoch++
 	if n.epoch == 0 {
 		// Wrapped: stale marks could pass for current ones.
@@ -42,8 +46,17 @@ func (n *Network) recompute(seeds []LinkID) {
 	}
 	flows := n.compFlows[:0]
 	for i := 0; i < len(comp); i++ {
-		for _, e := range n.links[comp[i]].flows {
+		l := &n.links[comp[i]]
+		// The link's starting point for fill: what the fixed flows leave
+		// of its capacity, shared by the entries to fill.
+		fixed, cnt := 0.0, int32(0)
+		for _, e := range l.flows {
 			f := &n.flows[e.slot]
+			if f.rate < below {
+				fixed += f.rate
+				continue
+			}
+			cnt++
 			if f.mark == ep {
 				continue
 			}
@@ -56,9 +69,11 @@ func (n *Network) recompute(seeds []LinkID) {
 				}
 			}
 		}
+		s := &n.fs[comp[i]]
+		s.rem, s.cnt = l.capacity-fixed, cnt
 	}
 	n.compLinks, n.compFlows = comp, flows
-	n.fill(comp, flows)
+	n.fill(comp, flows, below)
 }
 
 // capItem is a capped flow, copied out so sorting does not chase slots.
@@ -96,11 +111,16 @@ type heapItem struct {
 // slower on the 500-flow leaf-spine benchmark and 2x on the 5,000-flow one.
 // Capped flows are merged in by cap: a cap is a private link whose level
 // never changes.
-func (n *Network) fill(comp []LinkID, flows []int32) {
+//
+// recompute has set each link's rem and cnt. With from > 0 the flows not in
+// flows (not marked) are fixed at their rates, all under from: they only take
+// their rates out of rem, and the marked ones fill from level from up.
+func (n *Network) fill(comp []LinkID, flows []int32, from float64) {
 	h := n.heap[:0]
+	ep := n.epoch
 	for _, id := range comp {
 		s := &n.fs[id]
-		s.rem, s.cnt, s.pos = n.links[id].capacity, int32(len(n.links[id].flows)), -1
+		s.pos = -1
 		if s.cnt > 0 {
 			s.pos = int32(len(h))
 			h = append(h, heapItem{s.rem / float64(s.cnt), id})
@@ -134,7 +154,7 @@ func (n *Network) fill(comp []LinkID, flows []int32) {
 
 	// level only rises; clamping to it keeps rounding in rem from freezing a
 	// later bottleneck a hair below an earlier one.
-	level := 0.0
+	level := from
 	next := 0
 	// An unfrozen flow keeps its links in the heap, so an empty heap means
 	// every flow is frozen.
@@ -166,7 +186,7 @@ func (n *Network) fill(comp []LinkID, flows []int32) {
 		level = math.Max(level, n.heap[0].key)
 		n.remove(0)
 		for _, e := range n.links[id].flows {
-			if f := &n.flows[e.slot]; !f.frozen {
+			if f := &n.flows[e.slot]; f.mark == ep && !f.frozen {
 				n.freeze(f, level)
 			}
 		}

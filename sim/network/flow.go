@@ -79,8 +79,10 @@ func (n *Network) AddFlow(route []LinkID, cap float64) FlowID {
 		if cap == 0 {
 			f.rate = math.Inf(1)
 		}
-	} else {
-		n.recompute(f.route)
+	} else if !n.settleAdded(f) {
+		below := n.addedLevel(f)
+		f.rate = math.Inf(1) // never below: f is filled
+		n.recompute(f.route, below)
 	}
 	return f.id
 }
@@ -93,6 +95,8 @@ func (n *Network) RemoveFlow(id FlowID) {
 		return
 	}
 	f := &n.flows[slot]
+	// Decided before f leaves its links: the test reads the loads with it.
+	settled := n.removable(f)
 	for i, lid := range f.route {
 		l := &n.links[lid]
 		p, last := f.pos[i], len(l.flows)-1
@@ -107,7 +111,9 @@ func (n *Network) RemoveFlow(id FlowID) {
 		i, _ := slices.BinarySearchFunc(n.caps, capItem{f.cap, id, slot}, compareCaps)
 		n.caps = slices.Delete(n.caps, i, i+1)
 	}
-	n.recompute(f.route)
+	if !settled {
+		n.recompute(f.route, refillLevel(f.rate))
+	}
 	f.id = 0
 	n.free = append(n.free, slot)
 }

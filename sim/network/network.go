@@ -265,6 +265,6 @@ func (n *Network) applyCapacity(ids ...LinkID) {
 		}
 	}
 	if len(changed) > 0 {
-		n.recompute(changed)
+		n.recompute(changed, 0)
 	}
 }

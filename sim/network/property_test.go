@@ -297,6 +297,50 @@ var _ = Describe("Max-min properties", func() {
 		}
 	})
 
+	It("settles and partially refills as a full refill would, on a loaded leaf-spine", func() {
+		// Migrations at a NIC-port cap on an oversubscribed fabric, some
+		// uncapped, a few hosts sending several: adds and removes take the
+		// shortcuts, the partial refills and the full ones in turn.
+		n, hs := leafSpine(400, 16, 6.25e9)
+		r := rng("partial-refill")
+		var live []network.FlowID
+		add := func() {
+			src := hs[r.IntN(len(hs)/2)]
+			if r.IntN(4) == 0 {
+				src = hs[r.IntN(8)] // hot sources share host links
+			}
+			dst := hs[len(hs)/2+r.IntN(len(hs)/2)]
+			c := 3.125e9
+			switch r.IntN(5) {
+			case 0:
+				c = 0
+			case 1:
+				c = 1e8 + r.Float64()*3e9
+			}
+			live = append(live, n.AddFlow(mustRoute(n, src, dst), c))
+		}
+		for range 150 {
+			add()
+		}
+		for op := range 1500 {
+			if len(live) > 0 && (len(live) > 300 || r.IntN(2) == 0) {
+				i := r.IntN(len(live))
+				n.RemoveFlow(live[i])
+				live = slices.Delete(live, i, i+1)
+			} else {
+				add()
+			}
+			got := map[network.FlowID]float64{}
+			for _, id := range live {
+				got[id] = n.Rate(id)
+			}
+			n.RecomputeAll()
+			for _, id := range live {
+				Expect(near(got[id], n.Rate(id))).To(BeTrue(), "op %d: flow %d: incremental %v, full %v", op, id, got[id], n.Rate(id))
+			}
+		}
+	})
+
 	It("shares a leaf-spine fairly under many flows", func() {
 		n, hs := leafSpine(200, 8, 1.25e9)
 		r := rng("leaf-spine")
