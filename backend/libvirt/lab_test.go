@@ -1,0 +1,353 @@
+package libvirt
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/xml"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/droverlab/drover/backend"
+	"github.com/droverlab/drover/backend/pki"
+)
+
+// The specs in this file run against real libvirtd daemons from e2e/lab
+// (namespaced "hosts" on this machine). They need root and
+// e2e/lab/install.sh, and run only with DROVER_LAB=1.
+func TestLab(t *testing.T) {
+	if os.Getenv("DROVER_LAB") != "1" {
+		t.Skip("real-daemon specs skipped: set DROVER_LAB=1 to run them (needs root and e2e/lab/install.sh)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("real-daemon specs skipped: e2e/lab needs root")
+	}
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "libvirt lab")
+}
+
+const (
+	labDir    = "../../e2e/lab"
+	guestDir  = "/var/tmp/drover-lab-guest" // on the shared root fs, seen by every host
+	tcpName   = "lab1"
+	tcpIP     = "198.18.0.11"
+	tlsName   = "lab2"
+	tlsIP     = "198.18.0.12"
+	labPKI    = "/run/drover-lab/pki/clients/drover"
+	guestName = "drgo1"
+	guestMAC  = "52:54:00:dd:00:01"
+	guestMiB  = 160
+)
+
+var labHosts []string // hosts this suite brought up, for AfterSuite
+
+func hostSh(args ...string) {
+	GinkgoHelper()
+	cmd := exec.Command(filepath.Join(labDir, "host.sh"), args...)
+	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+	Expect(cmd.Run()).To(Succeed(), "host.sh %v", args)
+}
+
+func labUp(name, ip, mode string) {
+	GinkgoHelper()
+	labHosts = append(labHosts, name) // before up: a half-started host is torn down too
+	hostSh("up", name, ip, mode)
+}
+
+var _ = BeforeSuite(func() {
+	cmd := exec.Command(filepath.Join(labDir, "build-guest.sh"), guestDir)
+	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+	Expect(cmd.Run()).To(Succeed(), "build-guest.sh")
+	labUp(tcpName, tcpIP, "tcp")
+})
+
+// AfterSuite runs after failures and interrupts too.
+var _ = AfterSuite(func() {
+	for _, h := range labHosts {
+		cmd := exec.Command(filepath.Join(labDir, "host.sh"), "down", h)
+		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+		if err := cmd.Run(); err != nil {
+			GinkgoWriter.Printf("host.sh down %s: %v\n", h, err)
+		}
+	}
+})
+
+// labDomain is the lab guest (see e2e/lab/README.md): kernel + initrd, no
+// disk, serial console to a file, one user-mode NIC with a fixed MAC. It is
+// built with encoding/xml because libvirt.org/go/libvirtxml could not be
+// fetched on this machine.
+type labDomain struct {
+	XMLName xml.Name `xml:"domain"`
+	Type    string   `xml:"type,attr"`
+	Name    string   `xml:"name"`
+	Memory  struct {
+		Unit  string `xml:"unit,attr"`
+		Value int    `xml:",chardata"`
+	} `xml:"memory"`
+	VCPU int `xml:"vcpu"`
+	OS   struct {
+		Type struct {
+			Arch    string `xml:"arch,attr"`
+			Machine string `xml:"machine,attr"`
+			Value   string `xml:",chardata"`
+		} `xml:"type"`
+		Kernel  string `xml:"kernel"`
+		Initrd  string `xml:"initrd"`
+		Cmdline string `xml:"cmdline"`
+	} `xml:"os"`
+	Features struct {
+		ACPI struct{} `xml:"acpi"`
+	} `xml:"features"`
+	OnPoweroff string `xml:"on_poweroff"`
+	OnReboot   string `xml:"on_reboot"`
+	OnCrash    string `xml:"on_crash"`
+	Devices    struct {
+		Serial     labChardev `xml:"serial"`
+		Console    labChardev `xml:"console"`
+		Interfaces []struct {
+			Type string `xml:"type,attr"`
+			MAC  struct {
+				Address string `xml:"address,attr"`
+			} `xml:"mac"`
+			Model struct {
+				Type string `xml:"type,attr"`
+			} `xml:"model"`
+		} `xml:"interface"`
+		Controller struct {
+			Type  string `xml:"type,attr"`
+			Model string `xml:"model,attr"`
+		} `xml:"controller"`
+		Memballoon struct {
+			Model string `xml:"model,attr"`
+		} `xml:"memballoon"`
+	} `xml:"devices"`
+}
+
+type labChardev struct {
+	Type   string `xml:"type,attr"`
+	Source struct {
+		Path   string `xml:"path,attr"`
+		Append string `xml:"append,attr"`
+	} `xml:"source"`
+	Target struct {
+		Type string `xml:"type,attr,omitempty"`
+		Port int    `xml:"port,attr"`
+	} `xml:"target"`
+}
+
+func guestXML(name string, mib int, mac string) string {
+	GinkgoHelper()
+	var d labDomain
+	d.Type = "qemu"
+	d.Name = name
+	d.Memory.Unit, d.Memory.Value = "MiB", mib
+	d.VCPU = 1
+	d.OS.Type.Arch, d.OS.Type.Machine, d.OS.Type.Value = "x86_64", "pc", "hvm"
+	d.OS.Kernel = guestDir + "/vmlinuz"
+	d.OS.Initrd = guestDir + "/initrd.gz"
+	d.OS.Cmdline = "console=ttyS0 panic=-1 quiet drover.wss=16M drover.dirty=4M"
+	d.OnPoweroff, d.OnReboot, d.OnCrash = "destroy", "destroy", "destroy"
+	serial := "/var/log/libvirt/qemu/" + name + "-serial.log"
+	d.Devices.Serial.Type = "file"
+	d.Devices.Serial.Source.Path, d.Devices.Serial.Source.Append = serial, "on"
+	d.Devices.Console = d.Devices.Serial
+	d.Devices.Console.Target.Type = "serial"
+	if mac != "" {
+		d.Devices.Interfaces = make([]struct {
+			Type string `xml:"type,attr"`
+			MAC  struct {
+				Address string `xml:"address,attr"`
+			} `xml:"mac"`
+			Model struct {
+				Type string `xml:"type,attr"`
+			} `xml:"model"`
+		}, 1)
+		d.Devices.Interfaces[0].Type = "user"
+		d.Devices.Interfaces[0].MAC.Address = mac
+		d.Devices.Interfaces[0].Model.Type = "virtio"
+	}
+	d.Devices.Controller.Type, d.Devices.Controller.Model = "usb", "none"
+	d.Devices.Memballoon.Model = "none"
+	b, err := xml.MarshalIndent(d, "", "  ")
+	Expect(err).NotTo(HaveOccurred())
+	return string(b)
+}
+
+func dialLab(name string, opts Options) *Conn {
+	GinkgoHelper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, name, opts)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { Expect(c.Close()).To(Succeed()) })
+	return c
+}
+
+func inventory(c *Conn) *Inventory {
+	GinkgoHelper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	inv, err := c.Inventory(ctx, InventoryOptions{})
+	Expect(err).NotTo(HaveOccurred())
+	return inv
+}
+
+func findVM(inv *Inventory, name string) *VM {
+	for i := range inv.VMs {
+		if inv.VMs[i].Name == name {
+			return &inv.VMs[i]
+		}
+	}
+	return nil
+}
+
+var _ = Describe("a tcp lab host", Ordered, func() {
+	var c *Conn
+
+	BeforeAll(func() {
+		c = dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
+	})
+
+	It("has no domain yet and reports its CPUs, memory and CPU model", func() {
+		inv := inventory(c)
+		Expect(inv.Host.Name).To(Equal(tcpName))
+		Expect(inv.Host.CPUs).To(BeNumerically(">", 0))
+		Expect(inv.Host.Memory).To(BeNumerically(">", 256<<20))
+		Expect(inv.Host.CPUModel).NotTo(BeEmpty())
+		Expect(inv.UUID).NotTo(BeEmpty())
+		Expect(inv.VMs).To(BeEmpty())
+
+		// the same figures as virsh gives
+		out, err := exec.Command("virsh", "-c", "qemu+tcp://"+tcpIP+"/system", "capabilities").Output()
+		Expect(err).NotTo(HaveOccurred())
+		caps, err := parseCapabilities(string(out))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(inv.Host.CPUModel).To(Equal(caps.cpuModel()))
+		Expect(inv.UUID).To(Equal(caps.Host.UUID))
+		GinkgoWriter.Printf("host %s: %d CPUs, %d MiB, model %s, uuid %s\n",
+			inv.Host.Name, inv.Host.CPUs, inv.Host.Memory>>20, inv.Host.CPUModel, inv.UUID)
+	})
+
+	It("lists a running persistent guest with its vCPUs, memory and MAC", func() {
+		l := c.Libvirt()
+		dom, err := l.DomainDefineXML(guestXML(guestName, guestMiB, guestMAC))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(l.DomainCreate(dom)).To(Succeed())
+		DeferCleanup(func() {
+			_ = l.DomainDestroy(dom)
+			_ = l.DomainUndefine(dom)
+		})
+
+		inv := inventory(c)
+		vm := findVM(inv, guestName)
+		Expect(vm).NotTo(BeNil(), "inventory %+v", inv.VMs)
+		Expect(vm.Host).To(Equal(tcpName))
+		Expect(vm.VCPUs).To(Equal(1))
+		Expect(vm.Memory).To(Equal(int64(guestMiB) << 20))
+		Expect(vm.MACs).To(Equal([]string{guestMAC}))
+		Expect(vm.Persistent).To(BeTrue())
+		Expect(vm.Disks).To(BeEmpty())
+		Expect(vm.Movable).To(BeTrue())
+		Expect(vm.UUID).NotTo(BeEmpty())
+		GinkgoWriter.Printf("vm %+v\n", *vm)
+	})
+
+	It("lists a transient guest as not persistent", func() {
+		l := c.Libvirt()
+		dom, err := l.DomainCreateXML(guestXML("drgo2", 96, ""), 0)
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = l.DomainDestroy(dom) })
+
+		vm := findVM(inventory(c), "drgo2")
+		Expect(vm).NotTo(BeNil())
+		Expect(vm.Persistent).To(BeFalse())
+		Expect(vm.MACs).To(BeEmpty())
+	})
+
+	It("answers ErrNotFound for an unknown domain", func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err := call(ctx, c, func() (golibvirt.Domain, error) { return c.Libvirt().DomainLookupByName("nosuchvm") })
+		Expect(err).To(MatchError(backend.ErrNotFound))
+		Expect(golibvirt.IsNotFound(err)).To(BeTrue())
+	})
+
+	It("refuses qemu+tls: the host listens on tcp only", func() {
+		_, err := Dial(context.Background(), tcpName, Options{Transport: TLS, Address: tcpIP, PKIDir: labPKI, Timeout: 5 * time.Second})
+		Expect(err).To(MatchError(backend.ErrHostUnreachable))
+	})
+})
+
+var _ = Describe("an address where no host runs", func() {
+	It("is unreachable within the timeout", func() {
+		start := time.Now()
+		_, err := Dial(context.Background(), "lab9", Options{Transport: TCP, Address: "198.18.0.19", Timeout: 2 * time.Second})
+		Expect(err).To(MatchError(backend.ErrHostUnreachable))
+		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
+	})
+})
+
+var _ = Describe("a tls lab host", Ordered, func() {
+	BeforeAll(func() {
+		labUp(tlsName, tlsIP, "tls")
+	})
+
+	It("accepts drover's client certificate and verifies the host's", func() {
+		c := dialLab(tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: labPKI})
+		inv := inventory(c)
+		Expect(inv.Host.Name).To(Equal(tlsName))
+		Expect(inv.Host.CPUs).To(BeNumerically(">", 0))
+		Expect(inv.Host.CPUModel).NotTo(BeEmpty())
+	})
+
+	It("refuses the host when drover trusts another CA", func() {
+		_, err := Dial(context.Background(), tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: foreignCADir(), Timeout: 5 * time.Second})
+		var verr *tls.CertificateVerificationError
+		Expect(errors.As(err, &verr)).To(BeTrue(), "err = %v", err)
+		Expect(err).NotTo(MatchError(backend.ErrHostUnreachable))
+	})
+
+	It("is refused by the host when drover's client certificate is from another CA", func() {
+		ca, err := pki.NewCA("foreign", 24*time.Hour, time.Now().Add(-time.Hour))
+		Expect(err).NotTo(HaveOccurred())
+		cl, err := ca.IssueClient("drover", time.Hour, time.Now().Add(-time.Minute))
+		Expect(err).NotTo(HaveOccurred())
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, pki.ClientCertFile), cl.CertPEM, 0o644)).To(Succeed())
+		Expect(os.WriteFile(filepath.Join(dir, pki.ClientKeyFile), cl.KeyPEM, 0o600)).To(Succeed())
+		caPEM, err := os.ReadFile(filepath.Join(labPKI, pki.ClientCACertFile))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(dir, pki.ClientCACertFile), caPEM, 0o644)).To(Succeed())
+		_, err = Dial(context.Background(), tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: dir, Timeout: 5 * time.Second})
+		Expect(err).To(MatchError(ContainSubstring("refused drover's client certificate")))
+		Expect(err).NotTo(MatchError(backend.ErrHostUnreachable))
+	})
+
+	It("connects to a host it cannot verify only with InsecureSkipVerify", func() {
+		c := dialLab(tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: foreignCADir(), InsecureSkipVerify: true})
+		Expect(inventory(c).Host.Name).To(Equal(tlsName))
+	})
+})
+
+// foreignCADir is drover's lab client certificate and key with the CA
+// certificate of an unrelated CA: the host's certificate cannot verify.
+func foreignCADir() string {
+	GinkgoHelper()
+	ca, err := pki.NewCA("foreign", 24*time.Hour, time.Now().Add(-time.Hour))
+	Expect(err).NotTo(HaveOccurred())
+	dir := GinkgoT().TempDir()
+	for _, f := range []string{pki.ClientCertFile, pki.ClientKeyFile} {
+		b, err := os.ReadFile(filepath.Join(labPKI, f))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(dir, f), b, 0o600)).To(Succeed())
+	}
+	Expect(os.WriteFile(filepath.Join(dir, pki.ClientCACertFile), ca.CertPEM, 0o644)).To(Succeed())
+	return dir
+}
