@@ -513,11 +513,7 @@ func (c *Core) enqueue(pl *plan.Plan, cause string) *active {
 	a.limits = pl.Limits
 	a.open = len(moves)
 	for i := range moves {
-		j := &job{move: moves[i], plan: a, index: i, cause: cause}
-		a.jobs = append(a.jobs, j)
-		c.jobs[j.move.ID] = j
-		c.byHost[j.move.Source] = append(c.byHost[j.move.Source], j)
-		c.byHost[j.move.Destination] = append(c.byHost[j.move.Destination], j)
+		c.track(a, moves[i], i)
 		m := moves[i]
 		c.journal(Record{Kind: RecMove, Plan: a.id, Policy: cause, ID: m.ID, Move: &m, Limits: &pl.Limits})
 	}
@@ -756,14 +752,20 @@ func (c *Core) add(a *active, m plan.Move) *job {
 	}
 	c.nextID++
 	m.ID = c.nextID
-	idx := a.disp.Add(m)
-	j := &job{move: m, plan: a, index: idx, cause: a.policy}
-	a.jobs = append(a.jobs, j)
+	j := c.track(a, m, a.disp.Add(m))
 	a.open++
+	c.journal(Record{Kind: RecMove, Plan: a.id, Policy: a.policy, ID: m.ID, Move: &m, Limits: &a.limits})
+	return j
+}
+
+// track makes the job of move m, index in a's dispatcher, and indexes it
+// by ID and by the hosts it touches.
+func (c *Core) track(a *active, m plan.Move, index int) *job {
+	j := &job{move: m, plan: a, index: index, cause: a.policy}
+	a.jobs = append(a.jobs, j)
 	c.jobs[m.ID] = j
 	c.byHost[m.Source] = append(c.byHost[m.Source], j)
 	c.byHost[m.Destination] = append(c.byHost[m.Destination], j)
-	c.journal(Record{Kind: RecMove, Plan: a.id, Policy: a.policy, ID: m.ID, Move: &m, Limits: &a.limits})
 	return j
 }
 

@@ -58,11 +58,7 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 		a.disp = plan.NewDispatcher(g.moves, g.limits)
 		a.open = len(g.moves)
 		for i, m := range g.moves {
-			j := &job{move: m, plan: a, index: i, cause: g.policy}
-			a.jobs = append(a.jobs, j)
-			c.jobs[m.ID] = j
-			c.byHost[m.Source] = append(c.byHost[m.Source], j)
-			c.byHost[m.Destination] = append(c.byHost[m.Destination], j)
+			j := c.track(a, m, i)
 			c.nextID = max(c.nextID, m.ID)
 			switch out, ok := ended[m.ID]; {
 			case ok && out == "cancelled":

@@ -174,25 +174,24 @@ func (b *Builder) Remove(vm int) {
 // Moves returns the live moves in the order they were added, renumbered
 // from 1 with dependencies following the renumbering.
 func (b *Builder) Moves() []plan.Move {
-	renum := map[int]int{}
+	live := map[int]bool{}
 	var out []plan.Move
 	for _, m := range b.moves {
-		if m.ID == 0 {
-			continue
+		if m.ID != 0 {
+			live[m.ID] = true
+			out = append(out, m)
 		}
-		renum[m.ID] = len(out) + 1
-		out = append(out, m)
 	}
 	for i := range out {
-		out[i].ID = renum[out[i].ID]
 		var after []int
 		for _, a := range out[i].After {
-			if n, ok := renum[a]; ok {
-				after = append(after, n)
+			if live[a] {
+				after = append(after, a)
 			}
 		}
 		out[i].After = after
 	}
+	Renumber(out)
 	return out
 }
 
