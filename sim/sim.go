@@ -265,13 +265,7 @@ func (w *world) run() {
 		if !ok {
 			break
 		}
-		w.handle(ev)
-		// Events of one instant reach the Core together, so maintenance
-		// requested for several hosts at once is planned as one drain.
-		if next, ok := w.eng.Peek(); ok && next == w.eng.Now() {
-			continue
-		}
-		w.pump()
+		w.process(ev)
 		if w.opts.Progress != nil && w.eng.Processed&0xffff == 0 {
 			w.opts.Progress(w.eng.Now(), total)
 		}
@@ -293,6 +287,17 @@ func (w *world) run() {
 	if w.opts.Progress != nil {
 		w.opts.Progress(total, total)
 	}
+}
+
+// process handles an event and, once the instant's last event is handled,
+// runs the driver loop: events of one instant reach the Core together, so
+// maintenance requested for several hosts at once is planned as one drain.
+func (w *world) process(ev engine.Event) {
+	w.handle(ev)
+	if next, ok := w.eng.Peek(); ok && next == w.eng.Now() {
+		return
+	}
+	w.pump()
 }
 
 func (w *world) handle(ev engine.Event) {

@@ -58,10 +58,7 @@ func (W *World) Advance(d time.Duration, stop func() bool) bool {
 			W.w.eng.AdvanceTo(until)
 			return stop != nil && stop()
 		}
-		W.w.handle(ev)
-		if next, ok := W.w.eng.Peek(); !ok || next != W.w.eng.Now() {
-			W.w.pump()
-		}
+		W.w.process(ev)
 	}
 }
 
