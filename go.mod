@@ -45,4 +45,5 @@ require (
 	golang.org/x/sys v0.46.0 // indirect
 	golang.org/x/text v0.38.0 // indirect
 	golang.org/x/tools v0.45.0 // indirect
+	libvirt.org/go/libvirtxml v1.12008.0 // indirect
 )

@@ -59,7 +59,8 @@ type Record struct {
 	Kind string        `json:"kind"`
 	// Move is set on "move" records: a move queued for dispatch.
 	Move *plan.Move `json:"move,omitempty"`
-	// Plan and Policy name the plan a move belongs to.
+	// Plan and Policy name the plan a move belongs to; on a refusal of a
+	// submitted plan's move (PlanSubmitted), Policy is that plan's cause.
 	Plan   int    `json:"plan,omitempty"`
 	Policy string `json:"policy,omitempty"`
 	// Limits are the plan's, on "move" records.
@@ -143,13 +144,14 @@ type active struct {
 }
 
 type trigger struct {
-	kind     string // periodic, evacuate, disaster, request, retry
+	kind     string // periodic, evacuate, disaster, request, retry, apply
 	hosts    []string
 	zone     string
 	deadline time.Duration
 	vm, host string
 	options  cluster.MigrationOptions
 	job      *job
+	plan     *plan.Plan // apply: an operator's plan, checked on the next snapshot
 }
 
 // Core is the decision state machine. It is not safe for concurrent use.
@@ -249,12 +251,19 @@ func (c *Core) Step(now time.Duration, ev cluster.Event) error {
 		c.hostFailed(e.Host)
 	case cluster.AbortRequested:
 		c.abort(e.ID, e.Reason)
+	case PlanSubmitted:
+		c.want(trigger{kind: "apply", plan: clonePlan(e.Plan)})
 	default:
 		return fmt.Errorf("scheduler: unknown event %T", ev)
 	}
 	c.dispatch()
 	return nil
 }
+
+// Now is the latest time the Core has been given (by Start, Step or
+// Restore). A driver that maps a clock onto the Core's time starts from it,
+// so a restored Core's timers keep their meaning.
+func (c *Core) Now() time.Duration { return c.now }
 
 // HasReady reports whether Ready has anything.
 func (c *Core) HasReady() bool {
@@ -407,6 +416,8 @@ func (c *Core) runTriggers() {
 			c.request(t)
 		case "retry":
 			c.retry(t.job)
+		case "apply":
+			c.submit(t.plan)
 		}
 	}
 }
@@ -530,13 +541,13 @@ func (c *Core) request(t trigger) {
 	}
 	switch {
 	case vm < 0:
-		refuse("unknown vm")
+		refuse(ReasonUnknownVM)
 		return
 	case dst < 0:
-		refuse("unknown destination host")
+		refuse(ReasonUnknownDestination)
 		return
 	case snap.VMs[vm].Migrating:
-		refuse("vm is already migrating")
+		refuse(ReasonMigrating)
 		return
 	}
 	pl := place.New(st, c.cfg.TLS, c.cfg.Overcommit)

@@ -14,8 +14,9 @@
 //     d. Advance(rd),
 //     e. if rd.NeedSnapshot, take a snapshot and Step(now, SnapshotTaken).
 //
-// The simulator's loop does this in virtual time; the real driver does it
-// on the wall clock. Policies run on a snapshot, produce plans, and the
+// The simulator's loop does this in virtual time; backend/driver.Run does
+// it on the wall clock. An operator's reviewed plan comes in as
+// PlanSubmitted and is checked against a fresh snapshot before it runs. Policies run on a snapshot, produce plans, and the
 // Core dispatches their moves under the plan's limits and a global one,
 // watches their progress, applies the limit action (abort, force
 // switch-over, post-copy) on timeouts, retries failed moves elsewhere, and

@@ -2,14 +2,15 @@ package libvirt
 
 import (
 	"context"
-	"encoding/xml"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -26,6 +27,8 @@ type Inventory struct {
 	Host cluster.Host
 	// UUID is the host UUID libvirt reports (host_uuid).
 	UUID string
+	// SecurityReason says why Host.Security is what it is (Backend only).
+	SecurityReason string
 	// VMs are the running domains, by name.
 	VMs []VM
 }
@@ -37,6 +40,17 @@ type VM struct {
 	// Priority from drover's configuration.
 	cluster.VM
 	UUID string
+	// State is libvirt's domain state ("running", "paused", ...) and,
+	// after a colon, its reason when it is not the usual one
+	// ("paused: migration").
+	State string
+	// InFlight is set for a migration's incoming copy whose definition
+	// could not be read (libvirt holds it until the migration ends): it
+	// has no MACs or disks.
+	InFlight bool
+	// Stats is the sample the Backend's figures come from (zero from
+	// Inventory alone).
+	Stats DomainStats
 	// Persistent is whether the domain is defined (survives a shutdown),
 	// rather than transient.
 	Persistent bool
@@ -104,7 +118,7 @@ func (c *Conn) Inventory(ctx context.Context, opt InventoryOptions) (*Inventory,
 			Name:     c.name,
 			CPUs:     int(ni.cpus),
 			Memory:   int64(ni.memKiB) * 1024,
-			CPUModel: caps.cpuModel(),
+			CPUModel: cpuModel(caps),
 		},
 		UUID: caps.Host.UUID,
 	}
@@ -144,12 +158,34 @@ func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOpti
 	if err != nil {
 		return nil, err
 	}
-	desc, err := call(ctx, c, func() (string, error) { return c.l.DomainGetXMLDesc(d, 0) })
+	pers, err := call(ctx, c, func() (int32, error) { return c.l.DomainIsPersistent(d) })
 	if err != nil {
 		return nil, err
 	}
-	pers, err := call(ctx, c, func() (int32, error) { return c.l.DomainIsPersistent(d) })
+	type stateReason struct{ state, reason int32 }
+	st, err := call(ctx, c, func() (stateReason, error) {
+		s, r, err := c.l.DomainGetState(d, 0)
+		return stateReason{s, r}, err
+	})
 	if err != nil {
+		return nil, err
+	}
+	state := domainState(golibvirt.DomainState(st.state), st.reason)
+	// The incoming copy of a migrating domain holds its lock until the
+	// migration ends: its XML would wait that long. Give it a moment only;
+	// without it the copy is listed bare, as in flight.
+	xctx := ctx
+	if state == stateMigrating {
+		var cancel context.CancelFunc
+		xctx, cancel = context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+	}
+	desc, err := call(xctx, c, func() (string, error) { return c.l.DomainGetXMLDesc(d, 0) })
+	inFlight := false
+	switch {
+	case err != nil && state == stateMigrating && ctx.Err() == nil && xctx.Err() != nil:
+		inFlight, desc = true, "<domain><name>"+d.Name+"</name></domain>"
+	case err != nil:
 		return nil, err
 	}
 	dx, err := parseDomain(desc)
@@ -166,14 +202,13 @@ func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOpti
 		UUID:       dx.UUID,
 		Persistent: pers == 1,
 		Movable:    true,
+		State:      state,
+		InFlight:   inFlight,
 	}
-	for _, i := range dx.Devices.Interfaces {
-		if i.MAC.Address != "" {
-			vm.MACs = append(vm.MACs, strings.ToLower(i.MAC.Address))
-		}
-	}
+	vm.Migrating = inFlight
+	vm.MACs = macs(dx)
 	for _, x := range dx.Devices.Disks {
-		disk := x.disk(opt.SharedPaths)
+		disk := diskOf(x, opt.SharedPaths)
 		vm.Disks = append(vm.Disks, disk)
 		if vm.Movable && !disk.Shared && !disk.Empty && !opt.BlockMigration {
 			vm.Movable = false
@@ -183,99 +218,76 @@ func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOpti
 	return vm, nil
 }
 
-// capabilitiesXML is the part of libvirt's capabilities XML drover reads.
-// (libvirt.org/go/libvirtxml could not be fetched here: its module proxy
-// answer is 403 and libvirt.org is not reachable. These few fields follow
-// its Caps types.)
-type capabilitiesXML struct {
-	XMLName xml.Name `xml:"capabilities"`
-	Host    struct {
-		UUID string `xml:"uuid"`
-		CPU  struct {
-			Arch   string `xml:"arch"`
-			Model  string `xml:"model"`
-			Vendor string `xml:"vendor"`
-		} `xml:"cpu"`
-	} `xml:"host"`
-}
-
-func parseCapabilities(s string) (*capabilitiesXML, error) {
-	var c capabilitiesXML
-	if err := xml.Unmarshal([]byte(s), &c); err != nil {
+func parseCapabilities(s string) (*libvirtxml.Caps, error) {
+	var c libvirtxml.Caps
+	if err := c.Unmarshal(s); err != nil {
 		return nil, fmt.Errorf("capabilities XML: %w", err)
 	}
 	return &c, nil
 }
 
-func (c *capabilitiesXML) cpuModel() string {
+// cpuModel is the host CPU model, or the architecture when libvirt names
+// no model (TCG hosts, some ARM hosts).
+func cpuModel(c *libvirtxml.Caps) string {
+	if c.Host.CPU == nil {
+		return ""
+	}
 	if c.Host.CPU.Model != "" {
 		return c.Host.CPU.Model
 	}
 	return c.Host.CPU.Arch
 }
 
-// domainXML is the part of a domain's XML the inventory reads.
-type domainXML struct {
-	XMLName xml.Name `xml:"domain"`
-	UUID    string   `xml:"uuid"`
-	Devices struct {
-		Disks      []diskXML `xml:"disk"`
-		Interfaces []struct {
-			MAC struct {
-				Address string `xml:"address,attr"`
-			} `xml:"mac"`
-		} `xml:"interface"`
-	} `xml:"devices"`
-}
-
-type diskXML struct {
-	Type   string `xml:"type,attr"`
-	Device string `xml:"device,attr"`
-	Source *struct {
-		File     string `xml:"file,attr"`
-		Dev      string `xml:"dev,attr"`
-		Dir      string `xml:"dir,attr"`
-		Protocol string `xml:"protocol,attr"`
-		Name     string `xml:"name,attr"`
-		Pool     string `xml:"pool,attr"`
-		Volume   string `xml:"volume,attr"`
-	} `xml:"source"`
-	Target struct {
-		Dev string `xml:"dev,attr"`
-	} `xml:"target"`
-	Shareable *struct{} `xml:"shareable"`
-}
-
-func parseDomain(s string) (*domainXML, error) {
-	var d domainXML
-	if err := xml.Unmarshal([]byte(s), &d); err != nil {
+func parseDomain(s string) (*libvirtxml.Domain, error) {
+	var d libvirtxml.Domain
+	if err := d.Unmarshal(s); err != nil {
 		return nil, fmt.Errorf("domain XML: %w", err)
+	}
+	if d.Devices == nil {
+		d.Devices = &libvirtxml.DomainDeviceList{}
 	}
 	return &d, nil
 }
 
-func (x diskXML) disk(sharedPaths []string) Disk {
-	d := Disk{Target: x.Target.Dev, Device: x.Device, Type: x.Type}
+// macs are the domain's interface MAC addresses, lower case, in device
+// order.
+func macs(d *libvirtxml.Domain) []string {
+	var out []string
+	for _, i := range d.Devices.Interfaces {
+		if i.MAC != nil && i.MAC.Address != "" {
+			out = append(out, strings.ToLower(i.MAC.Address))
+		}
+	}
+	return out
+}
+
+func diskOf(x libvirtxml.DomainDisk, sharedPaths []string) Disk {
+	d := Disk{Device: x.Device}
+	if x.Target != nil {
+		d.Target = x.Target.Dev
+	}
 	if d.Device == "" {
 		d.Device = "disk"
 	}
-	if d.Type == "" {
-		d.Type = "file"
-	}
 	var path string
 	if s := x.Source; s != nil {
-		switch d.Type {
-		case "file":
-			path = s.File
-		case "block":
-			path = s.Dev
-		case "dir":
-			path = s.Dir
-		case "network":
-			d.Source = s.Protocol + ":" + s.Name
-		case "volume":
-			d.Source = s.Pool + "/" + s.Volume
+		switch {
+		case s.File != nil:
+			d.Type, path = "file", s.File.File
+		case s.Block != nil:
+			d.Type, path = "block", s.Block.Dev
+		case s.Dir != nil:
+			d.Type, path = "dir", s.Dir.Dir
+		case s.Network != nil:
+			d.Type, d.Source = "network", s.Network.Protocol+":"+s.Network.Name
+		case s.Volume != nil:
+			d.Type, d.Source = "volume", s.Volume.Pool+"/"+s.Volume.Volume
+		case s.NVME != nil:
+			d.Type = "nvme"
 		}
+	}
+	if d.Type == "" {
+		d.Type = "file"
 	}
 	if path != "" {
 		d.Source = path
@@ -300,4 +312,39 @@ func underAny(p string, dirs []string) bool {
 		}
 	}
 	return false
+}
+
+const (
+	stateRunning   = "running"
+	stateMigrating = "paused: migration"
+)
+
+// domainState names a libvirt state, with the reasons that matter to
+// migration.
+func domainState(s golibvirt.DomainState, reason int32) string {
+	switch s {
+	case golibvirt.DomainRunning:
+		return stateRunning
+	case golibvirt.DomainPaused:
+		switch golibvirt.DomainPausedReason(reason) {
+		case golibvirt.DomainPausedMigration:
+			return stateMigrating
+		case golibvirt.DomainPausedPostcopy:
+			return "paused: postcopy"
+		case golibvirt.DomainPausedPostcopyFailed:
+			return "paused: postcopy failed"
+		}
+		return "paused"
+	case golibvirt.DomainBlocked:
+		return "blocked"
+	case golibvirt.DomainShutdown:
+		return "shutting down"
+	case golibvirt.DomainShutoff:
+		return "shut off"
+	case golibvirt.DomainCrashed:
+		return "crashed"
+	case golibvirt.DomainPmsuspended:
+		return "suspended"
+	}
+	return "unknown"
 }

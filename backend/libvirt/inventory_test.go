@@ -32,7 +32,7 @@ func TestParseDomainDisks(t *testing.T) {
 		t.Fatalf("%d disks, want %d", len(d.Devices.Disks), len(want))
 	}
 	for i, x := range d.Devices.Disks {
-		if got := x.disk([]string{"/mnt/nfs"}); got != want[i] {
+		if got := diskOf(x, []string{"/mnt/nfs"}); got != want[i] {
 			t.Errorf("disk %d: %+v, want %+v", i, got, want[i])
 		}
 	}
@@ -53,11 +53,11 @@ func TestUnderAny(t *testing.T) {
 
 func TestCapabilitiesModel(t *testing.T) {
 	c, err := parseCapabilities(`<capabilities><host><uuid>u1</uuid><cpu><arch>x86_64</arch><model>Skylake-Client-IBRS</model><vendor>Intel</vendor></cpu></host></capabilities>`)
-	if err != nil || c.cpuModel() != "Skylake-Client-IBRS" || c.Host.UUID != "u1" {
+	if err != nil || cpuModel(c) != "Skylake-Client-IBRS" || c.Host.UUID != "u1" {
 		t.Fatalf("%+v %v", c, err)
 	}
 	c, _ = parseCapabilities(`<capabilities><host><cpu><arch>aarch64</arch></cpu></host></capabilities>`)
-	if c.cpuModel() != "aarch64" {
-		t.Fatalf("model %q", c.cpuModel())
+	if cpuModel(c) != "aarch64" {
+		t.Fatalf("model %q", cpuModel(c))
 	}
 }

@@ -3,7 +3,6 @@ package libvirt
 import (
 	"context"
 	"crypto/tls"
-	"encoding/xml"
 	"errors"
 	"os"
 	"os/exec"
@@ -14,6 +13,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/backend/pki"
@@ -66,6 +66,8 @@ var _ = BeforeSuite(func() {
 	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 	Expect(cmd.Run()).To(Succeed(), "build-guest.sh")
 	labUp(tcpName, tcpIP, "tcp")
+	// A tls host also makes the lab CA and drover's client certificate.
+	labUp(tlsName, tlsIP, "tls")
 })
 
 // AfterSuite runs after failures and interrupts too.
@@ -79,105 +81,47 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// labDomain is the lab guest (see e2e/lab/README.md): kernel + initrd, no
-// disk, serial console to a file, one user-mode NIC with a fixed MAC. It is
-// built with encoding/xml because libvirt.org/go/libvirtxml could not be
-// fetched on this machine.
-type labDomain struct {
-	XMLName xml.Name `xml:"domain"`
-	Type    string   `xml:"type,attr"`
-	Name    string   `xml:"name"`
-	Memory  struct {
-		Unit  string `xml:"unit,attr"`
-		Value int    `xml:",chardata"`
-	} `xml:"memory"`
-	VCPU int `xml:"vcpu"`
-	OS   struct {
-		Type struct {
-			Arch    string `xml:"arch,attr"`
-			Machine string `xml:"machine,attr"`
-			Value   string `xml:",chardata"`
-		} `xml:"type"`
-		Kernel  string `xml:"kernel"`
-		Initrd  string `xml:"initrd"`
-		Cmdline string `xml:"cmdline"`
-	} `xml:"os"`
-	Features struct {
-		ACPI struct{} `xml:"acpi"`
-	} `xml:"features"`
-	OnPoweroff string `xml:"on_poweroff"`
-	OnReboot   string `xml:"on_reboot"`
-	OnCrash    string `xml:"on_crash"`
-	Devices    struct {
-		Serial     labChardev `xml:"serial"`
-		Console    labChardev `xml:"console"`
-		Interfaces []struct {
-			Type string `xml:"type,attr"`
-			MAC  struct {
-				Address string `xml:"address,attr"`
-			} `xml:"mac"`
-			Model struct {
-				Type string `xml:"type,attr"`
-			} `xml:"model"`
-		} `xml:"interface"`
-		Controller struct {
-			Type  string `xml:"type,attr"`
-			Model string `xml:"model,attr"`
-		} `xml:"controller"`
-		Memballoon struct {
-			Model string `xml:"model,attr"`
-		} `xml:"memballoon"`
-	} `xml:"devices"`
-}
-
-type labChardev struct {
-	Type   string `xml:"type,attr"`
-	Source struct {
-		Path   string `xml:"path,attr"`
-		Append string `xml:"append,attr"`
-	} `xml:"source"`
-	Target struct {
-		Type string `xml:"type,attr,omitempty"`
-		Port int    `xml:"port,attr"`
-	} `xml:"target"`
-}
-
+// guestXML is the lab guest (see e2e/lab/README.md): kernel + initrd, no
+// disk, serial console to a file, one user-mode NIC with a fixed MAC (none
+// when mac is empty). The guest writes memory at drover.dirty per second
+// within drover.wss and prints a heartbeat on its console.
 func guestXML(name string, mib int, mac string) string {
 	GinkgoHelper()
-	var d labDomain
-	d.Type = "qemu"
-	d.Name = name
-	d.Memory.Unit, d.Memory.Value = "MiB", mib
-	d.VCPU = 1
-	d.OS.Type.Arch, d.OS.Type.Machine, d.OS.Type.Value = "x86_64", "pc", "hvm"
-	d.OS.Kernel = guestDir + "/vmlinuz"
-	d.OS.Initrd = guestDir + "/initrd.gz"
-	d.OS.Cmdline = "console=ttyS0 panic=-1 quiet drover.wss=16M drover.dirty=4M"
-	d.OnPoweroff, d.OnReboot, d.OnCrash = "destroy", "destroy", "destroy"
 	serial := "/var/log/libvirt/qemu/" + name + "-serial.log"
-	d.Devices.Serial.Type = "file"
-	d.Devices.Serial.Source.Path, d.Devices.Serial.Source.Append = serial, "on"
-	d.Devices.Console = d.Devices.Serial
-	d.Devices.Console.Target.Type = "serial"
-	if mac != "" {
-		d.Devices.Interfaces = make([]struct {
-			Type string `xml:"type,attr"`
-			MAC  struct {
-				Address string `xml:"address,attr"`
-			} `xml:"mac"`
-			Model struct {
-				Type string `xml:"type,attr"`
-			} `xml:"model"`
-		}, 1)
-		d.Devices.Interfaces[0].Type = "user"
-		d.Devices.Interfaces[0].MAC.Address = mac
-		d.Devices.Interfaces[0].Model.Type = "virtio"
+	chardev := libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: serial, Append: "on"}}
+	port := uint(0)
+	d := libvirtxml.Domain{
+		Type:   "qemu",
+		Name:   name,
+		Memory: &libvirtxml.DomainMemory{Value: uint(mib), Unit: "MiB"},
+		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
+		OS: &libvirtxml.DomainOS{
+			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"},
+			Kernel:  guestDir + "/vmlinuz",
+			Initrd:  guestDir + "/initrd.gz",
+			Cmdline: "console=ttyS0 panic=-1 quiet drover.wss=16M drover.dirty=4M",
+		},
+		// Without <acpi/> libvirt passes -no-acpi, which QEMU 10 rejects.
+		Features:   &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}},
+		OnPoweroff: "destroy", OnReboot: "destroy", OnCrash: "destroy",
+		Devices: &libvirtxml.DomainDeviceList{
+			Serials: []libvirtxml.DomainSerial{{Source: &chardev, Target: &libvirtxml.DomainSerialTarget{Port: &port}}},
+			Consoles: []libvirtxml.DomainConsole{{Source: &chardev,
+				Target: &libvirtxml.DomainConsoleTarget{Type: "serial", Port: &port}}},
+			Controllers: []libvirtxml.DomainController{{Type: "usb", Model: "none"}},
+			MemBalloon:  &libvirtxml.DomainMemBalloon{Model: "none"},
+		},
 	}
-	d.Devices.Controller.Type, d.Devices.Controller.Model = "usb", "none"
-	d.Devices.Memballoon.Model = "none"
-	b, err := xml.MarshalIndent(d, "", "  ")
+	if mac != "" {
+		d.Devices.Interfaces = []libvirtxml.DomainInterface{{
+			Source: &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}},
+			MAC:    &libvirtxml.DomainInterfaceMAC{Address: mac},
+			Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
+		}}
+	}
+	s, err := d.Marshal()
 	Expect(err).NotTo(HaveOccurred())
-	return string(b)
+	return s
 }
 
 func dialLab(name string, opts Options) *Conn {
@@ -229,7 +173,7 @@ var _ = Describe("a tcp lab host", Ordered, func() {
 		Expect(err).NotTo(HaveOccurred())
 		caps, err := parseCapabilities(string(out))
 		Expect(err).NotTo(HaveOccurred())
-		Expect(inv.Host.CPUModel).To(Equal(caps.cpuModel()))
+		Expect(inv.Host.CPUModel).To(Equal(cpuModel(caps)))
 		Expect(inv.UUID).To(Equal(caps.Host.UUID))
 		GinkgoWriter.Printf("host %s: %d CPUs, %d MiB, model %s, uuid %s\n",
 			inv.Host.Name, inv.Host.CPUs, inv.Host.Memory>>20, inv.Host.CPUModel, inv.UUID)
@@ -295,10 +239,6 @@ var _ = Describe("an address where no host runs", func() {
 })
 
 var _ = Describe("a tls lab host", Ordered, func() {
-	BeforeAll(func() {
-		labUp(tlsName, tlsIP, "tls")
-	})
-
 	It("accepts drover's client certificate and verifies the host's", func() {
 		c := dialLab(tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: labPKI})
 		inv := inventory(c)

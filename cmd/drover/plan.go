@@ -16,23 +16,36 @@ import (
 
 func planCmd() *cobra.Command {
 	var (
-		name, hosts, zone, out string
-		at, deadline           time.Duration
-		explain                bool
+		name, hosts, zone, out, inv string
+		at, deadline                time.Duration
+		explain                     bool
 	)
 	c := &cobra.Command{
-		Use:   "plan SCENARIO.yaml --policy balance|evacuate|disaster|fixed-batch|greedy-cv|consolidate",
+		Use:   "plan (SCENARIO.yaml | --inventory FILE) --policy balance|evacuate|disaster|fixed-batch|greedy-cv|consolidate",
 		Short: "Make a plan on a scenario's cluster and print its predicted timing",
 		Long: "Builds the cluster of SCENARIO at --at (running the simulation up to then), asks the policy for a plan,\n" +
 			"and times it with the same network and pre-copy model as the simulator. Evacuation takes --hosts\n" +
 			"(default: the scenario's maintenance hosts); disaster takes --zone and --deadline (default: the\n" +
-			"scenario's first disaster warning).",
-		Args: cobra.ExactArgs(1),
+			"scenario's first disaster warning). With --inventory it plans on a live snapshot of the hosts of\n" +
+			"FILE instead (as `drover inventory` takes it); hosts the file marks maintenance are drained.",
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			sc, err := scenarios.Load(args[0])
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return exitError{2}
+			var sc *scenarios.Scenario
+			var err error
+			switch {
+			case inv != "" && len(args) == 0:
+				sc, err = liveScenario(cmd.Context(), inv)
+				if err != nil {
+					return err
+				}
+			case inv == "" && len(args) == 1:
+				sc, err = scenarios.Load(args[0])
+				if err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					return exitError{2}
+				}
+			default:
+				return fmt.Errorf("give a scenario file or --inventory FILE, not both")
 			}
 			cfg, err := sim.CoreConfig(sc, sim.Options{})
 			if err != nil {
@@ -115,5 +128,6 @@ func planCmd() *cobra.Command {
 	f.DurationVar(&at, "at", 0, "plan on the cluster as it is at this time of the scenario")
 	f.BoolVar(&explain, "explain", false, "list every host refused for every VM, and why")
 	f.StringVar(&out, "out", "", "write the plan as JSON")
+	f.StringVar(&inv, "inventory", "", "plan on the live hosts of this inventory file instead of a scenario")
 	return c
 }

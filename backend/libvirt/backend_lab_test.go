@@ -1,0 +1,474 @@
+package libvirt
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/droverlab/drover/backend"
+	"github.com/droverlab/drover/backend/backendtest"
+	"github.com/droverlab/drover/scheduler/cluster"
+)
+
+// The Backend against real daemons. Hosts: lab1 and lab3 unsecured (tcp),
+// lab2 and lab4 secured (tls, the lab CA), lab5 secured by a foreign CA.
+const (
+	tcp2Name    = "lab3"
+	tcp2IP      = "198.18.0.13"
+	tls2Name    = "lab4"
+	tls2IP      = "198.18.0.14"
+	foreignName = "lab5"
+	foreignIP   = "198.18.0.15"
+	foreignPKI  = "/run/drover-lab/pki-foreign"
+)
+
+func labUpEnv(name, ip, mode string, env ...string) {
+	GinkgoHelper()
+	labHosts = append(labHosts, name)
+	cmd := exec.Command(filepath.Join(labDir, "host.sh"), "up", name, ip, mode)
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+	Expect(cmd.Run()).To(Succeed(), "host.sh up %s", name)
+}
+
+// hostPath is path inside a lab host's mount namespace, seen from here.
+func hostPath(name, path string) string {
+	GinkgoHelper()
+	out, err := exec.Command(filepath.Join(labDir, "host.sh"), "path", name, path).Output()
+	Expect(err).NotTo(HaveOccurred(), "host.sh path %s %s", name, path)
+	return strings.TrimSpace(string(out))
+}
+
+type labHost struct {
+	name, ip string
+	tr       Transport
+}
+
+func labConfig(hosts ...labHost) *Config {
+	GinkgoHelper()
+	var b strings.Builder
+	fmt.Fprintf(&b, "pki: %s\npoll_interval: 200ms\nmigration: {completion_timeout_per_gib: 10m}\nhosts:\n", labPKI)
+	for _, h := range hosts {
+		fmt.Fprintf(&b, "  - {name: %s, address: %s, transport: %s, zone: z-%s, nics: 1, nic_speed: 1Gbit/s}\n", h.name, h.ip, h.tr, h.name)
+	}
+	cfg, err := ParseConfig("lab.yaml", []byte(b.String()))
+	Expect(err).NotTo(HaveOccurred())
+	return cfg
+}
+
+func newLabBackend(cfg *Config) *Backend {
+	GinkgoHelper()
+	log := slog.New(slog.NewTextHandler(GinkgoWriter, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	b, err := New(cfg, log)
+	Expect(err).NotTo(HaveOccurred())
+	DeferCleanup(func() { Expect(b.Close()).To(Succeed()) })
+	return b
+}
+
+// guest is a lab guest started on a host; its heartbeat proves it runs.
+type guest struct {
+	name, mac string
+	dirty     string // bytes/s the guest writes, as its command line takes it
+}
+
+// startGuest defines and starts g on host h (after removing it from every
+// given host) and waits for its first heartbeats.
+func startGuest(g guest, h labHost, everywhere ...labHost) {
+	GinkgoHelper()
+	for _, o := range everywhere {
+		virsh(o, "destroy", g.name)
+		virsh(o, "undefine", g.name)
+		_ = os.Remove(hostPath(o.name, serialPath(g.name)))
+	}
+	xml := guestXML(g.name, guestMiB, g.mac)
+	if g.dirty != "" {
+		xml = strings.Replace(xml, "drover.dirty=4M", "drover.dirty="+g.dirty, 1)
+	}
+	f := filepath.Join(GinkgoT().TempDir(), g.name+".xml")
+	Expect(os.WriteFile(f, []byte(xml), 0o644)).To(Succeed())
+	out, err := exec.Command("virsh", "-c", uriOf(h), "define", f).CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), string(out))
+	out, err = exec.Command("virsh", "-c", uriOf(h), "start", g.name).CombinedOutput()
+	Expect(err).NotTo(HaveOccurred(), string(out))
+	Eventually(func() int { return lastBeat(h.name, g.name).seq }).WithTimeout(90*time.Second).WithPolling(500*time.Millisecond).
+		Should(BeNumerically(">=", 2), "no heartbeat from %s on %s", g.name, h.name)
+}
+
+func uriOf(h labHost) string {
+	if h.tr == TLS {
+		return "qemu+tls://" + h.ip + "/system?pkipath=" + labPKI
+	}
+	return "qemu+tcp://" + h.ip + "/system"
+}
+
+// virsh runs a command against h, ignoring failure (cleanup).
+func virsh(h labHost, args ...string) {
+	cmd := exec.Command("virsh", append([]string{"-q", "-c", uriOf(h)}, args...)...)
+	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+	_ = cmd.Run()
+}
+
+func serialPath(dom string) string { return "/var/log/libvirt/qemu/" + dom + "-serial.log" }
+
+type beat struct {
+	seq     int
+	boot    string
+	rate    float64
+	starts  int  // GUEST START lines: more than one is a reboot
+	panicky bool // a panic or oops was printed
+}
+
+var heartbeatRE = regexp.MustCompile(`^HEARTBEAT seq=(\d+) boot=(\S+) uptime=\S+ dirtied=\d+ rate=(\d+)$`)
+
+// lastBeat reads a guest's serial log on a host. Only whole lines count:
+// QEMU writes the file as the guest prints.
+func lastBeat(hostName, dom string) beat {
+	var b beat
+	f, err := os.Open(hostPath(hostName, serialPath(dom)))
+	if err != nil {
+		return b
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "GUEST START") {
+			b.starts++
+		}
+		if strings.Contains(line, "Kernel panic") || strings.Contains(line, "GUEST PANIC") || strings.Contains(line, "Oops") {
+			b.panicky = true
+		}
+		if m := heartbeatRE.FindStringSubmatch(line); m != nil {
+			b.seq, _ = strconv.Atoi(m[1])
+			b.boot = m[2]
+			b.rate, _ = strconv.ParseFloat(m[3], 64)
+		}
+	}
+	return b
+}
+
+// expectAlive checks that the guest, last seen at was, keeps beating on
+// hostName with the same boot id, without a reboot or a panic.
+func expectAlive(hostName, dom string, was beat) {
+	GinkgoHelper()
+	Eventually(func() int { return lastBeat(hostName, dom).seq }).WithTimeout(30*time.Second).WithPolling(300*time.Millisecond).
+		Should(BeNumerically(">=", was.seq+3), "heartbeat of %s did not go on on %s", dom, hostName)
+	now := lastBeat(hostName, dom)
+	Expect(now.boot).To(Equal(was.boot), "boot id changed: the guest rebooted")
+	Expect(now.panicky).To(BeFalse(), "the guest printed a panic on %s", hostName)
+	Expect(now.starts).To(BeNumerically("<=", 1), "the guest started again on %s", hostName)
+}
+
+// events records a Backend's events.
+type events struct {
+	mu  sync.Mutex
+	all []cluster.Event
+}
+
+func (e *events) add(ev cluster.Event) { e.mu.Lock(); e.all = append(e.all, ev); e.mu.Unlock() }
+
+func (e *events) done(id int) (cluster.MigrationDone, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, ev := range e.all {
+		if d, ok := ev.(cluster.MigrationDone); ok && d.ID == id {
+			return d, true
+		}
+	}
+	return cluster.MigrationDone{}, false
+}
+
+func (e *events) progressed(id int) (cluster.MigrationProgress, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var last cluster.MigrationProgress
+	var ok bool
+	for _, ev := range e.all {
+		if p, is := ev.(cluster.MigrationProgress); is && p.ID == id {
+			last, ok = p, true
+		}
+	}
+	return last, ok
+}
+
+func waitDone(ev *events, id int, within time.Duration) cluster.MigrationDone {
+	GinkgoHelper()
+	var d cluster.MigrationDone
+	Eventually(func() bool {
+		var ok bool
+		d, ok = ev.done(id)
+		return ok
+	}).WithTimeout(within).WithPolling(200 * time.Millisecond).Should(BeTrue())
+	return d
+}
+
+func migrateCmd(id int, vm, src, dst string, tr cluster.Transport, opts cluster.MigrationOptions) []cluster.Command {
+	return []cluster.Command{cluster.StartMigration{ID: id, VM: vm, Source: src, Destination: dst, Transport: tr, Options: opts}}
+}
+
+var (
+	lab1 = labHost{tcpName, tcpIP, TCP}
+	lab2 = labHost{tlsName, tlsIP, TLS}
+	lab3 = labHost{tcp2Name, tcp2IP, TCP}
+	lab4 = labHost{tls2Name, tls2IP, TLS}
+	lab5 = labHost{foreignName, foreignIP, TLS}
+)
+
+var _ = Describe("the libvirt backend", Ordered, func() {
+	BeforeAll(func() {
+		labUp(tcp2Name, tcp2IP, "tcp")
+		labUp(tls2Name, tls2IP, "tls")
+		labUpEnv(foreignName, foreignIP, "tls", "DROVER_LAB_PKI="+foreignPKI)
+	})
+
+	Describe("conformance, between two unsecured hosts", func() {
+		fast := guest{name: "drcf1", mac: "52:54:00:dd:01:01", dirty: "2M"}
+		slow := guest{name: "drcf2", mac: "52:54:00:dd:01:02", dirty: "8M"}
+		backendtest.Specs(func() backendtest.Harness {
+			startGuest(fast, lab1, lab1, lab3)
+			startGuest(slow, lab1, lab1, lab3)
+			return &labHarness{b: newLabBackend(labConfig(lab1, lab3)), fx: backendtest.Fixture{
+				Source: tcpName, Destination: tcp2Name, VM: fast.name, SlowVM: slow.name,
+				Transport:   cluster.TransportTCP,
+				SlowOptions: cluster.MigrationOptions{Bandwidth: 1 << 20},
+				Patience:    90 * time.Second,
+			}}
+		}, func(f func()) { conformanceMu.Lock(); defer conformanceMu.Unlock(); f() })
+	})
+
+	It("reports a running TCG guest's CPU use and the dirty rate libvirt measures beside the guest's own", func() {
+		g := guest{name: "drst1", mac: "52:54:00:dd:02:01", dirty: "16M"}
+		startGuest(g, lab1, lab1)
+		b := newLabBackend(labConfig(lab1, lab3))
+		snap, err := b.Snapshot(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		v := snap.VM(g.name)
+		Expect(v).NotTo(BeNil())
+		Expect(v.Host).To(Equal(tcpName))
+		Expect(v.VCPUs).To(Equal(1))
+		Expect(v.Memory).To(Equal(int64(guestMiB) << 20))
+		Expect(v.MACs).To(Equal([]string{g.mac}))
+		Expect(v.CPU).To(BeNumerically(">", 0.01), "a guest that writes memory uses CPU")
+		Expect(v.CPU).To(BeNumerically("<=", 1))
+		Expect(v.Resident).To(BeNumerically(">", 16<<20))
+		own := lastBeat(tcpName, g.name).rate
+		GinkgoWriter.Printf("dirty rate: libvirt %.1f MiB/s, guest %.1f MiB/s; cpu %.2f cores; resident %d MiB\n",
+			v.DirtyRate/(1<<20), own/(1<<20), v.CPU, v.Resident>>20)
+		Expect(own).To(BeNumerically(">", 8<<20))
+		// Page sampling counts pages, not writes, over a 1 s window: it may
+		// see fewer distinct pages than the guest's writes, never far more.
+		Expect(v.DirtyRate).To(BeNumerically(">", own/8))
+		Expect(v.DirtyRate).To(BeNumerically("<", own*4))
+		h := snap.Host(tcpName)
+		Expect(h.Security).To(Equal(cluster.Unsecured))
+		Expect(h.Zone).To(Equal("z-lab1"))
+		Expect(h.NICSpeed).To(Equal(1e9 / 8))
+		virsh(lab1, "destroy", g.name)
+		virsh(lab1, "undefine", g.name)
+	})
+
+	It("live-migrates over TCP: the guest goes on on the destination, persistent there, gone from the source", func() {
+		g := guest{name: "drtcp1", mac: "52:54:00:dd:03:01", dirty: "8M"}
+		startGuest(g, lab1, lab1, lab3)
+		b := newLabBackend(labConfig(lab1, lab3))
+		ev := &events{}
+		b.Subscribe(ev.add)
+		was := lastBeat(tcpName, g.name)
+		start := time.Now()
+		Expect(b.Apply(context.Background(), migrateCmd(1, g.name, tcpName, tcp2Name, cluster.TransportTCP, cluster.MigrationOptions{DowntimeLimit: 300 * time.Millisecond}))).To(Succeed())
+		d := waitDone(ev, 1, 90*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeCompleted), d.Reason)
+		GinkgoWriter.Printf("tcp migration: %s wall, downtime %s, %d MiB sent, %d rounds\n", time.Since(start).Round(time.Millisecond), d.Downtime, d.Bytes>>20, d.Rounds)
+		Expect(d.Downtime).To(BeNumerically(">", 0))
+		Expect(d.Bytes).To(BeNumerically(">", 0))
+		Expect(d.Rounds).To(BeNumerically(">=", 1))
+		expectAlive(tcp2Name, g.name, was)
+		snap, err := b.Snapshot(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(snap.VM(g.name).Host).To(Equal(tcp2Name))
+		Expect(snap.VM(g.name).MACs).To(Equal([]string{g.mac}))
+		out, err := exec.Command("virsh", "-q", "-c", uriOf(lab3), "list", "--persistent", "--name").Output()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Fields(string(out))).To(ContainElement(g.name))
+		out, err = exec.Command("virsh", "-q", "-c", uriOf(lab1), "list", "--all", "--name").Output()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(strings.Fields(string(out))).NotTo(ContainElement(g.name))
+		virsh(lab3, "destroy", g.name)
+		virsh(lab3, "undefine", g.name)
+	})
+
+	It("live-migrates over TLS between secured hosts, with QEMU native TLS", func() {
+		g := guest{name: "drtls1", mac: "52:54:00:dd:04:01", dirty: "8M"}
+		startGuest(g, lab2, lab2, lab4)
+		b := newLabBackend(labConfig(lab2, lab4))
+		ev := &events{}
+		b.Subscribe(ev.add)
+		snap, err := b.Snapshot(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(snap.Host(tlsName).Security).To(Equal(cluster.Secured))
+		Expect(snap.Host(tls2Name).Security).To(Equal(cluster.Secured))
+		was := lastBeat(tlsName, g.name)
+		Expect(b.Apply(context.Background(), migrateCmd(1, g.name, tlsName, tls2Name, cluster.TransportTLS, cluster.MigrationOptions{}))).To(Succeed())
+		d := waitDone(ev, 1, 90*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeCompleted), d.Reason)
+		GinkgoWriter.Printf("tls migration: downtime %s, %d MiB sent, %d rounds\n", d.Downtime, d.Bytes>>20, d.Rounds)
+		expectAlive(tls2Name, g.name, was)
+		// QMP is logged: both QEMUs used x509 credentials for the stream.
+		for _, h := range []string{tlsName, tls2Name} {
+			log, err := os.ReadFile(hostPath(h, "/var/log/libvirt/libvirtd.log"))
+			Expect(err).NotTo(HaveOccurred())
+			Expect(string(log)).To(ContainSubstring(`"qom-type":"tls-creds-x509"`), "no TLS credentials in %s's QMP log", h)
+		}
+		virsh(lab4, "destroy", g.name)
+		virsh(lab4, "undefine", g.name)
+	})
+
+	It("refuses a mixed pair by TLS enforcement before connecting to either daemon", func() {
+		g := guest{name: "drmix1", mac: "52:54:00:dd:05:01"}
+		startGuest(g, lab1, lab1)
+		b := newLabBackend(labConfig(lab1, lab2))
+		ev := &events{}
+		b.Subscribe(ev.add)
+		for _, tr := range []cluster.Transport{cluster.TransportTCP, cluster.TransportTLS, ""} {
+			Expect(b.Apply(context.Background(), migrateCmd(1, g.name, tcpName, tlsName, tr, cluster.MigrationOptions{}))).To(Succeed())
+			d := waitDone(ev, 1, 30*time.Second)
+			Expect(d.Outcome).To(Equal(cluster.OutcomeRejected))
+			Expect(d.Reason).To(ContainSubstring("security"), d.Reason)
+			ev.mu.Lock()
+			ev.all = nil
+			ev.mu.Unlock()
+		}
+		for _, n := range []string{tcpName, tlsName} {
+			h := b.hosts[n]
+			h.mu.Lock()
+			Expect(h.c).To(BeNil(), "the backend connected to %s", n)
+			h.mu.Unlock()
+		}
+		was := lastBeat(tcpName, g.name)
+		expectAlive(tcpName, g.name, was)
+		virsh(lab1, "destroy", g.name)
+		virsh(lab1, "undefine", g.name)
+	})
+
+	It("refuses a host whose certificate comes from another CA", func() {
+		g := guest{name: "drfor1", mac: "52:54:00:dd:06:01"}
+		startGuest(g, lab2, lab2)
+		b := newLabBackend(labConfig(lab2, lab5))
+		ev := &events{}
+		b.Subscribe(ev.add)
+		// The snapshot cannot even open lab5: its certificate does not verify.
+		_, err := b.Snapshot(context.Background())
+		Expect(err).To(MatchError(ContainSubstring("certificate")))
+		sec, why, err := b.hosts[foreignName].securityState(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sec).To(Equal(cluster.Invalid), why)
+		GinkgoWriter.Printf("lab5: %s (%s)\n", sec, why)
+		Expect(b.Apply(context.Background(), migrateCmd(1, g.name, tlsName, foreignName, cluster.TransportTLS, cluster.MigrationOptions{}))).To(Succeed())
+		d := waitDone(ev, 1, 30*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeRejected))
+		Expect(d.Reason).To(ContainSubstring("invalid"))
+		expectAlive(tlsName, g.name, lastBeat(tlsName, g.name))
+		virsh(lab2, "destroy", g.name)
+		virsh(lab2, "undefine", g.name)
+	})
+
+	It("aborts a migration capped at 1 MiB/s and leaves the guest running on its source", func() {
+		g := guest{name: "drab1", mac: "52:54:00:dd:07:01", dirty: "8M"}
+		startGuest(g, lab1, lab1, lab3)
+		b := newLabBackend(labConfig(lab1, lab3))
+		ev := &events{}
+		b.Subscribe(ev.add)
+		was := lastBeat(tcpName, g.name)
+		Expect(b.Apply(context.Background(), migrateCmd(7, g.name, tcpName, tcp2Name, cluster.TransportTCP, cluster.MigrationOptions{Bandwidth: 1 << 20}))).To(Succeed())
+		Eventually(func() int64 { p, _ := ev.progressed(7); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 1<<20))
+		p, _ := ev.progressed(7)
+		GinkgoWriter.Printf("before abort: iteration %d, %d KiB sent, %d KiB left\n", p.Iteration, p.Sent>>10, p.Remaining>>10)
+		Expect(b.Apply(context.Background(), []cluster.Command{cluster.AbortMigration{ID: 7, Reason: "operator abort"}})).To(Succeed())
+		d := waitDone(ev, 7, 30*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeAborted), d.Reason)
+		Expect(d.Lost).To(BeFalse())
+		snap, err := b.Snapshot(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(snap.VM(g.name).Host).To(Equal(tcpName))
+		Expect(snap.VM(g.name).Migrating).To(BeFalse())
+		expectAlive(tcpName, g.name, was)
+		virsh(lab1, "destroy", g.name)
+		virsh(lab1, "undefine", g.name)
+	})
+
+	It("reconnects to a host whose daemon restarted", func() {
+		b := newLabBackend(labConfig(lab1, lab3))
+		_, err := b.Snapshot(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		old := b.hosts[tcpName].c
+		Expect(old).NotTo(BeNil())
+		old.d.closeConn() // the socket dies under go-libvirt, as when a daemon restarts
+		Eventually(old.Disconnected()).WithTimeout(5 * time.Second).Should(BeClosed())
+		_, err = b.Snapshot(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(b.hosts[tcpName].c).NotTo(BeIdenticalTo(old))
+	})
+
+	It("leaves the guest running on its source when the destination daemon is killed mid-migration", func() {
+		g := guest{name: "drkill1", mac: "52:54:00:dd:08:01", dirty: "8M"}
+		startGuest(g, lab1, lab1, lab3)
+		b := newLabBackend(labConfig(lab1, lab3))
+		ev := &events{}
+		b.Subscribe(ev.add)
+		was := lastBeat(tcpName, g.name)
+		Expect(b.Apply(context.Background(), migrateCmd(8, g.name, tcpName, tcp2Name, cluster.TransportTCP, cluster.MigrationOptions{Bandwidth: 1 << 20}))).To(Succeed())
+		Eventually(func() int64 { p, _ := ev.progressed(8); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 1<<20))
+		pidText, err := os.ReadFile(hostPath(tcp2Name, "/run/libvirtd.pid"))
+		Expect(err).NotTo(HaveOccurred())
+		pid, err := strconv.Atoi(strings.TrimSpace(string(pidText)))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(exec.Command("kill", "-9", strconv.Itoa(pid)).Run()).To(Succeed())
+		d := waitDone(ev, 8, 60*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeFailed), d.Reason)
+		Expect(d.Lost).To(BeFalse())
+		GinkgoWriter.Printf("destination killed: %s\n", d.Reason)
+		c := dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
+		inv := inventory(c)
+		v := findVM(inv, g.name)
+		Expect(v).NotTo(BeNil())
+		Expect(v.State).To(Equal(stateRunning))
+		expectAlive(tcpName, g.name, was)
+		virsh(lab1, "destroy", g.name)
+		virsh(lab1, "undefine", g.name)
+	})
+})
+
+// labHarness runs the conformance specs on real daemons in real time.
+type labHarness struct {
+	b  *Backend
+	fx backendtest.Fixture
+}
+
+func (h *labHarness) Backend() backend.Backend     { return h.b }
+func (h *labHarness) Fixture() backendtest.Fixture { return h.fx }
+func (h *labHarness) Wait(d time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if cond != nil && cond() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+var conformanceMu sync.Mutex

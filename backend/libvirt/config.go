@@ -1,0 +1,313 @@
+package libvirt
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/filter"
+)
+
+// Config is an inventory file: the hosts of a live cluster and how drover
+// reaches and treats them. `drover inventory`, `plan --inventory` and
+// `apply` read it.
+//
+//	pki: /etc/drover/pki/clients/drover   # drover's client certificate, key and the cluster CA
+//	tls: matching                          # or required: unsecured hosts take no part
+//	shared_paths: [/srv/nfs/images]
+//	migration: {bandwidth: 1Gbit/s, downtime_limit: 300ms, auto_converge: true}
+//	hosts:
+//	  - {name: kvm1, address: 10.0.0.11, transport: tls, zone: a, rack: r1, nics: 2, nic_speed: 10Gbit/s}
+//	  - {name: kvm2, address: 10.0.0.12, transport: tcp, zone: b, state: maintenance}
+type Config struct {
+	// PKI is drover's client directory (cacert.pem, clientcert.pem,
+	// clientkey.pem), as `drover pki issue client` writes it. Needed for
+	// tls hosts and to probe security states.
+	PKI string `yaml:"pki"`
+	// TLS is the enforcement mode: matching (the default) or required.
+	// The real backend has no "off": it never migrates between hosts of
+	// different security states.
+	TLS filter.TLSMode `yaml:"tls"`
+	// InsecureSkipVerify names hosts whose certificate drover does not
+	// verify (trials only; every connection logs a warning). Such hosts
+	// count as invalid for TLS enforcement: nothing migrates to or from
+	// them.
+	InsecureSkipVerify []string `yaml:"insecure_skip_verify"`
+	// SharedPaths are directories every host sees; local disks elsewhere
+	// make a VM non-movable unless BlockMigration is set.
+	SharedPaths    []string `yaml:"shared_paths"`
+	BlockMigration bool     `yaml:"block_migration"`
+	// Timeout bounds one call to a host (dial, inventory); 10s when 0.
+	Timeout Duration `yaml:"timeout"`
+	// PollInterval is how often a running migration's job stats are read;
+	// 400ms when 0.
+	PollInterval Duration `yaml:"poll_interval"`
+	// DirtyRatePeriod is how long a dirty-rate measurement runs; 1s when
+	// 0. DirtyRateMaxAge is how old a measurement may be before a
+	// snapshot starts a new one; 1m when 0.
+	DirtyRatePeriod Duration `yaml:"dirty_rate_period"`
+	DirtyRateMaxAge Duration `yaml:"dirty_rate_max_age"`
+	// Migration holds the options every migration starts with and the
+	// executor's limits.
+	Migration MigrationConfig `yaml:"migration"`
+	Hosts     []HostConfig    `yaml:"hosts"`
+
+	file string
+}
+
+// MigrationConfig is the migration section of an inventory file.
+type MigrationConfig struct {
+	Bandwidth     Rate     `yaml:"bandwidth"`
+	DowntimeLimit Duration `yaml:"downtime_limit"`
+	AutoConverge  bool     `yaml:"auto_converge"`
+	PostCopy      bool     `yaml:"postcopy"`
+	// The executor's limits (scheduler.Config).
+	CompletionTimeoutPerGiB Duration `yaml:"completion_timeout_per_gib"`
+	ProgressTimeout         Duration `yaml:"progress_timeout"`
+	MaxIterations           int      `yaml:"max_iterations"`
+	OnLimit                 string   `yaml:"on_limit"`
+	MaxParallel             int      `yaml:"max_parallel"`
+	MaxPerHost              int      `yaml:"max_per_host"`
+}
+
+// HostConfig is one host of an inventory file.
+type HostConfig struct {
+	Name string `yaml:"name"`
+	// Address is the IP address or DNS name drover, and the other hosts'
+	// daemons in peer-to-peer migration, use to reach the host; a tls
+	// host's certificate must name it. For transport unix it is the
+	// socket path (the local daemon).
+	Address   string    `yaml:"address"`
+	Transport Transport `yaml:"transport"`
+	Port      int       `yaml:"port"`
+	Zone      string    `yaml:"zone"`
+	Rack      string    `yaml:"rack"`
+	Class     string    `yaml:"class"`
+	// NICs and NICSpeed are the host's migration ports; 1 × 10Gbit/s when
+	// not given.
+	NICs     int               `yaml:"nics"`
+	NICSpeed Rate              `yaml:"nic_speed"`
+	State    cluster.HostState `yaml:"state"`
+
+	line, column int
+}
+
+// Rate is a rate in bytes/s written with a unit (1Gbit/s, 100MiB/s).
+type Rate float64
+
+// Duration is a Go duration string (300ms, 90s).
+type Duration time.Duration
+
+func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
+	v, err := scenarios.ParseRate(n.Value, 4096)
+	if err != nil {
+		return &nodeError{n, err.Error()}
+	}
+	*r = Rate(v)
+	return nil
+}
+
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil || v < 0 {
+		return &nodeError{n, fmt.Sprintf("bad duration %q (use e.g. 300ms, 90s, 5m)", n.Value)}
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// hostKeys are HostConfig's fields: yaml.v3 does not apply KnownFields
+// inside a custom unmarshaller.
+var hostKeys = []string{"name", "address", "transport", "port", "zone", "rack", "class", "nics", "nic_speed", "state"}
+
+func (h *HostConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			if k := n.Content[i]; !slices.Contains(hostKeys, k.Value) {
+				return &nodeError{k, fmt.Sprintf("host: unknown field %q (known: %s)", k.Value, strings.Join(hostKeys, ", "))}
+			}
+		}
+	}
+	type plain HostConfig
+	var p plain
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*h = HostConfig(p)
+	h.line, h.column = n.Line, n.Column
+	return nil
+}
+
+// nodeError is a value error at a YAML node.
+type nodeError struct {
+	n   *yaml.Node
+	msg string
+}
+
+func (e *nodeError) Error() string { return fmt.Sprintf("%d:%d: %s", e.n.Line, e.n.Column, e.msg) }
+
+// LoadConfig reads an inventory file. Errors name the file, line and
+// column, all of them at once.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig parses an inventory file's bytes; file names it in errors.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, yamlError(file, err)
+	}
+	c.file = file
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+// yamlError puts file in front of yaml.v3's "line N: msg" and our
+// "line:col: msg".
+func yamlError(file string, err error) error {
+	var te *yaml.TypeError
+	var ne *nodeError
+	switch {
+	case errors.As(err, &ne):
+		return fmt.Errorf("%s:%s", file, ne.Error())
+	case errors.As(err, &te):
+		var msgs []string
+		for _, m := range te.Errors {
+			m = strings.TrimPrefix(m, "line ")
+			if i := strings.Index(m, ": "); i > 0 && !strings.Contains(m[:i], ":") {
+				m = m[:i] + ":1" + m[i:] // yaml.v3 gives no column here
+			}
+			msgs = append(msgs, file+":"+m)
+		}
+		return errors.New(strings.Join(msgs, "\n"))
+	}
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.TrimPrefix(msg, "line ")
+	return fmt.Errorf("%s:%s", file, msg)
+}
+
+func (c *Config) check() error {
+	var errs []string
+	bad := func(line, col int, format string, args ...any) {
+		errs = append(errs, fmt.Sprintf("%s:%d:%d: %s", c.file, line, col, fmt.Sprintf(format, args...)))
+	}
+	switch c.TLS {
+	case "":
+		c.TLS = filter.TLSMatching
+	case filter.TLSMatching, filter.TLSRequired:
+	default:
+		bad(1, 1, "tls: %q is not matching or required (real hosts never migrate between security states)", c.TLS)
+	}
+	switch c.Migration.OnLimit {
+	case "", "abort", "force", "postcopy":
+	default:
+		bad(1, 1, "migration.on_limit: %q is not abort, force or postcopy", c.Migration.OnLimit)
+	}
+	if c.Migration.OnLimit == "postcopy" && !c.Migration.PostCopy {
+		bad(1, 1, "migration.on_limit: postcopy needs migration.postcopy: true")
+	}
+	if len(c.Hosts) == 0 {
+		bad(1, 1, "hosts: no hosts")
+	}
+	seen := map[string]bool{}
+	needPKI := false
+	for i := range c.Hosts {
+		h := &c.Hosts[i]
+		switch {
+		case h.Name == "":
+			bad(h.line, h.column, "host %d: no name", i+1)
+		case seen[h.Name]:
+			bad(h.line, h.column, "host %s: listed twice", h.Name)
+		}
+		seen[h.Name] = true
+		switch h.Transport {
+		case "":
+			h.Transport = TLS
+			needPKI = true
+		case TLS:
+			needPKI = true
+		case TCP, Unix:
+		default:
+			bad(h.line, h.column, "host %s: transport %q is not tls, tcp or unix", h.Name, h.Transport)
+		}
+		if h.Address == "" && h.Transport != Unix {
+			bad(h.line, h.column, "host %s: no address", h.Name)
+		}
+		if h.Port < 0 || h.Port > 65535 {
+			bad(h.line, h.column, "host %s: port %d out of range", h.Name, h.Port)
+		}
+		if h.NICs < 0 || h.NICSpeed < 0 {
+			bad(h.line, h.column, "host %s: negative nics or nic_speed", h.Name)
+		}
+		if h.NICs == 0 {
+			h.NICs = 1
+		}
+		if h.NICSpeed == 0 {
+			h.NICSpeed = 10e9 / 8
+		}
+		switch h.State {
+		case "", cluster.HostUp, cluster.HostMaintenance, cluster.HostDown:
+		default:
+			bad(h.line, h.column, "host %s: state %q is not up, maintenance or down", h.Name, h.State)
+		}
+	}
+	for _, n := range c.InsecureSkipVerify {
+		if !seen[n] {
+			bad(1, 1, "insecure_skip_verify: no host %s", n)
+		}
+	}
+	if needPKI && c.PKI == "" {
+		bad(1, 1, "pki: tls hosts need drover's client directory (drover pki issue client)")
+	}
+	slices.SortStableFunc(c.Hosts, func(a, b HostConfig) int { return strings.Compare(a.Name, b.Name) })
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "\n"))
+	}
+	return nil
+}
+
+// Host returns the host called name, or nil.
+func (c *Config) Host(name string) *HostConfig {
+	for i := range c.Hosts {
+		if c.Hosts[i].Name == name {
+			return &c.Hosts[i]
+		}
+	}
+	return nil
+}
+
+// MigrationOptions are the options every migration starts with.
+func (c *Config) MigrationOptions() cluster.MigrationOptions {
+	m := c.Migration
+	return cluster.MigrationOptions{Bandwidth: float64(m.Bandwidth), DowntimeLimit: time.Duration(m.DowntimeLimit),
+		AutoConverge: m.AutoConverge, PostCopy: m.PostCopy}
+}
+
+func (c *Config) timeout() time.Duration      { return orDefault(c.Timeout, DefaultTimeout) }
+func (c *Config) pollInterval() time.Duration { return orDefault(c.PollInterval, 400*time.Millisecond) }
+func (c *Config) dirtyPeriod() time.Duration  { return orDefault(c.DirtyRatePeriod, time.Second) }
+func (c *Config) dirtyMaxAge() time.Duration  { return orDefault(c.DirtyRateMaxAge, time.Minute) }
+
+func orDefault(d Duration, def time.Duration) time.Duration {
+	if d > 0 {
+		return time.Duration(d)
+	}
+	return def
+}

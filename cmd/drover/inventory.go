@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/droverlab/drover/backend/libvirt"
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler/cluster"
+)
+
+func inventoryCmd() *cobra.Command {
+	var file, out string
+	c := &cobra.Command{
+		Use:   "inventory --inventory FILE [--out scenario.yaml]",
+		Short: "Snapshot a live cluster of libvirt hosts as a scenario",
+		Long: "Connects to every host of the inventory FILE, reads its size, CPU model, security state and running\n" +
+			"domains with their CPU use, memory and dirty rate, and writes the cluster as a scenario that\n" +
+			"`drover plan` and `drover sim` take. A summary goes to stderr.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			snap, err := liveSnapshot(cmd.Context(), file)
+			if err != nil {
+				return err
+			}
+			summarize(cmd.ErrOrStderr(), snap)
+			var w io.Writer = cmd.OutOrStdout()
+			var f *os.File
+			if out != "" {
+				if f, err = os.Create(out); err != nil {
+					return err
+				}
+				w = f
+			}
+			err = exportLive(w, snap, file)
+			if f != nil {
+				if cerr := f.Close(); err == nil {
+					err = cerr
+				}
+				if err == nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "scenario: %s\n", out)
+				}
+			}
+			return err
+		},
+	}
+	c.Flags().StringVar(&file, "inventory", "", "inventory file: the hosts and how to reach them")
+	c.Flags().StringVar(&out, "out", "", "write the scenario here (default: stdout)")
+	c.MarkFlagRequired("inventory")
+	return c
+}
+
+// liveSnapshot reads an inventory file and takes a snapshot of its hosts.
+func liveSnapshot(ctx context.Context, file string) (*cluster.Snapshot, error) {
+	cfg, err := libvirt.LoadConfig(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return nil, exitError{2}
+	}
+	b, err := libvirt.New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	return b.Snapshot(ctx)
+}
+
+func exportLive(w io.Writer, snap *cluster.Snapshot, file string) error {
+	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	return scenarios.Export(w, snap, scenarios.ExportOptions{Name: name,
+		Comment: fmt.Sprintf("taken by drover inventory from %s at %s", file, time.Now().UTC().Format(time.RFC3339))})
+}
+
+// liveScenario is the live cluster of an inventory file as a loaded
+// scenario, so every command that plans on a scenario plans on it too.
+func liveScenario(ctx context.Context, file string) (*scenarios.Scenario, error) {
+	snap, err := liveSnapshot(ctx, file)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := exportLive(&buf, snap, file); err != nil {
+		return nil, err
+	}
+	return scenarios.Parse(file+" (live snapshot)", buf.Bytes())
+}
+
+func summarize(w io.Writer, s *cluster.Snapshot) {
+	per := map[string]int{}
+	for _, v := range s.VMs {
+		per[v.Host]++
+	}
+	fmt.Fprintf(w, "%-12s %-8s %5s %9s %-20s %4s %s\n", "HOST", "SECURITY", "CPUS", "MEMORY", "CPU MODEL", "VMS", "STATE")
+	for _, h := range s.Hosts {
+		fmt.Fprintf(w, "%-12s %-8s %5d %6d MiB %-20s %4d %s\n", h.Name, h.Security, h.CPUs, h.Memory>>20, h.CPUModel, per[h.Name], h.State)
+	}
+	fmt.Fprintf(w, "%-12s %-10s %5s %9s %9s %12s %s\n", "VM", "HOST", "VCPUS", "MEMORY", "CPU", "DIRTY", "MIGRATING")
+	for _, v := range s.VMs {
+		fmt.Fprintf(w, "%-12s %-10s %5d %6d MiB %9.2f %7.1f MiB/s %v\n", v.Name, v.Host, v.VCPUs, v.Memory>>20, v.CPU, v.DirtyRate/(1<<20), v.Migrating)
+	}
+}
