@@ -28,6 +28,11 @@ type ExportOptions struct {
 	Duration time.Duration
 	// Seed is the scenario's sim.seed; 0 means 1, the format's default.
 	Seed uint64
+	// Migration, when set, is written as the migration section: the
+	// settings real migrations will run with, so plans predict them. Zero
+	// fields are left out (the format's defaults apply), except the two
+	// timeouts, which are written as they are.
+	Migration *Migration
 }
 
 // Values Export assumes for what a snapshot leaves unknown (zero or empty).
@@ -286,6 +291,9 @@ func (x *exporter) document() (yMapping, error) {
 	sim.add("seed", yUint(seed), "")
 	sim.add("duration", yStr(formatDuration(dur)), "")
 	root.add("sim", sim.Node, "")
+	if m := x.opt.Migration; m != nil {
+		root.add("migration", migrationNode(m).Node, "")
+	}
 
 	root.add("zones", x.zones(), "")
 	classes, hosts := x.hostEntries()
@@ -854,4 +862,35 @@ func yFloat(f float64) *yaml.Node {
 		tag = "!!float"
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: s}
+}
+
+// migrationNode is the migration section for m's non-zero settings.
+func migrationNode(m *Migration) yMapping {
+	n := yFlowMap()
+	if m.DowntimeLimit > 0 {
+		n.add("downtime_limit", yStr(formatDuration(m.DowntimeLimit)), "")
+	}
+	if m.MaxIterations > 0 {
+		n.add("max_iterations", yInt(m.MaxIterations), "")
+	}
+	n.add("completion_timeout_per_gib", yStr(formatDuration(m.CompletionTimeoutPerGiB)), "")
+	n.add("progress_timeout", yStr(formatDuration(m.ProgressTimeout)), "")
+	if m.OnLimit != "" {
+		n.add("on_limit", yStr(string(m.OnLimit)), "")
+	}
+	if m.AutoConverge {
+		n.add("auto_converge", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}, "")
+	}
+	if m.Bandwidth > 0 {
+		n.add("bandwidth", yStr(exactRate(m.Bandwidth, false)), "")
+	}
+	for _, l := range []struct {
+		key string
+		v   int
+	}{{"max_parallel", m.MaxParallel}, {"max_per_host_out", m.MaxPerHostOut}, {"max_per_host_in", m.MaxPerHostIn}} {
+		if l.v > 0 {
+			n.add(l.key, yInt(l.v), "")
+		}
+	}
+	return n
 }

@@ -295,6 +295,21 @@ var _ = Describe("Export", func() {
 		Entry("no hosts", func(s *cluster.Snapshot) { s.Hosts, s.VMs = nil, nil }, "no hosts"),
 	)
 
+	It("writes the migration settings real migrations will run with", func() {
+		m := &scenarios.Migration{DowntimeLimit: 200 * time.Millisecond, CompletionTimeoutPerGiB: time.Minute,
+			ProgressTimeout: 0, OnLimit: "force", AutoConverge: true, Bandwidth: 4 << 20, MaxParallel: 2, MaxPerHostOut: 1, MaxPerHostIn: 1}
+		sc, err := scenarios.Parse("live.yaml", export(liveSnapshot(), scenarios.ExportOptions{Migration: m}))
+		Expect(err).NotTo(HaveOccurred())
+		got := sc.Migration
+		Expect(got.DowntimeLimit).To(Equal(m.DowntimeLimit))
+		Expect(got.CompletionTimeoutPerGiB).To(Equal(time.Minute))
+		Expect(got.ProgressTimeout).To(BeZero(), "a timeout of 0 (none) is written, not left to the default")
+		Expect(got.OnLimit).To(Equal(scenarios.OnLimit("force")))
+		Expect(got.AutoConverge).To(BeTrue())
+		Expect(got.Bandwidth).To(Equal(float64(4 << 20)))
+		Expect([]int{got.MaxParallel, got.MaxPerHostOut, got.MaxPerHostIn}).To(Equal([]int{2, 1, 1}))
+	})
+
 	It("returns the writer's error", func() {
 		err := scenarios.Export(failWriter{}, liveSnapshot(), scenarios.ExportOptions{})
 		Expect(err).To(MatchError(errFull))

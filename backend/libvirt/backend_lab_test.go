@@ -115,9 +115,7 @@ func uriOf(h labHost) string {
 
 // virsh runs a command against h, ignoring failure (cleanup).
 func virsh(h labHost, args ...string) {
-	cmd := exec.Command("virsh", append([]string{"-q", "-c", uriOf(h)}, args...)...)
-	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
-	_ = cmd.Run()
+	_ = exec.Command("virsh", append([]string{"-q", "-c", uriOf(h)}, args...)...).Run()
 }
 
 func serialPath(dom string) string { return "/var/log/libvirt/qemu/" + dom + "-serial.log" }

@@ -69,7 +69,9 @@ type MigrationConfig struct {
 	DowntimeLimit Duration `yaml:"downtime_limit"`
 	AutoConverge  bool     `yaml:"auto_converge"`
 	PostCopy      bool     `yaml:"postcopy"`
-	// The executor's limits (scheduler.Config).
+	// The executor's limits (scheduler.Config). The two timeouts default
+	// to 150s, on_limit to abort, as in scenarios, so that a plan made on
+	// `drover inventory`'s scenario predicts what apply does.
 	CompletionTimeoutPerGiB Duration `yaml:"completion_timeout_per_gib"`
 	ProgressTimeout         Duration `yaml:"progress_timeout"`
 	MaxIterations           int      `yaml:"max_iterations"`
@@ -215,8 +217,19 @@ func (c *Config) check() error {
 	default:
 		bad(1, 1, "tls: %q is not matching or required (real hosts never migrate between security states)", c.TLS)
 	}
+	if c.Migration.CompletionTimeoutPerGiB == 0 {
+		c.Migration.CompletionTimeoutPerGiB = Duration(defaultTimeout)
+	}
+	if c.Migration.ProgressTimeout == 0 {
+		c.Migration.ProgressTimeout = Duration(defaultTimeout)
+	}
+	if c.Migration.MaxParallel < 0 || c.Migration.MaxPerHost < 0 || c.Migration.MaxIterations < 0 {
+		bad(1, 1, "migration: negative limit")
+	}
 	switch c.Migration.OnLimit {
-	case "", "abort", "force", "postcopy":
+	case "":
+		c.Migration.OnLimit = "abort"
+	case "abort", "force", "postcopy":
 	default:
 		bad(1, 1, "migration.on_limit: %q is not abort, force or postcopy", c.Migration.OnLimit)
 	}
@@ -291,6 +304,21 @@ func (c *Config) Host(name string) *HostConfig {
 		}
 	}
 	return nil
+}
+
+// defaultTimeout is the scenarios' default for both executor timeouts.
+const defaultTimeout = 150 * time.Second
+
+// ScenarioMigration is the migration section a scenario of this cluster
+// needs to predict what the real executor will do.
+func (c *Config) ScenarioMigration() *scenarios.Migration {
+	m := c.Migration
+	return &scenarios.Migration{
+		DowntimeLimit: time.Duration(m.DowntimeLimit), MaxIterations: m.MaxIterations,
+		CompletionTimeoutPerGiB: time.Duration(m.CompletionTimeoutPerGiB), ProgressTimeout: time.Duration(m.ProgressTimeout),
+		OnLimit: scenarios.OnLimit(m.OnLimit), AutoConverge: m.AutoConverge, Bandwidth: float64(m.Bandwidth),
+		MaxParallel: m.MaxParallel, MaxPerHostOut: m.MaxPerHost, MaxPerHostIn: m.MaxPerHost,
+	}
 }
 
 // MigrationOptions are the options every migration starts with.

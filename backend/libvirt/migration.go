@@ -245,7 +245,7 @@ func (b *Backend) enforce(ctx context.Context, src, dst *host) (cluster.Transpor
 	tr, st := filter.Transport(b.cfg.TLS, &cluster.Host{Name: src.cfg.Name, Security: ss},
 		&cluster.Host{Name: dst.cfg.Name, Security: ds})
 	if st != nil {
-		return "", fmt.Errorf("tls %s: %s (%s: %s; %s: %s)", b.cfg.TLS, st.String(), src.cfg.Name, swhy, dst.cfg.Name, dwhy)
+		return "", fmt.Errorf("tls %s: %s (%s: %s; %s: %s)", b.cfg.TLS, strings.Join(st.Reasons(), "; "), src.cfg.Name, swhy, dst.cfg.Name, dwhy)
 	}
 	return tr, nil
 }
@@ -438,6 +438,8 @@ func (r *runner) finish(ctx context.Context, perr error, before *VM, src, dst *h
 		d.Outcome, d.Reason = cluster.OutcomeFailed, err.Error()
 	}
 	if !d.Succeeded() {
+		// What was sent before the end, for reports: the guest stays put.
+		d.Bytes, d.Rounds = r.lastSent, max(r.lastIter, 0)
 		switch {
 		case where.running(c.Source):
 		case where.err != nil:

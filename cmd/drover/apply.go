@@ -216,6 +216,7 @@ type progress struct {
 	bars   map[int]*mpb.Bar
 	moves  map[int]cluster.StartMigration
 	start  map[int]time.Time
+	round  map[int]int
 	done   []doneMove
 	failed int
 	began  time.Time
@@ -228,7 +229,7 @@ type doneMove struct {
 
 func newProgress(w io.Writer, pl *plan.Plan) *progress {
 	pr := &progress{w: w, pl: pl, bars: map[int]*mpb.Bar{}, moves: map[int]cluster.StartMigration{},
-		start: map[int]time.Time{}, began: time.Now()}
+		start: map[int]time.Time{}, round: map[int]int{}, began: time.Now()}
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
 		pr.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40))
 	}
@@ -267,6 +268,11 @@ func (pr *progress) event(ev cluster.Event) {
 	case cluster.MigrationProgress:
 		if bar := pr.bars[e.ID]; bar != nil && e.Sent+e.Remaining > 0 {
 			bar.SetCurrent(min(99, 100*e.Sent/(e.Sent+e.Remaining)))
+		}
+		if e.Iteration != pr.round[e.ID] {
+			pr.round[e.ID] = e.Iteration
+			pr.printf("round   %s: %d, %.0f MiB sent, %.0f MiB left\n", pr.moves[e.ID].VM, e.Iteration,
+				float64(e.Sent)/(1<<20), float64(e.Remaining)/(1<<20))
 		}
 	case cluster.MigrationDone:
 		d := doneMove{MigrationDone: e, took: time.Since(pr.start[e.ID])}

@@ -28,7 +28,7 @@ func inventoryCmd() *cobra.Command {
 			"`drover plan` and `drover sim` take. A summary goes to stderr.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			snap, err := liveSnapshot(cmd.Context(), file)
+			snap, cfg, err := liveSnapshot(cmd.Context(), file)
 			if err != nil {
 				return err
 			}
@@ -41,7 +41,7 @@ func inventoryCmd() *cobra.Command {
 				}
 				w = f
 			}
-			err = exportLive(w, snap, file)
+			err = exportLive(w, snap, cfg, file)
 			if f != nil {
 				if cerr := f.Close(); err == nil {
 					err = cerr
@@ -60,15 +60,15 @@ func inventoryCmd() *cobra.Command {
 }
 
 // liveSnapshot reads an inventory file and takes a snapshot of its hosts.
-func liveSnapshot(ctx context.Context, file string) (*cluster.Snapshot, error) {
+func liveSnapshot(ctx context.Context, file string) (*cluster.Snapshot, *libvirt.Config, error) {
 	cfg, err := libvirt.LoadConfig(file)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return nil, exitError{2}
+		return nil, nil, exitError{2}
 	}
 	b, err := libvirt.New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer b.Close()
 	if ctx == nil {
@@ -76,24 +76,27 @@ func liveSnapshot(ctx context.Context, file string) (*cluster.Snapshot, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	return b.Snapshot(ctx)
+	snap, err := b.Snapshot(ctx)
+	return snap, cfg, err
 }
 
-func exportLive(w io.Writer, snap *cluster.Snapshot, file string) error {
+// exportLive writes the snapshot as a scenario with the inventory's
+// migration settings, so plans on it predict what apply will do.
+func exportLive(w io.Writer, snap *cluster.Snapshot, cfg *libvirt.Config, file string) error {
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	return scenarios.Export(w, snap, scenarios.ExportOptions{Name: name,
+	return scenarios.Export(w, snap, scenarios.ExportOptions{Name: name, Migration: cfg.ScenarioMigration(),
 		Comment: fmt.Sprintf("taken by drover inventory from %s at %s", file, time.Now().UTC().Format(time.RFC3339))})
 }
 
 // liveScenario is the live cluster of an inventory file as a loaded
 // scenario, so every command that plans on a scenario plans on it too.
 func liveScenario(ctx context.Context, file string) (*scenarios.Scenario, error) {
-	snap, err := liveSnapshot(ctx, file)
+	snap, cfg, err := liveSnapshot(ctx, file)
 	if err != nil {
 		return nil, err
 	}
 	var buf bytes.Buffer
-	if err := exportLive(&buf, snap, file); err != nil {
+	if err := exportLive(&buf, snap, cfg, file); err != nil {
 		return nil, err
 	}
 	return scenarios.Parse(file+" (live snapshot)", buf.Bytes())

@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# apply.sh: the operator's path end to end on real daemons, with the drover binary:
+#   drover inventory  -> a scenario of the live cluster (two tcp hosts, three guests on lab1)
+#   drover plan       -> an evacuation plan of lab1, predicted in the simulator
+#   drover apply      -> interrupted (SIGINT) while the first migrations run: guests stay where they were
+#   drover apply --resume -> the rest of the plan; every guest on lab3, its heartbeat going on, same boot
+# Needs root and e2e/lab/install.sh. Exit 0 = pass. Env: DROVER (a built binary; default: go build),
+# KEEP=1 leaves the hosts up.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+H=$here/host.sh
+state=${DROVER_LAB_STATE:-/run/drover-lab}
+guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}
+ip1=198.18.0.11 ip3=198.18.0.13
+u1=qemu+tcp://$ip1/system u3=qemu+tcp://$ip3/system
+guests="drap1 drap2 drap3"
+work=$(mktemp -d)
+say() { echo "apply: $*"; }
+fail() { echo "apply: FAIL: $*" >&2; exit 1; }
+cleanup() {
+	if [ "${KEEP:-0}" != 1 ]; then "$H" down lab1 || true; "$H" down lab3 || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+drover=${DROVER:-}
+if [ -z "$drover" ]; then
+	drover=$state/bin/drover
+	mkdir -p "$state/bin"
+	(cd "$repo" && go build -o "$drover" ./cmd/drover)
+fi
+"$here/build-guest.sh" "$guestdir" >/dev/null
+"$H" up lab1 $ip1 tcp
+"$H" up lab3 $ip3 tcp
+
+serial() { echo "/var/log/libvirt/qemu/$1-serial.log"; }
+last_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null | tail -n1 | sed -E 's/.*seq=([0-9]+) boot=([^ ]+).*/\1 \2/'; }
+# alive GUEST HOST BOOT: the guest beats on HOST with boot id BOOT, 3 beats more within 20 s, never restarted.
+alive() {
+	local f; f=$("$H" path "$2" "$(serial "$1")")
+	local seq0 b0 s b
+	read -r seq0 b0 < <(last_hb "$f") || true
+	[ -n "${seq0:-}" ] || return 1
+	for ((i = 0; i < 100; i++)); do
+		read -r s b < <(last_hb "$f") || true
+		[ "$b" = "$3" ] || return 1
+		[ "$s" -ge $((seq0 + 3)) ] && break
+		sleep 0.2
+	done
+	[ "$s" -ge $((seq0 + 3)) ] || return 1
+	[ "$(grep -ac 'GUEST START' "$f")" -le 1 ] || return 1
+	! grep -aqiE 'kernel panic|GUEST PANIC|Oops' "$f"
+}
+boot_of() { last_hb "$("$H" path "$2" "$(serial "$1")")" | awk '{print $2}'; }
+host_of() {
+	if virsh -q -c $u1 list --name | grep -qx "$1"; then echo lab1; fi
+	if virsh -q -c $u3 list --name | grep -qx "$1"; then echo lab3; fi
+	return 0
+}
+
+for g in $guests; do
+	cat >"$work/$g.xml" <<XML
+<domain type='qemu'>
+  <name>$g</name>
+  <memory unit='MiB'>128</memory>
+  <vcpu>1</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <kernel>$guestdir/vmlinuz</kernel>
+    <initrd>$guestdir/initrd.gz</initrd>
+    <cmdline>console=ttyS0 panic=-1 quiet drover.wss=16M drover.dirty=4M</cmdline>
+  </os>
+  <features><acpi/></features>
+  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
+  <devices>
+    <serial type='file'><source path='$(serial $g)' append='on'/><target port='0'/></serial>
+    <interface type='user'><mac address='52:54:00:dd:0a:0${g: -1}'/><model type='virtio'/></interface>
+    <controller type='usb' model='none'/>
+    <memballoon model='none'/>
+  </devices>
+</domain>
+XML
+	virsh -q -c $u1 define "$work/$g.xml" >/dev/null
+	virsh -q -c $u1 start $g >/dev/null
+done
+for g in $guests; do
+	for ((i = 0; i < 300; i++)); do [ -n "$(boot_of $g lab1)" ] && break; sleep 0.2; done
+	[ -n "$(boot_of $g lab1)" ] || fail "$g: no heartbeat on lab1"
+done
+declare -A boot
+for g in $guests; do boot[$g]=$(boot_of $g lab1); done
+say "three guests beat on lab1"
+
+# One migration at a time, 16 MiB/s each: the first takes long enough to be interrupted.
+cat >"$work/inventory.yaml" <<YAML
+poll_interval: 200ms
+migration: {bandwidth: 16MiB/s, max_parallel: 1, completion_timeout_per_gib: 10m}
+hosts:
+  - {name: lab1, address: $ip1, transport: tcp, zone: a, nics: 1, nic_speed: 1Gbit/s}
+  - {name: lab3, address: $ip3, transport: tcp, zone: b, nics: 1, nic_speed: 1Gbit/s}
+YAML
+
+"$drover" inventory --inventory "$work/inventory.yaml" --out "$work/live.yaml"
+"$drover" validate "$work/live.yaml" >/dev/null || fail "the inventory's scenario does not validate"
+"$drover" plan "$work/live.yaml" --policy evacuate --hosts lab1 --out "$work/plan.json" | tee "$work/plan.txt"
+[ "$(grep -c '"vm"' "$work/plan.json")" = 3 ] || fail "the plan does not move three guests"
+
+# Interrupt the first run once a migration has made progress.
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" >"$work/apply1.txt" 2>&1 &
+pid=$!
+for ((i = 0; i < 150; i++)); do
+	grep -q '^start' "$work/apply1.txt" && break
+	sleep 0.2
+done
+for ((i = 0; i < 150; i++)); do
+	grep -q '^round' "$work/apply1.txt" && break
+	sleep 0.2
+done
+sleep 1
+kill -INT $pid
+rc=0; wait $pid || rc=$?
+cat "$work/apply1.txt"
+[ "$rc" = 130 ] || fail "interrupted apply exited $rc, want 130"
+grep -q '^aborted' "$work/apply1.txt" || fail "no migration was aborted by the interrupt"
+for g in $guests; do
+	h=$(host_of $g)
+	[ -n "$h" ] || fail "$g runs nowhere after the interrupt"
+	alive $g "$h" "${boot[$g]}" || fail "$g is not alive on $h after the interrupt"
+done
+say "interrupted: every guest runs where it was, same boot"
+
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume | tee "$work/apply2.txt"
+for g in $guests; do
+	[ "$(host_of $g)" = lab3 ] || fail "$g is not on lab3 after the resumed apply"
+	alive $g lab3 "${boot[$g]}" || fail "$g is not alive on lab3 (same boot) after the resumed apply"
+	virsh -q -c $u1 list --all --name | grep -qx $g && fail "$g is still defined on lab1"
+done
+say "resumed: every guest on lab3, heartbeat going on, same boot"
+say PASS
