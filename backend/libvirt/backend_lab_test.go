@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	golibvirt "github.com/digitalocean/go-libvirt"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
@@ -81,6 +82,7 @@ func newLabBackend(cfg *Config) *Backend {
 type guest struct {
 	name, mac string
 	dirty     string // bytes/s the guest writes, as its command line takes it
+	wss       string // the memory it writes in, 16M when empty
 }
 
 // startGuest defines and starts g on host h (after removing it from every
@@ -88,13 +90,21 @@ type guest struct {
 func startGuest(g guest, h labHost, everywhere ...labHost) {
 	GinkgoHelper()
 	for _, o := range everywhere {
-		virsh(o, "destroy", g.name)
-		virsh(o, "undefine", g.name)
+		removeGuest(o, g.name)
 		_ = os.Remove(hostPath(o.name, serialPath(g.name)))
 	}
+	// Specs run in random order: leave no guest behind, even on failure.
+	DeferCleanup(func() {
+		for _, o := range everywhere {
+			removeGuest(o, g.name)
+		}
+	})
 	xml := guestXML(g.name, guestMiB, g.mac)
 	if g.dirty != "" {
 		xml = strings.Replace(xml, "drover.dirty=4M", "drover.dirty="+g.dirty, 1)
+	}
+	if g.wss != "" {
+		xml = strings.Replace(xml, "drover.wss=16M", "drover.wss="+g.wss, 1)
 	}
 	f := filepath.Join(GinkgoT().TempDir(), g.name+".xml")
 	Expect(os.WriteFile(f, []byte(xml), 0o644)).To(Succeed())
@@ -216,6 +226,26 @@ func migrateCmd(id int, vm, src, dst string, tr cluster.Transport, opts cluster.
 	return []cluster.Command{cluster.StartMigration{ID: id, VM: vm, Source: src, Destination: dst, Transport: tr, Options: opts}}
 }
 
+// migrateFromLab1 starts g on lab1 and migrates it to lab3 as move id
+// with opts, through a fresh Backend; it returns the Backend, its events
+// and the guest's last heartbeat before the migration.
+func migrateFromLab1(g guest, id int, opts cluster.MigrationOptions) (*Backend, *events, beat) {
+	GinkgoHelper()
+	startGuest(g, lab1, lab1, lab3)
+	b := newLabBackend(labConfig(lab1, lab3))
+	ev := &events{}
+	b.Subscribe(ev.add)
+	was := lastBeat(tcpName, g.name)
+	Expect(b.Apply(context.Background(), migrateCmd(id, g.name, tcpName, tcp2Name, cluster.TransportTCP, opts))).To(Succeed())
+	return b, ev, was
+}
+
+// removeGuest destroys and undefines a guest on h.
+func removeGuest(h labHost, name string) {
+	virsh(h, "destroy", name)
+	virsh(h, "undefine", name)
+}
+
 var (
 	lab1 = labHost{tcpName, tcpIP, TCP}
 	lab2 = labHost{tlsName, tlsIP, TLS}
@@ -273,8 +303,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		Expect(h.Security).To(Equal(cluster.Unsecured))
 		Expect(h.Zone).To(Equal("z-lab1"))
 		Expect(h.NICSpeed).To(Equal(1e9 / 8))
-		virsh(lab1, "destroy", g.name)
-		virsh(lab1, "undefine", g.name)
+		removeGuest(lab1, g.name)
 	})
 
 	It("live-migrates over TCP: the guest goes on on the destination, persistent there, gone from the source", func() {
@@ -303,8 +332,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		out, err = exec.Command("virsh", "-q", "-c", uriOf(lab1), "list", "--all", "--name").Output()
 		Expect(err).NotTo(HaveOccurred())
 		Expect(strings.Fields(string(out))).NotTo(ContainElement(g.name))
-		virsh(lab3, "destroy", g.name)
-		virsh(lab3, "undefine", g.name)
+		removeGuest(lab3, g.name)
 	})
 
 	It("live-migrates over TLS between secured hosts, with QEMU native TLS", func() {
@@ -329,8 +357,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 			Expect(err).NotTo(HaveOccurred())
 			Expect(string(log)).To(ContainSubstring(`"qom-type":"tls-creds-x509"`), "no TLS credentials in %s's QMP log", h)
 		}
-		virsh(lab4, "destroy", g.name)
-		virsh(lab4, "undefine", g.name)
+		removeGuest(lab4, g.name)
 	})
 
 	It("refuses a mixed pair by TLS enforcement before connecting to either daemon", func() {
@@ -356,8 +383,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		}
 		was := lastBeat(tcpName, g.name)
 		expectAlive(tcpName, g.name, was)
-		virsh(lab1, "destroy", g.name)
-		virsh(lab1, "undefine", g.name)
+		removeGuest(lab1, g.name)
 	})
 
 	It("refuses a host whose certificate comes from another CA", func() {
@@ -378,18 +404,12 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		Expect(d.Outcome).To(Equal(cluster.OutcomeRejected))
 		Expect(d.Reason).To(ContainSubstring("invalid"))
 		expectAlive(tlsName, g.name, lastBeat(tlsName, g.name))
-		virsh(lab2, "destroy", g.name)
-		virsh(lab2, "undefine", g.name)
+		removeGuest(lab2, g.name)
 	})
 
 	It("aborts a migration capped at 1 MiB/s and leaves the guest running on its source", func() {
 		g := guest{name: "drab1", mac: "52:54:00:dd:07:01", dirty: "8M"}
-		startGuest(g, lab1, lab1, lab3)
-		b := newLabBackend(labConfig(lab1, lab3))
-		ev := &events{}
-		b.Subscribe(ev.add)
-		was := lastBeat(tcpName, g.name)
-		Expect(b.Apply(context.Background(), migrateCmd(7, g.name, tcpName, tcp2Name, cluster.TransportTCP, cluster.MigrationOptions{Bandwidth: 1 << 20}))).To(Succeed())
+		b, ev, was := migrateFromLab1(g, 7, cluster.MigrationOptions{Bandwidth: 1 << 20})
 		Eventually(func() int64 { p, _ := ev.progressed(7); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 1<<20))
 		p, _ := ev.progressed(7)
 		GinkgoWriter.Printf("before abort: iteration %d, %d KiB sent, %d KiB left\n", p.Iteration, p.Sent>>10, p.Remaining>>10)
@@ -402,8 +422,78 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		Expect(snap.VM(g.name).Host).To(Equal(tcpName))
 		Expect(snap.VM(g.name).Migrating).To(BeFalse())
 		expectAlive(tcpName, g.name, was)
-		virsh(lab1, "destroy", g.name)
-		virsh(lab1, "undefine", g.name)
+		removeGuest(lab1, g.name)
+	})
+
+	// A guest that re-dirties 16 MiB four times a second cannot converge at
+	// 32 MiB/s with a 300 ms downtime limit: each round leaves ~16 MiB,
+	// above the 9.6 MiB QEMU may send while paused.
+	hot := func(name, mac string) guest { return guest{name: name, mac: mac, dirty: "64M"} }
+	stuck := cluster.MigrationOptions{Bandwidth: 32 << 20, DowntimeLimit: 300 * time.Millisecond}
+	waitRound := func(ev *events, id, round int) {
+		GinkgoHelper()
+		Eventually(func() int { p, _ := ev.progressed(id); return p.Iteration }).WithTimeout(60*time.Second).
+			Should(BeNumerically(">=", round), "migration %d never reached round %d", id, round)
+	}
+
+	It("forces the switch-over of a migration that does not converge", func() {
+		g := hot("drfo1", "52:54:00:dd:09:01")
+		b, ev, was := migrateFromLab1(g, 9, stuck)
+		waitRound(ev, 9, 4)
+		Expect(b.Apply(context.Background(), []cluster.Command{cluster.ForceSwitchover{ID: 9, Reason: "max iterations"}})).To(Succeed())
+		d := waitDone(ev, 9, 60*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeForced), d.Reason)
+		GinkgoWriter.Printf("forced: downtime %s after %d rounds, %d MiB\n", d.Downtime, d.Rounds, d.Bytes>>20)
+		Expect(d.Downtime).To(BeNumerically(">", 300*time.Millisecond), "a forced switch-over pauses longer than the limit")
+		expectAlive(tcp2Name, g.name, was)
+		removeGuest(lab3, g.name)
+	})
+
+	It("switches a migration that does not converge to post-copy: the guest goes on on the destination", func() {
+		g := hot("drpc1", "52:54:00:dd:09:02")
+		opts := stuck
+		opts.PostCopy = true
+		b, ev, was := migrateFromLab1(g, 10, opts)
+		waitRound(ev, 10, 3)
+		Expect(b.Apply(context.Background(), []cluster.Command{cluster.StartPostCopy{ID: 10, Reason: "progress timeout"}})).To(Succeed())
+		d := waitDone(ev, 10, 60*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomePostCopy), d.Reason)
+		GinkgoWriter.Printf("post-copy: downtime %s after %d rounds, %d MiB\n", d.Downtime, d.Rounds, d.Bytes>>20)
+		expectAlive(tcp2Name, g.name, was)
+		removeGuest(lab3, g.name)
+	})
+
+	It("throttles a guest that does not converge when auto-converge is on", func() {
+		g := hot("drac1", "52:54:00:dd:09:03")
+		opts := stuck
+		opts.AutoConverge = true
+		b, ev, was := migrateFromLab1(g, 11, opts)
+		c := dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
+		dom, err := c.Libvirt().DomainLookupByName(g.name)
+		Expect(err).NotTo(HaveOccurred())
+		var throttle uint64
+		Eventually(func() uint64 {
+			if _, done := ev.done(11); done {
+				return 100 // converged already: the throttle did its work
+			}
+			_, ps, err := c.Libvirt().DomainGetJobStats(dom, 0)
+			if err == nil {
+				throttle = params(ps).uint(golibvirt.DomainJobAutoConvergeThrottle)
+			}
+			return throttle
+		}).WithTimeout(60 * time.Second).WithPolling(300 * time.Millisecond).Should(BeNumerically(">=", 20))
+		GinkgoWriter.Printf("auto-converge throttle reached %d%%\n", throttle)
+		Expect(b.Apply(context.Background(), []cluster.Command{cluster.AbortMigration{ID: 11, Reason: "test over"}})).To(Succeed())
+		d := waitDone(ev, 11, 60*time.Second)
+		if d.Outcome == cluster.OutcomeCompleted {
+			expectAlive(tcp2Name, g.name, was)
+			virsh(lab3, "destroy", g.name)
+			virsh(lab3, "undefine", g.name)
+			return
+		}
+		Expect(d.Outcome).To(Equal(cluster.OutcomeAborted), d.Reason)
+		expectAlive(tcpName, g.name, was)
+		removeGuest(lab1, g.name)
 	})
 
 	It("reconnects to a host whose daemon restarted", func() {
@@ -421,12 +511,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 
 	It("leaves the guest running on its source when the destination daemon is killed mid-migration", func() {
 		g := guest{name: "drkill1", mac: "52:54:00:dd:08:01", dirty: "8M"}
-		startGuest(g, lab1, lab1, lab3)
-		b := newLabBackend(labConfig(lab1, lab3))
-		ev := &events{}
-		b.Subscribe(ev.add)
-		was := lastBeat(tcpName, g.name)
-		Expect(b.Apply(context.Background(), migrateCmd(8, g.name, tcpName, tcp2Name, cluster.TransportTCP, cluster.MigrationOptions{Bandwidth: 1 << 20}))).To(Succeed())
+		_, ev, was := migrateFromLab1(g, 8, cluster.MigrationOptions{Bandwidth: 1 << 20})
 		Eventually(func() int64 { p, _ := ev.progressed(8); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 1<<20))
 		pidText, err := os.ReadFile(hostPath(tcp2Name, "/run/libvirtd.pid"))
 		Expect(err).NotTo(HaveOccurred())
@@ -443,8 +528,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		Expect(v).NotTo(BeNil())
 		Expect(v.State).To(Equal(stateRunning))
 		expectAlive(tcpName, g.name, was)
-		virsh(lab1, "destroy", g.name)
-		virsh(lab1, "undefine", g.name)
+		removeGuest(lab1, g.name)
 	})
 })
 

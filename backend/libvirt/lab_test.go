@@ -159,14 +159,14 @@ var _ = Describe("a tcp lab host", Ordered, func() {
 		c = dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
 	})
 
-	It("has no domain yet and reports its CPUs, memory and CPU model", func() {
+	It("reports its CPUs, memory and CPU model", func() {
 		inv := inventory(c)
 		Expect(inv.Host.Name).To(Equal(tcpName))
 		Expect(inv.Host.CPUs).To(BeNumerically(">", 0))
 		Expect(inv.Host.Memory).To(BeNumerically(">", 256<<20))
 		Expect(inv.Host.CPUModel).NotTo(BeEmpty())
 		Expect(inv.UUID).NotTo(BeEmpty())
-		Expect(inv.VMs).To(BeEmpty())
+		Expect(findVM(inv, guestName)).To(BeNil())
 
 		// the same figures as virsh gives
 		out, err := exec.Command("virsh", "-c", "qemu+tcp://"+tcpIP+"/system", "capabilities").Output()

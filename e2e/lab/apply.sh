@@ -105,6 +105,13 @@ YAML
 "$drover" validate "$work/live.yaml" >/dev/null || fail "the inventory's scenario does not validate"
 "$drover" plan "$work/live.yaml" --policy evacuate --hosts lab1 --out "$work/plan.json" | tee "$work/plan.txt"
 [ "$(grep -c '"vm"' "$work/plan.json")" = 3 ] || fail "the plan does not move three guests"
+# The same plan straight from the live hosts, and a dry run that moves nothing.
+"$drover" plan --inventory "$work/inventory.yaml" --policy evacuate --hosts lab1 | grep -q 'evacuate: 3 moves' \
+	|| fail "plan --inventory does not move three guests"
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --dry-run | tee "$work/dry.txt"
+grep -q '3 of 3 moves would run' "$work/dry.txt" || fail "the dry run does not accept the plan"
+[ ! -e "$work/plan.json.journal.jsonl" ] || fail "the dry run wrote a journal"
+[ "$(host_of drap1)" = lab1 ] || fail "the dry run moved drap1"
 
 # Interrupt the first run once a migration has made progress.
 "$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" >"$work/apply1.txt" 2>&1 &
