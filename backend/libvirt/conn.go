@@ -1,10 +1,15 @@
 // Package libvirt is drover's backend for real KVM hosts, spoken to with
-// github.com/digitalocean/go-libvirt. This first part holds the connection
-// to one host (unix socket, qemu+tcp, qemu+tls with drover's client
-// certificate) and the inventory of a connected host.
+// github.com/digitalocean/go-libvirt (the only package that imports it).
 //
-// Not done yet (issue 5): reconnect with backoff, stats, migration,
-// post-conditions, the backend.Backend implementation itself.
+// Conn is one connection to one host (unix socket, qemu+tcp, qemu+tls with
+// drover's client certificate, the server's certificate verified against
+// the cluster CA and the address used) and reads the host's inventory and
+// stats. Backend is the backend.Backend of a cluster described by an
+// inventory file (Config): one connection per host, redialled with backoff
+// and checked by a keepalive; snapshots with probed security states, CPU
+// use and dirty rates; peer-to-peer live migrations with TLS enforcement
+// before any connection, progress, abort, forced switch-over, post-copy,
+// and post-conditions checked on both hosts.
 package libvirt
 
 import (

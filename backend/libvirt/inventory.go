@@ -36,7 +36,7 @@ type Inventory struct {
 // VM is one running domain.
 type VM struct {
 	// VM has Name, Host, VCPUs, Memory (current, bytes) and MACs. Resident,
-	// WSS, DirtyRate and CPU come from stats (not done yet); Group and
+	// WSS, DirtyRate and CPU are filled by the Backend from stats; Group and
 	// Priority from drover's configuration.
 	cluster.VM
 	UUID string

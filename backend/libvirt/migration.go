@@ -18,8 +18,9 @@ import (
 )
 
 // forcedDowntime is the downtime limit a forced switch-over sets: QEMU
-// stops the guest at the end of the current round, whatever is left.
-const forcedDowntime = time.Hour
+// then stops the guest at its next check, whatever is left. QEMU refuses
+// limits above 2000 s.
+const forcedDowntime = 1000 * time.Second
 
 type ctlKind int
 
@@ -357,12 +358,22 @@ func (r *runner) act() {
 	if r.aborting && !r.abortSent {
 		_, err := call(ctx, r.sc, func() (struct{}, error) { return struct{}{}, r.sc.l.DomainAbortJob(r.dom) })
 		r.abortSent = err == nil
+		r.debug("abort", err)
 	}
 	if r.forcing && !r.forceSent {
 		_, err := call(ctx, r.sc, func() (struct{}, error) {
 			return struct{}{}, r.sc.l.DomainMigrateSetMaxDowntime(r.dom, uint64(forcedDowntime/time.Millisecond), 0)
 		})
 		r.forceSent = err == nil
+		r.debug("force switch-over", err)
+	}
+}
+
+// debug logs a refused wish; it is tried again at the next poll (libvirt
+// refuses them until the migration job exists).
+func (r *runner) debug(what string, err error) {
+	if err != nil {
+		r.b.log.Debug("libvirt: "+what+" not accepted yet", "id", r.m.cmd.ID, "err", err)
 	}
 }
 
@@ -378,8 +389,13 @@ func (r *runner) poll(ctx context.Context) {
 		t, ps, err := r.sc.l.DomainGetJobStats(r.dom, 0)
 		return job{t, params(ps)}, err
 	})
-	if err != nil || golibvirt.DomainJobType(j.typ) == golibvirt.DomainJobNone {
-		return // not started yet, or just over
+	if err != nil {
+		return
+	}
+	switch golibvirt.DomainJobType(j.typ) {
+	case golibvirt.DomainJobBounded, golibvirt.DomainJobUnbounded:
+	default:
+		return // not started yet, or over: its figures are no progress
 	}
 	if !r.downtimeSet {
 		_, err := call(ctx, r.sc, func() (struct{}, error) {
@@ -458,6 +474,16 @@ func (r *runner) finish(ctx context.Context, perr error, before *VM, src, dst *h
 // completedStats reads the completed job on the destination: downtime,
 // bytes sent and rounds, as QEMU counted them.
 func (r *runner) completedStats(ctx context.Context, dst *host, d *cluster.MigrationDone) {
+	// Without the destination's record (or after post-copy, whose record
+	// lacks the pre-copy figures) keep what the source reported.
+	defer func() {
+		if d.Bytes == 0 {
+			d.Bytes = r.lastSent
+		}
+		if d.Rounds == 0 {
+			d.Rounds = max(r.lastIter, 0)
+		}
+	}()
 	ctx, cancel := context.WithTimeout(ctx, r.b.cfg.timeout())
 	defer cancel()
 	dc, err := dst.conn(ctx)
@@ -479,9 +505,7 @@ func (r *runner) completedStats(ctx context.Context, dst *host, d *cluster.Migra
 	d.Downtime = time.Duration(p.uint(golibvirt.DomainJobDowntime)) * time.Millisecond
 	d.Bytes = int64(p.uint(golibvirt.DomainJobDataProcessed))
 	d.Rounds = int(p.uint(golibvirt.DomainJobMemoryIteration))
-	if d.Bytes == 0 {
-		d.Bytes = r.lastSent
-	}
+
 }
 
 // placement is where a guest was found after a migration.
