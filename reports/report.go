@@ -4,11 +4,13 @@
 package reports
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 )
 
@@ -160,6 +162,54 @@ type CauseCount struct {
 type HostTime struct {
 	Host string  `json:"host"`
 	MS   float64 `json:"ms"`
+}
+
+// SummarizeMigrations sets the summary's migration figures (counts by
+// outcome and by cause, bytes, downtime, mean duration, mixed-security
+// migrations) from r.Migrations, the same way for simulated and real runs.
+func (r *Report) SummarizeMigrations() {
+	s := &r.Summary
+	var durations float64
+	var finished int
+	causes := map[string]int{}
+	for _, rec := range r.Migrations {
+		s.Migrations++
+		switch rec.Outcome {
+		case "completed":
+			s.Completed++
+		case "forced":
+			s.Forced++
+		case "postcopy":
+			s.PostCopy++
+		case "aborted":
+			s.Aborted++
+		case "failed":
+			s.Failed++
+		case "rejected":
+			s.Rejected++
+		}
+		if rec.Mixed && rec.Outcome != "rejected" {
+			s.MixedSecurity++
+		}
+		if rec.Outcome != "rejected" {
+			causes[rec.Cause]++
+		}
+		s.BytesMoved += rec.Bytes
+		s.TotalDowntimeMS += rec.DowntimeMS
+		s.MaxDowntimeMS = max(s.MaxDowntimeMS, rec.DowntimeMS)
+		if rec.Outcome == "completed" || rec.Outcome == "forced" || rec.Outcome == "postcopy" {
+			durations += rec.DurationMS
+			finished++
+		}
+	}
+	if finished > 0 {
+		s.MeanDurationMS = durations / float64(finished)
+	}
+	s.ByCause = []CauseCount{}
+	for c, n := range causes {
+		s.ByCause = append(s.ByCause, CauseCount{Cause: c, N: n})
+	}
+	slices.SortFunc(s.ByCause, func(a, b CauseCount) int { return cmp.Compare(a.Cause, b.Cause) })
 }
 
 // MS converts a duration to float milliseconds, the unit of every report.

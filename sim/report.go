@@ -44,47 +44,7 @@ func (w *world) report() *reports.Report {
 	slices.SortStableFunc(r.Migrations, func(a, b reports.Migration) int {
 		return cmp.Or(cmp.Compare(a.StartMS, b.StartMS), cmp.Compare(a.ID, b.ID))
 	})
-	var durations float64
-	var finished int
-	causes := map[string]int{}
-	for _, rec := range r.Migrations {
-		s.Migrations++
-		switch rec.Outcome {
-		case "completed":
-			s.Completed++
-		case "forced":
-			s.Forced++
-		case "postcopy":
-			s.PostCopy++
-		case "aborted":
-			s.Aborted++
-		case "failed":
-			s.Failed++
-		case "rejected":
-			s.Rejected++
-		}
-		if rec.Mixed && rec.Outcome != "rejected" {
-			s.MixedSecurity++
-		}
-		if rec.Outcome != "rejected" {
-			causes[rec.Cause]++
-		}
-		s.BytesMoved += rec.Bytes
-		s.TotalDowntimeMS += rec.DowntimeMS
-		s.MaxDowntimeMS = max(s.MaxDowntimeMS, rec.DowntimeMS)
-		if rec.Outcome == "completed" || rec.Outcome == "forced" || rec.Outcome == "postcopy" {
-			durations += rec.DurationMS
-			finished++
-		}
-	}
-	if finished > 0 {
-		s.MeanDurationMS = durations / float64(finished)
-	}
-	s.ByCause = []reports.CauseCount{}
-	for c, n := range causes {
-		s.ByCause = append(s.ByCause, reports.CauseCount{Cause: c, N: n})
-	}
-	slices.SortFunc(s.ByCause, func(a, b reports.CauseCount) int { return cmp.Compare(a.Cause, b.Cause) })
+	r.SummarizeMigrations()
 	s.OverCapacityMS = []reports.HostTime{}
 	for i := range w.hosts {
 		if t := w.hosts[i].overTotal; t > 0 {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/droverlab/drover/backend/driver"
 	"github.com/droverlab/drover/backend/libvirt"
+	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
@@ -26,12 +27,12 @@ import (
 
 func applyCmd() *cobra.Command {
 	var (
-		inv, journal string
-		dryRun       bool
-		resume       bool
+		inv, journal, outDir string
+		dryRun               bool
+		resume               bool
 	)
 	c := &cobra.Command{
-		Use:   "apply PLAN.json --inventory FILE [--dry-run] [--journal FILE] [--resume]",
+		Use:   "apply PLAN.json --inventory FILE [--dry-run] [--journal FILE] [--resume] [--out DIR]",
 		Short: "Carry out a plan on real libvirt hosts, with progress, limits, abort and resume",
 		Long: "Runs the moves of PLAN (from `drover plan --out`) on the hosts of the inventory FILE through the same\n" +
 			"scheduler Core as the simulator: each move is checked again against the live cluster (moves that no\n" +
@@ -104,6 +105,13 @@ func applyCmd() *cobra.Command {
 				Journal: jf, OnReady: pr.ready, OnEvent: pr.event, Logger: log,
 			})
 			pr.finish()
+			if outDir != "" {
+				path, rerr := pr.report(args[0]).Save(outDir)
+				if rerr != nil {
+					return rerr
+				}
+				fmt.Fprintf(out, "report: %s\n", path)
+			}
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintf(out, "interrupted: running migrations aborted; continue with --resume (journal %s)\n", journal)
 				return exitError{130}
@@ -123,6 +131,7 @@ func applyCmd() *cobra.Command {
 	f.StringVar(&journal, "journal", "", "journal file (default PLAN.journal.jsonl)")
 	f.BoolVar(&dryRun, "dry-run", false, "check the plan against the live cluster; move nothing")
 	f.BoolVar(&resume, "resume", false, "continue the run the journal records")
+	f.StringVar(&outDir, "out", "", "write DIR/report.json: every migration, predicted against actual, as drover sim's reports")
 	c.MarkFlagRequired("inventory")
 	return c
 }
@@ -210,21 +219,25 @@ func predicted(pl *plan.Plan, vm string) plan.Prediction {
 // progress shows running migrations as bars on a terminal, as lines
 // otherwise, and a table of predicted against actual at the end.
 type progress struct {
-	w      io.Writer
-	pl     *plan.Plan
-	p      *mpb.Progress
-	bars   map[int]*mpb.Bar
-	moves  map[int]cluster.StartMigration
-	start  map[int]time.Time
-	round  map[int]int
-	done   []doneMove
-	failed int
-	began  time.Time
+	w       io.Writer
+	pl      *plan.Plan
+	p       *mpb.Progress
+	bars    map[int]*mpb.Bar
+	moves   map[int]cluster.StartMigration
+	start   map[int]time.Time
+	round   map[int]int
+	done    []doneMove
+	refused []scheduler.Record
+	failed  int
+	began   time.Time
+	running int
+	maxConc int
 }
 
 type doneMove struct {
 	cluster.MigrationDone
 	took time.Duration
+	end  time.Time
 }
 
 func newProgress(w io.Writer, pl *plan.Plan) *progress {
@@ -239,6 +252,7 @@ func newProgress(w io.Writer, pl *plan.Plan) *progress {
 func (pr *progress) ready(rd scheduler.Ready) {
 	for _, r := range rd.Journal {
 		if r.Kind == scheduler.RecRefuse {
+			pr.refused = append(pr.refused, r)
 			pr.printf("refused %s -> %s: %s\n", r.VM, r.Destination, r.Reason)
 		}
 	}
@@ -246,6 +260,8 @@ func (pr *progress) ready(rd scheduler.Ready) {
 		switch c := c.(type) {
 		case cluster.StartMigration:
 			pr.moves[c.ID], pr.start[c.ID] = c, time.Now()
+			pr.running++
+			pr.maxConc = max(pr.maxConc, pr.running)
 			label := fmt.Sprintf("%s %s->%s", c.VM, c.Source, c.Destination)
 			if pr.p != nil {
 				pr.bars[c.ID] = pr.p.AddBar(100, mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
@@ -275,7 +291,10 @@ func (pr *progress) event(ev cluster.Event) {
 				float64(e.Sent)/(1<<20), float64(e.Remaining)/(1<<20))
 		}
 	case cluster.MigrationDone:
-		d := doneMove{MigrationDone: e, took: time.Since(pr.start[e.ID])}
+		d := doneMove{MigrationDone: e, took: time.Since(pr.start[e.ID]), end: time.Now()}
+		if _, started := pr.start[e.ID]; started {
+			pr.running--
+		}
 		pr.done = append(pr.done, d)
 		if bar := pr.bars[e.ID]; bar != nil {
 			if e.Succeeded() {
@@ -314,4 +333,54 @@ func (pr *progress) finish() {
 			p.Downtime.Round(time.Millisecond), d.Downtime)
 	}
 	fmt.Fprintf(pr.w, "%d moves ended (%d not on their destination) in %s\n", len(pr.done), pr.failed, time.Since(pr.began).Round(100*time.Millisecond))
+}
+
+// report is the run in the format of drover sim's reports, so `drover
+// report` reads, compares and charts real runs too. Times are from the
+// start of this apply; each migration's predicted_ms is the plan's.
+func (pr *progress) report(planPath string) *reports.Report {
+	ms := func(t time.Time) float64 { return reports.MS(t.Sub(pr.began)) }
+	r := &reports.Report{Scenario: "apply " + planPath, DurationMS: reports.MS(time.Since(pr.began)),
+		Lost: []reports.LostVM{}, Events: []reports.EventRecord{}}
+	var first, last time.Time
+	completed := 0
+	for _, d := range pr.done {
+		c := pr.moves[d.ID]
+		p := predicted(pr.pl, d.VM)
+		start := pr.start[d.ID]
+		if start.IsZero() {
+			start = d.end
+		}
+		r.Migrations = append(r.Migrations, reports.Migration{
+			ID: d.ID, VM: d.VM, Source: c.Source, Destination: c.Destination, Cause: c.Cause,
+			StartMS: ms(start), EndMS: ms(d.end), DurationMS: reports.MS(d.took), DowntimeMS: reports.MS(d.Downtime),
+			Bytes: d.Bytes, Rounds: d.Rounds, Transport: string(c.Transport), Outcome: d.Outcome, Reason: d.Reason,
+			PredictedMS: reports.MS(p.End - p.Start),
+		})
+		if first.IsZero() || start.Before(first) {
+			first = start
+		}
+		if d.end.After(last) {
+			last = d.end
+		}
+		if d.Succeeded() {
+			completed++
+		}
+	}
+	for _, rec := range pr.refused {
+		r.Migrations = append(r.Migrations, reports.Migration{VM: rec.VM, Destination: rec.Destination, Cause: rec.Policy,
+			Outcome: cluster.OutcomeRejected, Reason: rec.Reason})
+	}
+	sort.SliceStable(r.Migrations, func(i, j int) bool { return r.Migrations[i].StartMS < r.Migrations[j].StartMS })
+	r.SummarizeMigrations()
+	r.Summary.MaxConcurrent = pr.maxConc
+	r.Summary.OverCapacityMS = []reports.HostTime{}
+	pl := reports.Plan{Policy: pr.pl.Policy, Moves: len(pr.pl.Moves), Unplaced: len(pr.pl.Unplaced),
+		PredictedMakespanMS: reports.MS(pr.pl.Makespan), LowerBoundMS: reports.MS(pr.pl.LowerBound), Completed: completed}
+	if !first.IsZero() {
+		pl.MakespanMS = reports.MS(last.Sub(first))
+	}
+	r.Plans = []reports.Plan{pl}
+	r.Disasters = []reports.Disaster{}
+	return r
 }

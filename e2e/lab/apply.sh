@@ -137,7 +137,9 @@ for g in $guests; do
 done
 say "interrupted: every guest runs where it was, same boot"
 
-"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume | tee "$work/apply2.txt"
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --out "$work/real" | tee "$work/apply2.txt"
+"$drover" report "$work/real" | tee "$work/report.md"
+grep -q '"outcome": "completed"' "$work/real/report.json" || fail "report.json has no completed migration"
 for g in $guests; do
 	[ "$(host_of $g)" = lab3 ] || fail "$g is not on lab3 after the resumed apply"
 	alive $g lab3 "${boot[$g]}" || fail "$g is not alive on lab3 (same boot) after the resumed apply"

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/plan"
+)
+
+// The apply report: what the Core did and the backend answered, in the
+// sim's report format, each move beside its prediction.
+func TestApplyReport(t *testing.T) {
+	pl := &plan.Plan{Policy: "evacuate", Makespan: 20 * time.Second, LowerBound: 10 * time.Second, Moves: []plan.Move{
+		{ID: 1, VM: "v1", Source: "a", Destination: "b", Predicted: plan.Prediction{Start: 0, End: 9 * time.Second}},
+		{ID: 2, VM: "v2", Source: "a", Destination: "b", Predicted: plan.Prediction{Start: 9 * time.Second, End: 20 * time.Second}},
+		{ID: 3, VM: "v3", Source: "a", Destination: "c"},
+	}}
+	var out bytes.Buffer
+	pr := newProgress(&out, pl)
+	pr.ready(scheduler.Ready{
+		Journal: []scheduler.Record{{Kind: scheduler.RecRefuse, VM: "v3", Destination: "c", Policy: "evacuate", Reason: "insufficient memory"}},
+		Commands: []cluster.Command{
+			cluster.StartMigration{ID: 7, VM: "v1", Source: "a", Destination: "b", Transport: cluster.TransportTLS, Cause: "evacuate"},
+			cluster.StartMigration{ID: 8, VM: "v2", Source: "a", Destination: "b", Transport: cluster.TransportTLS, Cause: "evacuate"},
+		},
+	})
+	pr.event(cluster.MigrationProgress{ID: 7, Iteration: 2, Sent: 50, Remaining: 50})
+	pr.event(cluster.MigrationDone{ID: 7, VM: "v1", Outcome: cluster.OutcomeCompleted, Downtime: 40 * time.Millisecond, Bytes: 100, Rounds: 3})
+	pr.event(cluster.MigrationDone{ID: 8, VM: "v2", Outcome: cluster.OutcomeAborted, Reason: "progress-timeout", Bytes: 10})
+	pr.finish()
+	r := pr.report("plan.json")
+	if len(r.Migrations) != 3 {
+		t.Fatalf("migrations %+v", r.Migrations)
+	}
+	s := r.Summary
+	if s.Completed != 1 || s.Aborted != 1 || s.Rejected != 1 || s.BytesMoved != 110 || s.MaxConcurrent != 2 || s.MaxDowntimeMS != 40 {
+		t.Errorf("summary %+v", s)
+	}
+	var v1 = r.Migrations[0]
+	for _, m := range r.Migrations {
+		if m.VM == "v1" {
+			v1 = m
+		}
+	}
+	if v1.PredictedMS != 9000 || v1.Transport != "tls" || v1.Cause != "evacuate" || v1.Rounds != 3 {
+		t.Errorf("v1 %+v", v1)
+	}
+	if p := r.Plans[0]; p.PredictedMakespanMS != 20000 || p.LowerBoundMS != 10000 || p.Completed != 1 || p.Moves != 3 {
+		t.Errorf("plan %+v", p)
+	}
+	for _, want := range []string{"refused v3 -> c: insufficient memory", "completed v1", "aborted  v2", "2 moves ended (1 not on their destination)"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
