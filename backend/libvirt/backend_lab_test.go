@@ -512,7 +512,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 
 	It("leaves the guest running on its source when the destination daemon is killed mid-migration", func() {
 		g := guest{name: "drkill1", mac: "52:54:00:dd:08:01", dirty: "8M"}
-		_, ev, was := migrateFromLab1(g, 8, cluster.MigrationOptions{Bandwidth: 1 << 20})
+		b, ev, was := migrateFromLab1(g, 8, cluster.MigrationOptions{Bandwidth: 1 << 20})
 		Eventually(func() int64 { p, _ := ev.progressed(8); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 1<<20))
 		pidText, err := os.ReadFile(hostPath(tcp2Name, "/run/libvirtd.pid"))
 		Expect(err).NotTo(HaveOccurred())
@@ -530,6 +530,18 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		Expect(v.State).To(Equal(stateRunning))
 		expectAlive(tcpName, g.name, was)
 		removeGuest(lab1, g.name)
+
+		// The same Backend finds lab3 unreachable while its daemon is
+		// down, and reconnects by itself once it is back.
+		_, err = b.Snapshot(context.Background())
+		Expect(err).To(MatchError(backend.ErrHostUnreachable))
+		cmd := exec.Command(filepath.Join(labDir, "host.sh"), "exec", tcp2Name, "libvirtd", "--listen", "-d")
+		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
+		Expect(cmd.Run()).To(Succeed())
+		restarted := time.Now()
+		Eventually(func() error { _, err := b.Snapshot(context.Background()); return err }).
+			WithTimeout(60 * time.Second).WithPolling(time.Second).Should(Succeed())
+		GinkgoWriter.Printf("reconnected to %s %s after its daemon restarted\n", tcp2Name, time.Since(restarted).Round(100*time.Millisecond))
 	})
 })
 
