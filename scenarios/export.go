@@ -620,6 +620,9 @@ func (x *exporter) vmEntries() (*yaml.Node, error) {
 		if v.Group != "" {
 			m.add("group", yStr(v.Group), "")
 		}
+		if v.Pinned != "" {
+			m.add("pinned", yStr(v.Pinned), "")
+		}
 		if v.Priority != 0 {
 			m.add("priority", yInt(v.Priority), "")
 		}

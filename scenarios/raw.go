@@ -149,6 +149,7 @@ type vmFields struct {
 	DirtyRate *rate    `yaml:"dirty_rate" jsonschema_description:"Page dirtying rate, e.g. 50MiB/s or 2000pages/s. Defaults to 0."`
 	CPU       *cpuSpec `yaml:"cpu" jsonschema_description:"CPU demand in cores: a number, {trace, interval} or {random_walk: {...}}. Defaults to 0."`
 	Priority  *int     `yaml:"priority" jsonschema_description:"Higher priorities are saved first in disasters. Defaults to 0."`
+	Pinned    *string  `yaml:"pinned" jsonschema_description:"Why the VM cannot be live-migrated (e.g. a local disk without shared storage); the scheduler never moves it. Defaults to movable."`
 }
 
 type rawVMClass struct {

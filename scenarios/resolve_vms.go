@@ -157,6 +157,9 @@ func (r *resolver) mergeVM(layers []vmLayer, entry *rawVM, classKnown bool) (VM,
 	if v, _ := pickField(layers, func(l vmLayer) *int { return l.f.Priority }); v != nil {
 		vm.Priority = *v
 	}
+	if v, _ := pickField(layers, func(l vmLayer) *string { return l.f.Pinned }); v != nil {
+		vm.Pinned = *v
+	}
 	vm.Demand = Demand{Kind: DemandConstant}
 	if c, ci := pickField(layers, func(l vmLayer) *cpuSpec { return l.f.CPU }); c != nil {
 		limit := 0

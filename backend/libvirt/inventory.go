@@ -213,6 +213,7 @@ func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOpti
 		if vm.Movable && !disk.Shared && !disk.Empty && !opt.BlockMigration {
 			vm.Movable = false
 			vm.Reason = fmt.Sprintf("local %s disk %s (%s) without shared storage", disk.Type, disk.Target, disk.Source)
+			vm.Pinned = vm.Reason
 		}
 	}
 	return vm, nil

@@ -81,6 +81,9 @@ type VM struct {
 	MACs     []string
 	Group    string
 	Priority int
+	// Pinned says why the VM cannot be live-migrated at all (a local disk
+	// without shared storage or block migration); empty when it can.
+	Pinned string
 	// Migrating is set while a migration of the VM is under way.
 	Migrating bool
 }

@@ -22,6 +22,7 @@ const (
 	ReasonMixedSecurity   = "mixed security states"
 	ReasonUnsecured       = "unsecured host under tls required"
 	ReasonInvalidCert     = "host certificate invalid"
+	ReasonPinned          = "vm pinned to its host"
 )
 
 // Capacity refuses hosts without room: memory is never overcommitted; vCPUs
@@ -60,6 +61,24 @@ func (c Capacity) Filter(st *cluster.State, vm, dst int) *framework.Status {
 }
 
 // HostState refuses the VM's own host and hosts in maintenance or down.
+// Pinned refuses every destination to a VM that cannot be live-migrated
+// (cluster.VM.Pinned), so plans list it as unplaced with the reason
+// instead of failing at the hypervisor.
+type Pinned struct{}
+
+const PinnedName = "pinned"
+
+var _ framework.FilterPlugin = Pinned{}
+
+func (Pinned) Name() string { return PinnedName }
+
+func (Pinned) Filter(st *cluster.State, vm, _ int) *framework.Status {
+	if why := st.Snap.VMs[vm].Pinned; why != "" {
+		return framework.NewStatus(framework.UnschedulableAndUnresolvable, ReasonPinned+": "+why)
+	}
+	return nil
+}
+
 type HostState struct{}
 
 const HostStateName = "host-state"
@@ -217,5 +236,5 @@ func PoolKey(h *cluster.Host, mode TLSMode) string {
 // come first so most refusals cost one comparison; capacity, which planned
 // moves change, comes last.
 func Default(tls TLSMode, overcommit float64) []framework.FilterPlugin {
-	return []framework.FilterPlugin{HostState{}, TLS{Mode: tls}, Pool{}, Affinity{}, Capacity{Overcommit: overcommit}}
+	return []framework.FilterPlugin{Pinned{}, HostState{}, TLS{Mode: tls}, Pool{}, Affinity{}, Capacity{Overcommit: overcommit}}
 }

@@ -57,6 +57,17 @@ var _ = Describe("constraints", func() {
 		Entry("host up", filter.HostState{}, MakeHost("dst").Obj(), nil, framework.Success, ""),
 	)
 
+	It("refuses every destination to a pinned VM, saying why", func() {
+		pinned := MakeVM("p", "src").Obj()
+		pinned.Pinned = "local file disk vda"
+		dst := MakeHost("dst").Obj()
+		st := cluster.NewState(Snapshot([]cluster.Host{src, dst}, []cluster.VM{pinned}))
+		s := filter.Pinned{}.Filter(st, 0, 1)
+		Expect(s.Code()).To(Equal(framework.UnschedulableAndUnresolvable))
+		Expect(s.Message()).To(Equal(filter.ReasonPinned + ": local file disk vda"))
+		Expect(filter.Pinned{}.Filter(cluster.NewState(Snapshot([]cluster.Host{src, dst}, []cluster.VM{v})), 0, 1)).To(BeNil())
+	})
+
 	It("refuses to move a VM onto its own host", func() {
 		snap := Snapshot([]cluster.Host{src}, []cluster.VM{v})
 		st := cluster.NewState(snap)

@@ -60,6 +60,21 @@ var _ = Describe("evacuate", func() {
 		Expect(p.Ratio()).To(BeNumerically("<=", 1.10))
 	})
 
+	It("leaves a pinned VM where it is and says why", func() {
+		snap := cluster16()
+		for i := range snap.VMs {
+			if snap.VMs[i].Host == "h03" && snap.VMs[i].Name == "v03-0" {
+				snap.VMs[i].Pinned = "local file disk vda (/srv/v03-0.qcow2) without shared storage"
+			}
+		}
+		p, err := must(evacuate.New(evacuate.Args{})).Plan(input(snap, "h03"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Moves).To(HaveLen(9))
+		Expect(p.Unplaced).To(HaveLen(1))
+		Expect(p.Unplaced[0].VM).To(Equal("v03-0"))
+		Expect(p.Unplaced[0].Reason).To(ContainSubstring("refused by " + filter.PinnedName))
+	})
+
 	It("beats the fixed-batch baseline (by 25% and more on the bundled scenarios, see sim/examples_test.go)", func() {
 		planned, err := must(evacuate.New(evacuate.Args{})).Plan(input(cluster16(), "h03", "h07"))
 		Expect(err).NotTo(HaveOccurred())
