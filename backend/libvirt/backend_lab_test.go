@@ -497,6 +497,21 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		removeGuest(lab1, g.name)
 	})
 
+	It("follows a migration to its end when drover's connection to the source drops", func() {
+		g := guest{name: "drfw1", mac: "52:54:00:dd:0b:01", dirty: "4M"}
+		b, ev, was := migrateFromLab1(g, 12, cluster.MigrationOptions{Bandwidth: 16 << 20})
+		Eventually(func() int64 { p, _ := ev.progressed(12); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 16<<20))
+		b.hosts[tcpName].mu.Lock()
+		c := b.hosts[tcpName].c
+		b.hosts[tcpName].mu.Unlock()
+		c.d.closeConn() // drover's socket dies; the source daemon carries on
+		d := waitDone(ev, 12, 90*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeCompleted), d.Reason)
+		GinkgoWriter.Printf("followed after reconnecting: downtime %s, %d MiB, %d rounds\n", d.Downtime, d.Bytes>>20, d.Rounds)
+		expectAlive(tcp2Name, g.name, was)
+		removeGuest(lab3, g.name)
+	})
+
 	It("reconnects to a host whose daemon restarted", func() {
 		b := newLabBackend(labConfig(lab1, lab3))
 		_, err := b.Snapshot(context.Background())

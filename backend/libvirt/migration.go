@@ -229,7 +229,79 @@ loop:
 		}
 	}
 	stopEvents()
+	if perr != nil && !sc.l.IsConnected() {
+		// drover's connection to the source broke, not the migration: the
+		// source daemon drives a peer-to-peer migration on its own.
+		b.log.Warn("libvirt: lost the source during a migration; following it after reconnecting",
+			"id", c.ID, "vm", c.VM, "host", c.Source, "err", perr)
+		perr = r.follow(ctx, src, tick.C)
+	}
 	return r.finish(ctx, perr, before, src, dst)
+}
+
+// followLimit bounds how long a migration whose source connection broke
+// is followed after reconnecting.
+const followLimit = 30 * time.Minute
+
+// follow reconnects to the source and watches the migration job there
+// until it ends, still emitting progress and obeying abort, force and
+// post-copy. It returns nil when the job left the source (finish then
+// checks where the guest is), and an error when the job ended with the
+// guest still on its source or could not be followed.
+func (r *runner) follow(ctx context.Context, src *host, tick <-chan time.Time) error {
+	ctx, cancel := context.WithTimeout(ctx, followLimit)
+	defer cancel()
+	for {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %s: could not follow the migration after losing the connection: %w",
+				backend.ErrHostUnreachable, src.cfg.Name, ctx.Err())
+		case k := <-r.m.ctl:
+			r.want(k)
+		case <-tick:
+		}
+		sc, err := src.conn(ctx)
+		if err != nil {
+			continue // backoff is the host's
+		}
+		if sc != r.sc {
+			dom, err := call(ctx, sc, func() (golibvirt.Domain, error) { return sc.l.DomainLookupByName(r.m.cmd.VM) })
+			if errors.Is(err, backend.ErrNotFound) {
+				return nil // gone from the source: undefined after a completed migration
+			}
+			if err != nil {
+				continue
+			}
+			r.sc, r.dom = sc, dom
+			r.abortSent, r.forceSent = false, false // ask again on the new connection
+		}
+		jctx, jcancel := context.WithTimeout(ctx, r.b.cfg.timeout())
+		typ, err := call(jctx, r.sc, func() (int32, error) {
+			t, _, err := r.sc.l.DomainGetJobStats(r.dom, 0)
+			return t, err
+		})
+		jcancel()
+		switch {
+		case errors.Is(err, backend.ErrNotFound):
+			return nil
+		case err != nil:
+			continue
+		}
+		switch golibvirt.DomainJobType(typ) {
+		case golibvirt.DomainJobBounded, golibvirt.DomainJobUnbounded:
+			r.poll(ctx)
+			continue
+		}
+		// The job is over and the domain is still here: see where it runs.
+		active, err := call(ctx, r.sc, func() (int32, error) { return r.sc.l.DomainIsActive(r.dom) })
+		if err == nil && active == 1 {
+			if r.aborting {
+				return fmt.Errorf("operation aborted: %s", r.abortWhy)
+			}
+			return errors.New("the migration ended with the guest still on its source (followed after reconnecting)")
+		}
+		return nil
+	}
 }
 
 // enforce applies TLS enforcement to a pair from their probed states and
