@@ -2,6 +2,7 @@ package libvirt
 
 import (
 	"context"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -19,7 +20,7 @@ func unitBackend(t *testing.T, yaml string) (*Backend, func(id int) cluster.Migr
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := New(cfg, nil)
+	b, err := New(cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
