@@ -17,6 +17,7 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/backend/backendtest"
@@ -83,6 +84,7 @@ type guest struct {
 	name, mac string
 	dirty     string // bytes/s the guest writes, as its command line takes it
 	wss       string // the memory it writes in, 16M when empty
+	disk      string // a qcow2 image attached as vda, none when empty
 }
 
 // startGuest defines and starts g on host h (after removing it from every
@@ -105,6 +107,19 @@ func startGuest(g guest, h labHost, everywhere ...labHost) {
 	}
 	if g.wss != "" {
 		xml = strings.Replace(xml, "drover.wss=16M", "drover.wss="+g.wss, 1)
+	}
+	if g.disk != "" {
+		var d libvirtxml.Domain
+		Expect(d.Unmarshal(xml)).To(Succeed())
+		d.Devices.Disks = []libvirtxml.DomainDisk{{Device: "disk",
+			// cache=none: libvirt allows migration with shared storage
+			// only without the host's page cache in the way.
+			Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "qcow2", Cache: "none"},
+			Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: g.disk}},
+			Target: &libvirtxml.DomainDiskTarget{Dev: "vda", Bus: "virtio"}}}
+		var err error
+		xml, err = d.Marshal()
+		Expect(err).NotTo(HaveOccurred())
 	}
 	f := filepath.Join(GinkgoT().TempDir(), g.name+".xml")
 	Expect(os.WriteFile(f, []byte(xml), 0o644)).To(Succeed())
@@ -510,6 +525,45 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		GinkgoWriter.Printf("followed after reconnecting: downtime %s, %d MiB, %d rounds\n", d.Downtime, d.Bytes>>20, d.Rounds)
 		expectAlive(tcp2Name, g.name, was)
 		removeGuest(lab3, g.name)
+	})
+
+	It("pins a guest with a local disk, and moves it once its storage is declared shared", func() {
+		// The same root file system for every lab host: truly shared, and
+		// host.sh lists it in qemu.conf's shared_filesystems.
+		dir := "/var/tmp/drover-lab-disks"
+		Expect(os.MkdirAll(dir, 0o755)).To(Succeed())
+		img := filepath.Join(dir, "drdk1.qcow2")
+		_ = os.Remove(img)
+		out, err := exec.Command("qemu-img", "create", "-q", "-f", "qcow2", img, "16M").CombinedOutput()
+		Expect(err).NotTo(HaveOccurred(), string(out))
+		DeferCleanup(func() { _ = os.Remove(img) })
+		g := guest{name: "drdk1", mac: "52:54:00:dd:0c:01", disk: img}
+		startGuest(g, lab1, lab1, lab3)
+
+		b := newLabBackend(labConfig(lab1, lab3))
+		ev := &events{}
+		b.Subscribe(ev.add)
+		snap, err := b.Snapshot(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(snap.VM(g.name).Pinned).To(ContainSubstring("local file disk vda (" + img + ")"))
+		Expect(b.Apply(context.Background(), migrateCmd(13, g.name, tcpName, tcp2Name, cluster.TransportTCP, cluster.MigrationOptions{}))).To(Succeed())
+		d := waitDone(ev, 13, 30*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeRejected))
+		Expect(d.Reason).To(ContainSubstring("not movable"))
+
+		cfg := labConfig(lab1, lab3)
+		cfg.SharedPaths = []string{dir}
+		shared := newLabBackend(cfg)
+		ev2 := &events{}
+		shared.Subscribe(ev2.add)
+		snap, err = shared.Snapshot(context.Background())
+		Expect(err).NotTo(HaveOccurred())
+		Expect(snap.VM(g.name).Pinned).To(BeEmpty())
+		was := lastBeat(tcpName, g.name)
+		Expect(shared.Apply(context.Background(), migrateCmd(14, g.name, tcpName, tcp2Name, cluster.TransportTCP, cluster.MigrationOptions{}))).To(Succeed())
+		d = waitDone(ev2, 14, 90*time.Second)
+		Expect(d.Outcome).To(Equal(cluster.OutcomeCompleted), d.Reason)
+		expectAlive(tcp2Name, g.name, was)
 	})
 
 	It("reconnects to a host whose daemon restarted", func() {

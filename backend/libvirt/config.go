@@ -42,7 +42,10 @@ type Config struct {
 	// them.
 	InsecureSkipVerify []string `yaml:"insecure_skip_verify"`
 	// SharedPaths are directories every host sees; local disks elsewhere
-	// make a VM non-movable unless BlockMigration is set.
+	// make a VM non-movable unless BlockMigration is set. libvirt checks
+	// for itself too: a path it cannot tell is shared (NFS, cluster file
+	// systems) must also be in qemu.conf's shared_filesystems, with the
+	// disk's cache none or directsync, or it refuses ("unsafe").
 	SharedPaths    []string `yaml:"shared_paths"`
 	BlockMigration bool     `yaml:"block_migration"`
 	// Timeout bounds one call to a host (dial, inventory); 10s when 0.

@@ -110,6 +110,9 @@ setup_inside() { # runs inside the namespaces: NAME IP MODE
 	# (qemu-1-NAME on both ends of a migration) would collide.
 	conf_set "$qc" cgroup_controllers '[ ]'
 	conf_set "$qc" security_driver '"none"'
+	# Every host sees the machine's /var/tmp: disk images there are on
+	# shared storage, which libvirt must be told (it checks before migrating).
+	conf_set "$qc" shared_filesystems '[ "/var/tmp/drover-lab-disks" ]'
 }
 
 cmd_up() {
