@@ -4,6 +4,7 @@
 #   drover plan       -> an evacuation plan of lab1, predicted in the simulator
 #   drover apply      -> interrupted (SIGINT) while the first migrations run: guests stay where they were
 #   drover apply --resume -> the rest of the plan; every guest on lab3, its heartbeat going on, same boot
+#   drover run --drain lab3 -> the evacuate policy live through the Core: every guest back on lab1
 # Needs root and e2e/lab/install.sh. Exit 0 = pass. Env: DROVER (a built binary; default: go build),
 # KEEP=1 leaves the hosts up.
 set -euo pipefail
@@ -146,4 +147,13 @@ for g in $guests; do
 	virsh -q -c $u1 list --all --name | grep -qx $g && fail "$g is still defined on lab1"
 done
 say "resumed: every guest on lab3, heartbeat going on, same boot"
+
+# The same evacuation policy live, as the simulator runs it: drain lab3.
+"$drover" run --inventory "$work/inventory.yaml" --drain lab3 --journal "$work/run.journal.jsonl" --out "$work/run" | tee "$work/run.txt"
+grep -q '^plan    evacuate: 3 moves' "$work/run.txt" || fail "drover run made no evacuation plan of 3 moves"
+for g in $guests; do
+	[ "$(host_of $g)" = lab1 ] || fail "$g is not back on lab1 after drover run --drain lab3"
+	alive $g lab1 "${boot[$g]}" || fail "$g is not alive on lab1 (same boot) after drover run"
+done
+say "drover run --drain lab3: every guest back on lab1, heartbeat going on, same boot"
 say PASS

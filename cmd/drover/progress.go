@@ -1,0 +1,216 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/vbauerster/mpb/v8"
+	"github.com/vbauerster/mpb/v8/decor"
+
+	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/plan"
+)
+
+// progress shows running migrations as bars on a terminal, as lines
+// otherwise, and a table of predicted against actual at the end.
+type progress struct {
+	w       io.Writer
+	plans   []*plan.Plan
+	pred    map[string]plan.Prediction // by VM, from the latest plan that moves it
+	p       *mpb.Progress
+	bars    map[int]*mpb.Bar
+	moves   map[int]cluster.StartMigration
+	start   map[int]time.Time
+	round   map[int]int
+	done    []doneMove
+	refused []scheduler.Record
+	failed  int
+	began   time.Time
+	running int
+	maxConc int
+}
+
+type doneMove struct {
+	cluster.MigrationDone
+	took time.Duration
+	end  time.Time
+}
+
+// newProgress starts a display; pl, if not nil, is the plan being applied.
+// Plans the Core makes on its own (drover run) are added as they come.
+func newProgress(w io.Writer, pl *plan.Plan) *progress {
+	pr := &progress{w: w, pred: map[string]plan.Prediction{}, bars: map[int]*mpb.Bar{}, moves: map[int]cluster.StartMigration{},
+		start: map[int]time.Time{}, round: map[int]int{}, began: time.Now()}
+	if pl != nil {
+		pr.addPlan(pl)
+	}
+	if f, ok := w.(*os.File); ok && isTerminal(f) {
+		pr.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40))
+	}
+	return pr
+}
+
+func (pr *progress) addPlan(pl *plan.Plan) {
+	pr.plans = append(pr.plans, pl)
+	for _, m := range pl.Moves {
+		pr.pred[m.VM] = m.Predicted
+	}
+}
+
+func (pr *progress) ready(rd scheduler.Ready) {
+	for _, pl := range rd.Plans {
+		if pl.Policy == "apply" || len(pr.plans) > 0 && pr.plans[0] == pl {
+			continue
+		}
+		pr.addPlan(pl)
+		pr.printf("plan    %s: %d moves, %d unplaced, predicted makespan %s\n", pl.Policy, len(pl.Moves), len(pl.Unplaced),
+			pl.Makespan.Round(100*time.Millisecond))
+	}
+	for _, r := range rd.Journal {
+		if r.Kind == scheduler.RecRefuse {
+			pr.refused = append(pr.refused, r)
+			pr.printf("refused %s -> %s: %s\n", r.VM, r.Destination, r.Reason)
+		}
+	}
+	for _, c := range rd.Commands {
+		switch c := c.(type) {
+		case cluster.StartMigration:
+			pr.moves[c.ID], pr.start[c.ID] = c, time.Now()
+			pr.running++
+			pr.maxConc = max(pr.maxConc, pr.running)
+			label := fmt.Sprintf("%s %s->%s", c.VM, c.Source, c.Destination)
+			if pr.p != nil {
+				pr.bars[c.ID] = pr.p.AddBar(100, mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
+					mpb.AppendDecorators(decor.Percentage(), decor.Elapsed(decor.ET_STYLE_GO)))
+			} else {
+				pr.printf("start   %s over %s\n", label, c.Transport)
+			}
+		case cluster.AbortMigration:
+			pr.printf("abort   move %d: %s\n", c.ID, c.Reason)
+		case cluster.ForceSwitchover:
+			pr.printf("force   move %d: %s\n", c.ID, c.Reason)
+		case cluster.StartPostCopy:
+			pr.printf("postcopy move %d: %s\n", c.ID, c.Reason)
+		}
+	}
+}
+
+func (pr *progress) event(ev cluster.Event) {
+	switch e := ev.(type) {
+	case cluster.MigrationProgress:
+		if bar := pr.bars[e.ID]; bar != nil && e.Sent+e.Remaining > 0 {
+			bar.SetCurrent(min(99, 100*e.Sent/(e.Sent+e.Remaining)))
+		}
+		if e.Iteration != pr.round[e.ID] {
+			pr.round[e.ID] = e.Iteration
+			pr.printf("round   %s: %d, %.0f MiB sent, %.0f MiB left\n", pr.moves[e.ID].VM, e.Iteration,
+				float64(e.Sent)/(1<<20), float64(e.Remaining)/(1<<20))
+		}
+	case cluster.MigrationDone:
+		d := doneMove{MigrationDone: e, took: time.Since(pr.start[e.ID]), end: time.Now()}
+		if _, started := pr.start[e.ID]; started {
+			pr.running--
+		}
+		pr.done = append(pr.done, d)
+		if bar := pr.bars[e.ID]; bar != nil {
+			if e.Succeeded() {
+				bar.SetCurrent(100)
+			} else {
+				bar.Abort(false)
+			}
+		}
+		if !e.Succeeded() {
+			pr.failed++
+		}
+		pr.printf("%-8s %s in %s, downtime %s, %.0f MiB, %d rounds %s\n", e.Outcome, e.VM, d.took.Round(100*time.Millisecond),
+			e.Downtime, float64(e.Bytes)/(1<<20), e.Rounds, e.Reason)
+	}
+}
+
+func (pr *progress) printf(format string, args ...any) {
+	if pr.p != nil {
+		return // the bars say it; the table at the end says the rest
+	}
+	fmt.Fprintf(pr.w, format, args...)
+}
+
+// finish prints predicted against actual for every move that ended. A
+// move retried elsewhere appears once per attempt.
+func (pr *progress) finish() {
+	if pr.p != nil {
+		pr.p.Wait()
+	}
+	sort.Slice(pr.done, func(i, j int) bool { return pr.done[i].ID < pr.done[j].ID })
+	fmt.Fprintf(pr.w, "\n%-14s %-10s %-10s %10s %10s %10s %10s\n", "VM", "OUTCOME", "TO", "PREDICTED", "ACTUAL", "PRED DOWN", "DOWNTIME")
+	for _, d := range pr.done {
+		p := pr.pred[d.VM]
+		fmt.Fprintf(pr.w, "%-14s %-10s %-10s %10s %10s %10s %10s\n", d.VM, d.Outcome, pr.moves[d.ID].Destination,
+			(p.End - p.Start).Round(100*time.Millisecond), d.took.Round(100*time.Millisecond),
+			p.Downtime.Round(time.Millisecond), d.Downtime)
+	}
+	fmt.Fprintf(pr.w, "%d moves ended (%d not on their destination) in %s\n", len(pr.done), pr.failed, time.Since(pr.began).Round(100*time.Millisecond))
+}
+
+// report is the run in the format of drover sim's reports, so `drover
+// report` reads, compares and charts real runs too. Times are from the
+// start of this apply; each migration's predicted_ms is the plan's.
+func (pr *progress) report(planPath string) *reports.Report {
+	ms := func(t time.Time) float64 { return reports.MS(t.Sub(pr.began)) }
+	r := &reports.Report{Scenario: "apply " + planPath, DurationMS: reports.MS(time.Since(pr.began)),
+		Lost: []reports.LostVM{}, Events: []reports.EventRecord{}}
+	for _, d := range pr.done {
+		c := pr.moves[d.ID]
+		p := pr.pred[d.VM]
+		start := pr.start[d.ID]
+		if start.IsZero() {
+			start = d.end
+		}
+		r.Migrations = append(r.Migrations, reports.Migration{
+			ID: d.ID, VM: d.VM, Source: c.Source, Destination: c.Destination, Cause: c.Cause,
+			StartMS: ms(start), EndMS: ms(d.end), DurationMS: reports.MS(d.took), DowntimeMS: reports.MS(d.Downtime),
+			Bytes: d.Bytes, Rounds: d.Rounds, Transport: string(c.Transport), Outcome: d.Outcome, Reason: d.Reason,
+			PredictedMS: reports.MS(p.End - p.Start),
+		})
+	}
+	for _, rec := range pr.refused {
+		r.Migrations = append(r.Migrations, reports.Migration{VM: rec.VM, Destination: rec.Destination, Cause: rec.Policy,
+			Outcome: cluster.OutcomeRejected, Reason: rec.Reason})
+	}
+	sort.SliceStable(r.Migrations, func(i, j int) bool { return r.Migrations[i].StartMS < r.Migrations[j].StartMS })
+	r.SummarizeMigrations()
+	r.Summary.MaxConcurrent = pr.maxConc
+	r.Summary.OverCapacityMS = []reports.HostTime{}
+	r.Plans = []reports.Plan{}
+	for _, pl := range pr.plans {
+		rp := reports.Plan{Policy: pl.Policy, AtMS: reports.MS(pl.At), Moves: len(pl.Moves), Unplaced: len(pl.Unplaced),
+			PredictedMakespanMS: reports.MS(pl.Makespan), LowerBoundMS: reports.MS(pl.LowerBound)}
+		in := map[string]bool{}
+		for _, m := range pl.Moves {
+			in[m.VM] = true
+		}
+		first, last, seen := 0.0, 0.0, false
+		for _, m := range r.Migrations {
+			if !in[m.VM] || m.Outcome == cluster.OutcomeRejected {
+				continue
+			}
+			if !seen || m.StartMS < first {
+				first = m.StartMS
+			}
+			seen = true
+			last = max(last, m.EndMS)
+			rp.MakespanMS = last - first
+			switch m.Outcome {
+			case cluster.OutcomeCompleted, cluster.OutcomeForced, cluster.OutcomePostCopy:
+				rp.Completed++
+			}
+		}
+		r.Plans = append(r.Plans, rp)
+	}
+	r.Disasters = []reports.Disaster{}
+	return r
+}

@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/droverlab/drover/backend/driver"
+	"github.com/droverlab/drover/backend/libvirt"
+	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/registry"
+)
+
+func runCmd() *cobra.Command {
+	var (
+		inv, journal, outDir, policyName, drain, zone string
+		interval, deadline, runFor                    time.Duration
+		threshold                                     float64
+	)
+	c := &cobra.Command{
+		Use:   "run --inventory FILE [--drain h1,h2] [--disaster ZONE --deadline 10m] [--policy balance --interval 5m]",
+		Short: "Run drover's policies live on real libvirt hosts, as the simulator runs them",
+		Long: "Drives the scheduler Core against the hosts of the inventory FILE on the wall clock, with the same\n" +
+			"policies as `drover sim`: --drain puts hosts into maintenance and evacuates them (planned, with the\n" +
+			"plan's limits and dependencies), --disaster warns that ZONE fails after --deadline and evacuates it in\n" +
+			"priority order, --policy runs balance (or greedy-cv, consolidate) every --interval. It ends when no\n" +
+			"move is left, or with a periodic policy at Ctrl-C or after --for. Every step goes to the journal.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := libvirt.LoadConfig(inv)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return exitError{2}
+			}
+			ccfg := coreConfig(cfg)
+			set := registry.Settings{Threshold: threshold}
+			if ccfg.Evacuate, err = registry.New("evacuate", set); err != nil {
+				return err
+			}
+			if ccfg.Disaster, err = registry.New("disaster", set); err != nil {
+				return err
+			}
+			forever := policyName != ""
+			if forever {
+				if ccfg.Periodic, err = registry.New(policyName, set); err != nil {
+					return err
+				}
+				ccfg.Interval = interval
+			}
+			var initial []cluster.Event
+			if drain != "" {
+				initial = append(initial, cluster.MaintenanceRequested{Hosts: strings.Split(drain, ",")})
+			}
+			if zone != "" {
+				if deadline <= 0 {
+					return fmt.Errorf("--disaster needs --deadline")
+				}
+				initial = append(initial, cluster.DisasterWarning{Zone: zone, FailsAt: deadline})
+			}
+			if len(initial) == 0 && !forever {
+				return fmt.Errorf("nothing to do: give --drain, --disaster or --policy")
+			}
+
+			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+			b, err := libvirt.New(cfg, log)
+			if err != nil {
+				return err
+			}
+			defer b.Close()
+			if journal == "" {
+				journal = fmt.Sprintf("drover-run-%s.journal.jsonl", time.Now().UTC().Format("20060102T150405Z"))
+			}
+			jf, err := os.OpenFile(journal, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644)
+			if err != nil {
+				return err
+			}
+			defer jf.Close()
+
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if runFor > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, runFor)
+				defer cancel()
+			}
+			core := scheduler.New(ccfg)
+			if forever {
+				// Fired at once, the periodic timer runs the first round now
+				// and arms the next one (core.Start would wait an interval).
+				initial = append(initial, cluster.TimerFired{Key: "periodic"})
+			}
+			out := cmd.OutOrStdout()
+			pr := newProgress(out, nil)
+			err = driver.Run(ctx, core, b, initial, driver.Options{
+				Journal: jf, OnReady: pr.ready, OnEvent: pr.event, Logger: log, Forever: forever,
+			})
+			pr.finish()
+			if outDir != "" {
+				path, rerr := pr.report("run " + inv).Save(outDir)
+				if rerr != nil {
+					return rerr
+				}
+				fmt.Fprintf(out, "report: %s\n", path)
+			}
+			fmt.Fprintf(out, "journal: %s\n", journal)
+			switch {
+			case forever && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
+				return nil // the operator's or --for's end of a periodic run
+			case errors.Is(err, context.Canceled):
+				fmt.Fprintln(out, "interrupted: running migrations aborted")
+				return exitError{130}
+			case err != nil:
+				return err
+			case pr.failed > 0:
+				return exitError{1}
+			}
+			return nil
+		},
+	}
+	f := c.Flags()
+	f.StringVar(&inv, "inventory", "", "inventory file: the hosts and how to reach them")
+	f.StringVar(&drain, "drain", "", "hosts to put into maintenance and evacuate, comma-separated")
+	f.StringVar(&zone, "disaster", "", "zone predicted to fail (with --deadline)")
+	f.DurationVar(&deadline, "deadline", 0, "time from now until the --disaster zone fails")
+	f.StringVar(&policyName, "policy", "", "periodic policy: balance, greedy-cv or consolidate (runs until Ctrl-C or --for)")
+	f.DurationVar(&interval, "interval", 5*time.Minute, "how often the periodic policy runs")
+	f.Float64Var(&threshold, "threshold", 0, "imbalance threshold of balance (default the policy's)")
+	f.DurationVar(&runFor, "for", 0, "stop a periodic run after this long (running moves are aborted)")
+	f.StringVar(&journal, "journal", "", "journal file (default drover-run-TIME.journal.jsonl)")
+	f.StringVar(&outDir, "out", "", "write DIR/report.json")
+	c.MarkFlagRequired("inventory")
+	return c
+}
