@@ -2,9 +2,12 @@ package main
 
 import (
 	"bytes"
+	"os"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/spf13/cobra"
 
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -55,6 +58,40 @@ func TestApplyReport(t *testing.T) {
 	for _, want := range []string{"refused v3 -> c: insufficient memory", "completed v1", "aborted  v2", "2 moves ended (1 not on their destination)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// Commands on real hosts refuse bad input before contacting any host.
+func TestRealHostCommandsCheckTheirInput(t *testing.T) {
+	dir := t.TempDir()
+	inv := dir + "/hosts.yaml"
+	if err := os.WriteFile(inv, []byte("hosts:\n  - {name: a, address: 198.18.200.1, transport: tcp}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	bad := dir + "/bad.yaml"
+	if err := os.WriteFile(bad, []byte("hosts:\n  - {name: a, transport: tcp}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		cmd  *cobra.Command
+		args []string
+		want string
+	}{
+		{runCmd(), []string{"--inventory", inv}, "nothing to do"},
+		{runCmd(), []string{"--inventory", inv, "--disaster", "b"}, "needs --deadline"},
+		{runCmd(), []string{"--inventory", inv, "--policy", "nosuch"}, "nosuch"},
+		{runCmd(), []string{"--inventory", bad, "--drain", "a"}, "exit 2"},
+		{applyCmd(), []string{dir + "/missing.json", "--inventory", inv}, "no such file"},
+	} {
+		var out bytes.Buffer
+		tc.cmd.SetArgs(tc.args)
+		tc.cmd.SetOut(&out)
+		tc.cmd.SetErr(&out)
+		tc.cmd.SilenceUsage, tc.cmd.SilenceErrors = true, true
+		err := tc.cmd.Execute()
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s %v: err = %v, want %q", tc.cmd.Name(), tc.args, err, tc.want)
 		}
 	}
 }
