@@ -123,10 +123,3 @@ func (p typedParams) uint(name string) uint64 {
 	}
 	return 0
 }
-
-func (p typedParams) has(name string) bool { _, ok := p[name]; return ok }
-
-func (p typedParams) string(name string) string {
-	s, _ := p[name].(string)
-	return s
-}
