@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"os/signal"
 	"syscall"
@@ -15,10 +14,10 @@ import (
 
 	"github.com/droverlab/drover/backend/driver"
 	"github.com/droverlab/drover/backend/libvirt"
+	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
-	"github.com/droverlab/drover/scheduler/policy"
 )
 
 func applyCmd() *cobra.Command {
@@ -43,18 +42,15 @@ func applyCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			cfg, err := libvirt.LoadConfig(inv)
-			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return exitError{2}
-			}
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			b, err := libvirt.New(cfg, log)
+			cfg, b, log, err := openInventory(inv)
 			if err != nil {
 				return err
 			}
 			defer b.Close()
-			ccfg := coreConfig(cfg)
+			ccfg, err := coreConfig(cfg, scenarios.Policy{})
+			if err != nil {
+				return err
+			}
 			out := cmd.OutOrStdout()
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -96,18 +92,8 @@ func applyCmd() *cobra.Command {
 			}
 			defer jf.Close()
 
-			pr := newProgress(out, pl)
-			err = driver.Run(ctx, core, b, []cluster.Event{scheduler.PlanSubmitted{Plan: pl}}, driver.Options{
-				Journal: jf, OnReady: pr.ready, OnEvent: pr.event, Logger: log,
-			})
-			pr.finish()
-			if outDir != "" {
-				path, rerr := pr.report(args[0]).Save(outDir)
-				if rerr != nil {
-					return rerr
-				}
-				fmt.Fprintf(out, "report: %s\n", path)
-			}
+			run := live{b: b, log: log, journal: jf, pl: pl, outDir: outDir, label: args[0]}
+			failed, err := run.drive(ctx, out, core, []cluster.Event{scheduler.PlanSubmitted{Plan: pl}})
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintf(out, "interrupted: running migrations aborted; continue with --resume (journal %s)\n", journal)
 				return exitError{130}
@@ -116,7 +102,7 @@ func applyCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(out, "journal: %s\n", journal)
-			if pr.failed > 0 {
+			if failed > 0 {
 				return exitError{1}
 			}
 			return nil
@@ -143,25 +129,6 @@ func readPlan(path string) (*plan.Plan, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return p, nil
-}
-
-// coreConfig is the executor's configuration from an inventory file.
-func coreConfig(cfg *libvirt.Config) scheduler.Config {
-	m := cfg.Migration
-	return scheduler.Config{
-		Settings: policy.Settings{
-			TLS:        cfg.TLS,
-			Overcommit: 4,
-			Bandwidth:  float64(m.Bandwidth),
-			Limits:     plan.Limits{MaxParallel: m.MaxParallel, MaxPerHostOut: m.MaxPerHost, MaxPerHostIn: m.MaxPerHost},
-		},
-		Options:                 cfg.MigrationOptions(),
-		CompletionTimeoutPerGiB: time.Duration(m.CompletionTimeoutPerGiB),
-		ProgressTimeout:         time.Duration(m.ProgressTimeout),
-		MaxIterations:           m.MaxIterations,
-		OnLimit:                 m.OnLimit,
-		MaxParallel:             m.MaxParallel,
-	}
 }
 
 // dryRunPlan steps a Core with the live snapshot and the plan, and prints

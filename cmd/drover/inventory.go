@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,12 +60,7 @@ func inventoryCmd() *cobra.Command {
 
 // liveSnapshot reads an inventory file and takes a snapshot of its hosts.
 func liveSnapshot(ctx context.Context, file string) (*cluster.Snapshot, *libvirt.Config, error) {
-	cfg, err := libvirt.LoadConfig(file)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return nil, nil, exitError{2}
-	}
-	b, err := libvirt.New(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	cfg, b, _, err := openInventory(file)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -13,11 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/droverlab/drover/backend/driver"
-	"github.com/droverlab/drover/backend/libvirt"
+	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/registry"
 )
 
 func runCmd() *cobra.Command {
@@ -36,26 +33,16 @@ func runCmd() *cobra.Command {
 			"move is left, or with a periodic policy at Ctrl-C or after --for. Every step goes to the journal.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := libvirt.LoadConfig(inv)
+			cfg, b, log, err := openInventory(inv)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return exitError{2}
-			}
-			ccfg := coreConfig(cfg)
-			set := registry.Settings{Threshold: threshold}
-			if ccfg.Evacuate, err = registry.New("evacuate", set); err != nil {
 				return err
 			}
-			if ccfg.Disaster, err = registry.New("disaster", set); err != nil {
+			defer b.Close()
+			ccfg, err := coreConfig(cfg, scenarios.Policy{Name: policyName, Interval: interval, Threshold: threshold})
+			if err != nil {
 				return err
 			}
 			forever := policyName != ""
-			if forever {
-				if ccfg.Periodic, err = registry.New(policyName, set); err != nil {
-					return err
-				}
-				ccfg.Interval = interval
-			}
 			var initial []cluster.Event
 			if drain != "" {
 				initial = append(initial, cluster.MaintenanceRequested{Hosts: strings.Split(drain, ",")})
@@ -69,13 +56,6 @@ func runCmd() *cobra.Command {
 			if len(initial) == 0 && !forever {
 				return fmt.Errorf("nothing to do: give --drain, --disaster or --policy")
 			}
-
-			log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-			b, err := libvirt.New(cfg, log)
-			if err != nil {
-				return err
-			}
-			defer b.Close()
 			if journal == "" {
 				journal = fmt.Sprintf("drover-run-%s.journal.jsonl", time.Now().UTC().Format("20060102T150405Z"))
 			}
@@ -99,18 +79,8 @@ func runCmd() *cobra.Command {
 				initial = append(initial, cluster.TimerFired{Key: "periodic"})
 			}
 			out := cmd.OutOrStdout()
-			pr := newProgress(out, nil)
-			err = driver.Run(ctx, core, b, initial, driver.Options{
-				Journal: jf, OnReady: pr.ready, OnEvent: pr.event, Logger: log, Forever: forever,
-			})
-			pr.finish()
-			if outDir != "" {
-				path, rerr := pr.report("run " + inv).Save(outDir)
-				if rerr != nil {
-					return rerr
-				}
-				fmt.Fprintf(out, "report: %s\n", path)
-			}
+			run := live{b: b, log: log, journal: jf, forever: forever, outDir: outDir, label: "run " + inv}
+			failed, err := run.drive(ctx, out, core, initial)
 			fmt.Fprintf(out, "journal: %s\n", journal)
 			switch {
 			case forever && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
@@ -120,7 +90,7 @@ func runCmd() *cobra.Command {
 				return exitError{130}
 			case err != nil:
 				return err
-			case pr.failed > 0:
+			case failed > 0:
 				return exitError{1}
 			}
 			return nil

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+
+	"github.com/droverlab/drover/backend/driver"
+	"github.com/droverlab/drover/backend/libvirt"
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/plan"
+	"github.com/droverlab/drover/sim"
+)
+
+// openInventory reads an inventory file and opens a Backend on its hosts;
+// New makes no connection yet. A bad file prints every problem as
+// file:line:col on stderr and exits 2. The logger shows the Backend's
+// warnings on stderr.
+func openInventory(file string) (*libvirt.Config, *libvirt.Backend, *slog.Logger, error) {
+	cfg, err := libvirt.LoadConfig(file)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return nil, nil, nil, exitError{2}
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	b, err := libvirt.New(cfg, log)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return cfg, b, log, nil
+}
+
+// coreConfig is the scheduler's configuration for the hosts of an
+// inventory file: sim.CoreConfig, as the simulator builds it, on the
+// scenario `drover inventory` writes, so live runs plan and predict as
+// simulated ones do; plus the options only real migrations take
+// (post-copy). pol names the periodic policy, if any.
+func coreConfig(cfg *libvirt.Config, pol scenarios.Policy) (scheduler.Config, error) {
+	pol.TLS = string(cfg.TLS)
+	c, err := sim.CoreConfig(&scenarios.Scenario{Migration: *cfg.ScenarioMigration(), Policy: pol}, sim.Options{})
+	if err != nil {
+		return c, err
+	}
+	c.Options = cfg.MigrationOptions()
+	return c, nil
+}
+
+// live is one run of the Core on real hosts.
+type live struct {
+	b       *libvirt.Backend
+	log     *slog.Logger
+	journal *os.File
+	// pl is the plan being applied (nil for drover run); forever keeps a
+	// periodic run going until ctx ends.
+	pl      *plan.Plan
+	forever bool
+	// outDir, if set, receives report.json; label names the run in it.
+	outDir, label string
+}
+
+// drive runs core on the wall clock until it is done or ctx ends, shows
+// progress on out, and writes the report. It returns driver.Run's error
+// and how many moves did not end on their destination.
+func (l live) drive(ctx context.Context, out io.Writer, core *scheduler.Core, initial []cluster.Event) (int, error) {
+	pr := newProgress(out, l.pl)
+	err := driver.Run(ctx, core, l.b, initial, driver.Options{
+		Journal: l.journal, OnReady: pr.ready, OnEvent: pr.event, Logger: l.log, Forever: l.forever,
+	})
+	pr.finish()
+	if l.outDir != "" {
+		path, rerr := pr.report(l.label).Save(l.outDir)
+		if rerr != nil {
+			return pr.failed, rerr
+		}
+		fmt.Fprintf(out, "report: %s\n", path)
+	}
+	return pr.failed, err
+}
