@@ -9,6 +9,7 @@
 # KEEP=1 leaves the hosts up.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/heartbeat.sh"
 repo=$(cd "$here/../.." && pwd)
 H=$here/host.sh
 state=${DROVER_LAB_STATE:-/run/drover-lab}
@@ -36,7 +37,6 @@ fi
 "$H" up lab3 $ip3 tcp
 
 serial() { echo "/var/log/libvirt/qemu/$1-serial.log"; }
-last_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null | tail -n1 | sed -E 's/.*seq=([0-9]+) boot=([^ ]+).*/\1 \2/'; }
 # alive GUEST HOST BOOT: the guest beats on HOST with boot id BOOT, 3 beats more within 20 s, never restarted.
 alive() {
 	local f; f=$("$H" path "$2" "$(serial "$1")")
@@ -52,6 +52,14 @@ alive() {
 	[ "$s" -ge $((seq0 + 3)) ] || return 1
 	[ "$(grep -ac 'GUEST START' "$f")" -le 1 ] || return 1
 	! grep -aqiE 'kernel panic|GUEST PANIC|Oops' "$f"
+}
+# dump GUEST: the end of its serial and QEMU logs on both hosts, for a failure.
+dump() {
+	for h in lab1 lab3; do
+		for f in "$(serial "$1")" "/var/log/libvirt/qemu/$1.log"; do
+			p=$("$H" path $h "$f" 2>/dev/null) && [ -f "$p" ] && { echo "--- $h $f"; tail -n 8 "$p"; }
+		done
+	done >&2 || true
 }
 boot_of() { last_hb "$("$H" path "$2" "$(serial "$1")")" | awk '{print $2}'; }
 host_of() {
@@ -152,7 +160,8 @@ say "resumed: every guest on lab3, heartbeat going on, same boot"
 "$drover" run --inventory "$work/inventory.yaml" --drain lab3 --journal "$work/run.journal.jsonl" --out "$work/run" | tee "$work/run.txt"
 grep -q '^plan    evacuate: 3 moves' "$work/run.txt" || fail "drover run made no evacuation plan of 3 moves"
 for g in $guests; do
-	[ "$(host_of $g)" = lab1 ] || fail "$g is not back on lab1 after drover run --drain lab3"
+	h=$(host_of $g)
+	[ "$h" = lab1 ] || { virsh -c $u1 list --all; virsh -c $u3 list --all; dump $g; fail "$g is not back on lab1 after drover run --drain lab3 (found: ${h:-nowhere})"; }
 	alive $g lab1 "${boot[$g]}" || fail "$g is not alive on lab1 (same boot) after drover run"
 done
 say "drover run --drain lab3: every guest back on lab1, heartbeat going on, same boot"

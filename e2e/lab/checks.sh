@@ -9,6 +9,7 @@
 # Env: KEEP=1 leaves the hosts up.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/heartbeat.sh"
 H=$here/host.sh
 state=${DROVER_LAB_STATE:-/run/drover-lab}
 guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}
@@ -26,9 +27,6 @@ cleanup() {
 	if [ "${KEEP:-0}" != 1 ]; then for h in lab1 lab2 lab3 lab4; do "$H" down $h || true; done; fi
 }
 trap cleanup EXIT
-# Only whole lines count: QEMU writes the serial file byte by byte, so the last
-# line may be cut short (a partial boot id would look like a reboot).
-last_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null | tail -n1 | sed -E 's/.*seq=([0-9]+) boot=([^ ]+).*/\1 \2/'; }
 # alive_on HOST: the guest runs on HOST and its heartbeat advances >= 4 beats with the same boot id (≤15 s).
 alive_on() {
 	local f; f=$("$H" path "$1" "$serial")

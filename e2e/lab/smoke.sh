@@ -5,6 +5,7 @@
 # Env: DIRTY (default 16M), WSS (64M), MEM_MIB (160), KEEP=1 leaves the hosts up.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/heartbeat.sh"
 H=$here/host.sh
 DIRTY=${DIRTY:-16M} WSS=${WSS:-64M} MEM_MIB=${MEM_MIB:-160}
 guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}   # on the shared root fs, seen by every host
@@ -35,11 +36,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# last_hb FILE: "seq boot" of the last heartbeat line in FILE (empty if none).
-# Only whole lines count: QEMU writes the serial file byte by byte, so the last
-# line may be cut short (a partial boot id would look like a reboot).
-last_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null | tail -n1 | sed -E 's/.*seq=([0-9]+) boot=([^ ]+).*/\1 \2/'; }
-first_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null | head -n1 | sed -E 's/.*seq=([0-9]+) boot=([^ ]+).*/\1 \2/'; }
 # wait_hb FILE MINSEQ SECONDS: waits until the last heartbeat's seq >= MINSEQ.
 wait_hb() {
 	local n=$(($3 * 5))
