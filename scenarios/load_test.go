@@ -189,7 +189,7 @@ var _ = Describe("Parse", func() {
 			CPUOvercommit: 4, Threshold: 0.2, Hysteresis: 0.8, MaxMovesPerRound: 10,
 		}))
 		Expect(sc.Migration).To(Equal(scenarios.Migration{
-			DowntimeLimit: 300 * time.Millisecond, SwitchoverCost: 20 * time.Millisecond, SetupTime: 500 * time.Millisecond,
+			DowntimeLimit:           300 * time.Millisecond,
 			CompletionTimeoutPerGiB: 150 * time.Second, ProgressTimeout: 150 * time.Second, OnLimit: scenarios.OnLimitAbort,
 		}))
 		Expect(sc.Network.Topology).To(Equal(scenarios.TopologyLeafSpine))

@@ -266,8 +266,8 @@ type rawPolicy struct {
 type rawMigration struct {
 	meta                    `yaml:"-" kind:"migration settings"`
 	DowntimeLimit           *duration `yaml:"downtime_limit" jsonschema_extras:"default=300ms" jsonschema_description:"Largest pause allowed at switch-over, as QEMU's."`
-	SwitchoverCost          *duration `yaml:"switchover_cost" jsonschema_extras:"default=20ms" jsonschema_description:"Fixed cost of the switch-over."`
-	SetupTime               *duration `yaml:"setup_time" jsonschema_extras:"default=500ms" jsonschema_description:"Time to set up a migration before pages flow."`
+	SwitchoverCost          *duration `yaml:"switchover_cost" jsonschema_description:"Fixed paused cost of the switch-over; unset or 0: the calibration profile's."`
+	SetupTime               *duration `yaml:"setup_time" jsonschema_description:"Time to set up a migration before pages flow; unset or 0: the calibration profile's."`
 	MaxIterations           *int      `yaml:"max_iterations" jsonschema:"default=0" jsonschema_description:"Pre-copy round limit; 0 means none."`
 	CompletionTimeoutPerGiB *duration `yaml:"completion_timeout_per_gib" jsonschema_extras:"default=150s" jsonschema_description:"Completion timeout per GiB of guest memory, as KubeVirt's; 0 means none."`
 	ProgressTimeout         *duration `yaml:"progress_timeout" jsonschema_extras:"default=150s" jsonschema_description:"Abort when remaining data has not shrunk for this long; 0 means none."`

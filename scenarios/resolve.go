@@ -844,9 +844,8 @@ func (r *resolver) resolvePolicy() {
 
 func (r *resolver) resolveMigration() {
 	m := Migration{
-		DowntimeLimit:           300 * time.Millisecond,
-		SwitchoverCost:          20 * time.Millisecond,
-		SetupTime:               500 * time.Millisecond,
+		DowntimeLimit: 300 * time.Millisecond,
+		// SwitchoverCost and SetupTime stay 0: the calibration profile's.
 		CompletionTimeoutPerGiB: 150 * time.Second,
 		ProgressTimeout:         150 * time.Second,
 		OnLimit:                 OnLimitAbort,

@@ -146,6 +146,8 @@ func (w *world) start(c cluster.StartMigration) {
 		return
 	}
 	cfg := modelConfig(w.sc.Migration, c.Options, w.net.Latency(route))
+	// QEMU's unthrottled final copy is bounded by the path, not the cap.
+	cfg.LinkRate = cluster.StreamCap(&src.Host, &d.Host, 0)
 	wl := precopy.Workload{
 		Memory: v.spec.Memory, Resident: v.spec.Resident, WSS: v.spec.WSS, DirtyRate: v.spec.DirtyRate,
 	}
@@ -168,23 +170,26 @@ func (w *world) start(c cluster.StartMigration) {
 // migration that is still connecting sends nothing and must not hold a
 // share of any link.
 func (w *world) openFlow(m *migration, idx int) {
-	if m.hasFlow || m.stepper.Done() || m.stepper.Phase() == precopy.PhaseSetup {
+	if ph := m.stepper.Phase(); m.hasFlow || m.stepper.Done() || ph == precopy.PhaseSetup || ph == precopy.PhaseFinishing {
 		return
 	}
 	m.flow = w.net.AddFlow(m.route, m.capBW)
 	m.hasFlow = true
 	w.flowMig[m.flow] = int32(idx)
 	m.rate = w.net.Rate(m.flow)
-	cfg := m.cfg
-	cfg.BandwidthCap = m.capBW
-	// What the model alone would have said, at the bandwidth the transfer
-	// got when it began: the report sets it beside what sharing did.
-	m.rec.PredictedMS = reports.MS(cfg.SetupTime + precopy.Predict(m.wl, withoutSetup(cfg), m.rate).TotalTime)
+	w.unpredicted = append(w.unpredicted, m)
 }
 
-func withoutSetup(c precopy.Config) precopy.Config {
-	c.SetupTime = 0
-	return c
+// predict records what the model alone would have said, at the bandwidth
+// the transfer got once every flow of its instant was open: the report
+// sets it beside what sharing did later.
+func (w *world) predict() {
+	for _, m := range w.unpredicted {
+		cfg := m.cfg
+		cfg.BandwidthCap = m.capBW
+		m.rec.PredictedMS = reports.MS(precopy.Predict(m.wl, cfg, m.rate).TotalTime)
+	}
+	w.unpredicted = w.unpredicted[:0]
 }
 
 // intervene carries out an executor's limit action or an abort.
@@ -211,6 +216,12 @@ func (w *world) advance(m *migration) {
 		m.stepper.Advance(dt, m.rate)
 	}
 	m.last = now
+	if m.hasFlow && m.stepper.Phase() == precopy.PhaseFinishing {
+		// libvirt's confirm sends nothing: the link is free for others.
+		w.net.RemoveFlow(m.flow)
+		delete(w.flowMig, m.flow)
+		m.hasFlow, m.rate = false, 0
+	}
 	if m.stepper.Phase() == precopy.PhasePostCopy && !m.moved {
 		w.moveGuest(m)
 	}

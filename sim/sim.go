@@ -108,7 +108,11 @@ type world struct {
 	vmIx   map[string]int32
 	// flowMig maps a live flow to its migration.
 	flowMig map[network.FlowID]int32
-	migs    []*migration
+	// unpredicted are migrations whose flow opened at this instant: their
+	// prediction waits until every flow of the instant is open, so that
+	// it does not depend on which one the simulator opened first.
+	unpredicted []*migration
+	migs        []*migration
 	// byID maps a command's migration ID to its index in migs.
 	byID    map[int]int32
 	running int
@@ -298,6 +302,7 @@ func (w *world) process(ev engine.Event) {
 		return
 	}
 	w.pump()
+	w.predict()
 }
 
 func (w *world) handle(ev engine.Event) {

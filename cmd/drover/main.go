@@ -23,7 +23,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(simCmd(), validateCmd(), schemaCmd(), predictCmd(), genCmd(), planCmd(), pkiCmd(), reportCmd(), inventoryCmd(), applyCmd(), runCmd())
+	root.AddCommand(simCmd(), validateCmd(), schemaCmd(), predictCmd(), genCmd(), planCmd(), pkiCmd(), reportCmd(), inventoryCmd(), applyCmd(), runCmd(), calibrateCmd())
 	if err := root.Execute(); err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,10 +14,10 @@ import (
 
 func predictCmd() *cobra.Command {
 	var (
-		memory, resident, wss, dirty, bandwidth, bwCap string
-		cfg                                            precopy.Config
-		onLimit                                        string
-		rounds                                         bool
+		memory, resident, wss, dirty, bandwidth, bwCap, link string
+		cfg                                                  precopy.Config
+		onLimit, profile                                     string
+		rounds                                               bool
 	)
 	c := &cobra.Command{
 		Use:   "predict --memory SIZE --dirty-rate RATE --bandwidth RATE [flags]",
@@ -51,6 +52,7 @@ func predictCmd() *cobra.Command {
 			w.DirtyRate = rate("dirty-rate", dirty)
 			bw := rate("bandwidth", bandwidth)
 			cfg.BandwidthCap = rate("bandwidth-cap", bwCap)
+			cfg.LinkRate = rate("link", link)
 			if err != nil {
 				return err
 			}
@@ -69,6 +71,13 @@ func predictCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--on-limit: want abort, force or postcopy, got %q", onLimit)
 			}
+			if profile != "" {
+				p, err := loadProfile(profile)
+				if err != nil {
+					return err
+				}
+				cfg.Profile = p
+			}
 			res := precopy.Predict(w, cfg.WithDefaults(), bw)
 			if !rounds {
 				res.Rounds = nil
@@ -86,9 +95,11 @@ func predictCmd() *cobra.Command {
 	f.StringVar(&bandwidth, "bandwidth", "", "bandwidth the migration gets (e.g. 10Gbit/s)")
 	f.StringVar(&bwCap, "bandwidth-cap", "", "per-migration bandwidth cap, as libvirt's")
 	f.DurationVar(&cfg.DowntimeLimit, "downtime-limit", 300*time.Millisecond, "downtime limit")
-	f.DurationVar(&cfg.SwitchoverCost, "switchover-cost", 20*time.Millisecond, "fixed cost of switch-over")
-	f.DurationVar(&cfg.SetupTime, "setup-time", 0, "fixed setup time")
+	f.DurationVar(&cfg.SwitchoverCost, "switchover-cost", 0, "fixed paused cost of switch-over (0: the profile's)")
+	f.DurationVar(&cfg.SetupTime, "setup-time", 0, "fixed setup time (0: the profile's)")
+	f.StringVar(&profile, "profile", "", "calibration profile: a built-in name or a profile file (default "+precopy.DefaultProfileName+")")
 	f.DurationVar(&cfg.Latency, "latency", 0, "one-way network latency")
+	f.StringVar(&link, "link", "", "what the path carries without a cap, bounding the unthrottled final copy (e.g. 10Gbit/s)")
 	f.IntVar(&cfg.MaxIterations, "max-iterations", 0, "pre-copy rounds before the limit action (0: none)")
 	f.DurationVar(&cfg.CompletionTimeoutPerGiB, "completion-timeout-per-gib", 0, "completion timeout per GiB of memory (0: none)")
 	f.DurationVar(&cfg.ProgressTimeout, "progress-timeout", 0, "progress timeout (0: none)")
@@ -96,4 +107,20 @@ func predictCmd() *cobra.Command {
 	f.BoolVar(&cfg.AutoConverge, "auto-converge", false, "throttle the guest when it dirties faster than pages are sent")
 	f.BoolVar(&rounds, "rounds", false, "include every round in the output")
 	return c
+}
+
+// loadProfile reads a profile by built-in name or from a file.
+func loadProfile(name string) (precopy.Profile, error) {
+	if p, err := precopy.BuiltinProfile(name); err == nil {
+		return p, nil
+	}
+	b, err := os.ReadFile(name)
+	if err != nil {
+		return precopy.Profile{}, fmt.Errorf("--profile: %q is neither a built-in profile nor a readable file: %w", name, err)
+	}
+	p, err := precopy.ParseProfile(b)
+	if err != nil {
+		return precopy.Profile{}, fmt.Errorf("--profile %s: %w", name, err)
+	}
+	return p, nil
 }

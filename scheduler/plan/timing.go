@@ -75,7 +75,7 @@ type run struct {
 // open puts a run on the network once its setup is over, as the
 // simulator does: a migration still connecting holds no share of a link.
 func (t *Timer) open(r *run) {
-	if !r.hasFlow && !r.st.Done() && r.st.Phase() != precopy.PhaseSetup {
+	if ph := r.st.Phase(); !r.hasFlow && !r.st.Done() && ph != precopy.PhaseSetup && ph != precopy.PhaseFinishing {
 		r.flow = t.net.AddFlow(r.route, r.cap)
 		r.hasFlow = true
 	}
@@ -118,6 +118,12 @@ func (t *Timer) Schedule(p *Plan) error {
 			r.st.Advance(dt, r.rate)
 		}
 		r.last = eng.Now()
+		if r.hasFlow && r.st.Phase() == precopy.PhaseFinishing {
+			// As in the simulator: libvirt's confirm leaves the link to others.
+			t.net.RemoveFlow(r.flow)
+			delete(byFlow, r.flow)
+			r.hasFlow, r.rate = false, 0
+		}
 	}
 	// settle opens flows whose setup ended and reschedules every run
 	// whose bandwidth moved, until nothing changes.
@@ -173,6 +179,8 @@ func (t *Timer) Schedule(p *Plan) error {
 			if src == nil || dst == nil {
 				return fmt.Errorf("move %d: unknown host", m.ID)
 			}
+			// QEMU's unthrottled final copy is bounded by the path, not the cap.
+			cfg.LinkRate = cluster.StreamCap(src, dst, 0)
 			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running"}
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
 				cap: cluster.StreamCap(src, dst, m.Bandwidth), last: eng.Now()}
@@ -272,7 +280,8 @@ func (t *Timer) Cut(moves []Move, budget time.Duration) ([]bool, error) {
 				worst = max(worst, (load[l]+bytes)/c)
 			}
 		}
-		if t.cfg.SetupTime+time.Duration(worst*float64(time.Second)) > budget {
+		fixed := t.cfg.SetupTime + t.cfg.Profile.Finish()
+		if fixed+time.Duration(worst/t.cfg.Profile.Goodput*float64(time.Second)) > budget {
 			continue
 		}
 		keep[i] = true
@@ -298,11 +307,13 @@ func (t *Timer) totals(p *Plan) {
 		in[m.Destination] += pr.Bytes
 		pr.Late = p.Deadline > 0 && p.At+pr.End > p.Deadline
 	}
-	p.LowerBound = LowerBound(t.snap, out, in)
+	p.LowerBound = LowerBound(t.snap, out, in, t.cfg.Profile.Goodput)
 	defer func() {
-		// Nothing is sent before the first migration's setup is over.
+		// Nothing is sent before the first migration's setup is over, and
+		// the last one still has libvirt's confirm to go once its guest
+		// runs on the destination.
 		if len(p.Moves) > 0 {
-			p.LowerBound += t.cfg.SetupTime
+			p.LowerBound += t.cfg.SetupTime + t.cfg.Profile.Finish()
 		}
 	}()
 	// A shared link (a rack's uplink) can bind harder than any NIC: the
@@ -318,20 +329,24 @@ func (t *Timer) totals(p *Plan) {
 	}
 	for l, b := range load {
 		if c := t.net.Capacity(l); c > 0 {
-			p.LowerBound = max(p.LowerBound, time.Duration(float64(b)/c*float64(time.Second)))
+			p.LowerBound = max(p.LowerBound, time.Duration(float64(b)/(c*t.cfg.Profile.Goodput)*float64(time.Second)))
 		}
 	}
 }
 
 // LowerBound is a time no schedule can beat: for each host, the bytes it
-// must send and receive over its NIC bandwidth; the largest. Schedule
+// must send and receive over what its NIC carries of migration bytes
+// (bandwidth times the profile's goodput, 1 if unset); the largest. Schedule
 // tightens it with every link the moves cross, and adds the setup time,
 // during which no migration sends anything.
-func LowerBound(snap *cluster.Snapshot, out, in map[string]int64) time.Duration {
+func LowerBound(snap *cluster.Snapshot, out, in map[string]int64, goodput float64) time.Duration {
+	if !(goodput > 0) {
+		goodput = 1
+	}
 	var lb float64
 	for i := range snap.Hosts {
 		h := &snap.Hosts[i]
-		bw := h.NICBandwidth()
+		bw := h.NICBandwidth() * goodput
 		if bw <= 0 {
 			continue
 		}

@@ -67,8 +67,8 @@ func (w Workload) Validate() error {
 // values mean "default" where a default is documented.
 type Config struct {
 	DowntimeLimit  time.Duration // default 300ms (QEMU)
-	SwitchoverCost time.Duration // fixed cost of stop+device state+resume, default 20ms
-	SetupTime      time.Duration // fixed setup before round 1 (connection, dest QEMU start), default 0
+	SwitchoverCost time.Duration // fixed paused cost of a switch-over; default the profile's
+	SetupTime      time.Duration // fixed cost before the first page flows; default the profile's
 	// Latency is the one-way network latency of the route: setup costs
 	// 2*Latency (one RTT) extra, each round's dirty-sync costs 2*Latency,
 	// switch-over costs 2*Latency.
@@ -86,13 +86,21 @@ type Config struct {
 	// BandwidthCap is bytes/s, 0 for none; Predict uses min(bandwidth, cap);
 	// the stepper leaves caps to its caller, who shares links among flows.
 	BandwidthCap float64
+	// LinkRate is what the path offers a stream without any cap, bytes/s
+	// (0: unknown). QEMU lifts its rate limit for the stop-and-copy, so the
+	// final copy runs at min(Profile.FinalRate, LinkRate), never slower than
+	// the rate pre-copy had.
+	LinkRate float64
+	// Profile holds the fitted parameters; the zero Profile means
+	// DefaultProfile. SetupTime and SwitchoverCost, when set, override the
+	// profile's.
+	Profile Profile
 }
 
 // QEMU's and drover's defaults.
 const (
-	DefaultDowntimeLimit  = 300 * time.Millisecond
-	DefaultSwitchoverCost = 20 * time.Millisecond
-	DefaultPageSize       = 4096
+	DefaultDowntimeLimit = 300 * time.Millisecond
+	DefaultPageSize      = 4096
 )
 
 // WithDefaults fills zero (or negative, hence meaningless) values that have a
@@ -101,8 +109,14 @@ func (c Config) WithDefaults() Config {
 	if c.DowntimeLimit <= 0 {
 		c.DowntimeLimit = DefaultDowntimeLimit
 	}
+	if c.Profile.Name == "" {
+		c.Profile = DefaultProfile()
+	}
 	if c.SwitchoverCost <= 0 {
-		c.SwitchoverCost = DefaultSwitchoverCost
+		c.SwitchoverCost = msDur(c.Profile.SwitchoverMS)
+	}
+	if c.SetupTime <= 0 {
+		c.SetupTime = msDur(c.Profile.SetupMS)
 	}
 	if c.PageSize <= 0 {
 		c.PageSize = DefaultPageSize
@@ -215,5 +229,6 @@ const (
 	PhasePreCopy     Phase = "precopy"
 	PhaseStopAndCopy Phase = "stop-and-copy" // guest paused (for post-copy only while device state moves)
 	PhasePostCopy    Phase = "postcopy"      // guest runs on the destination, pages follow
+	PhaseFinishing   Phase = "finishing"     // guest runs on the destination; libvirt confirms and cleans up
 	PhaseFinished    Phase = "finished"
 )

@@ -69,7 +69,18 @@ var _ = Describe("Random migrations", func() {
 
 			Expect(res.Outcome).To(BeElementOf(precopy.Completed, precopy.Forced, precopy.PostCopy, precopy.Aborted), k.String())
 			Expect(res.Converged).To(Equal(res.Outcome == precopy.Completed), k.String())
-			Expect(res.Iterations).To(Equal(len(res.Rounds)), k.String())
+			// libvirt's count: the setup sync, one per round ended by a
+			// sync, and the final one at switch-over or post-copy.
+			whole := 0
+			for _, rd := range res.Rounds {
+				if !rd.Partial {
+					whole++
+				}
+			}
+			if len(res.Rounds) > 0 {
+				Expect(res.Iterations).To(BeNumerically(">=", whole+1), k.String())
+				Expect(res.Iterations).To(BeNumerically("<=", whole+2), k.String())
+			}
 			switch res.Outcome {
 			case precopy.Completed:
 				Expect(res.Reason).To(BeEmpty(), k.String())
@@ -85,7 +96,9 @@ var _ = Describe("Random migrations", func() {
 				Expect(res.TransferredBytes).To(BeNumerically(">=", k.w.Resident), k.String())
 			}
 			if bw > 0 {
-				Expect(res.TotalTime.Seconds()).To(BeNumerically(">=", float64(res.TransferredBytes)/bw*(1-1e-9)), k.String())
+				// The final copy may run faster than the cap: QEMU lifts it.
+				fastest := max(bw*c.Profile.Goodput, c.Profile.FinalRate)
+				Expect(res.TotalTime.Seconds()).To(BeNumerically(">=", float64(res.TransferredBytes)/fastest*(1-1e-9)), k.String())
 			}
 			Expect(res.TotalTime).To(BeNumerically(">=", res.Downtime), k.String())
 

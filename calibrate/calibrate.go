@@ -1,0 +1,268 @@
+// Package calibrate fits a precopy.Profile to real migrations and says how
+// well it predicts migrations it was not fitted on.
+//
+// Measurements come as the CSV that e2e/lab/calibrate.sh writes (libvirt's
+// completed job statistics beside the guest's own dirty rate). The fit is
+// least squares on relative errors of total time and bytes and on downtime
+// in units of 30 ms, by Nelder-Mead (gonum/optimize) over the profile's free
+// parameters. Accuracy is k-fold: each fold is predicted by a profile fitted
+// on the other folds only.
+package calibrate
+
+import (
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+
+	"gonum.org/v1/gonum/optimize"
+	"gonum.org/v1/gonum/stat"
+
+	"github.com/droverlab/drover/scheduler/precopy"
+)
+
+// Point is one measured migration.
+type Point struct {
+	ID       string
+	Workload precopy.Workload
+	Cap      float64 // libvirt's bandwidth cap, bytes/s
+	Conc     int     // migrations sharing the link (1: alone)
+	Link     float64 // the shaped link's rate, bytes/s, 0 if none
+
+	TimeMS, DowntimeMS float64
+	Bytes              float64
+	Iterations         int
+}
+
+// Read parses measurements.csv; rows with ok != 1 are skipped.
+func Read(r io.Reader) ([]Point, error) {
+	rows, err := csv.NewReader(r).ReadAll()
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) < 2 {
+		return nil, errors.New("calibrate: no measurements")
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	for _, need := range []string{"id", "mem_mib", "wss_bytes", "guest_rate_bps", "cap_mibs", "time_ms", "downtime_ms", "data_processed", "iterations", "normal_pages", "page_size", "ok"} {
+		if _, ok := col[need]; !ok {
+			return nil, fmt.Errorf("calibrate: column %q missing", need)
+		}
+	}
+	var pts []Point
+	for n, row := range rows[1:] {
+		f := func(name string) float64 {
+			i, ok := col[name]
+			if !ok || i >= len(row) || row[i] == "" {
+				return 0
+			}
+			v, e := strconv.ParseFloat(row[i], 64)
+			if e != nil && err == nil {
+				err = fmt.Errorf("calibrate: line %d: %s: %v", n+2, name, e)
+			}
+			return v
+		}
+		if f("ok") != 1 {
+			continue
+		}
+		mem := int64(f("mem_mib")) << 20
+		p := Point{
+			ID: row[col["id"]],
+			Workload: precopy.Workload{
+				Memory:    mem,
+				Resident:  min(mem, int64(f("normal_pages")*f("page_size"))),
+				WSS:       min(mem, int64(f("wss_bytes"))),
+				DirtyRate: f("guest_rate_bps"),
+			},
+			Cap:        f("cap_mibs") * (1 << 20),
+			Conc:       max(1, int(f("conc"))),
+			Link:       f("link_mibs") * (1 << 20),
+			TimeMS:     f("time_ms"),
+			DowntimeMS: f("downtime_ms"),
+			Bytes:      f("data_processed"),
+			Iterations: int(f("iterations")),
+		}
+		pts = append(pts, p)
+	}
+	return pts, err
+}
+
+// Predict is the model's figures for p under prof.
+func Predict(p Point, prof precopy.Profile) precopy.Result {
+	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap}
+	bw := p.Cap
+	if p.Link > 0 {
+		// Sharing a shaped link: each stream gets its fair share.
+		bw = p.Link / float64(p.Conc)
+		if p.Cap > 0 {
+			bw = min(bw, p.Cap)
+		}
+		c.LinkRate = p.Link
+	}
+	return precopy.Predict(p.Workload, c, bw)
+}
+
+// params are the fitted fields of a profile, in this order.
+var params = []string{"setup_ms", "goodput", "sync_ms", "switchover_ms", "finish_ms", "final_rate_mibs", "dirty_factor"}
+
+// Start is where a fit starts when no base profile is given: small fixed
+// costs, the cap as goodput, an unthrottled copy at a few times the cap.
+var Start = func() precopy.Profile {
+	p := precopy.DefaultProfile()
+	p.SetupMS, p.Goodput, p.SyncMS, p.SwitchoverMS, p.FinishMS = 100, 1, 5, 15, 50
+	p.FinalRate, p.DirtyFactor = 400<<20, 0.8
+	return p
+}()
+
+func toVec(p precopy.Profile) []float64 {
+	df := p.DirtyFactor
+	if df == 0 {
+		df = 1
+	}
+	return []float64{p.SetupMS / 100, p.Goodput, p.SyncMS / 10, p.SwitchoverMS / 10, p.FinishMS / 100, p.FinalRate / (100 << 20), df}
+}
+
+func fromVec(base precopy.Profile, x []float64) precopy.Profile {
+	p := base
+	p.SetupMS = math.Abs(x[0]) * 100
+	p.Goodput = min(2, max(0.05, math.Abs(x[1])))
+	p.SyncMS = math.Abs(x[2]) * 10
+	p.SwitchoverMS = math.Abs(x[3]) * 10
+	p.FinishMS = math.Abs(x[4]) * 100
+	p.FinalRate = max(1<<20, math.Abs(x[5])*(100<<20))
+	p.DirtyFactor = min(4, max(0.01, math.Abs(x[6])))
+	return p
+}
+
+// loss is the fit's objective: squared relative errors of time and bytes,
+// downtime in units of 30 ms (the goal's tolerance), and iterations.
+func loss(pts []Point, prof precopy.Profile) float64 {
+	var s float64
+	for _, p := range pts {
+		r := Predict(p, prof)
+		if r.Outcome != precopy.Completed {
+			s += 10
+			continue
+		}
+		et := (ms(r.TotalTime.Seconds()) - p.TimeMS) / p.TimeMS
+		eb := (float64(r.TransferredBytes) - p.Bytes) / p.Bytes
+		ed := (ms(r.Downtime.Seconds()) - p.DowntimeMS) / 30
+		ei := float64(r.Iterations-p.Iterations) / 4
+		s += et*et + eb*eb + 0.25*ed*ed + 0.1*ei*ei
+	}
+	return s / float64(len(pts))
+}
+
+func ms(s float64) float64 { return s * 1000 }
+
+// Fit returns the profile, starting from base, that minimises loss on pts.
+func Fit(pts []Point, base precopy.Profile) (precopy.Profile, error) {
+	if len(pts) == 0 {
+		return base, errors.New("calibrate: nothing to fit")
+	}
+	prob := optimize.Problem{Func: func(x []float64) float64 { return loss(pts, fromVec(base, x)) }}
+	res, err := optimize.Minimize(prob, toVec(base), &optimize.Settings{MajorIterations: 400, FuncEvaluations: 3000}, &optimize.NelderMead{})
+	if err != nil && res == nil {
+		return base, err
+	}
+	return fromVec(base, res.X), nil
+}
+
+// Row is one migration predicted by a profile not fitted on it.
+type Row struct {
+	Point
+	Predicted precopy.Result
+}
+
+// Errors summarises held-out accuracy.
+type Errors struct {
+	N                         int
+	TimeMedian, TimeMax       float64 // |relative error|
+	BytesMedian, BytesMax     float64
+	DowntimeMedianMS, DownMax float64 // |error| in ms
+	IterWithin1               float64 // share of rows with |Δiterations| <= 1
+	IterMedianAbs, IterMaxAbs float64
+	TimeWithin8, TimeWithin3  float64 // shares
+}
+
+// CrossValidate predicts every point with a profile fitted on the other k-1
+// folds (point i is in fold i mod k) and returns the rows in input order.
+func CrossValidate(pts []Point, base precopy.Profile, k int) ([]Row, error) {
+	if k < 2 || k > len(pts) {
+		return nil, fmt.Errorf("calibrate: %d folds for %d points", k, len(pts))
+	}
+	rows := make([]Row, len(pts))
+	for f := range k {
+		var train []Point
+		for i, p := range pts {
+			if i%k != f {
+				train = append(train, p)
+			}
+		}
+		prof, err := Fit(train, base)
+		if err != nil {
+			return nil, err
+		}
+		for i, p := range pts {
+			if i%k == f {
+				rows[i] = Row{Point: p, Predicted: Predict(p, prof)}
+			}
+		}
+	}
+	return rows, nil
+}
+
+// Summarize computes the held-out error figures of rows.
+func Summarize(rows []Row) Errors {
+	var t, b, d, it []float64
+	e := Errors{N: len(rows)}
+	for _, r := range rows {
+		t = append(t, math.Abs(ms(r.Predicted.TotalTime.Seconds())-r.TimeMS)/r.TimeMS)
+		b = append(b, math.Abs(float64(r.Predicted.TransferredBytes)-r.Bytes)/r.Bytes)
+		d = append(d, math.Abs(ms(r.Predicted.Downtime.Seconds())-r.DowntimeMS))
+		it = append(it, math.Abs(float64(r.Predicted.Iterations-r.Iterations)))
+	}
+	med := func(xs []float64) float64 {
+		xs = slices.Clone(xs)
+		slices.Sort(xs)
+		return stat.Quantile(0.5, stat.Empirical, xs, nil)
+	}
+	share := func(xs []float64, lim float64) float64 {
+		n := 0
+		for _, x := range xs {
+			if x <= lim {
+				n++
+			}
+		}
+		return float64(n) / float64(len(xs))
+	}
+	if len(rows) == 0 {
+		return e
+	}
+	e.TimeMedian, e.TimeMax = med(t), slices.Max(t)
+	e.BytesMedian, e.BytesMax = med(b), slices.Max(b)
+	e.DowntimeMedianMS, e.DownMax = med(d), slices.Max(d)
+	e.IterMedianAbs, e.IterMaxAbs = med(it), slices.Max(it)
+	e.IterWithin1 = share(it, 1)
+	e.TimeWithin8, e.TimeWithin3 = share(t, 0.08), share(t, 0.03)
+	return e
+}
+
+// RelErr is the standard deviation of the relative total-time errors of
+// rows: the width a prediction's interval takes from the model itself.
+func RelErr(rows []Row) float64 {
+	var xs []float64
+	for _, r := range rows {
+		xs = append(xs, (ms(r.Predicted.TotalTime.Seconds())-r.TimeMS)/r.TimeMS)
+	}
+	if len(xs) < 2 {
+		return 0
+	}
+	return stat.StdDev(xs, nil)
+}

@@ -1,0 +1,115 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/droverlab/drover/calibrate"
+	"github.com/droverlab/drover/scheduler/precopy"
+)
+
+func calibrateCmd() *cobra.Command {
+	var (
+		table, out, base, name, fittedOn string
+		folds                            int
+	)
+	c := &cobra.Command{
+		Use:   "calibrate --table measurements.csv --out DIR",
+		Short: "Fit a calibration profile to measured migrations and report its accuracy on migrations left out of the fit",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if table == "" || out == "" {
+				return fmt.Errorf("--table and --out are required")
+			}
+			f, err := os.Open(table)
+			if err != nil {
+				return err
+			}
+			pts, err := calibrate.Read(f)
+			f.Close()
+			if err != nil {
+				return fmt.Errorf("%s: %w", table, err)
+			}
+			start := calibrate.Start
+			if base != "" {
+				if start, err = loadProfile(base); err != nil {
+					return err
+				}
+			}
+			var single []calibrate.Point
+			for _, p := range pts {
+				if p.Conc <= 1 {
+					single = append(single, p)
+				}
+			}
+			rows, err := calibrate.CrossValidate(single, start, folds)
+			if err != nil {
+				return err
+			}
+			prof, err := calibrate.Fit(single, start)
+			if err != nil {
+				return err
+			}
+			prof.Name = name
+			prof.RelErr = calibrate.RelErr(rows)
+			prof.FittedOn = fmt.Sprintf("%s: %d single migrations from %s", fittedOn, len(single), filepath.Base(table))
+			var conc []calibrate.Row
+			for _, p := range pts {
+				if p.Conc > 1 {
+					conc = append(conc, calibrate.Row{Point: p, Predicted: calibrate.Predict(p, prof)})
+				}
+			}
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return err
+			}
+			b, err := prof.Encode()
+			if err != nil {
+				return err
+			}
+			if err := os.WriteFile(filepath.Join(out, "profile.json"), b, 0o644); err != nil {
+				return err
+			}
+			var md strings.Builder
+			writeAccuracy(&md, fmt.Sprintf("Held out (%d-fold): each row predicted by a profile fitted without its fold", folds), rows)
+			if len(conc) > 0 {
+				writeAccuracy(&md, "Concurrent migrations on a shaped link (not in any fit), with the final profile", conc)
+			}
+			if err := os.WriteFile(filepath.Join(out, "accuracy.md"), []byte(md.String()), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprint(cmd.OutOrStdout(), md.String())
+			fmt.Fprintf(cmd.OutOrStdout(), "\nprofile: %s\n%s", filepath.Join(out, "profile.json"), b)
+			return nil
+		},
+	}
+	fl := c.Flags()
+	fl.StringVar(&table, "table", "", "measurements (e2e/lab/calibrate.sh's measurements.csv)")
+	fl.StringVar(&out, "out", "", "directory for profile.json and accuracy.md")
+	fl.StringVar(&base, "base", "", "profile to start from (default: the built-in default)")
+	fl.StringVar(&name, "name", precopy.DefaultProfileName, "name of the fitted profile")
+	fl.StringVar(&fittedOn, "fitted-on", "QEMU 10.0 TCG, libvirt 11.3, TCP", "where the measurements come from")
+	fl.IntVar(&folds, "folds", 5, "folds for the held-out accuracy")
+	return c
+}
+
+func writeAccuracy(w *strings.Builder, title string, rows []calibrate.Row) {
+	e := calibrate.Summarize(rows)
+	fmt.Fprintf(w, "## %s\n\n", title)
+	fmt.Fprintf(w, "| id | time ms (pred / real / err) | downtime ms (pred / real) | bytes MB (pred / real / err) | iterations (pred / real) |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		pt := float64(r.Predicted.TotalTime) / float64(time.Millisecond)
+		pb := float64(r.Predicted.TransferredBytes)
+		fmt.Fprintf(w, "| %s | %.0f / %.0f / %+.1f%% | %.0f / %.0f | %.1f / %.1f / %+.1f%% | %d / %d |\n", r.ID,
+			pt, r.TimeMS, 100*(pt-r.TimeMS)/r.TimeMS,
+			float64(r.Predicted.Downtime)/float64(time.Millisecond), r.DowntimeMS,
+			pb/1e6, r.Bytes/1e6, 100*(pb-r.Bytes)/r.Bytes, r.Predicted.Iterations, r.Iterations)
+	}
+	fmt.Fprintf(w, "\n%d migrations: total time |err| median %.1f%%, max %.1f%% (%.0f%% within 3%%, %.0f%% within 8%%); bytes median %.1f%%, max %.1f%%; downtime |err| median %.0f ms, max %.0f ms; iterations |err| median %.0f, max %.0f (%.0f%% within 1)\n\n",
+		e.N, 100*e.TimeMedian, 100*e.TimeMax, 100*e.TimeWithin3, 100*e.TimeWithin8, 100*e.BytesMedian, 100*e.BytesMax,
+		e.DowntimeMedianMS, e.DownMax, e.IterMedianAbs, e.IterMaxAbs, 100*e.IterWithin1)
+}

@@ -1,0 +1,166 @@
+package precopy
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// ProfileVersion is the profile file format this build reads. A file of a
+// newer version is refused rather than half understood.
+const ProfileVersion = 1
+
+// Profile holds the model's free parameters: what QEMU's mechanism does not
+// fix and a host's hardware and software decide. The mechanism (rate-limit
+// windows, threshold from measured bandwidth, bitmap syncs when the estimate
+// falls under it, an unthrottled final copy) is code; these numbers are
+// fitted on real migrations by `drover calibrate` and travel as a named,
+// versioned file, so a cluster with KVM and 25 Gbit/s NICs brings its own.
+type Profile struct {
+	Name    string `json:"name"`
+	Version int    `json:"version"`
+	// FittedOn says where the figures come from (hypervisor, accelerator,
+	// transport, date, number of migrations), for the operator reading a
+	// prediction; the model ignores it.
+	FittedOn string `json:"fitted_on,omitempty"`
+
+	// SetupMS is the fixed cost before the first page flows: libvirt's
+	// begin/prepare, the destination QEMU's start, the handshake and the
+	// first dirty-bitmap sync. It does not grow with iterations.
+	SetupMS float64 `json:"setup_ms"`
+	// Goodput is the rate migration bytes flow at over the granted rate
+	// (a libvirt cap or a link share): QEMU's TCP stream on a shaped link
+	// gets about 0.97 of it.
+	Goodput float64 `json:"goodput"`
+	// SyncMS is the pause in sending for one dirty-bitmap sync.
+	SyncMS float64 `json:"sync_ms"`
+	// SwitchoverMS is the fixed paused time of a switch-over besides the
+	// final copy: device state, the last sync, the destination's resume.
+	SwitchoverMS float64 `json:"switchover_ms"`
+	// FinishMS is the time after the guest resumes that libvirt still
+	// counts in the job (confirm phase, source clean-up).
+	FinishMS float64 `json:"finish_ms"`
+	// FinalRate is the rate in bytes/s of the stop-and-copy, which QEMU
+	// runs without its rate limit: bound by the link and by the CPU that
+	// feeds the stream (TCG, TLS), not by a cap. 0 means the granted rate.
+	FinalRate float64 `json:"final_rate"`
+	// DirtyFactor scales the guest's dirty rate while it migrates: dirty
+	// logging slows a guest's writes (under TCG every write to a logged
+	// page leaves the translated code), so it dirties less than it did
+	// before. 0 means 1.
+	DirtyFactor float64 `json:"dirty_factor,omitempty"`
+	// StreamRate, when set, is the most one migration stream achieves on
+	// these hosts whatever the link offers (CPU-bound TLS or TCG): the
+	// planner uses it when no cap is set instead of the NIC's speed.
+	StreamRate float64 `json:"stream_rate,omitempty"`
+	// WindowMS is QEMU's rate-limit window (BUFFER_DELAY, 100 ms): the
+	// switch-over test runs once per window, on the bandwidth measured in
+	// the last one.
+	WindowMS float64 `json:"window_ms"`
+	// ZeroPageBytes is what one zero page costs on the wire (QEMU sends a
+	// page header and one byte); PageHeaderBytes what a normal page adds.
+	ZeroPageBytes   float64 `json:"zero_page_bytes"`
+	PageHeaderBytes float64 `json:"page_header_bytes"`
+	// RelErr is the relative error (one standard deviation) of this
+	// profile's total-time predictions on migrations left out of its fit;
+	// predictions widen their interval by it.
+	RelErr float64 `json:"rel_err,omitempty"`
+}
+
+//go:embed profiles/*.json
+var profileFiles embed.FS
+
+// DefaultProfileName is the profile every prediction uses unless told
+// otherwise: fitted on the project's lab (QEMU 10 TCG, libvirt 11.3).
+const DefaultProfileName = "qemu10-tcg"
+
+var defaultProfile = func() Profile {
+	p, err := BuiltinProfile(DefaultProfileName)
+	if err != nil {
+		panic(err) // a broken embedded file is a build defect
+	}
+	return p
+}()
+
+// DefaultProfile returns the default profile.
+func DefaultProfile() Profile { return defaultProfile }
+
+// BuiltinProfile returns a profile shipped with drover, by name.
+func BuiltinProfile(name string) (Profile, error) {
+	b, err := profileFiles.ReadFile("profiles/" + name + ".json")
+	if err != nil {
+		return Profile{}, fmt.Errorf("%w: no built-in profile %q", ErrInvalid, name)
+	}
+	return ParseProfile(b)
+}
+
+// ParseProfile decodes a profile file, refusing unknown keys, a newer
+// version and out-of-range values (every problem at once).
+func ParseProfile(b []byte) (Profile, error) {
+	var p Profile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&p); err != nil {
+		return Profile{}, fmt.Errorf("%w: profile: %v", ErrInvalid, err)
+	}
+	if p.Version > ProfileVersion {
+		return Profile{}, fmt.Errorf("%w: profile %q is version %d; this drover reads up to %d", ErrInvalid, p.Name, p.Version, ProfileVersion)
+	}
+	if err := p.Validate(); err != nil {
+		return Profile{}, err
+	}
+	return p, nil
+}
+
+// Validate returns every problem with p at once, each wrapping ErrInvalid.
+func (p Profile) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: profile: "+format, append([]any{ErrInvalid}, args...)...))
+	}
+	if p.Name == "" {
+		bad("name is empty")
+	}
+	if p.Version < 1 {
+		bad("version %d: want 1..%d", p.Version, ProfileVersion)
+	}
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{
+		{"setup_ms", p.SetupMS}, {"sync_ms", p.SyncMS}, {"switchover_ms", p.SwitchoverMS},
+		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate},
+		{"zero_page_bytes", p.ZeroPageBytes}, {"dirty_factor", p.DirtyFactor}, {"page_header_bytes", p.PageHeaderBytes}, {"rel_err", p.RelErr},
+	} {
+		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
+			bad("%s %v is not a non-negative number", f.name, f.v)
+		}
+	}
+	// Above 1 is allowed: libvirt's cap and QEMU's own byte count need
+	// not agree exactly.
+	if !(p.Goodput > 0 && p.Goodput <= 2) {
+		bad("goodput %v: want more than 0 and at most 2", p.Goodput)
+	}
+	if !(p.WindowMS >= 1 && p.WindowMS <= 10_000) {
+		bad("window_ms %v: want 1..10000", p.WindowMS)
+	}
+	return errors.Join(errs...)
+}
+
+// Encode writes p as an indented profile file.
+func (p Profile) Encode() ([]byte, error) {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func msDur(v float64) time.Duration { return time.Duration(math.Round(v * 1e6)) }
+
+// Finish is FinishMS as a duration, rounded as the stepper rounds it.
+func (p Profile) Finish() time.Duration { return msDur(p.FinishMS) }

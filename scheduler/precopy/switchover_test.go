@@ -1,0 +1,92 @@
+package precopy_test
+
+import (
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/droverlab/drover/scheduler/precopy"
+)
+
+// bare is a profile without fixed costs, so that the hand derivations below
+// see QEMU's mechanism alone: 100 ms windows, 8-byte page headers.
+var bare = precopy.Profile{Name: "bare", Version: 1, Goodput: 1, SwitchoverMS: 20, WindowMS: 100,
+	ZeroPageBytes: 9, PageHeaderBytes: 8}
+
+var _ = Describe("QEMU's switch-over rule, derived by hand", func() {
+	const bw = 100 * MiB // 10 MiB per window; threshold 30 MiB at 300 ms
+	first := float64(GiB) + 8*float64(GiB/4096)
+
+	It("syncs once the unsent estimate is under the threshold, mid-pass, and copies the rest paused", func() {
+		// 1 GiB + 2 MiB of headers: after 100 windows 26 MiB are left,
+		// under 30 MiB (after 99: 36 MiB). The sync finds nothing new, so
+		// the 26 MiB go paused: 260 ms, plus 20 ms of switch-over.
+		r := precopy.Predict(precopy.Workload{Memory: GiB, Resident: GiB}, precopy.Config{Profile: bare}, bw)
+		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Downtime).To(Equal(280 * time.Millisecond))
+		Expect(r.TotalTime).To(Equal(10*time.Second + 280*time.Millisecond))
+		Expect(r.TransferredBytes).To(Equal(int64(first)))
+		// libvirt's count: setup, the exact check, the final sync.
+		Expect(r.Iterations).To(Equal(3))
+	})
+
+	It("runs the final copy without the rate limit", func() {
+		fast := bare
+		fast.FinalRate = 4 * bw
+		r := precopy.Predict(precopy.Workload{Memory: GiB, Resident: GiB}, precopy.Config{Profile: fast, BandwidthCap: bw}, 10*bw)
+		Expect(r.Downtime).To(Equal(65*time.Millisecond + 20*time.Millisecond))
+		Expect(r.TotalTime).To(Equal(10*time.Second + 85*time.Millisecond))
+		// The path bounds it too.
+		r = precopy.Predict(precopy.Workload{Memory: GiB, Resident: GiB}, precopy.Config{Profile: fast, BandwidthCap: bw, LinkRate: 2 * bw}, 10*bw)
+		Expect(r.Downtime).To(Equal(130*time.Millisecond + 20*time.Millisecond))
+	})
+
+	It("syncs again each time the estimate falls under the threshold until what is pending fits", func() {
+		// 64 MiB hot, 10 MiB/s. Sync 2 at 10.0 s: 26 MiB unsent, of which
+		// 1/16 is hot; the 64 MiB dirtied add 64·(1+1/512)·(1−1/16) MiB:
+		// 88.5 MiB pending. Six windows later (10.6 s) 28.5 MiB are unsent,
+		// 72.5% of them hot (the set still holds pass 1's cold tail); of the
+		// 6 MiB dirtied the unsent hot share is already pending: 32.6 MiB,
+		// over 30 MiB. One window on (10.7 s), 22.6 MiB unsent plus
+		// 1 MiB·(1−22.6/64.1): 23.2 MiB go paused in 232 ms.
+		w := precopy.Workload{Memory: GiB, Resident: GiB, WSS: 64 * MiB, DirtyRate: 10 * MiB}
+		r := precopy.Predict(w, precopy.Config{Profile: bare}, bw)
+		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Rounds).To(HaveLen(3))
+		Expect(roundEnd(r.Rounds[0])).To(Equal(10 * time.Second))
+		Expect(roundEnd(r.Rounds[1])).To(Equal(10600 * time.Millisecond))
+		Expect(roundEnd(r.Rounds[2])).To(Equal(10700 * time.Millisecond))
+		Expect(r.Iterations).To(Equal(5))
+		Expect(r.Downtime).To(BeNumerically("~", 232250*time.Microsecond+20*time.Millisecond, 100*time.Microsecond))
+		Expect(r.TotalTime).To(BeNumerically("~", 10700*time.Millisecond+r.Downtime, time.Microsecond))
+	})
+
+	It("never switches over before a window has measured the bandwidth", func() {
+		// 64 KiB go out in well under a window; the threshold is still 0,
+		// so the sync waits for the window's end.
+		r := precopy.Predict(precopy.Workload{Memory: 64 * KiB, Resident: 64 * KiB}, precopy.Config{Profile: bare}, bw)
+		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(roundEnd(r.Rounds[0])).To(Equal(100 * time.Millisecond))
+	})
+})
+
+var _ = Describe("Profiles", func() {
+	It("ships a valid default and refuses unknown keys, newer versions and bad values", func() {
+		Expect(precopy.DefaultProfile().Validate()).To(Succeed())
+		_, err := precopy.ParseProfile([]byte(`{"name":"x","version":1,"goodput":1,"window_ms":100,"bogus":1}`))
+		Expect(err).To(MatchError(ContainSubstring("bogus")))
+		_, err = precopy.ParseProfile([]byte(`{"name":"x","version":9,"goodput":1,"window_ms":100}`))
+		Expect(err).To(MatchError(ContainSubstring("version 9")))
+		_, err = precopy.ParseProfile([]byte(`{"name":"","version":1,"goodput":3,"window_ms":0,"setup_ms":-1}`))
+		Expect(err).To(MatchError(ContainSubstring("goodput")))
+		Expect(err).To(MatchError(ContainSubstring("window_ms")))
+		Expect(err).To(MatchError(ContainSubstring("setup_ms")))
+		Expect(err).To(MatchError(ContainSubstring("name")))
+		b, err := precopy.DefaultProfile().Encode()
+		Expect(err).NotTo(HaveOccurred())
+		back, err := precopy.ParseProfile(b)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(back).To(Equal(precopy.DefaultProfile()))
+	})
+})
