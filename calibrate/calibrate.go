@@ -178,7 +178,13 @@ func Fit(pts []Point, base precopy.Profile) (precopy.Profile, error) {
 type Row struct {
 	Point
 	Predicted precopy.Result
+	// LoMS and HiMS bound the total time with the 80% interval the fold's
+	// own training residuals give (±1.28 σ of the relative error).
+	LoMS, HiMS float64
 }
+
+// Z80 is the half-width of a central 80% normal interval in σ.
+const Z80 = 1.2816
 
 // Errors summarises held-out accuracy.
 type Errors struct {
@@ -189,6 +195,7 @@ type Errors struct {
 	IterWithin1               float64 // share of rows with |Δiterations| <= 1
 	IterMedianAbs, IterMaxAbs float64
 	TimeWithin8, TimeWithin3  float64 // shares
+	InInterval                float64 // share of actual times inside the row's 80% interval
 }
 
 // CrossValidate predicts every point with a profile fitted on the other k-1
@@ -209,9 +216,17 @@ func CrossValidate(pts []Point, base precopy.Profile, k int) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
+		var fitted []Row
+		for _, p := range train {
+			fitted = append(fitted, Row{Point: p, Predicted: Predict(p, prof)})
+		}
+		sd := RelErr(fitted)
 		for i, p := range pts {
 			if i%k == f {
-				rows[i] = Row{Point: p, Predicted: Predict(p, prof)}
+				r := Row{Point: p, Predicted: Predict(p, prof)}
+				t := ms(r.Predicted.TotalTime.Seconds())
+				r.LoMS, r.HiMS = t*(1-Z80*sd), t*(1+Z80*sd)
+				rows[i] = r
 			}
 		}
 	}
@@ -251,6 +266,13 @@ func Summarize(rows []Row) Errors {
 	e.IterMedianAbs, e.IterMaxAbs = med(it), slices.Max(it)
 	e.IterWithin1 = share(it, 1)
 	e.TimeWithin8, e.TimeWithin3 = share(t, 0.08), share(t, 0.03)
+	in := 0
+	for _, r := range rows {
+		if r.HiMS > 0 && r.TimeMS >= r.LoMS && r.TimeMS <= r.HiMS {
+			in++
+		}
+	}
+	e.InInterval = float64(in) / float64(len(rows))
 	return e
 }
 

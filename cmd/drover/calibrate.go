@@ -109,7 +109,7 @@ func writeAccuracy(w *strings.Builder, title string, rows []calibrate.Row) {
 			float64(r.Predicted.Downtime)/float64(time.Millisecond), r.DowntimeMS,
 			pb/1e6, r.Bytes/1e6, 100*(pb-r.Bytes)/r.Bytes, r.Predicted.Iterations, r.Iterations)
 	}
-	fmt.Fprintf(w, "\n%d migrations: total time |err| median %.1f%%, max %.1f%% (%.0f%% within 3%%, %.0f%% within 8%%); bytes median %.1f%%, max %.1f%%; downtime |err| median %.0f ms, max %.0f ms; iterations |err| median %.0f, max %.0f (%.0f%% within 1)\n\n",
+	fmt.Fprintf(w, "\n%d migrations: total time |err| median %.1f%%, max %.1f%% (%.0f%% within 3%%, %.0f%% within 8%%); bytes median %.1f%%, max %.1f%%; downtime |err| median %.0f ms, max %.0f ms; iterations |err| median %.0f, max %.0f (%.0f%% within 1); %.0f%% of actual times inside their 80%% interval\n\n",
 		e.N, 100*e.TimeMedian, 100*e.TimeMax, 100*e.TimeWithin3, 100*e.TimeWithin8, 100*e.BytesMedian, 100*e.BytesMax,
-		e.DowntimeMedianMS, e.DownMax, e.IterMedianAbs, e.IterMaxAbs, 100*e.IterWithin1)
+		e.DowntimeMedianMS, e.DownMax, e.IterMedianAbs, e.IterMaxAbs, 100*e.IterWithin1, 100*e.InInterval)
 }

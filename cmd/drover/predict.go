@@ -82,9 +82,27 @@ func predictCmd() *cobra.Command {
 			if !rounds {
 				res.Rounds = nil
 			}
+			// The model's own error on migrations outside its fit gives the
+			// 80% interval of the total time.
+			rel := cfg.WithDefaults().Profile.RelErr
+			t := float64(res.TotalTime) / 1e6
+			out := struct {
+				precopy.Result
+				Interval [2]float64 `json:"total_time_interval_ms"`
+				Profile  string     `json:"profile"`
+			}{res, [2]float64{t * max(0, 1-1.2816*rel), t * (1 + 1.2816*rel)}, cfg.WithDefaults().Profile.Name}
+			b, err := json.Marshal(res)
+			if err != nil {
+				return err
+			}
+			var m map[string]any
+			if err := json.Unmarshal(b, &m); err != nil {
+				return err
+			}
+			m["total_time_interval_ms"], m["profile"] = out.Interval, out.Profile
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
-			return enc.Encode(res)
+			return enc.Encode(m)
 		},
 	}
 	f := c.Flags()
