@@ -46,6 +46,10 @@ e2e: setup
 	DROVER_LAB=1 $(GO) test -count=1 -timeout 25m ./backend/libvirt/
 	$(GO) build -o $(BIN) ./cmd/drover
 	DROVER=$(CURDIR)/$(BIN) e2e/lab/apply.sh
+	# A small fresh calibration grid (~2 min), predicted by the committed
+	# profile, which never saw these migrations.
+	OUT=$(CURDIR)/out/calib-e2e MEM_MIB=256 WSS="64M" DIRTY="0 12M" CAP_MIBS="32 64" CONC= BUDGET=300 e2e/lab/calibrate.sh
+	$(BIN) calibrate --table out/calib-e2e/measurements.csv --evaluate --out out/calib-e2e --max-median-error 0.25
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -17,14 +17,16 @@ func calibrateCmd() *cobra.Command {
 	var (
 		table, out, base, name, fittedOn string
 		folds                            int
+		evaluate                         bool
+		maxMedian                        float64
 	)
 	c := &cobra.Command{
-		Use:   "calibrate --table measurements.csv --out DIR",
+		Use:   "calibrate --table measurements.csv (--out DIR | --evaluate)",
 		Short: "Fit a calibration profile to measured migrations and report its accuracy on migrations left out of the fit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if table == "" || out == "" {
-				return fmt.Errorf("--table and --out are required")
+			if table == "" {
+				return fmt.Errorf("--table is required")
 			}
 			f, err := os.Open(table)
 			if err != nil {
@@ -40,6 +42,38 @@ func calibrateCmd() *cobra.Command {
 				if start, err = loadProfile(base); err != nil {
 					return err
 				}
+			}
+			if evaluate {
+				// Fresh migrations against a profile that never saw them.
+				prof := precopy.DefaultProfile()
+				if base != "" {
+					prof = start
+				}
+				var rows []calibrate.Row
+				for _, p := range pts {
+					r := calibrate.Row{Point: p, Predicted: calibrate.Predict(p, prof)}
+					t := float64(r.Predicted.TotalTime) / float64(time.Millisecond)
+					r.LoMS, r.HiMS = t*(1-calibrate.Z80*prof.RelErr), t*(1+calibrate.Z80*prof.RelErr)
+					rows = append(rows, r)
+				}
+				var md strings.Builder
+				writeAccuracy(&md, fmt.Sprintf("Profile %s on %s (no fit)", prof.Name, filepath.Base(table)), rows)
+				fmt.Fprint(cmd.OutOrStdout(), md.String())
+				if out != "" {
+					if err := os.MkdirAll(out, 0o755); err != nil {
+						return err
+					}
+					if err := os.WriteFile(filepath.Join(out, "evaluation.md"), []byte(md.String()), 0o644); err != nil {
+						return err
+					}
+				}
+				if e := calibrate.Summarize(rows); maxMedian > 0 && e.TimeMedian > maxMedian {
+					return fmt.Errorf("median total-time error %.1f%% is above --max-median-error %.1f%%", 100*e.TimeMedian, 100*maxMedian)
+				}
+				return nil
+			}
+			if out == "" {
+				return fmt.Errorf("--out is required")
 			}
 			var single []calibrate.Point
 			for _, p := range pts {
@@ -94,6 +128,8 @@ func calibrateCmd() *cobra.Command {
 	fl.StringVar(&name, "name", precopy.DefaultProfileName, "name of the fitted profile")
 	fl.StringVar(&fittedOn, "fitted-on", "QEMU 10.0 TCG, libvirt 11.3, TCP", "where the measurements come from")
 	fl.IntVar(&folds, "folds", 5, "folds for the held-out accuracy")
+	fl.BoolVar(&evaluate, "evaluate", false, "fit nothing: predict the table with the default profile (or --base) and report the errors")
+	fl.Float64Var(&maxMedian, "max-median-error", 0, "with --evaluate, fail when the median total-time error is above this share (e.g. 0.2)")
 	return c
 }
 
