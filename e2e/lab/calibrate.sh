@@ -136,36 +136,7 @@ wait_new_hb() {
 }
 
 domain_xml() { # DOM MEM_MIB WSS DIRTY
-	local serial; serial=$(serial_of "$1")
-	cat <<XML
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>$2</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$guestdir/vmlinuz</kernel>
-    <initrd>$guestdir/initrd.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet drover.wss=$3 drover.dirty=$4</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <serial type='file'>
-      <source path='$serial' append='on'/>
-      <target port='0'/>
-    </serial>
-    <console type='file'>
-      <source path='$serial' append='on'/>
-      <target type='serial' port='0'/>
-    </console>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-XML
+	guest_xml "$1" "$2" "$3" "$4" "$(serial_of "$1")" "$guestdir"
 }
 
 # Per guest: the host it runs on and the offset of its current stay in that host's serial log.

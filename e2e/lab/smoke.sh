@@ -53,35 +53,7 @@ t=$(now); "$H" up lab1 $ip1 $MODE; say "host lab1 up in $(dt "$t" "$(now)") s"
 t=$(now); "$H" up lab2 $ip2 $MODE; say "host lab2 up in $(dt "$t" "$(now)") s"
 
 xml=$(mktemp)
-cat >"$xml" <<XML
-<domain type='qemu'>
-  <name>$dom</name>
-  <memory unit='MiB'>$MEM_MIB</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$guestdir/vmlinuz</kernel>
-    <initrd>$guestdir/initrd.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet drover.wss=$WSS drover.dirty=$DIRTY</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <serial type='file'>
-      <source path='$serial' append='on'/>
-      <target port='0'/>
-    </serial>
-    <console type='file'>
-      <source path='$serial' append='on'/>
-      <target type='serial' port='0'/>
-    </console>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-XML
+guest_xml "$dom" "$MEM_MIB" "$WSS" "$DIRTY" "$serial" "$guestdir" >"$xml"
 virsh -q -c "$u1" define "$xml" >/dev/null
 rm -f "$xml"
 t=$(now); virsh -q -c "$u1" start $dom >/dev/null
