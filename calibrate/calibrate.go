@@ -108,8 +108,8 @@ func Predict(p Point, prof precopy.Profile) precopy.Result {
 	return precopy.Predict(p.Workload, c, bw)
 }
 
-// params are the fitted fields of a profile, in this order.
-var params = []string{"setup_ms", "goodput", "sync_ms", "switchover_ms", "finish_ms", "final_rate_mibs", "dirty_factor"}
+// The fitted fields of a profile, in the order of toVec: setup_ms, goodput,
+// sync_ms, switchover_ms, finish_ms, final_rate (MiB/s), dirty_factor.
 
 // Start is where a fit starts when no base profile is given: small fixed
 // costs, the cap as goodput, an unthrottled copy at a few times the cap.
@@ -223,14 +223,30 @@ func CrossValidate(pts []Point, base precopy.Profile, k int) ([]Row, error) {
 		sd := RelErr(fitted)
 		for i, p := range pts {
 			if i%k == f {
-				r := Row{Point: p, Predicted: Predict(p, prof)}
-				t := ms(r.Predicted.TotalTime.Seconds())
-				r.LoMS, r.HiMS = t*(1-Z80*sd), t*(1+Z80*sd)
-				rows[i] = r
+				rows[i] = predictRow(p, prof, sd)
 			}
 		}
 	}
 	return rows, nil
+}
+
+// predictRow predicts p under prof, with the 80% interval a relative error
+// of sd gives.
+func predictRow(p Point, prof precopy.Profile, sd float64) Row {
+	r := Row{Point: p, Predicted: Predict(p, prof)}
+	t := ms(r.Predicted.TotalTime.Seconds())
+	r.LoMS, r.HiMS = t*(1-Z80*sd), t*(1+Z80*sd)
+	return r
+}
+
+// Evaluate predicts every point under prof, which was not fitted on them,
+// with the interval of the profile's own held-out error.
+func Evaluate(pts []Point, prof precopy.Profile) []Row {
+	rows := make([]Row, 0, len(pts))
+	for _, p := range pts {
+		rows = append(rows, predictRow(p, prof, prof.RelErr))
+	}
+	return rows
 }
 
 // Summarize computes the held-out error figures of rows.

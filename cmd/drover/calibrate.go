@@ -49,13 +49,7 @@ func calibrateCmd() *cobra.Command {
 				if base != "" {
 					prof = start
 				}
-				var rows []calibrate.Row
-				for _, p := range pts {
-					r := calibrate.Row{Point: p, Predicted: calibrate.Predict(p, prof)}
-					t := float64(r.Predicted.TotalTime) / float64(time.Millisecond)
-					r.LoMS, r.HiMS = t*(1-calibrate.Z80*prof.RelErr), t*(1+calibrate.Z80*prof.RelErr)
-					rows = append(rows, r)
-				}
+				rows := calibrate.Evaluate(pts, prof)
 				var md strings.Builder
 				writeAccuracy(&md, fmt.Sprintf("Profile %s on %s (no fit)", prof.Name, filepath.Base(table)), rows)
 				fmt.Fprint(cmd.OutOrStdout(), md.String())
@@ -92,12 +86,13 @@ func calibrateCmd() *cobra.Command {
 			prof.Name = name
 			prof.RelErr = calibrate.RelErr(rows)
 			prof.FittedOn = fmt.Sprintf("%s: %d single migrations from %s", fittedOn, len(single), filepath.Base(table))
-			var conc []calibrate.Row
+			var concPts []calibrate.Point
 			for _, p := range pts {
 				if p.Conc > 1 {
-					conc = append(conc, calibrate.Row{Point: p, Predicted: calibrate.Predict(p, prof)})
+					concPts = append(concPts, p)
 				}
 			}
+			conc := calibrate.Evaluate(concPts, prof)
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}

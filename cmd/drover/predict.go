@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/droverlab/drover/calibrate"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
@@ -84,13 +85,8 @@ func predictCmd() *cobra.Command {
 			}
 			// The model's own error on migrations outside its fit gives the
 			// 80% interval of the total time.
-			rel := cfg.WithDefaults().Profile.RelErr
+			prof := cfg.WithDefaults().Profile
 			t := float64(res.TotalTime) / 1e6
-			out := struct {
-				precopy.Result
-				Interval [2]float64 `json:"total_time_interval_ms"`
-				Profile  string     `json:"profile"`
-			}{res, [2]float64{t * max(0, 1-1.2816*rel), t * (1 + 1.2816*rel)}, cfg.WithDefaults().Profile.Name}
 			b, err := json.Marshal(res)
 			if err != nil {
 				return err
@@ -99,7 +95,8 @@ func predictCmd() *cobra.Command {
 			if err := json.Unmarshal(b, &m); err != nil {
 				return err
 			}
-			m["total_time_interval_ms"], m["profile"] = out.Interval, out.Profile
+			m["total_time_interval_ms"] = [2]float64{t * max(0, 1-calibrate.Z80*prof.RelErr), t * (1 + calibrate.Z80*prof.RelErr)}
+			m["profile"] = prof.Name
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(m)
