@@ -76,7 +76,7 @@ func Read(r io.Reader) ([]Point, error) {
 			ID: row[col["id"]],
 			Workload: precopy.Workload{
 				Memory:    mem,
-				Resident:  min(mem, int64(f("normal_pages")*f("page_size"))),
+				Resident:  min(mem, resident(f)),
 				WSS:       min(mem, int64(f("wss_bytes"))),
 				DirtyRate: f("guest_rate_bps"),
 			},
@@ -91,6 +91,19 @@ func Read(r io.Reader) ([]Point, error) {
 		pts = append(pts, p)
 	}
 	return pts, err
+}
+
+// resident is the guest's non-zero memory when the migration began: every
+// page of the first pass that was not sent as a zero page. libvirt's
+// "normal pages" will not do: it counts every page sent, so a dirtying
+// guest's re-sent pages would swell its resident set (and the first pass)
+// by exactly the bytes the model must predict.
+func resident(f func(string) float64) int64 {
+	page := f("page_size")
+	if total, zero := f("data_total"), f("constant_pages"); page > 0 && total > 0 {
+		return int64((math.Floor(total/page) - zero) * page)
+	}
+	return int64(f("normal_pages") * page)
 }
 
 // Predict is the model's figures for p under prof.
@@ -109,23 +122,20 @@ func Predict(p Point, prof precopy.Profile) precopy.Result {
 }
 
 // The fitted fields of a profile, in the order of toVec: setup_ms, goodput,
-// sync_ms, switchover_ms, finish_ms, final_rate (MiB/s), dirty_factor.
+// sync_ms, switchover_ms, finish_ms, final_rate (MiB/s), dirty_factor,
+// overlap.
 
 // Start is where a fit starts when no base profile is given: small fixed
 // costs, the cap as goodput, an unthrottled copy at a few times the cap.
 var Start = func() precopy.Profile {
 	p := precopy.DefaultProfile()
 	p.SetupMS, p.Goodput, p.SyncMS, p.SwitchoverMS, p.FinishMS = 100, 1, 5, 15, 50
-	p.FinalRate, p.DirtyFactor = 400<<20, 0.8
+	p.FinalRate, p.DirtyFactor, p.Overlap = 400<<20, 0, 1
 	return p
 }()
 
 func toVec(p precopy.Profile) []float64 {
-	df := p.DirtyFactor
-	if df == 0 {
-		df = 1
-	}
-	return []float64{p.SetupMS / 100, p.Goodput, p.SyncMS / 10, p.SwitchoverMS / 10, p.FinishMS / 100, p.FinalRate / (100 << 20), df}
+	return []float64{p.SetupMS / 100, p.Goodput, p.SyncMS / 10, p.SwitchoverMS / 10, p.FinishMS / 100, p.FinalRate / (100 << 20), p.Overlap}
 }
 
 func fromVec(base precopy.Profile, x []float64) precopy.Profile {
@@ -136,12 +146,14 @@ func fromVec(base precopy.Profile, x []float64) precopy.Profile {
 	p.SwitchoverMS = math.Abs(x[3]) * 10
 	p.FinishMS = math.Abs(x[4]) * 100
 	p.FinalRate = max(1<<20, math.Abs(x[5])*(100<<20))
-	p.DirtyFactor = min(4, max(0.01, math.Abs(x[6])))
+	p.Overlap = min(1, math.Abs(x[6]))
 	return p
 }
 
 // loss is the fit's objective: squared relative errors of time and bytes,
-// downtime in units of 30 ms (the goal's tolerance), and iterations.
+// downtime in units of 30 ms (the goal's tolerance), and iterations. Time
+// weighs most: it is what an operator plans a window on, and bytes alone
+// would let goodput trade time for iterations.
 func loss(pts []Point, prof precopy.Profile) float64 {
 	var s float64
 	for _, p := range pts {
@@ -154,24 +166,55 @@ func loss(pts []Point, prof precopy.Profile) float64 {
 		eb := (float64(r.TransferredBytes) - p.Bytes) / p.Bytes
 		ed := (ms(r.Downtime.Seconds()) - p.DowntimeMS) / 30
 		ei := float64(r.Iterations-p.Iterations) / 4
-		s += et*et + eb*eb + 0.25*ed*ed + 0.1*ei*ei
+		s += 4*et*et + eb*eb + 0.25*ed*ed + 0.1*ei*ei
 	}
 	return s / float64(len(pts))
 }
 
 func ms(s float64) float64 { return s * 1000 }
 
-// Fit returns the profile, starting from base, that minimises loss on pts.
+// Fit returns the profile that minimises loss on pts. The loss is a step
+// function of the parameters (iterations are counted, syncs fall on window
+// boundaries), so a single Nelder-Mead run stops in whichever step it
+// starts in; Fit starts from base and from a fixed set of other points
+// (setup cost and overlap, the two a wrong start traps) and keeps the best,
+// which keeps it deterministic.
 func Fit(pts []Point, base precopy.Profile) (precopy.Profile, error) {
 	if len(pts) == 0 {
 		return base, errors.New("calibrate: nothing to fit")
 	}
 	prob := optimize.Problem{Func: func(x []float64) float64 { return loss(pts, fromVec(base, x)) }}
-	res, err := optimize.Minimize(prob, toVec(base), &optimize.Settings{MajorIterations: 400, FuncEvaluations: 3000}, &optimize.NelderMead{})
-	if err != nil && res == nil {
-		return base, err
+	best, bestLoss := base, math.Inf(1)
+	var firstErr error
+	for _, start := range starts(base) {
+		res, err := optimize.Minimize(prob, toVec(start), &optimize.Settings{MajorIterations: 400, FuncEvaluations: 3000}, &optimize.NelderMead{})
+		if res == nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if res.F < bestLoss {
+			best, bestLoss = fromVec(base, res.X), res.F
+		}
 	}
-	return fromVec(base, res.X), nil
+	if math.IsInf(bestLoss, 1) {
+		return base, firstErr
+	}
+	return best, nil
+}
+
+// starts is base and its variants with other set-up costs and overlaps.
+func starts(base precopy.Profile) []precopy.Profile {
+	out := []precopy.Profile{base}
+	for _, setup := range []float64{100, 400} {
+		for _, ov := range []float64{0.25, 0.5, 1} {
+			p := base
+			p.SetupMS, p.Overlap, p.Goodput = setup, ov, 1
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Row is one migration predicted by a profile not fitted on it.
@@ -200,10 +243,31 @@ type Errors struct {
 
 // CrossValidate predicts every point with a profile fitted on the other k-1
 // folds (point i is in fold i mod k) and returns the rows in input order.
+// Each row's interval comes from a cross-validation inside its training
+// folds, as a profile's own RelErr comes from a cross-validation of its
+// whole table: residuals on the points a fit was made from are smaller
+// than on new ones, and an interval built on them would cover too little.
 func CrossValidate(pts []Point, base precopy.Profile, k int) ([]Row, error) {
 	if k < 2 || k > len(pts) {
 		return nil, fmt.Errorf("calibrate: %d folds for %d points", k, len(pts))
 	}
+	return folds(pts, base, k, func(train []Point, prof precopy.Profile) (func(Point) Row, error) {
+		sd := 0.0
+		if k-1 >= 2 && k-1 <= len(train) {
+			inner, err := folds(train, base, k-1, nil)
+			if err != nil {
+				return nil, err
+			}
+			sd = RelErr(inner)
+		}
+		return func(p Point) Row { return predictRow(p, prof, sd) }, nil
+	})
+}
+
+// folds fits a profile on all but each fold in turn and predicts that
+// fold's points with it: as predictor, given the fold's training points and
+// profile, says, or without an interval when predictor is nil.
+func folds(pts []Point, base precopy.Profile, k int, predictor func([]Point, precopy.Profile) (func(Point) Row, error)) ([]Row, error) {
 	rows := make([]Row, len(pts))
 	for f := range k {
 		var train []Point
@@ -216,14 +280,20 @@ func CrossValidate(pts []Point, base precopy.Profile, k int) ([]Row, error) {
 		if err != nil {
 			return nil, err
 		}
-		var fitted []Row
-		for _, p := range train {
-			fitted = append(fitted, Row{Point: p, Predicted: Predict(p, prof)})
+		var pred func(Point) Row
+		if predictor != nil {
+			if pred, err = predictor(train, prof); err != nil {
+				return nil, err
+			}
 		}
-		sd := RelErr(fitted)
 		for i, p := range pts {
-			if i%k == f {
-				rows[i] = predictRow(p, prof, sd)
+			if i%k != f {
+				continue
+			}
+			if pred == nil {
+				rows[i] = Row{Point: p, Predicted: Predict(p, prof)}
+			} else {
+				rows[i] = pred(p)
 			}
 		}
 	}

@@ -30,10 +30,11 @@
 //	sync:     when the unsent estimate E < T at a window's end, or the set
 //	          runs dry with T > 0, QEMU counts exactly: a bitmap sync (the
 //	          profile's sync cost, sending paused); pending
-//	          Q = E + D·(1 − U/H), with D the wire bytes dirtied since the
-//	          last sync (at most H) and U the hot bytes still unsent (E·H/S
-//	          while the set S is larger than H, else E): a page dirtied
-//	          again while still unsent is not sent twice
+//	          Q = E + D·(1 − o·U/H), with D the wire bytes dirtied since the
+//	          last sync (at most H), U the hot bytes still unsent (E·H/S
+//	          while the set S is larger than H, else E) and o the profile's
+//	          overlap: a page dirtied again while still unsent is not sent
+//	          twice, as often as the guest's writes and QEMU's scan let it
 //	switch:   Q < T: the guest stops; Q goes at the final rate
 //	          max(e, min(profile final rate, link)), since QEMU lifts its
 //	          rate limit for the stop-and-copy; downtime = Q/final +

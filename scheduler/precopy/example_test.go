@@ -23,11 +23,13 @@ func ExamplePredict() {
 	r = precopy.Predict(vm, precopy.Config{CompletionTimeoutPerGiB: 20 * time.Second, OnLimit: precopy.Postcopy}, 32*MiB)
 	fmt.Printf("%s on %s after %v, paused %v\n", r.Outcome, r.Reason, r.TotalTime.Round(time.Millisecond), r.Downtime)
 	// Output:
-	// completed after 7 bitmap syncs in 9.245s, paused 19ms
-	// round 1: 182.6 MiB in 5.605s
-	// round 2:  68.5 MiB in 2.105s
-	// round 3:  26.1 MiB in 805ms
-	// round 4:   9.8 MiB in 305ms
-	// round 5:   3.3 MiB in 105ms
-	// postcopy on completion-timeout after 5.36s, paused 106ns
+	// completed after 9 bitmap syncs in 12.025s, paused 15ms
+	// round 1: 183.8 MiB in 5.902s
+	// round 2:  90.3 MiB in 2.902s
+	// round 3:  43.6 MiB in 1.402s
+	// round 4:  21.8 MiB in 702ms
+	// round 5:  12.5 MiB in 402ms
+	// round 6:   6.2 MiB in 202ms
+	// round 7:   3.1 MiB in 102ms
+	// postcopy on completion-timeout after 5.191s, paused 25.069µs
 }

@@ -204,8 +204,12 @@ func (s *Stepper) finalRate(bw float64) float64 {
 
 // pending is what the bitmap holds after a sync now: the unsent part of the
 // dirty set plus the pages dirtied since the last sync that are not already
-// in it. The guest writes its working set uniformly, so a dirtied page is
-// already pending with the share of the hot set that is still unsent.
+// in it. A guest writing its working set uniformly dirties a page already
+// pending with the share of the hot set that is still unsent; the profile's
+// Overlap scales that share. It is fitted, not derived: below 1 it also
+// absorbs what the guest's own kernel dirties outside the declared working
+// set, which is why no union bound is applied (the lab's table predicts
+// better held out without one: 3.7% against 4.5% median time error).
 func (s *Stepper) pending() float64 {
 	n := s.dirty() * (1 + s.hdr)
 	if s.hot <= 0 || n <= 0 {
@@ -215,7 +219,7 @@ func (s *Stepper) pending() float64 {
 	if s.pass > 0 && s.hot < s.pass {
 		unsentHot = s.left * s.hot / s.pass
 	}
-	return s.left + n*max(0, 1-unsentHot/s.hot)
+	return s.left + n*max(0, 1-s.c.Profile.Overlap*unsentHot/s.hot)
 }
 
 // step is how long until the current segment ends at bw.

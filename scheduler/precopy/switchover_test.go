@@ -11,7 +11,7 @@ import (
 
 // bare is a profile without fixed costs, so that the hand derivations below
 // see QEMU's mechanism alone: 100 ms windows, 8-byte page headers.
-var bare = precopy.Profile{Name: "bare", Version: 1, Goodput: 1, SwitchoverMS: 20, WindowMS: 100,
+var bare = precopy.Profile{Name: "bare", Version: 1, Goodput: 1, SwitchoverMS: 20, WindowMS: 100, Overlap: 1,
 	ZeroPageBytes: 9, PageHeaderBytes: 8}
 
 var _ = Describe("QEMU's switch-over rule, derived by hand", func() {
@@ -90,3 +90,42 @@ var _ = Describe("Profiles", func() {
 		Expect(back).To(Equal(precopy.DefaultProfile()))
 	})
 })
+
+var _ = Describe("Overlap", func() {
+	It("counts a page dirtied while still unsent once at 1, twice at 0, and in between", func() {
+		// The hand case above: at sync 2, 26 MiB are unsent, 1/16 of the hot
+		// set; the 64 MiB dirtied add 64·(1+1/512)·(1−ov/16) MiB. At 0
+		// nothing is de-duplicated, so every later round is larger.
+		w := precopy.Workload{Memory: GiB, Resident: GiB, WSS: 64 * MiB, DirtyRate: 10 * MiB}
+		sent := map[float64]int64{}
+		for _, ov := range []float64{0, 0.5, 1} {
+			p := bare
+			p.Overlap = ov
+			r := precopy.Predict(w, precopy.Config{Profile: p}, bw100)
+			Expect(r.Outcome).To(Equal(precopy.Completed))
+			Expect(r.Rounds[1].Start).To(Equal(10 * time.Second))
+			sent[ov] = r.TransferredBytes
+		}
+		Expect(sent[0]).To(BeNumerically(">", sent[0.5]))
+		Expect(sent[0.5]).To(BeNumerically(">", sent[1]))
+		// At sync 2 the set is pass 1's (1026 MiB) and 26 MiB of it are
+		// unsent, so U/H = 26/1026 of the 64·(1+1/512) MiB dirtied were
+		// still pending: overlap 1 spares them, overlap 0 sends them again
+		// (and every later round is larger for it).
+		dedup := 64 * MiB * (1 + 1.0/512) * 26 / 1026
+		Expect(float64(sent[0] - sent[1])).To(BeNumerically(">=", dedup))
+	})
+
+	It("is 1 in a profile file that predates it, and refused outside 0..1", func() {
+		p, err := precopy.ParseProfile([]byte(`{"name":"x","version":1,"goodput":1,"window_ms":100}`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Overlap).To(Equal(1.0))
+		p, err = precopy.ParseProfile([]byte(`{"name":"x","version":1,"goodput":1,"window_ms":100,"overlap":0}`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.Overlap).To(BeZero())
+		_, err = precopy.ParseProfile([]byte(`{"name":"x","version":1,"goodput":1,"window_ms":100,"overlap":1.5}`))
+		Expect(err).To(MatchError(ContainSubstring("overlap")))
+	})
+})
+
+const bw100 = 100 * MiB
