@@ -76,6 +76,10 @@ type VM struct {
 	// pre-copy rounds.
 	WSS       int64
 	DirtyRate float64
+	// Measured says how WSS and DirtyRate were obtained on a live host and
+	// how sure they are; nil when they were declared (a scenario file) and
+	// are taken as exact.
+	Measured *Measured
 	// CPU is the current demand in cores (may exceed VCPUs only by error).
 	CPU      float64
 	MACs     []string
@@ -86,6 +90,17 @@ type VM struct {
 	Pinned string
 	// Migrating is set while a migration of the VM is under way.
 	Migrating bool
+}
+
+// Measured is a live estimate of a VM's working set and dirty rate, with
+// the bounds its samples allow (an 80% interval): plans predict at the
+// figures and widen their interval by the bounds.
+type Measured struct {
+	// Method names how: for example "page-sampling 1s×3 4s×2" or
+	// "rss-bound" when the samples could not bound the working set.
+	Method                      string
+	WSSLow, WSSHigh             int64
+	DirtyRateLow, DirtyRateHigh float64
 }
 
 // GroupKind tells whether members of a group must share or avoid hosts.
