@@ -870,6 +870,9 @@ func yFloat(f float64) *yaml.Node {
 // migrationNode is the migration section for m's non-zero settings.
 func migrationNode(m *Migration) yMapping {
 	n := yFlowMap()
+	if m.ProfileRef != "" {
+		n.add("profile", yStr(m.ProfileRef), "")
+	}
 	if m.DowntimeLimit > 0 {
 		n.add("downtime_limit", yStr(formatDuration(m.DowntimeLimit)), "")
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/precopy"
 )
 
 const GiB = 1 << 30
@@ -173,6 +174,7 @@ var _ = Describe("Parse", func() {
 				Params: map[string]string{"any": "value"},
 			}))
 			Expect(sc.Migration).To(Equal(scenarios.Migration{
+				Profile:       precopy.DefaultProfile(),
 				DowntimeLimit: 300 * time.Millisecond, SwitchoverCost: 20 * time.Millisecond, SetupTime: 500 * time.Millisecond,
 				MaxIterations: 30, CompletionTimeoutPerGiB: 150 * time.Second, ProgressTimeout: 150 * time.Second,
 				OnLimit: scenarios.OnLimitAbort, MaxParallel: 5, MaxPerHostOut: 2, MaxPerHostIn: 2,
@@ -189,6 +191,7 @@ var _ = Describe("Parse", func() {
 			CPUOvercommit: 4, Threshold: 0.2, Hysteresis: 0.8, MaxMovesPerRound: 10,
 		}))
 		Expect(sc.Migration).To(Equal(scenarios.Migration{
+			Profile:                 precopy.DefaultProfile(),
 			DowntimeLimit:           300 * time.Millisecond,
 			CompletionTimeoutPerGiB: 150 * time.Second, ProgressTimeout: 150 * time.Second, OnLimit: scenarios.OnLimitAbort,
 		}))
@@ -328,3 +331,27 @@ func cmpStr(a, b string) int {
 	}
 	return 0
 }
+
+var _ = Describe("migration.profile", func() {
+	It("takes a built-in name or a profile file next to the scenario, and names a bad one with its position", func() {
+		dir := GinkgoT().TempDir()
+		prof := precopy.DefaultProfile()
+		prof.Name, prof.SetupMS = "mine", 900
+		b, err := prof.Encode()
+		Expect(err).NotTo(HaveOccurred())
+		Expect(os.WriteFile(filepath.Join(dir, "mine.json"), b, 0o644)).To(Succeed())
+
+		sc, err := scenarios.Parse(filepath.Join(dir, "s.yaml"), []byte(base+"migration:\n  profile: mine.json\n"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sc.Migration.Profile).To(Equal(prof))
+		Expect(sc.Migration.ProfileRef).To(Equal(filepath.Join(dir, "mine.json")))
+
+		sc, err = scenarios.Parse(filepath.Join(dir, "s.yaml"), []byte(base+"migration:\n  profile: qemu10-tcg\n"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sc.Migration.Profile).To(Equal(precopy.DefaultProfile()))
+		Expect(sc.Migration.ProfileRef).To(Equal("qemu10-tcg"))
+
+		_, err = scenarios.Parse(filepath.Join(dir, "s.yaml"), []byte(base+"migration:\n  profile: nope.json\n"))
+		Expect(err).To(MatchError(MatchRegexp(`s\.yaml:\d+:\d+: .*profile "nope.json" is neither a built-in profile`)))
+	})
+})

@@ -265,6 +265,7 @@ type rawPolicy struct {
 
 type rawMigration struct {
 	meta                    `yaml:"-" kind:"migration settings"`
+	Profile                 *string   `yaml:"profile" jsonschema_extras:"default=qemu10-tcg" jsonschema_description:"Calibration profile of the migration model: a built-in name or a profile file written by drover calibrate, relative to this file."`
 	DowntimeLimit           *duration `yaml:"downtime_limit" jsonschema_extras:"default=300ms" jsonschema_description:"Largest pause allowed at switch-over, as QEMU's."`
 	SwitchoverCost          *duration `yaml:"switchover_cost" jsonschema_description:"Fixed paused cost of the switch-over; unset or 0: the calibration profile's."`
 	SetupTime               *duration `yaml:"setup_time" jsonschema_description:"Time to set up a migration before pages flow; unset or 0: the calibration profile's."`

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/precopy"
 )
 
 // The resolver turns the raw file into a Scenario: it expands ranges, looks
@@ -850,10 +851,18 @@ func (r *resolver) resolveMigration() {
 		ProgressTimeout:         150 * time.Second,
 		OnLimit:                 OnLimitAbort,
 	}
+	m.Profile = precopy.DefaultProfile()
 	raw := r.raw.Migration
 	if raw == nil {
 		r.sc.Migration = m
 		return
+	}
+	if raw.Profile != nil {
+		p, err := LoadProfile(*raw.Profile, r.dir)
+		if err != nil {
+			r.errf(&raw.meta, "profile", "%v", err)
+		}
+		m.Profile, m.ProfileRef = p, profileRef(*raw.Profile, r.dir)
 	}
 	durs := []struct {
 		key  string

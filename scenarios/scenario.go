@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/precopy"
 )
 
 // Scenario is a loaded, validated scenario. Sizes are bytes, rates bytes/s,
@@ -196,6 +197,11 @@ const (
 
 // Migration holds migration defaults and executor limits.
 type Migration struct {
+	// Profile is the calibration profile the model runs with, and
+	// ProfileRef how the file named it ("" for the default), kept so that
+	// an exported scenario names the same profile.
+	Profile        precopy.Profile
+	ProfileRef     string
 	DowntimeLimit  time.Duration // 300ms, as QEMU
 	SwitchoverCost time.Duration
 	SetupTime      time.Duration

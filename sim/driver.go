@@ -82,6 +82,7 @@ func CoreConfig(sc *scenarios.Scenario, opts Options) (scheduler.Config, error) 
 // what the executor will do.
 func PredictionConfig(m scenarios.Migration) precopy.Config {
 	return precopy.Config{
+		Profile:                 m.Profile,
 		DowntimeLimit:           m.DowntimeLimit,
 		SwitchoverCost:          m.SwitchoverCost,
 		SetupTime:               m.SetupTime,

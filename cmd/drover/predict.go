@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -126,16 +125,9 @@ func predictCmd() *cobra.Command {
 
 // loadProfile reads a profile by built-in name or from a file.
 func loadProfile(name string) (precopy.Profile, error) {
-	if p, err := precopy.BuiltinProfile(name); err == nil {
-		return p, nil
-	}
-	b, err := os.ReadFile(name)
+	p, err := scenarios.LoadProfile(name, "")
 	if err != nil {
-		return precopy.Profile{}, fmt.Errorf("--profile: %q is neither a built-in profile nor a readable file: %w", name, err)
-	}
-	p, err := precopy.ParseProfile(b)
-	if err != nil {
-		return precopy.Profile{}, fmt.Errorf("--profile %s: %w", name, err)
+		return precopy.Profile{}, fmt.Errorf("--profile: %w", err)
 	}
 	return p, nil
 }
