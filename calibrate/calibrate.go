@@ -227,7 +227,7 @@ type Row struct {
 }
 
 // Z80 is the half-width of a central 80% normal interval in σ.
-const Z80 = 1.2816
+const Z80 = precopy.Z80
 
 // Errors summarises held-out accuracy.
 type Errors struct {

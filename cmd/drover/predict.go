@@ -7,7 +7,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/droverlab/drover/calibrate"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
@@ -94,7 +93,7 @@ func predictCmd() *cobra.Command {
 			if err := json.Unmarshal(b, &m); err != nil {
 				return err
 			}
-			m["total_time_interval_ms"] = [2]float64{t * max(0, 1-calibrate.Z80*prof.RelErr), t * (1 + calibrate.Z80*prof.RelErr)}
+			m["total_time_interval_ms"] = [2]float64{t * max(0, 1-prof.Spread()), t * (1 + prof.Spread())}
 			m["profile"] = prof.Name
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")

@@ -44,6 +44,11 @@ type Prediction struct {
 	Downtime time.Duration `json:"downtime"`
 	Bytes    int64         `json:"bytes"`
 	Outcome  string        `json:"outcome"`
+	// Low and High bound the move's duration (End − Start) with 80%
+	// confidence: the profile's held-out error, widened by the bounds of
+	// a live VM's measured working set and dirty rate.
+	Low  time.Duration `json:"low,omitempty"`
+	High time.Duration `json:"high,omitempty"`
 	// Late is set when the move would end after the plan's deadline.
 	Late bool `json:"late,omitempty"`
 }
@@ -136,7 +141,7 @@ func ReadJSON(r io.Reader) (*Plan, error) {
 // WriteTable prints the plan as a table with its totals.
 func (p *Plan) WriteTable(w io.Writer) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "id\tvm\tsource\tdestination\ttransport\tstart\tend\tdowntime\tbytes\toutcome\tafter\t")
+	fmt.Fprintln(tw, "id\tvm\tsource\tdestination\ttransport\tstart\tend\tduration 80%\tdowntime\tbytes\toutcome\tafter\t")
 	for _, m := range p.Moves {
 		after := ""
 		if len(m.After) > 0 {
@@ -146,8 +151,12 @@ func (p *Plan) WriteTable(w io.Writer) {
 		if m.Predicted.Late {
 			outcome += " LATE"
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", m.ID, m.VM, m.Source, m.Destination, m.Transport,
-			round(m.Predicted.Start), round(m.Predicted.End), m.Predicted.Downtime.Round(time.Millisecond),
+		span := "-"
+		if m.Predicted.High > 0 {
+			span = fmt.Sprintf("%s..%s", round(m.Predicted.Low), round(m.Predicted.High))
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", m.ID, m.VM, m.Source, m.Destination, m.Transport,
+			round(m.Predicted.Start), round(m.Predicted.End), span, m.Predicted.Downtime.Round(time.Millisecond),
 			mib(m.Predicted.Bytes), outcome, after)
 	}
 	tw.Flush()

@@ -22,7 +22,7 @@ func fullPlan() *plan.Plan {
 			{ID: 1, VM: "web-1", Source: "h1", Destination: "h2", Transport: cluster.TransportTLS,
 				Bandwidth: 1.25e9, DowntimeLimit: 300 * time.Millisecond, Priority: 7, Reason: "zone a fails",
 				Predicted: plan.Prediction{Start: 0, End: 3 * time.Second, Downtime: 25 * time.Millisecond,
-					Bytes: 3 << 30, Outcome: "completed"}},
+					Bytes: 3 << 30, Outcome: "completed", Low: 2700 * time.Millisecond, High: 3300 * time.Millisecond}},
 			{ID: 2, VM: "db-1", Source: "h2", Destination: "h1", Transport: cluster.TransportTCP, After: []int{1},
 				Predicted: plan.Prediction{Start: 3 * time.Second, End: 11 * time.Minute, Downtime: time.Second,
 					Bytes: 8 << 30, Outcome: "forced", Late: true}},
@@ -111,9 +111,9 @@ var _ = Describe("Plan", func() {
 		It("prints one row per move and the totals", func() {
 			out := table(fullPlan())
 			lines := strings.Split(out, "\n")
-			Expect(lines[0]).To(MatchRegexp(`^\s*id\s+vm\s+source\s+destination\s+transport\s+start\s+end\s+downtime\s+bytes\s+outcome\s+after\s*$`))
-			Expect(lines[1]).To(MatchRegexp(`^\s*1\s+web-1\s+h1\s+h2\s+tls\s+0s\s+3s\s+25ms\s+3072MiB\s+completed\s+$`))
-			Expect(lines[2]).To(MatchRegexp(`^\s*2\s+db-1\s+h2\s+h1\s+tcp\s+3s\s+11m0s\s+1s\s+8192MiB\s+forced LATE\s+1\s*$`))
+			Expect(lines[0]).To(MatchRegexp(`^\s*id\s+vm\s+source\s+destination\s+transport\s+start\s+end\s+duration 80%\s+downtime\s+bytes\s+outcome\s+after\s*$`))
+			Expect(lines[1]).To(MatchRegexp(`^\s*1\s+web-1\s+h1\s+h2\s+tls\s+0s\s+3s\s+2.7s\.\.3.3s\s+25ms\s+3072MiB\s+completed\s+$`))
+			Expect(lines[2]).To(MatchRegexp(`^\s*2\s+db-1\s+h2\s+h1\s+tcp\s+3s\s+11m0s\s+-\s+1s\s+8192MiB\s+forced LATE\s+1\s*$`))
 			Expect(out).To(ContainSubstring("\ndisaster: 2 moves, 11264MiB, makespan 11m0s (lower bound 5m0s, ratio 2.20), total downtime 1.025s\n"))
 			Expect(out).To(ContainSubstring("\nimbalance 0.3100 -> 0.1200\n"))
 			Expect(out).To(ContainSubstring("\n1 VMs not moved:\n  big on h1: no feasible host: 2 refused by capacity\n"))

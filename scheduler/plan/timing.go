@@ -43,6 +43,31 @@ func Workload(v *cluster.VM) precopy.Workload {
 	return precopy.Workload{Memory: v.Memory, Resident: v.Resident, WSS: v.WSS, DirtyRate: v.DirtyRate}
 }
 
+// Interval is the 80% range of a move's predicted duration d: the
+// profile's own held-out error, widened by how far the bounds of a live
+// VM's measured working set and dirty rate move the prediction at the
+// stream's cap bw (the two taken as independent).
+func Interval(v *cluster.VM, cfg precopy.Config, bw float64, d time.Duration) (lo, hi time.Duration) {
+	up, down := 0.0, 0.0
+	if v != nil && v.Measured != nil && bw > 0 {
+		nominal := precopy.Predict(Workload(v), cfg, bw).TotalTime
+		if nominal > 0 {
+			at := func(wss int64, rate float64) float64 {
+				w := Workload(v)
+				w.WSS, w.DirtyRate = wss, rate
+				return float64(precopy.Predict(w, cfg, bw).TotalTime) / float64(nominal)
+			}
+			m := v.Measured
+			up = max(0, at(m.WSSHigh, m.DirtyRateHigh)-1)
+			down = max(0, 1-at(m.WSSLow, m.DirtyRateLow))
+		}
+	}
+	p := cfg.WithDefaults().Profile
+	lo = time.Duration(float64(d) * max(0, 1-p.Spread(down)))
+	hi = time.Duration(float64(d) * (1 + p.Spread(up)))
+	return lo.Round(time.Millisecond), hi.Round(time.Millisecond)
+}
+
 // Timer times plans on one snapshot; it keeps the network between calls.
 type Timer struct {
 	snap *cluster.Snapshot
@@ -231,6 +256,7 @@ func (t *Timer) Schedule(p *Plan) error {
 		m.Predicted.Downtime = res.Downtime
 		m.Predicted.Bytes = res.TransferredBytes
 		m.Predicted.Outcome = string(res.Outcome)
+		m.Predicted.Low, m.Predicted.High = Interval(t.snap.VM(m.VM), r.st.Config(), r.cap, m.Predicted.End-m.Predicted.Start)
 		r.done = true
 		live--
 		if r.hasFlow {

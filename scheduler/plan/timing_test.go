@@ -406,3 +406,32 @@ var _ = Describe("Timer", func() {
 		})
 	})
 })
+
+var _ = Describe("Interval", func() {
+	const MiB = 1 << 20
+	vm := &cluster.VM{Name: "v", Memory: 256 * MiB, Resident: 200 * MiB, WSS: 64 * MiB, DirtyRate: 8 * MiB}
+	cfg := precopy.Config{}.WithDefaults()
+	d := 10 * time.Second
+
+	It("is the profile's held-out error alone for declared figures", func() {
+		lo, hi := plan.Interval(vm, cfg, 32*MiB, d)
+		w := precopy.Z80 * cfg.Profile.RelErr
+		Expect(w).To(BeNumerically(">", 0))
+		Expect(lo).To(BeNumerically("~", time.Duration(float64(d)*(1-w)), time.Millisecond))
+		Expect(hi).To(BeNumerically("~", time.Duration(float64(d)*(1+w)), time.Millisecond))
+	})
+
+	It("widens by what the measured bounds do to the prediction, more above than below for a larger working set", func() {
+		m := *vm
+		m.Measured = &cluster.Measured{Method: "test", WSSLow: 48 * MiB, WSSHigh: 128 * MiB, DirtyRateLow: 6 * MiB, DirtyRateHigh: 12 * MiB}
+		lo0, hi0 := plan.Interval(vm, cfg, 32*MiB, d)
+		lo, hi := plan.Interval(&m, cfg, 32*MiB, d)
+		Expect(lo).To(BeNumerically("<", lo0))
+		Expect(hi).To(BeNumerically(">", hi0))
+		Expect(hi - d).To(BeNumerically(">", d-lo))
+		// Exact bounds change nothing.
+		m.Measured = &cluster.Measured{WSSLow: m.WSS, WSSHigh: m.WSS, DirtyRateLow: m.DirtyRate, DirtyRateHigh: m.DirtyRate}
+		lo, hi = plan.Interval(&m, cfg, 32*MiB, d)
+		Expect([]time.Duration{lo, hi}).To(Equal([]time.Duration{lo0, hi0}))
+	})
+})

@@ -175,3 +175,19 @@ func msDur(v float64) time.Duration { return time.Duration(math.Round(v * 1e6)) 
 
 // Finish is FinishMS as a duration, rounded as the stepper rounds it.
 func (p Profile) Finish() time.Duration { return msDur(p.FinishMS) }
+
+// Z80 is the half-width of a central 80% normal interval in standard
+// deviations: the intervals every prediction carries are 80% ones.
+const Z80 = 1.2816
+
+// Spread is the relative half-width of the 80% interval of a total time
+// predicted with p: its held-out error, and as many more relative errors
+// from uncertain inputs as are given, taken as independent (their squares
+// add).
+func (p Profile) Spread(inputs ...float64) float64 {
+	v := (Z80 * p.RelErr) * (Z80 * p.RelErr)
+	for _, x := range inputs {
+		v += x * x
+	}
+	return math.Sqrt(v)
+}

@@ -671,3 +671,6 @@ func (s *Stepper) Intervene(action OnLimit, reason string, bandwidth float64) {
 // Round is the pre-copy pass under way (0 during setup): it changes at each
 // bitmap sync.
 func (s *Stepper) Round() int { return s.round }
+
+// Config is the configuration the migration runs under, defaults applied.
+func (s *Stepper) Config() Config { return s.c }
