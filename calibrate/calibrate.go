@@ -21,6 +21,8 @@ import (
 	"gonum.org/v1/gonum/optimize"
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -121,10 +123,6 @@ func Predict(p Point, prof precopy.Profile) precopy.Result {
 	return precopy.Predict(p.Workload, c, bw)
 }
 
-// The fitted fields of a profile, in the order of toVec: setup_ms, goodput,
-// sync_ms, switchover_ms, finish_ms, final_rate (MiB/s), dirty_factor,
-// overlap.
-
 // Start is where a fit starts when no base profile is given: small fixed
 // costs, the cap as goodput, an unthrottled copy at a few times the cap.
 var Start = func() precopy.Profile {
@@ -134,19 +132,66 @@ var Start = func() precopy.Profile {
 	return p
 }()
 
-func toVec(p precopy.Profile) []float64 {
-	return []float64{p.SetupMS / 100, p.Goodput, p.SyncMS / 10, p.SwitchoverMS / 10, p.FinishMS / 100, p.FinalRate / (100 << 20), p.Overlap}
+// param is one fitted field of a profile: the optimiser sees it divided by
+// scale (so that every coordinate moves on the order of 1) and folded into
+// [lo, hi].
+type param struct {
+	name      string
+	field     func(*precopy.Profile) *float64
+	scale     float64
+	lo, hi    float64
+	notFitted bool
 }
 
-func fromVec(base precopy.Profile, x []float64) precopy.Profile {
+var params = []param{
+	{name: "setup_ms", field: func(p *precopy.Profile) *float64 { return &p.SetupMS }, scale: 100, hi: math.Inf(1)},
+	{name: "goodput", field: func(p *precopy.Profile) *float64 { return &p.Goodput }, scale: 1, lo: 0.05, hi: 2},
+	{name: "sync_ms", field: func(p *precopy.Profile) *float64 { return &p.SyncMS }, scale: 10, hi: math.Inf(1)},
+	{name: "switchover_ms", field: func(p *precopy.Profile) *float64 { return &p.SwitchoverMS }, scale: 10, hi: math.Inf(1)},
+	{name: "finish_ms", field: func(p *precopy.Profile) *float64 { return &p.FinishMS }, scale: 100, hi: math.Inf(1)},
+	{name: "final_rate", field: func(p *precopy.Profile) *float64 { return &p.FinalRate }, scale: 100 << 20, lo: 1 << 20, hi: math.Inf(1)},
+	{name: "overlap", field: func(p *precopy.Profile) *float64 { return &p.Overlap }, scale: 1, hi: 1},
+}
+
+// AllParams are the names of every fitted field; FewParams those a handful
+// of migrations can pin down: the fixed cost and the stream's goodput,
+// which differ most from one cluster to the next.
+var (
+	AllParams = func() []string {
+		var n []string
+		for _, p := range params {
+			n = append(n, p.name)
+		}
+		return n
+	}()
+	FewParams = []string{"setup_ms", "goodput"}
+)
+
+func pick(names []string) ([]param, error) {
+	var out []param
+	for _, n := range names {
+		i := slices.IndexFunc(params, func(p param) bool { return p.name == n })
+		if i < 0 {
+			return nil, fmt.Errorf("calibrate: no fitted parameter %q (have %v)", n, AllParams)
+		}
+		out = append(out, params[i])
+	}
+	return out, nil
+}
+
+func toVec(p precopy.Profile, ps []param) []float64 {
+	x := make([]float64, len(ps))
+	for i, q := range ps {
+		x[i] = *q.field(&p) / q.scale
+	}
+	return x
+}
+
+func fromVec(base precopy.Profile, ps []param, x []float64) precopy.Profile {
 	p := base
-	p.SetupMS = math.Abs(x[0]) * 100
-	p.Goodput = min(2, max(0.05, math.Abs(x[1])))
-	p.SyncMS = math.Abs(x[2]) * 10
-	p.SwitchoverMS = math.Abs(x[3]) * 10
-	p.FinishMS = math.Abs(x[4]) * 100
-	p.FinalRate = max(1<<20, math.Abs(x[5])*(100<<20))
-	p.Overlap = min(1, math.Abs(x[6]))
+	for i, q := range ps {
+		*q.field(&p) = min(q.hi, max(q.lo, math.Abs(x[i])*q.scale))
+	}
 	return p
 }
 
@@ -173,21 +218,31 @@ func loss(pts []Point, prof precopy.Profile) float64 {
 
 func ms(s float64) float64 { return s * 1000 }
 
-// Fit returns the profile that minimises loss on pts. The loss is a step
-// function of the parameters (iterations are counted, syncs fall on window
-// boundaries), so a single Nelder-Mead run stops in whichever step it
-// starts in; Fit starts from base and from a fixed set of other points
-// (setup cost and overlap, the two a wrong start traps) and keeps the best,
-// which keeps it deterministic.
+// Fit returns the profile that minimises loss on pts, every parameter
+// free. The loss is a step function of the parameters (iterations are
+// counted, syncs fall on window boundaries), so a single Nelder-Mead run
+// stops in whichever step it starts in; Fit starts from base and from a
+// fixed set of other points (setup cost and overlap, the two a wrong start
+// traps) and keeps the best, which keeps it deterministic.
 func Fit(pts []Point, base precopy.Profile) (precopy.Profile, error) {
+	return FitParams(pts, base, AllParams)
+}
+
+// FitParams is Fit with only the named parameters free; the others keep
+// base's values.
+func FitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profile, error) {
 	if len(pts) == 0 {
 		return base, errors.New("calibrate: nothing to fit")
 	}
-	prob := optimize.Problem{Func: func(x []float64) float64 { return loss(pts, fromVec(base, x)) }}
+	ps, err := pick(names)
+	if err != nil {
+		return base, err
+	}
+	prob := optimize.Problem{Func: func(x []float64) float64 { return loss(pts, fromVec(base, ps, x)) }}
 	best, bestLoss := base, math.Inf(1)
 	var firstErr error
 	for _, start := range starts(base) {
-		res, err := optimize.Minimize(prob, toVec(start), &optimize.Settings{MajorIterations: 400, FuncEvaluations: 3000}, &optimize.NelderMead{})
+		res, err := optimize.Minimize(prob, toVec(start, ps), &optimize.Settings{MajorIterations: 400, FuncEvaluations: 3000}, &optimize.NelderMead{})
 		if res == nil {
 			if firstErr == nil {
 				firstErr = err
@@ -195,7 +250,7 @@ func Fit(pts []Point, base precopy.Profile) (precopy.Profile, error) {
 			continue
 		}
 		if res.F < bestLoss {
-			best, bestLoss = fromVec(base, res.X), res.F
+			best, bestLoss = fromVec(base, ps, res.X), res.F
 		}
 	}
 	if math.IsInf(bestLoss, 1) {
@@ -247,14 +302,19 @@ type Errors struct {
 // folds, as a profile's own RelErr comes from a cross-validation of its
 // whole table: residuals on the points a fit was made from are smaller
 // than on new ones, and an interval built on them would cover too little.
-func CrossValidate(pts []Point, base precopy.Profile, k int) ([]Row, error) {
+//
+// names are the parameters to fit (nil: all).
+func CrossValidate(pts []Point, base precopy.Profile, k int, names []string) ([]Row, error) {
 	if k < 2 || k > len(pts) {
 		return nil, fmt.Errorf("calibrate: %d folds for %d points", k, len(pts))
 	}
-	return folds(pts, base, k, func(train []Point, prof precopy.Profile) (func(Point) Row, error) {
+	if names == nil {
+		names = AllParams
+	}
+	return folds(pts, base, k, names, func(train []Point, prof precopy.Profile) (func(Point) Row, error) {
 		sd := 0.0
 		if k-1 >= 2 && k-1 <= len(train) {
-			inner, err := folds(train, base, k-1, nil)
+			inner, err := folds(train, base, k-1, names, nil)
 			if err != nil {
 				return nil, err
 			}
@@ -267,7 +327,7 @@ func CrossValidate(pts []Point, base precopy.Profile, k int) ([]Row, error) {
 // folds fits a profile on all but each fold in turn and predicts that
 // fold's points with it: as predictor, given the fold's training points and
 // profile, says, or without an interval when predictor is nil.
-func folds(pts []Point, base precopy.Profile, k int, predictor func([]Point, precopy.Profile) (func(Point) Row, error)) ([]Row, error) {
+func folds(pts []Point, base precopy.Profile, k int, names []string, predictor func([]Point, precopy.Profile) (func(Point) Row, error)) ([]Row, error) {
 	rows := make([]Row, len(pts))
 	for f := range k {
 		var train []Point
@@ -276,7 +336,7 @@ func folds(pts []Point, base precopy.Profile, k int, predictor func([]Point, pre
 				train = append(train, p)
 			}
 		}
-		prof, err := Fit(train, base)
+		prof, err := FitParams(train, base, names)
 		if err != nil {
 			return nil, err
 		}
@@ -373,4 +433,28 @@ func RelErr(rows []Row) float64 {
 		return 0
 	}
 	return stat.StdDev(xs, nil)
+}
+
+// FromReport turns the completed migrations of a real run's report (drover
+// apply --out, drover run --out) into points: each with the inputs the
+// live snapshot gave when it started, predicted alone at the rate its
+// stream could get (its cap, else the path's), with libvirt's own bytes,
+// downtime and iteration count. Migrations without recorded inputs (older
+// reports, simulated runs) are skipped.
+func FromReport(r *reports.Report, label string) []Point {
+	var pts []Point
+	for _, m := range r.Migrations {
+		in := m.Inputs
+		if in == nil || m.Outcome != cluster.OutcomeCompleted || in.StreamRate <= 0 || m.DurationMS <= 0 || m.Bytes <= 0 {
+			continue
+		}
+		pts = append(pts, Point{
+			ID: fmt.Sprintf("%s/%s#%d", label, m.VM, m.ID),
+			Workload: precopy.Workload{Memory: in.MemoryBytes, Resident: in.ResidentBytes, WSS: in.WSSBytes,
+				DirtyRate: in.DirtyRate},
+			Cap: in.StreamRate, Conc: 1,
+			TimeMS: m.DurationMS, DowntimeMS: m.DowntimeMS, Bytes: float64(m.Bytes), Iterations: m.Rounds,
+		})
+	}
+	return pts
 }

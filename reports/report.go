@@ -94,6 +94,31 @@ type Migration struct {
 	// migration got when it started, to show what sharing cost.
 	PredictedMS float64 `json:"predicted_ms"`
 	Throttle    float64 `json:"throttle,omitempty"`
+	// PredictedLowMS and PredictedHighMS bound PredictedMS with 80%
+	// confidence, where the plan gave a range (apply runs).
+	PredictedLowMS  float64 `json:"predicted_low_ms,omitempty"`
+	PredictedHighMS float64 `json:"predicted_high_ms,omitempty"`
+	// Inputs are the figures the prediction was made from, kept by real
+	// runs so that `drover calibrate --from-runs` can refit a profile on
+	// what really happened.
+	Inputs *MigrationInputs `json:"inputs,omitempty"`
+}
+
+// MigrationInputs are a migration's model inputs as the live snapshot
+// gave them when it started.
+type MigrationInputs struct {
+	MemoryBytes   int64   `json:"memory_bytes"`
+	ResidentBytes int64   `json:"resident_bytes"`
+	WSSBytes      int64   `json:"wss_bytes"`
+	DirtyRate     float64 `json:"dirty_rate"`
+	// StreamRate is the most the stream could get: the bandwidth cap, or
+	// the path's rate when there was none (bytes/s).
+	StreamRate float64 `json:"stream_rate"`
+	// Concurrent is how many migrations ran at once, this one included,
+	// when it started.
+	Concurrent int    `json:"concurrent"`
+	Method     string `json:"method,omitempty"`
+	Profile    string `json:"profile,omitempty"`
 }
 
 // LostVM is a VM that died with its host.

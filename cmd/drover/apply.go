@@ -92,7 +92,7 @@ func applyCmd() *cobra.Command {
 			}
 			defer jf.Close()
 
-			run := live{b: b, log: log, journal: jf, pl: pl, outDir: outDir, label: args[0]}
+			run := live{b: b, log: log, journal: jf, pl: pl, outDir: outDir, label: args[0], profile: ccfg.Settings.Migration.Profile.Name}
 			failed, err := run.drive(ctx, out, core, []cluster.Event{scheduler.PlanSubmitted{Plan: pl}})
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintf(out, "interrupted: running migrations aborted; continue with --resume (journal %s)\n", journal)

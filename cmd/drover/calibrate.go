@@ -10,34 +10,70 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/droverlab/drover/calibrate"
+	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
+
+// minFullFit is the fewest migrations a fit of every parameter is run on.
+const minFullFit = 12
 
 func calibrateCmd() *cobra.Command {
 	var (
 		table, out, base, name, fittedOn string
+		runs                             []string
 		folds                            int
 		evaluate                         bool
 		maxMedian                        float64
 	)
 	c := &cobra.Command{
-		Use:   "calibrate --table measurements.csv (--out DIR | --evaluate)",
+		Use:   "calibrate (--table measurements.csv | --from-runs DIR...) (--out DIR | --evaluate)",
 		Short: "Fit a calibration profile to measured migrations and report its accuracy on migrations left out of the fit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if table == "" && len(runs) == 0 {
+				return fmt.Errorf("--table or --from-runs is required")
+			}
+			var pts []calibrate.Point
+			var sources []string
+			if table != "" {
+				f, err := os.Open(table)
+				if err != nil {
+					return err
+				}
+				pts, err = calibrate.Read(f)
+				f.Close()
+				if err != nil {
+					return fmt.Errorf("%s: %w", table, err)
+				}
+				sources = append(sources, filepath.Base(table))
+			}
+			for _, dir := range runs {
+				path := dir
+				if st, err := os.Stat(dir); err == nil && st.IsDir() {
+					path = filepath.Join(dir, "report.json")
+				}
+				r, err := reports.Load(path)
+				if err != nil {
+					return fmt.Errorf("--from-runs %s: %w", dir, err)
+				}
+				got := calibrate.FromReport(r, filepath.Base(dir))
+				if len(got) == 0 {
+					fmt.Fprintf(cmd.ErrOrStderr(), "calibrate: %s has no completed real migrations with recorded inputs (drover apply --out writes them)\n", dir)
+				}
+				pts = append(pts, got...)
+				sources = append(sources, filepath.Base(dir))
+			}
+			// A fit of every parameter needs a grid; a cluster's own few
+			// runs pin down its fixed cost and goodput, starting from the
+			// profile it was predicted with.
+			start, names := calibrate.Start, calibrate.AllParams
 			if table == "" {
-				return fmt.Errorf("--table is required")
+				start = precopy.DefaultProfile()
 			}
-			f, err := os.Open(table)
-			if err != nil {
-				return err
+			if len(pts) < minFullFit {
+				names = calibrate.FewParams
 			}
-			pts, err := calibrate.Read(f)
-			f.Close()
-			if err != nil {
-				return fmt.Errorf("%s: %w", table, err)
-			}
-			start := calibrate.Start
+			var err error
 			if base != "" {
 				if start, err = loadProfile(base); err != nil {
 					return err
@@ -51,7 +87,7 @@ func calibrateCmd() *cobra.Command {
 				}
 				rows := calibrate.Evaluate(pts, prof)
 				var md strings.Builder
-				writeAccuracy(&md, fmt.Sprintf("Profile %s on %s (no fit)", prof.Name, filepath.Base(table)), rows)
+				writeAccuracy(&md, fmt.Sprintf("Profile %s on %s (no fit)", prof.Name, strings.Join(sources, ", ")), rows)
 				fmt.Fprint(cmd.OutOrStdout(), md.String())
 				if out != "" {
 					if err := os.MkdirAll(out, 0o755); err != nil {
@@ -75,17 +111,21 @@ func calibrateCmd() *cobra.Command {
 					single = append(single, p)
 				}
 			}
-			rows, err := calibrate.CrossValidate(single, start, folds)
+			if len(single) < 3 {
+				return fmt.Errorf("%d migrations to fit: need at least 3 (each is held out in turn)", len(single))
+			}
+			k := min(folds, len(single))
+			rows, err := calibrate.CrossValidate(single, start, k, names)
 			if err != nil {
 				return err
 			}
-			prof, err := calibrate.Fit(single, start)
+			prof, err := calibrate.FitParams(single, start, names)
 			if err != nil {
 				return err
 			}
 			prof.Name = name
 			prof.RelErr = calibrate.RelErr(rows)
-			prof.FittedOn = fmt.Sprintf("%s: %d single migrations from %s", fittedOn, len(single), filepath.Base(table))
+			prof.FittedOn = fmt.Sprintf("%s: %d single migrations from %s (fitted: %s)", fittedOn, len(single), strings.Join(sources, ", "), strings.Join(names, ", "))
 			var concPts []calibrate.Point
 			for _, p := range pts {
 				if p.Conc > 1 {
@@ -104,7 +144,7 @@ func calibrateCmd() *cobra.Command {
 				return err
 			}
 			var md strings.Builder
-			writeAccuracy(&md, fmt.Sprintf("Held out (%d-fold): each row predicted by a profile fitted without its fold", folds), rows)
+			writeAccuracy(&md, fmt.Sprintf("Held out (%d-fold): each row predicted by a profile fitted without its fold", k), rows)
 			if len(conc) > 0 {
 				writeAccuracy(&md, "Concurrent migrations on a shaped link (not in any fit), with the final profile", conc)
 			}
@@ -118,6 +158,7 @@ func calibrateCmd() *cobra.Command {
 	}
 	fl := c.Flags()
 	fl.StringVar(&table, "table", "", "measurements (e2e/lab/calibrate.sh's measurements.csv)")
+	fl.StringSliceVar(&runs, "from-runs", nil, "directories of real runs' report.json (drover apply --out): refit on what the cluster really did; with fewer than 12 migrations only setup_ms and goodput are fitted")
 	fl.StringVar(&out, "out", "", "directory for profile.json and accuracy.md")
 	fl.StringVar(&base, "base", "", "profile to start from (default: the built-in default)")
 	fl.StringVar(&name, "name", precopy.DefaultProfileName, "name of the fitted profile")

@@ -60,6 +60,8 @@ type live struct {
 	forever bool
 	// outDir, if set, receives report.json; label names the run in it.
 	outDir, label string
+	// profile names the calibration profile the plans were predicted with.
+	profile string
 }
 
 // drive runs core on the wall clock until it is done or ctx ends, shows
@@ -67,6 +69,7 @@ type live struct {
 // and how many moves did not end on their destination.
 func (l live) drive(ctx context.Context, out io.Writer, core *scheduler.Core, initial []cluster.Event) (int, error) {
 	pr := newProgress(out, l.pl)
+	pr.profile = l.profile
 	err := driver.Run(ctx, core, l.b, initial, driver.Options{
 		Journal: l.journal, OnReady: pr.ready, OnEvent: pr.event, Logger: l.log, Forever: l.forever,
 	})

@@ -3,7 +3,9 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
+	"slices"
 	"sort"
 	"time"
 
@@ -33,6 +35,11 @@ type progress struct {
 	began   time.Time
 	running int
 	maxConc int
+	// snap is the latest snapshot the Core was given, and inputs each
+	// started move's model inputs from it, for the report.
+	snap    *cluster.Snapshot
+	inputs  map[int]*reports.MigrationInputs
+	profile string
 }
 
 type doneMove struct {
@@ -45,7 +52,7 @@ type doneMove struct {
 // Plans the Core makes on its own (drover run) are added as they come.
 func newProgress(w io.Writer, pl *plan.Plan) *progress {
 	pr := &progress{w: w, pred: map[string]plan.Prediction{}, bars: map[int]*mpb.Bar{}, moves: map[int]cluster.StartMigration{},
-		start: map[int]time.Time{}, round: map[int]int{}, began: time.Now()}
+		start: map[int]time.Time{}, round: map[int]int{}, inputs: map[int]*reports.MigrationInputs{}, began: time.Now()}
 	if pl != nil {
 		pr.addPlan(pl)
 	}
@@ -83,6 +90,7 @@ func (pr *progress) ready(rd scheduler.Ready) {
 			pr.moves[c.ID], pr.start[c.ID] = c, time.Now()
 			pr.running++
 			pr.maxConc = max(pr.maxConc, pr.running)
+			pr.inputs[c.ID] = pr.inputsOf(c)
 			label := fmt.Sprintf("%s %s->%s", c.VM, c.Source, c.Destination)
 			if pr.p != nil {
 				pr.bars[c.ID] = pr.p.AddBar(100, mpb.PrependDecorators(decor.Name(label, decor.WCSyncSpaceR)),
@@ -100,8 +108,27 @@ func (pr *progress) ready(rd scheduler.Ready) {
 	}
 }
 
+// inputsOf is what the model knew of c's VM and path when c started.
+func (pr *progress) inputsOf(c cluster.StartMigration) *reports.MigrationInputs {
+	if pr.snap == nil {
+		return nil
+	}
+	v, src, dst := pr.snap.VM(c.VM), pr.snap.Host(c.Source), pr.snap.Host(c.Destination)
+	if v == nil || src == nil || dst == nil {
+		return nil
+	}
+	in := &reports.MigrationInputs{MemoryBytes: v.Memory, ResidentBytes: v.Resident, WSSBytes: v.WSS, DirtyRate: v.DirtyRate,
+		StreamRate: cluster.StreamCap(src, dst, c.Options.Bandwidth), Concurrent: pr.running, Profile: pr.profile}
+	if v.Measured != nil {
+		in.Method = v.Measured.Method
+	}
+	return in
+}
+
 func (pr *progress) event(ev cluster.Event) {
 	switch e := ev.(type) {
+	case cluster.SnapshotTaken:
+		pr.snap = e.Snap
 	case cluster.MigrationProgress:
 		if bar := pr.bars[e.ID]; bar != nil && e.Sent+e.Remaining > 0 {
 			bar.SetCurrent(min(99, 100*e.Sent/(e.Sent+e.Remaining)))
@@ -146,14 +173,34 @@ func (pr *progress) finish() {
 		pr.p.Wait()
 	}
 	sort.Slice(pr.done, func(i, j int) bool { return pr.done[i].ID < pr.done[j].ID })
-	fmt.Fprintf(pr.w, "\n%-14s %-10s %-10s %10s %10s %10s %10s\n", "VM", "OUTCOME", "TO", "PREDICTED", "ACTUAL", "PRED DOWN", "DOWNTIME")
+	fmt.Fprintf(pr.w, "\n%-14s %-10s %-10s %10s %15s %10s %7s %10s %10s\n", "VM", "OUTCOME", "TO", "PREDICTED", "80% RANGE", "ACTUAL", "ERROR", "PRED DOWN", "DOWNTIME")
+	var errs []float64
+	inside := 0
 	for _, d := range pr.done {
 		p := pr.pred[d.VM]
-		fmt.Fprintf(pr.w, "%-14s %-10s %-10s %10s %10s %10s %10s\n", d.VM, d.Outcome, pr.moves[d.ID].Destination,
-			(p.End - p.Start).Round(100*time.Millisecond), d.took.Round(100*time.Millisecond),
+		want := p.End - p.Start
+		span, e := "-", "-"
+		if p.High > 0 {
+			span = fmt.Sprintf("%s..%s", p.Low.Round(100*time.Millisecond), p.High.Round(100*time.Millisecond))
+		}
+		if want > 0 && d.Succeeded() {
+			rel := (float64(want) - float64(d.took)) / float64(d.took)
+			e = fmt.Sprintf("%+.0f%%", 100*rel)
+			errs = append(errs, math.Abs(rel))
+			if p.High > 0 && d.took >= p.Low && d.took <= p.High {
+				inside++
+			}
+		}
+		fmt.Fprintf(pr.w, "%-14s %-10s %-10s %10s %15s %10s %7s %10s %10s\n", d.VM, d.Outcome, pr.moves[d.ID].Destination,
+			want.Round(100*time.Millisecond), span, d.took.Round(100*time.Millisecond), e,
 			p.Downtime.Round(time.Millisecond), d.Downtime)
 	}
 	fmt.Fprintf(pr.w, "%d moves ended (%d not on their destination) in %s\n", len(pr.done), pr.failed, time.Since(pr.began).Round(100*time.Millisecond))
+	if len(errs) > 0 {
+		slices.Sort(errs)
+		fmt.Fprintf(pr.w, "prediction: median |error| %.1f%%, max %.1f%%; %d of %d inside their 80%% range\n",
+			100*errs[len(errs)/2], 100*errs[len(errs)-1], inside, len(errs))
+	}
 }
 
 // report is the run in the format of drover sim's reports, so `drover
@@ -174,7 +221,8 @@ func (pr *progress) report(planPath string) *reports.Report {
 			ID: d.ID, VM: d.VM, Source: c.Source, Destination: c.Destination, Cause: c.Cause,
 			StartMS: ms(start), EndMS: ms(d.end), DurationMS: reports.MS(d.took), DowntimeMS: reports.MS(d.Downtime),
 			Bytes: d.Bytes, Rounds: d.Rounds, Transport: string(c.Transport), Outcome: d.Outcome, Reason: d.Reason,
-			PredictedMS: reports.MS(p.End - p.Start),
+			PredictedMS: reports.MS(p.End - p.Start), PredictedLowMS: reports.MS(p.Low), PredictedHighMS: reports.MS(p.High),
+			Inputs: pr.inputs[d.ID],
 		})
 	}
 	for _, rec := range pr.refused {

@@ -79,7 +79,7 @@ func runCmd() *cobra.Command {
 				initial = append(initial, cluster.TimerFired{Key: "periodic"})
 			}
 			out := cmd.OutOrStdout()
-			run := live{b: b, log: log, journal: jf, forever: forever, outDir: outDir, label: "run " + inv}
+			run := live{b: b, log: log, journal: jf, forever: forever, outDir: outDir, label: "run " + inv, profile: ccfg.Settings.Migration.Profile.Name}
 			failed, err := run.drive(ctx, out, core, initial)
 			fmt.Fprintf(out, "journal: %s\n", journal)
 			switch {
