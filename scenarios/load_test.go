@@ -174,7 +174,7 @@ var _ = Describe("Parse", func() {
 				Params: map[string]string{"any": "value"},
 			}))
 			Expect(sc.Migration).To(Equal(scenarios.Migration{
-				Profile:       precopy.DefaultProfile(),
+				Profile: precopy.DefaultProfile(), ProfileRef: "qemu10-tcg",
 				DowntimeLimit: 300 * time.Millisecond, SwitchoverCost: 20 * time.Millisecond, SetupTime: 500 * time.Millisecond,
 				MaxIterations: 30, CompletionTimeoutPerGiB: 150 * time.Second, ProgressTimeout: 150 * time.Second,
 				OnLimit: scenarios.OnLimitAbort, MaxParallel: 5, MaxPerHostOut: 2, MaxPerHostIn: 2,
