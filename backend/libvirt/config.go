@@ -53,11 +53,16 @@ type Config struct {
 	// PollInterval is how often a running migration's job stats are read;
 	// 400ms when 0.
 	PollInterval Duration `yaml:"poll_interval"`
-	// DirtyRatePeriod is how long a dirty-rate measurement runs; 1s when
-	// 0. DirtyRateMaxAge is how old a measurement may be before a
-	// snapshot starts a new one; 1m when 0.
-	DirtyRatePeriod Duration `yaml:"dirty_rate_period"`
+	// DirtyRateMaxAge is how old a VM's working-set estimate may be
+	// before a snapshot measures it afresh; 1m when 0.
 	DirtyRateMaxAge Duration `yaml:"dirty_rate_max_age"`
+	// WorkingSet is how the working set and dirty rate are measured.
+	WorkingSet WorkingSetConfig `yaml:"working_set"`
+	// DirtyRatePeriod is deprecated: it was the one dirty-rate window.
+	// Alone it still sets the short window (working_set.windows becomes
+	// [period, 4×period], at most 60s); with working_set.windows it is an
+	// error.
+	DirtyRatePeriod Duration `yaml:"dirty_rate_period"`
 	// Migration holds the options every migration starts with and the
 	// executor's limits.
 	Migration MigrationConfig `yaml:"migration"`
@@ -82,6 +87,54 @@ type MigrationConfig struct {
 	MaxParallel             int      `yaml:"max_parallel"`
 	MaxPerHost              int      `yaml:"max_per_host"`
 }
+
+// WorkingSetConfig is how a snapshot measures a running VM's working set
+// and dirty rate (EstimateWSS): libvirt page-sampling dirty-rate windows
+// of whole seconds (1s..60s, shortest first), [1s, 4s] when none.
+// Samples is how many times the longest window is measured, 2 when 0;
+// each shorter window is measured for as long (1s: 8 times), because the
+// rate is read from it and extrapolated, so its noise counts fourfold. A
+// campaign takes len(windows) × samples × the longest window (16s by
+// default) per host, every VM of the host at once, and runs when a VM's
+// estimate is older than dirty_rate_max_age.
+//
+//	working_set: {windows: [1s, 4s], samples: 2}
+type WorkingSetConfig struct {
+	Windows []Duration `yaml:"windows"`
+	Samples int        `yaml:"samples"`
+
+	line, column int
+	at           [][2]int // each window's line and column
+}
+
+var workingSetKeys = []string{"windows", "samples"}
+
+func (w *WorkingSetConfig) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.MappingNode {
+		for i := 0; i < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if !slices.Contains(workingSetKeys, k.Value) {
+				return &nodeError{k, fmt.Sprintf("working_set: unknown field %q (known: %s)", k.Value, strings.Join(workingSetKeys, ", "))}
+			}
+			if k.Value == "windows" && v.Kind == yaml.SequenceNode {
+				for _, e := range v.Content {
+					w.at = append(w.at, [2]int{e.Line, e.Column})
+				}
+			}
+		}
+	}
+	type plain WorkingSetConfig
+	p := plain{at: w.at}
+	if err := n.Decode(&p); err != nil {
+		return err
+	}
+	*w = WorkingSetConfig(p)
+	w.line, w.column = n.Line, n.Column
+	return nil
+}
+
+// defaultWindows are the campaign's windows when none are configured.
+var defaultWindows = []Duration{Duration(time.Second), Duration(4 * time.Second)}
 
 // HostConfig is one host of an inventory file.
 type HostConfig struct {
@@ -239,6 +292,7 @@ func (c *Config) check() error {
 	if c.Migration.OnLimit == "postcopy" && !c.Migration.PostCopy {
 		bad(1, 1, "migration.on_limit: postcopy needs migration.postcopy: true")
 	}
+	c.checkWorkingSet(bad)
 	if len(c.Hosts) == 0 {
 		bad(1, 1, "hosts: no hosts")
 	}
@@ -299,6 +353,85 @@ func (c *Config) check() error {
 	return nil
 }
 
+// maxWindow is QEMU's longest dirty-rate calculation.
+const maxWindow = 60 * time.Second
+
+func (c *Config) checkWorkingSet(bad func(line, col int, format string, args ...any)) {
+	ws := &c.WorkingSet
+	line, col := max(ws.line, 1), max(ws.column, 1)
+	if c.DirtyRatePeriod > 0 {
+		if len(ws.Windows) > 0 {
+			bad(1, 1, "dirty_rate_period is deprecated: give working_set.windows only")
+		} else {
+			p := time.Duration(c.DirtyRatePeriod)
+			ws.Windows = []Duration{Duration(p), Duration(min(max(4*p, 4*time.Second), maxWindow))}
+			if p >= maxWindow {
+				ws.Windows = ws.Windows[:1]
+			}
+		}
+	}
+	if len(ws.Windows) == 0 {
+		ws.Windows = slices.Clone(defaultWindows)
+	}
+	for i, w := range ws.Windows {
+		l, cl := line, col
+		if i < len(ws.at) {
+			l, cl = ws.at[i][0], ws.at[i][1]
+		}
+		d := time.Duration(w)
+		switch {
+		case d < time.Second || d > maxWindow || d%time.Second != 0:
+			bad(l, cl, "working_set.windows: %s is not a whole number of seconds from 1s to 60s", d)
+		case i > 0 && w <= ws.Windows[i-1]:
+			bad(l, cl, "working_set.windows: %s after %s: list them shortest first, each once", d, time.Duration(ws.Windows[i-1]))
+		}
+	}
+	switch {
+	case ws.Samples == 0:
+		ws.Samples = 2
+	case ws.Samples < 0 || ws.Samples > 20:
+		bad(line, col, "working_set.samples: %d is not from 1 to 20", ws.Samples)
+	}
+	if d := c.campaignLength(); d >= c.dirtyMaxAge() {
+		bad(line, col, "working_set: a campaign takes %s, not shorter than dirty_rate_max_age (%s)", d, c.dirtyMaxAge())
+	}
+}
+
+// campaignPlan is the order of a campaign's windows: samples rounds, each
+// with every window once and the shorter ones as often as fit in the
+// longest, so that a drifting guest weighs on all windows alike.
+func (c *Config) campaignPlan() []time.Duration {
+	ws := c.WorkingSet
+	if len(ws.Windows) == 0 {
+		ws.Windows = defaultWindows
+	}
+	long := time.Duration(ws.Windows[len(ws.Windows)-1])
+	var plan []time.Duration
+	for range max(ws.Samples, 1) {
+		for _, w := range ws.Windows {
+			if w := time.Duration(w); w > 0 {
+				for range max(long/w, 1) {
+					plan = append(plan, w)
+				}
+			}
+		}
+	}
+	return plan
+}
+
+// campaignSlack is the wait per measurement beyond its window: QEMU's
+// thread overshoots its sleep, and drover polls for the result.
+const campaignSlack = 400 * time.Millisecond
+
+// campaignLength bounds a campaign's wall time.
+func (c *Config) campaignLength() time.Duration {
+	var d time.Duration
+	for _, w := range c.campaignPlan() {
+		d += w + campaignSlack
+	}
+	return d
+}
+
 // Host returns the host called name, or nil.
 func (c *Config) Host(name string) *HostConfig {
 	for i := range c.Hosts {
@@ -333,7 +466,6 @@ func (c *Config) MigrationOptions() cluster.MigrationOptions {
 
 func (c *Config) timeout() time.Duration      { return orDefault(c.Timeout, DefaultTimeout) }
 func (c *Config) pollInterval() time.Duration { return orDefault(c.PollInterval, 400*time.Millisecond) }
-func (c *Config) dirtyPeriod() time.Duration  { return orDefault(c.DirtyRatePeriod, time.Second) }
 func (c *Config) dirtyMaxAge() time.Duration  { return orDefault(c.DirtyRateMaxAge, time.Minute) }
 
 func orDefault(d Duration, def time.Duration) time.Duration {

@@ -1,6 +1,7 @@
 package libvirt
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -48,6 +49,13 @@ func TestParseConfigErrors(t *testing.T) {
 		{"tls without pki", "hosts:\n  - {name: a, address: x}\n", "pki: tls hosts need"},
 		{"syntax", "hosts: [\n", "inv.yaml:"},
 		{"no hosts", "pki: x\n", "hosts: no hosts"},
+		{"window unit", "working_set: {windows: [1s, 2500ms]}\n" + tcpHost, "inv.yaml:1:29: working_set.windows: 2.5s is not a whole number of seconds"},
+		{"window order", "working_set:\n  windows: [4s, 1s]\n" + tcpHost, "inv.yaml:2:17: working_set.windows: 1s after 4s"},
+		{"window too long", "working_set: {windows: [90s]}\n" + tcpHost, "is not a whole number of seconds from 1s to 60s"},
+		{"samples", "working_set: {samples: -1}\n" + tcpHost, "inv.yaml:1:14: working_set.samples: -1"},
+		{"working_set field", "working_set: {window: [1s]}\n" + tcpHost, `inv.yaml:1:15: working_set: unknown field "window"`},
+		{"campaign too long", "dirty_rate_max_age: 20s\nworking_set: {windows: [1s, 4s], samples: 3}\n" + tcpHost, "a campaign takes 30s, not shorter than dirty_rate_max_age (20s)"},
+		{"period and windows", "dirty_rate_period: 2s\nworking_set: {windows: [1s, 4s]}\n" + tcpHost, "dirty_rate_period is deprecated"},
 	} {
 		_, err := ParseConfig("inv.yaml", []byte(tc.in))
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -57,6 +65,34 @@ func TestParseConfigErrors(t *testing.T) {
 	_, err := ParseConfig("inv.yaml", []byte("hosts:\n  - {name: a, transport: tcp}\n  - {name: b, address: y, transport: ssh}\n"))
 	if err == nil || strings.Count(err.Error(), "\n") != 1 {
 		t.Errorf("want both errors, got %v", err)
+	}
+}
+
+const tcpHost = "hosts:\n  - {name: a, address: x, transport: tcp}\n"
+
+func TestWorkingSetConfig(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		plan string
+		long time.Duration
+	}{
+		{"", "[1s 1s 1s 1s 4s 1s 1s 1s 1s 4s]", 16 * time.Second},
+		{"working_set: {windows: [2s, 5s], samples: 1}\n", "[2s 2s 5s]", 9 * time.Second},
+		// the deprecated period is the short window
+		{"dirty_rate_period: 2s\n", "[2s 2s 2s 2s 8s 2s 2s 2s 2s 8s]", 32 * time.Second},
+		{"working_set: {windows: [3s]}\n", "[3s 3s]", 6 * time.Second},
+	} {
+		cfg, err := ParseConfig("inv.yaml", []byte(tc.in+tcpHost))
+		if err != nil {
+			t.Fatalf("%q: %v", tc.in, err)
+		}
+		plan := cfg.campaignPlan()
+		if got := fmt.Sprint(plan); got != tc.plan {
+			t.Errorf("%q: plan %s, want %s", tc.in, got, tc.plan)
+		}
+		if got := cfg.campaignLength(); got != tc.long+time.Duration(len(plan))*campaignSlack {
+			t.Errorf("%q: campaign %s, want %s + slack", tc.in, got, tc.long)
+		}
 	}
 }
 

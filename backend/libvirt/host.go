@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -43,6 +44,15 @@ type host struct {
 	sampleMu sync.Mutex
 	samples  map[string]DomainStats // previous sample per domain, for CPU deltas
 	cpu      map[string]float64     // last computed CPU use per domain, cores
+	wss      map[string]*wssState   // last working-set estimate per domain
+}
+
+// wssState is a domain's last measurement campaign and what it gave.
+type wssState struct {
+	at        time.Time // when the campaign started
+	samples   []WSSSample
+	est       WSSEstimate
+	measuring bool // a snapshot's campaign is under way
 }
 
 // conn returns the live connection, dialling when there is none. After a
@@ -194,7 +204,7 @@ func (h *host) inventory(ctx context.Context) (*Inventory, error) {
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, h.b.cfg.timeout()+h.b.cfg.dirtyPeriod()+5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, h.b.cfg.timeout()+h.b.cfg.campaignLength()+5*time.Second)
 	defer cancel()
 	inv, err := c.Inventory(ctx, InventoryOptions{SharedPaths: h.b.cfg.SharedPaths, BlockMigration: h.b.cfg.BlockMigration})
 	if err != nil {
@@ -220,66 +230,76 @@ func (h *host) failed(c *Conn, err error) error {
 	return err
 }
 
-// stats fills each VM's CPU use, resident memory and dirty rate. CPU use
-// needs two samples: the first snapshot of a domain takes a second one
-// half a second later. A dirty rate older than the configured age is
-// measured afresh (the snapshot then waits one measurement period);
-// migrating domains are not measured.
+// stats fills each VM's CPU use, resident memory, working set and dirty
+// rate. CPU use needs two samples: the first snapshot of a domain takes a
+// second one half a second later. A working-set estimate older than the
+// configured age is measured afresh by a campaign (the snapshot then
+// waits for it, every VM of the host at once); migrating domains, and
+// domains another snapshot is measuring, keep their last estimate.
 func (h *host) stats(ctx context.Context, c *Conn, inv *Inventory) error {
 	cur, err := c.Stats(ctx)
 	if err != nil {
 		return err
 	}
+	maxAge := h.b.cfg.dirtyMaxAge()
 	h.sampleMu.Lock()
+	if h.wss == nil {
+		h.wss = map[string]*wssState{}
+	}
 	fresh := false
+	var measure []string
 	for _, v := range inv.VMs {
 		if _, ok := h.samples[v.Name]; !ok {
 			fresh = true
 		}
-	}
-	h.sampleMu.Unlock()
-	var measure []string
-	for _, v := range inv.VMs {
 		s, ok := cur[v.Name]
 		if !ok || s.DirtyMeasuring || v.State != stateRunning || h.b.migrating(v.Name) {
 			continue
 		}
-		if s.DirtyMeasured.IsZero() || time.Since(s.DirtyMeasured) > h.b.cfg.dirtyMaxAge() {
-			if err := c.StartDirtyRate(ctx, v.Name, h.b.cfg.dirtyPeriod()); err == nil {
-				measure = append(measure, v.Name)
-			} else if !errors.Is(err, backend.ErrNotFound) {
-				h.b.log.Warn("libvirt: cannot measure dirty rate", "host", h.cfg.Name, "vm", v.Name, "err", err)
-			}
+		st := h.wss[v.Name]
+		if st == nil {
+			st = &wssState{}
+			h.wss[v.Name] = st
+		}
+		if !st.measuring && (st.at.IsZero() || time.Since(st.at) > maxAge) {
+			st.measuring = true
+			measure = append(measure, v.Name)
 		}
 	}
-	wait := time.Duration(0)
-	if len(measure) > 0 {
-		wait = h.b.cfg.dirtyPeriod() + 300*time.Millisecond
-	} else if fresh {
-		wait = 500 * time.Millisecond
-	}
-	if wait > 0 {
-		h.sampleMu.Lock()
+	if len(measure) > 0 || fresh {
 		for n, s := range cur {
 			h.samples[n] = s
 		}
+	}
+	h.sampleMu.Unlock()
+
+	if len(measure) > 0 {
+		start := time.Now()
+		got, last, err := h.campaign(ctx, c, measure, cur)
+		h.sampleMu.Lock()
+		for _, n := range measure {
+			st := h.wss[n]
+			st.measuring = false
+			if len(got[n]) > 0 {
+				st.at, st.samples = start, got[n]
+			}
+		}
 		h.sampleMu.Unlock()
+		if err != nil {
+			return err
+		}
+		cur = last
+	} else if fresh {
 		select {
-		case <-time.After(wait):
+		case <-time.After(500 * time.Millisecond):
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %s: %w", backend.ErrHostUnreachable, h.cfg.Name, ctx.Err())
 		}
-		// A measurement may still be finishing; wait a little more, bounded.
-		for range 10 {
-			if cur, err = c.Stats(ctx); err != nil {
-				return err
-			}
-			if !anyMeasuring(cur, measure) {
-				break
-			}
-			time.Sleep(200 * time.Millisecond)
+		if cur, err = c.Stats(ctx); err != nil {
+			return err
 		}
 	}
+
 	h.sampleMu.Lock()
 	defer h.sampleMu.Unlock()
 	if h.cpu == nil {
@@ -296,9 +316,24 @@ func (h *host) stats(ctx context.Context, c *Conn, inv *Inventory) error {
 		}
 		v.CPU = min(h.cpu[v.Name], float64(v.VCPUs))
 		v.Resident = min(max(s.RSS, 0), v.Memory)
-		// libvirt measures no working set: the touched memory bounds it.
-		v.WSS = v.Resident
-		v.DirtyRate = s.DirtyRate
+		// The estimate is redone against today's RSS: a guest that grew
+		// or shrank since its campaign moves the rss bound with it.
+		in := WSSInput{RSS: v.Resident, Memory: v.Memory}
+		if st := h.wss[v.Name]; st != nil {
+			in.Samples = st.samples
+		}
+		e := EstimateWSS(in)
+		if len(in.Samples) == 0 && s.DirtyRate > 0 {
+			// Never measured by drover (migrating since it was first
+			// seen): libvirt's last figure, whoever asked for it.
+			e.DirtyRate, e.DirtyRateHigh = s.DirtyRate, s.DirtyRate
+		}
+		if st := h.wss[v.Name]; st != nil {
+			st.est = e
+		}
+		v.WSS, v.DirtyRate = e.WSS, e.DirtyRate
+		m := e.Measured
+		v.Measured = &m
 		v.Stats = s
 		h.samples[v.Name] = s
 	}
@@ -308,16 +343,84 @@ func (h *host) stats(ctx context.Context, c *Conn, inv *Inventory) error {
 			delete(h.cpu, n)
 		}
 	}
+	for n, st := range h.wss {
+		if _, ok := cur[n]; !ok && !st.measuring {
+			delete(h.wss, n)
+		}
+	}
 	return nil
 }
 
-func anyMeasuring(cur map[string]DomainStats, names []string) bool {
-	for _, n := range names {
-		if cur[n].DirtyMeasuring {
-			return true
+// campaign measures the named domains' dirty rates over the configured
+// windows, one measurement after another per domain (a domain runs one at
+// a time) and all domains in step. A domain that starts migrating, goes
+// away or refuses a measurement drops out with the samples it has. It
+// returns each domain's samples and the host's last stats.
+func (h *host) campaign(ctx context.Context, c *Conn, names []string, cur map[string]DomainStats) (map[string][]WSSSample, map[string]DomainStats, error) {
+	got := map[string][]WSSSample{}
+	active := slices.Clone(names)
+	for _, w := range h.b.cfg.campaignPlan() {
+		before := map[string]time.Time{}
+		var started []string
+		for _, n := range active {
+			if h.b.migrating(n) {
+				continue
+			}
+			if err := c.StartDirtyRate(ctx, n, w); err != nil {
+				if !errors.Is(err, backend.ErrNotFound) {
+					h.b.log.Warn("libvirt: cannot measure dirty rate", "host", h.cfg.Name, "vm", n, "err", err)
+				}
+				continue
+			}
+			before[n] = cur[n].DirtyMeasured
+			started = append(started, n)
+		}
+		if len(started) == 0 {
+			break
+		}
+		deadline := time.Now().Add(w + campaignSlack)
+		select {
+		case <-time.After(w):
+		case <-ctx.Done():
+			return got, cur, fmt.Errorf("%w: %s: %w", backend.ErrHostUnreachable, h.cfg.Name, ctx.Err())
+		}
+		active = nil
+		for pending := started; len(pending) > 0; {
+			var err error
+			if cur, err = c.Stats(ctx); err != nil {
+				return got, cur, err
+			}
+			var still []string
+			for _, n := range pending {
+				s, ok := cur[n]
+				switch {
+				case !ok:
+				case s.DirtyMeasuring || s.DirtyMeasured.IsZero() || s.DirtyMeasured.Equal(before[n]) || s.DirtyPeriod != w:
+					still = append(still, n)
+				default:
+					got[n] = append(got[n], WSSSample{Window: w, Rate: s.DirtyRate})
+					active = append(active, n)
+				}
+			}
+			pending = still
+			if len(pending) > 0 && time.Now().After(deadline) {
+				// A late result would be mistaken for the next window's.
+				h.b.log.Warn("libvirt: dirty-rate measurement overdue; domain left out of this campaign",
+					"host", h.cfg.Name, "vms", pending, "window", w)
+				break
+			}
+			if len(pending) > 0 {
+				time.Sleep(50 * time.Millisecond)
+			}
 		}
 	}
-	return false
+	for _, n := range names {
+		e := EstimateWSS(WSSInput{Samples: got[n], RSS: min(cur[n].RSS, cur[n].Memory), Memory: cur[n].Memory})
+		h.b.log.Debug("libvirt: working set measured", "host", h.cfg.Name, "vm", n, "method", e.Method,
+			"wss", e.WSS, "wss_low", e.WSSLow, "wss_high", e.WSSHigh,
+			"dirty_rate", e.DirtyRate, "dirty_rate_low", e.DirtyRateLow, "dirty_rate_high", e.DirtyRateHigh)
+	}
+	return got, cur, nil
 }
 
 // describe is the host as the scheduler sees it: the inventory file's

@@ -30,6 +30,8 @@ type DomainStats struct {
 	DirtyRate      float64
 	DirtyMeasured  time.Time
 	DirtyMeasuring bool
+	// DirtyPeriod is the last measurement's window.
+	DirtyPeriod time.Duration
 }
 
 // libvirt's dirtyrate.calc_status values.
@@ -70,6 +72,7 @@ func (c *Conn) Stats(ctx context.Context) (map[string]DomainStats, error) {
 			// libvirt reports MiB/s (its "megabytes" are 2^20 bytes).
 			s.DirtyRate = float64(p.uint(golibvirt.DomainStatsDirtyrateMegabytesPerSecond)) * (1 << 20)
 			s.DirtyMeasured = time.Unix(int64(p.uint(golibvirt.DomainStatsDirtyrateCalcStartTime)), 0)
+			s.DirtyPeriod = time.Duration(p.uint(golibvirt.DomainStatsDirtyrateCalcPeriod)) * time.Second
 		}
 		out[r.Dom.Name] = s
 	}
