@@ -53,6 +53,7 @@ type migration struct {
 // as it does on real hosts.
 func modelConfig(m scenarios.Migration, o cluster.MigrationOptions, latency time.Duration) precopy.Config {
 	c := precopy.Config{
+		Profile:        m.Profile,
 		DowntimeLimit:  m.DowntimeLimit,
 		SwitchoverCost: m.SwitchoverCost,
 		SetupTime:      m.SetupTime,
@@ -147,7 +148,8 @@ func (w *world) start(c cluster.StartMigration) {
 	}
 	cfg := modelConfig(w.sc.Migration, c.Options, w.net.Latency(route))
 	// QEMU's unthrottled final copy is bounded by the path, not the cap.
-	cfg.LinkRate = cluster.StreamCap(&src.Host, &d.Host, 0)
+	rate, link := cfg.Profile.Stream(cluster.StreamCap(&src.Host, &d.Host, 0), c.Options.Bandwidth, tr == cluster.TransportTLS)
+	cfg.LinkRate = link
 	wl := precopy.Workload{
 		Memory: v.spec.Memory, Resident: v.spec.Resident, WSS: v.spec.WSS, DirtyRate: v.spec.DirtyRate,
 	}
@@ -156,7 +158,7 @@ func (w *world) start(c cluster.StartMigration) {
 	m.slot = w.eng.NewSlot(evMigration, int32(idx), 0)
 	d.mem += v.spec.Memory
 	v.mig = int32(idx)
-	m.capBW = cluster.StreamCap(&src.Host, &d.Host, c.Options.Bandwidth)
+	m.capBW = rate
 	m.route, m.wl, m.cfg = route, wl, cfg
 	w.active[int32(idx)] = true
 	w.running++

@@ -45,7 +45,7 @@
 # never converge -- measured: 11 iterations, 700 MB sent in 60 s, aborted), LINK_MIBS (24), MIG_TIMEOUT (180 s per migration),
 # BOOT_HB (4), BOOT_TIMEOUT (90 s), BUDGET (1440 s: no case starts after it and
 # migration timeouts are cut to it), RATE_WINDOW (7 heartbeats = 3 s),
-# POLL_S (0.5), OUT, KEEP=1 (leave the hosts up), HOST1/IP1 (cal1 198.18.0.31),
+# POLL_S (0.5), OUT, MODE (tcp; tls: secured hosts, QEMU native TLS), KEEP=1 (leave the hosts up), HOST1/IP1 (cal1 198.18.0.31),
 # HOST2/IP2 (cal2 198.18.0.32).
 # Exit 0 = every planned row written with ok=1.
 set -euo pipefail
@@ -74,7 +74,25 @@ HOST1=${HOST1:-cal1} IP1=${IP1:-198.18.0.31}
 HOST2=${HOST2:-cal2} IP2=${IP2:-198.18.0.32}
 guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}   # on the shared root fs, seen by every host
 
-declare -A URI=([$HOST1]=qemu+tcp://$IP1/system [$HOST2]=qemu+tcp://$IP2/system)
+# MODE=tls: both hosts secured, libvirt over qemu+tls and QEMU native TLS for
+# the stream (virsh migrate --tls), to measure what TLS costs a stream.
+MODE=${MODE:-tcp}
+case $MODE in
+tcp)
+	declare -A URI=([$HOST1]=qemu+tcp://$IP1/system [$HOST2]=qemu+tcp://$IP2/system)
+	declare -A DURI=([$HOST1]=qemu+tcp://$IP1/system [$HOST2]=qemu+tcp://$IP2/system)
+	tlsflag=()
+	;;
+tls)
+	# virsh here uses drover's client certificate; in p2p mode the source
+	# daemon dials the destination with its own, so DURI has no pkipath.
+	q="?pkipath=${DROVER_LAB_PKI:-/run/drover-lab/pki}/clients/drover"
+	declare -A URI=([$HOST1]="qemu+tls://$IP1/system$q" [$HOST2]="qemu+tls://$IP2/system$q")
+	declare -A DURI=([$HOST1]=qemu+tls://$IP1/system [$HOST2]=qemu+tls://$IP2/system)
+	tlsflag=(--tls)
+	;;
+*) echo "calibrate.sh: MODE=$MODE: want tcp or tls" >&2; exit 2 ;;
+esac
 other() { if [ "$1" = "$HOST1" ]; then echo "$HOST2"; else echo "$HOST1"; fi; }
 serial_of() { echo "/var/log/libvirt/qemu/$1-serial.log"; } # in each host's own mount namespace
 now() { date +%s.%N; }
@@ -205,7 +223,7 @@ migrate_launch() {
 	# virsh left a half-finished migration: running on the destination, still defined on the source.)
 	(
 		timeout -k 5 $((tmo + 60)) virsh -c "${URI[$src]}" migrate --live --p2p --persistent --undefinesource \
-			"${bw[@]}" "$dom" "${URI[$dst]}" >"$work/$id.mig" 2>&1 &
+			"${tlsflag[@]}" "${bw[@]}" "$dom" "${DURI[$dst]}" >"$work/$id.mig" 2>&1 &
 		vp=$! end=$(($(date +%s) + tmo)) i=0 rc=0
 		while kill -0 "$vp" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 0.2; done
 		if kill -0 "$vp" 2>/dev/null; then
@@ -306,7 +324,7 @@ migrate_finish() {
 
 	local mem=${G_MEM[$dom]} wssb dirtyb
 	wssb=$(to_bytes "${G_WSS[$dom]}") dirtyb=$(to_bytes "${G_DIRTY[$dom]}")
-	echo "$id,$mem,$wssb,$dirtyb,${M_RATE[$id]},${M_CAP[$id]},tcp,${S[time_elapsed]:-},${S[time_elapsed_net]:-},${S[setup_time]:-},${S[downtime]:-},${S[downtime_net]:-},${S[data_total]:-},${S[data_processed]:-},${S[memory_processed]:-},${S[memory_bps]:-},${S[memory_iteration]:-},${S[memory_constant]:-},${S[memory_normal]:-},$nd,${S[memory_page_size]:-},$dr,$exp_dt,$ok,${M_CONC[$id]},${M_LINK[$id]}" >>"$CSV"
+	echo "$id,$mem,$wssb,$dirtyb,${M_RATE[$id]},${M_CAP[$id]},$MODE,${S[time_elapsed]:-},${S[time_elapsed_net]:-},${S[setup_time]:-},${S[downtime]:-},${S[downtime_net]:-},${S[data_total]:-},${S[data_processed]:-},${S[memory_processed]:-},${S[memory_bps]:-},${S[memory_iteration]:-},${S[memory_constant]:-},${S[memory_normal]:-},$nd,${S[memory_page_size]:-},$dr,$exp_dt,$ok,${M_CONC[$id]},${M_LINK[$id]}" >>"$CSV"
 
 	{
 		echo "# id=$id dom=$dom $src -> $dst cap_mibs=${M_CAP[$id]} conc=${M_CONC[$id]} link_mibs=${M_LINK[$id]}"
@@ -333,8 +351,8 @@ say "start $(date -u +%FT%TZ); grid mem=[$MEM_MIB] wss=[$WSS] dirty=[$DIRTY] cap
 for h in "$HOST1" "$HOST2"; do
 	if [ -e "${DROVER_LAB_STATE:-/run/drover-lab}/$h/pid" ]; then say "$h left from an earlier run: down"; "$H" down "$h" || true; fi
 done
-"$H" up "$HOST1" "$IP1" tcp
-"$H" up "$HOST2" "$IP2" tcp
+"$H" up "$HOST1" "$IP1" "$MODE"
+"$H" up "$HOST2" "$IP2" "$MODE"
 "$H" exec "$HOST1" tc qdisc del dev eth0 root 2>/dev/null || true
 
 if [ "$GRID" = 1 ]; then

@@ -49,6 +49,10 @@ type Prediction struct {
 	// a live VM's measured working set and dirty rate.
 	Low  time.Duration `json:"low,omitempty"`
 	High time.Duration `json:"high,omitempty"`
+	// Rate is the most the move's stream was predicted to get (bytes/s):
+	// its cap, the path's speed or the rate these hosts achieve (the
+	// profile's stream rate), whichever is least; 0 when unbounded.
+	Rate float64 `json:"rate,omitempty"`
 	// Late is set when the move would end after the plan's deadline.
 	Late bool `json:"late,omitempty"`
 }

@@ -22,7 +22,7 @@ func fullPlan() *plan.Plan {
 			{ID: 1, VM: "web-1", Source: "h1", Destination: "h2", Transport: cluster.TransportTLS,
 				Bandwidth: 1.25e9, DowntimeLimit: 300 * time.Millisecond, Priority: 7, Reason: "zone a fails",
 				Predicted: plan.Prediction{Start: 0, End: 3 * time.Second, Downtime: 25 * time.Millisecond,
-					Bytes: 3 << 30, Outcome: "completed", Low: 2700 * time.Millisecond, High: 3300 * time.Millisecond}},
+					Bytes: 3 << 30, Outcome: "completed", Low: 2700 * time.Millisecond, High: 3300 * time.Millisecond, Rate: 1.25e9}},
 			{ID: 2, VM: "db-1", Source: "h2", Destination: "h1", Transport: cluster.TransportTCP, After: []int{1},
 				Predicted: plan.Prediction{Start: 3 * time.Second, End: 11 * time.Minute, Downtime: time.Second,
 					Bytes: 8 << 30, Outcome: "forced", Late: true}},

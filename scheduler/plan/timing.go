@@ -205,10 +205,11 @@ func (t *Timer) Schedule(p *Plan) error {
 				return fmt.Errorf("move %d: unknown host", m.ID)
 			}
 			// QEMU's unthrottled final copy is bounded by the path, not the cap.
-			cfg.LinkRate = cluster.StreamCap(src, dst, 0)
-			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running"}
+			rate, link := cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
+			cfg.LinkRate = link
+			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running", Rate: rate}
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
-				cap: cluster.StreamCap(src, dst, m.Bandwidth), last: eng.Now()}
+				cap: rate, last: eng.Now()}
 			r.slot = eng.NewSlot(0, int32(r.idx), 0)
 			runs = append(runs, r)
 			setup = append(setup, r)
@@ -298,7 +299,7 @@ func (t *Timer) Cut(moves []Move, budget time.Duration) ([]bool, error) {
 			return nil, fmt.Errorf("move %d: %w", m.ID, err)
 		}
 		cfg := t.cfg
-		cfg.BandwidthCap = cluster.StreamCap(src, dst, m.Bandwidth)
+		cfg.BandwidthCap, _ = cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
 		bytes := float64(precopy.Predict(Workload(v), cfg, cfg.BandwidthCap).TransferredBytes)
 		var worst float64
 		for _, l := range route {

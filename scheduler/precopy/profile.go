@@ -62,9 +62,15 @@ type Profile struct {
 	// sequential writer gets about 0.7. A file without the key means 1.
 	Overlap float64 `json:"overlap"`
 	// StreamRate, when set, is the most one migration stream achieves on
-	// these hosts whatever the link offers (CPU-bound TLS or TCG): the
-	// planner uses it when no cap is set instead of the NIC's speed.
-	StreamRate float64 `json:"stream_rate,omitempty"`
+	// these hosts whatever the link offers, bound by the CPU that feeds it
+	// (TCG, compression); StreamRateTLS the same with QEMU native TLS,
+	// which costs a CPU-bound stream more. Measured by drover calibrate on
+	// uncapped migrations, they bound every stream as a cap would, so a
+	// plan without a cap is not predicted at the NIC's speed. 0: unknown,
+	// the path bounds the stream (the built-in default: a simulated
+	// datacenter's NICs are its bound). StreamRateTLS 0 takes StreamRate.
+	StreamRate    float64 `json:"stream_rate,omitempty"`
+	StreamRateTLS float64 `json:"stream_rate_tls,omitempty"`
 	// WindowMS is QEMU's rate-limit window (BUFFER_DELAY, 100 ms): the
 	// switch-over test runs once per window, on the bandwidth measured in
 	// the last one.
@@ -141,7 +147,7 @@ func (p Profile) Validate() error {
 		v    float64
 	}{
 		{"setup_ms", p.SetupMS}, {"sync_ms", p.SyncMS}, {"switchover_ms", p.SwitchoverMS},
-		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate},
+		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate}, {"stream_rate_tls", p.StreamRateTLS},
 		{"zero_page_bytes", p.ZeroPageBytes}, {"dirty_factor", p.DirtyFactor}, {"page_header_bytes", p.PageHeaderBytes}, {"rel_err", p.RelErr},
 	} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
@@ -190,4 +196,32 @@ func (p Profile) Spread(inputs ...float64) float64 {
 		v += x * x
 	}
 	return math.Sqrt(v)
+}
+
+// Achievable is the most one stream gets on these hosts whatever the path
+// offers (bytes/s), 0 when unknown.
+func (p Profile) Achievable(tls bool) float64 {
+	if tls && p.StreamRateTLS > 0 {
+		return p.StreamRateTLS
+	}
+	return p.StreamRate
+}
+
+// Stream is what one migration stream may use between two hosts whose
+// path offers path bytes/s (0: unbounded) under a configured cap (0:
+// none), over TLS or not: the rate pre-copy is held to, and the path's
+// rate that bounds the unthrottled final copy. Both are also bounded by
+// the stream rate these hosts achieve.
+func (p Profile) Stream(path, cap float64, tls bool) (rate, link float64) {
+	bound := func(a, b float64) float64 {
+		switch {
+		case a <= 0:
+			return b
+		case b <= 0:
+			return a
+		}
+		return min(a, b)
+	}
+	link = bound(path, p.Achievable(tls))
+	return bound(link, cap), link
 }
