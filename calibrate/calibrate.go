@@ -30,9 +30,11 @@ import (
 type Point struct {
 	ID       string
 	Workload precopy.Workload
-	Cap      float64 // libvirt's bandwidth cap, bytes/s
+	Cap      float64 // libvirt's bandwidth cap, bytes/s, 0 if none
 	Conc     int     // migrations sharing the link (1: alone)
 	Link     float64 // the shaped link's rate, bytes/s, 0 if none
+	Path     float64 // what the hosts' NICs offer one stream, bytes/s, 0 if unbounded
+	TLS      bool    // QEMU native TLS
 
 	TimeMS, DowntimeMS float64
 	Bytes              float64
@@ -83,6 +85,7 @@ func Read(r io.Reader) ([]Point, error) {
 				DirtyRate: f("guest_rate_bps"),
 			},
 			Cap:        f("cap_mibs") * (1 << 20),
+			TLS:        col["transport"] < len(row) && row[col["transport"]] == "tls",
 			Conc:       max(1, int(f("conc"))),
 			Link:       f("link_mibs") * (1 << 20),
 			TimeMS:     f("time_ms"),
@@ -108,18 +111,21 @@ func resident(f func(string) float64) int64 {
 	return int64(f("normal_pages") * page)
 }
 
-// Predict is the model's figures for p under prof.
+// Predict is the model's figures for p under prof: alone, at what its
+// stream may use (the cap, the path, the profile's stream rate); sharing a
+// shaped link, at its fair share of it.
 func Predict(p Point, prof precopy.Profile) precopy.Result {
-	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap}
-	bw := p.Cap
+	bw, link := prof.Stream(p.Path, p.Cap, p.TLS)
 	if p.Link > 0 {
-		// Sharing a shaped link: each stream gets its fair share.
-		bw = p.Link / float64(p.Conc)
-		if p.Cap > 0 {
-			bw = min(bw, p.Cap)
+		share := p.Link / float64(p.Conc)
+		if bw <= 0 || share < bw {
+			bw = share
 		}
-		c.LinkRate = p.Link
+		if link <= 0 || p.Link < link {
+			link = p.Link
+		}
 	}
+	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap, LinkRate: link}
 	return precopy.Predict(p.Workload, c, bw)
 }
 
@@ -151,6 +157,8 @@ var params = []param{
 	{name: "finish_ms", field: func(p *precopy.Profile) *float64 { return &p.FinishMS }, scale: 100, hi: math.Inf(1)},
 	{name: "final_rate", field: func(p *precopy.Profile) *float64 { return &p.FinalRate }, scale: 100 << 20, lo: 1 << 20, hi: math.Inf(1)},
 	{name: "overlap", field: func(p *precopy.Profile) *float64 { return &p.Overlap }, scale: 1, hi: 1},
+	{name: "stream_rate", field: func(p *precopy.Profile) *float64 { return &p.StreamRate }, scale: 100 << 20, lo: 1 << 20, hi: math.Inf(1)},
+	{name: "stream_rate_tls", field: func(p *precopy.Profile) *float64 { return &p.StreamRateTLS }, scale: 100 << 20, lo: 1 << 20, hi: math.Inf(1)},
 }
 
 // AllParams are the names of every fitted field; FewParams those a handful
@@ -164,8 +172,45 @@ var (
 		}
 		return n
 	}()
-	FewParams = []string{"setup_ms", "goodput"}
+	FewParams = []string{"setup_ms", "goodput", "stream_rate", "stream_rate_tls"}
 )
+
+// uncapped reports whether p's stream was bound by nothing drover knows
+// (no cap, no shaped link, no path rate): only the hosts' own stream rate.
+func uncapped(p Point) bool { return p.Cap <= 0 && p.Link <= 0 && p.Path <= 0 }
+
+// Usable drops the stream rates from names unless pts has uncapped
+// migrations of that transport to learn them from, and starts a rate that
+// base leaves unknown at what those migrations averaged (bytes over time).
+func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precopy.Profile) {
+	var sum, n [2]float64
+	for _, p := range pts {
+		if uncapped(p) && p.TimeMS > 0 {
+			i := 0
+			if p.TLS {
+				i = 1
+			}
+			sum[i] += p.Bytes / (p.TimeMS / 1000)
+			n[i]++
+		}
+	}
+	var out []string
+	for _, name := range names {
+		i := slices.Index([]string{"stream_rate", "stream_rate_tls"}, name)
+		if i < 0 {
+			out = append(out, name)
+			continue
+		}
+		if n[i] == 0 {
+			continue
+		}
+		out = append(out, name)
+		if f := params[slices.IndexFunc(params, func(q param) bool { return q.name == name })].field(&base); *f <= 0 {
+			*f = sum[i] / n[i]
+		}
+	}
+	return out, base
+}
 
 func pick(names []string) ([]param, error) {
 	var out []param
@@ -234,6 +279,7 @@ func FitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profi
 	if len(pts) == 0 {
 		return base, errors.New("calibrate: nothing to fit")
 	}
+	names, base = Usable(pts, base, names)
 	ps, err := pick(names)
 	if err != nil {
 		return base, err
@@ -437,22 +483,22 @@ func RelErr(rows []Row) float64 {
 
 // FromReport turns the completed migrations of a real run's report (drover
 // apply --out, drover run --out) into points: each with the inputs the
-// live snapshot gave when it started, predicted alone at the rate its
-// stream could get (its cap, else the path's), with libvirt's own bytes,
-// downtime and iteration count. Migrations without recorded inputs (older
+// live snapshot gave when it started, predicted alone at what its stream
+// could get (its cap, the path, the profile's stream rate), with libvirt's
+// own bytes, downtime and iteration count. Migrations without recorded inputs (older
 // reports, simulated runs) are skipped.
 func FromReport(r *reports.Report, label string) []Point {
 	var pts []Point
 	for _, m := range r.Migrations {
 		in := m.Inputs
-		if in == nil || m.Outcome != cluster.OutcomeCompleted || in.StreamRate <= 0 || m.DurationMS <= 0 || m.Bytes <= 0 {
+		if in == nil || m.Outcome != cluster.OutcomeCompleted || m.DurationMS <= 0 || m.Bytes <= 0 {
 			continue
 		}
 		pts = append(pts, Point{
 			ID: fmt.Sprintf("%s/%s#%d", label, m.VM, m.ID),
 			Workload: precopy.Workload{Memory: in.MemoryBytes, Resident: in.ResidentBytes, WSS: in.WSSBytes,
 				DirtyRate: in.DirtyRate},
-			Cap: in.StreamRate, Conc: 1,
+			Cap: in.Cap, Path: in.PathRate, TLS: in.TLS, Conc: 1,
 			TimeMS: m.DurationMS, DowntimeMS: m.DowntimeMS, Bytes: float64(m.Bytes), Iterations: m.Rounds,
 		})
 	}

@@ -90,11 +90,11 @@ func TestFromRunsRefitsSetupAndGoodput(t *testing.T) {
 		res := precopy.Predict(w, precopy.Config{Profile: truth, BandwidthCap: c.cap * MiB}, c.cap*MiB)
 		r.Migrations = append(r.Migrations, reports.Migration{ID: i + 1, VM: "v", Outcome: "completed",
 			DurationMS: reports.MS(res.TotalTime), DowntimeMS: reports.MS(res.Downtime), Bytes: res.TransferredBytes, Rounds: res.Iterations,
-			Inputs: &reports.MigrationInputs{MemoryBytes: w.Memory, ResidentBytes: w.Resident, WSSBytes: w.WSS, DirtyRate: w.DirtyRate, StreamRate: c.cap * MiB}})
+			Inputs: &reports.MigrationInputs{MemoryBytes: w.Memory, ResidentBytes: w.Resident, WSSBytes: w.WSS, DirtyRate: w.DirtyRate, Cap: c.cap * MiB}})
 	}
 	// A simulated migration (no inputs) and a failed one are not evidence.
 	r.Migrations = append(r.Migrations, reports.Migration{ID: 9, VM: "sim", Outcome: "completed", DurationMS: 1000, Bytes: 1},
-		reports.Migration{ID: 10, VM: "bad", Outcome: "aborted", DurationMS: 1000, Bytes: 1, Inputs: &reports.MigrationInputs{StreamRate: 1}})
+		reports.Migration{ID: 10, VM: "bad", Outcome: "aborted", DurationMS: 1000, Bytes: 1, Inputs: &reports.MigrationInputs{Cap: 1}})
 	pts := calibrate.FromReport(r, "run1")
 	if len(pts) != 6 || pts[0].ID != "run1/v#1" {
 		t.Fatalf("want the 6 real completed migrations, got %d (%v)", len(pts), pts)

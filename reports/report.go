@@ -111,9 +111,12 @@ type MigrationInputs struct {
 	ResidentBytes int64   `json:"resident_bytes"`
 	WSSBytes      int64   `json:"wss_bytes"`
 	DirtyRate     float64 `json:"dirty_rate"`
-	// StreamRate is the most the stream could get: the bandwidth cap, or
-	// the path's rate when there was none (bytes/s).
-	StreamRate float64 `json:"stream_rate"`
+	// Cap is the libvirt bandwidth cap (0: none) and PathRate what the
+	// hosts' NICs offer one stream (bytes/s); TLS says the stream was
+	// encrypted. Uncapped runs teach a profile its stream rates.
+	Cap      float64 `json:"cap"`
+	PathRate float64 `json:"path_rate"`
+	TLS      bool    `json:"tls,omitempty"`
 	// Concurrent is how many migrations ran at once, this one included,
 	// when it started.
 	Concurrent int    `json:"concurrent"`

@@ -118,7 +118,8 @@ func (pr *progress) inputsOf(c cluster.StartMigration) *reports.MigrationInputs 
 		return nil
 	}
 	in := &reports.MigrationInputs{MemoryBytes: v.Memory, ResidentBytes: v.Resident, WSSBytes: v.WSS, DirtyRate: v.DirtyRate,
-		StreamRate: cluster.StreamCap(src, dst, c.Options.Bandwidth), Concurrent: pr.running, Profile: pr.profile}
+		Cap: c.Options.Bandwidth, PathRate: cluster.StreamCap(src, dst, 0), TLS: c.Transport == cluster.TransportTLS,
+		Concurrent: pr.running, Profile: pr.profile}
 	if v.Measured != nil {
 		in.Method = v.Measured.Method
 	}
