@@ -180,8 +180,10 @@ var (
 func uncapped(p Point) bool { return p.Cap <= 0 && p.Link <= 0 && p.Path <= 0 }
 
 // Usable drops the stream rates from names unless pts has uncapped
-// migrations of that transport to learn them from, and starts a rate that
-// base leaves unknown at what those migrations averaged (bytes over time).
+// migrations of that transport to learn them from (and goodput when every
+// migration is uncapped: it only scales granted rates), and starts a rate
+// that base leaves unknown at what those migrations averaged (bytes over
+// time).
 func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precopy.Profile) {
 	var sum, n [2]float64
 	for _, p := range pts {
@@ -196,6 +198,9 @@ func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precop
 	}
 	var out []string
 	for _, name := range names {
+		if name == "goodput" && int(n[0]+n[1]) == len(pts) {
+			continue // goodput scales granted rates, and no stream here had one
+		}
 		i := slices.Index([]string{"stream_rate", "stream_rate_tls"}, name)
 		if i < 0 {
 			out = append(out, name)
@@ -205,11 +210,46 @@ func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precop
 			continue
 		}
 		out = append(out, name)
-		if f := params[slices.IndexFunc(params, func(q param) bool { return q.name == name })].field(&base); *f <= 0 {
+		f := params[slices.IndexFunc(params, func(q param) bool { return q.name == name })].field(&base)
+		if *f <= 0 {
 			*f = sum[i] / n[i]
 		}
+		lineSearch(pts, &base, f, i == 1)
 	}
 	return out, base
+}
+
+// lineSearch sets the stream rate *f (a field of *base) to the one that
+// predicts the uncapped migrations of one transport best, all else as in
+// *base: the loss is a step function of a stream rate (the threshold, hence
+// the syncs and the final copy, moves with it), so a Nelder-Mead run started
+// a few MiB/s off stays in the wrong step. A log-spaced scan from a third to
+// three times the start, then a finer one around the best, starts the fit
+// in the right one.
+func lineSearch(pts []Point, base *precopy.Profile, f *float64, tls bool) {
+	var mine []Point
+	for _, p := range pts {
+		if uncapped(p) && p.TLS == tls {
+			mine = append(mine, p)
+		}
+	}
+	best, bestLoss := *f, math.Inf(1)
+	try := func(r float64) {
+		*f = r
+		if l := loss(mine, *base); l < bestLoss {
+			best, bestLoss = r, l
+		}
+	}
+	lo, hi := *f/3, *f*3
+	for _, span := range []float64{0, 0.1} {
+		if span > 0 {
+			lo, hi = best*(1-span), best*(1+span)
+		}
+		for i := range 61 {
+			try(lo * math.Pow(hi/lo, float64(i)/60))
+		}
+	}
+	*f = best
 }
 
 func pick(names []string) ([]param, error) {

@@ -1,6 +1,8 @@
 package calibrate_test
 
 import (
+	"fmt"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -118,5 +120,50 @@ func TestFromRunsRefitsSetupAndGoodput(t *testing.T) {
 	}
 	if e := calibrate.Summarize(rows); e.TimeMedian > 0.03 {
 		t.Errorf("held out, the refit predicts within %.3f, want under 3%%", e.TimeMedian)
+	}
+}
+
+// Uncapped migrations run at what the hosts' CPUs feed a stream, TLS
+// slower: a fit on them learns both stream rates, and without uncapped
+// migrations of a transport its rate stays unknown.
+func TestStreamRatesFromUncappedMigrations(t *testing.T) {
+	const MiB = 1 << 20
+	truth := precopy.DefaultProfile()
+	truth.StreamRate, truth.StreamRateTLS = 150*MiB, 40*MiB
+	var pts []calibrate.Point
+	for i, c := range []struct {
+		mem, wss, rate float64
+		tls            bool
+	}{{256, 64, 4, false}, {512, 16, 0, false}, {256, 128, 8, false}, {256, 64, 4, true}, {512, 16, 0, true}, {256, 128, 2, true}} {
+		w := precopy.Workload{Memory: int64(c.mem * MiB), Resident: int64((c.mem/2 + c.wss) * MiB), WSS: int64(c.wss * MiB), DirtyRate: c.rate * MiB}
+		p := calibrate.Point{ID: fmt.Sprint(i), Workload: w, Conc: 1, TLS: c.tls}
+		r := calibrate.Predict(p, truth)
+		if r.Outcome != precopy.Completed {
+			t.Fatalf("case %d: %s", i, r.Outcome)
+		}
+		p.TimeMS, p.DowntimeMS, p.Bytes, p.Iterations = float64(r.TotalTime)/1e6, float64(r.Downtime)/1e6, float64(r.TransferredBytes), r.Iterations
+		pts = append(pts, p)
+	}
+	fit, err := calibrate.FitParams(pts, precopy.DefaultProfile(), calibrate.FewParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{{"stream_rate", fit.StreamRate, truth.StreamRate}, {"stream_rate_tls", fit.StreamRateTLS, truth.StreamRateTLS}} {
+		if math.Abs(c.got-c.want) > 0.05*c.want {
+			t.Errorf("%s: fit %.1f MiB/s, truth %.1f MiB/s", c.name, c.got/MiB, c.want/MiB)
+		}
+	}
+	if e := calibrate.Summarize(calibrate.Evaluate(pts, fit)); e.TimeMax > 0.03 {
+		t.Errorf("refit predicts within %.3f at worst, want 3%%", e.TimeMax)
+	}
+	fit, err = calibrate.FitParams(pts[:3], precopy.DefaultProfile(), calibrate.FewParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fit.StreamRateTLS != 0 || fit.StreamRate == 0 {
+		t.Errorf("TCP only: want a TCP stream rate and no TLS one, got %v and %v", fit.StreamRate, fit.StreamRateTLS)
 	}
 }

@@ -199,12 +199,18 @@ func (p Profile) Spread(inputs ...float64) float64 {
 }
 
 // Achievable is the most one stream gets on these hosts whatever the path
-// offers (bytes/s), 0 when unknown.
+// offers (bytes/s), 0 when unknown. It is granted rate, as a cap is: the
+// stream rates are what bytes were measured to flow at, so goodput is
+// taken back out, and a fit does not trade one for the other.
 func (p Profile) Achievable(tls bool) float64 {
+	r := p.StreamRate
 	if tls && p.StreamRateTLS > 0 {
-		return p.StreamRateTLS
+		r = p.StreamRateTLS
 	}
-	return p.StreamRate
+	if r > 0 && p.Goodput > 0 {
+		r /= p.Goodput
+	}
+	return r
 }
 
 // Stream is what one migration stream may use between two hosts whose

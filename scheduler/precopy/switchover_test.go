@@ -129,3 +129,23 @@ var _ = Describe("Overlap", func() {
 })
 
 const bw100 = 100 * MiB
+
+var _ = Describe("Profile.Stream", func() {
+	It("bounds a stream by the least of cap, path and the hosts' stream rate, and the final copy by path and stream rate", func() {
+		p := bare // goodput 1: stream rates are granted rates as they are
+		rate, link := p.Stream(1000, 0, false)
+		Expect([]float64{rate, link}).To(Equal([]float64{1000, 1000}))
+		rate, link = p.Stream(0, 0, false)
+		Expect([]float64{rate, link}).To(Equal([]float64{0, 0}))
+		p.StreamRate = 300
+		rate, link = p.Stream(1000, 0, true)
+		Expect([]float64{rate, link}).To(Equal([]float64{300, 300}), "TLS takes the TCP rate when it has none of its own")
+		p.StreamRateTLS = 100
+		rate, link = p.Stream(1000, 200, true)
+		Expect([]float64{rate, link}).To(Equal([]float64{100, 100}))
+		rate, link = p.Stream(1000, 200, false)
+		Expect([]float64{rate, link}).To(Equal([]float64{200, 300}))
+		rate, link = p.Stream(0, 0, false)
+		Expect([]float64{rate, link}).To(Equal([]float64{300, 300}))
+	})
+})
