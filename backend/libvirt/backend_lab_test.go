@@ -61,7 +61,9 @@ type labHost struct {
 func labConfig(hosts ...labHost) *Config {
 	GinkgoHelper()
 	var b strings.Builder
-	fmt.Fprintf(&b, "pki: %s\npoll_interval: 200ms\nmigration: {completion_timeout_per_gib: 10m}\nhosts:\n", labPKI)
+	// One 1s window, as before working-set campaigns: the specs that do
+	// not look at the working set keep their pace (wss_lab_test.go does).
+	fmt.Fprintf(&b, "pki: %s\npoll_interval: 200ms\nworking_set: {windows: [1s], samples: 1}\nmigration: {completion_timeout_per_gib: 10m}\nhosts:\n", labPKI)
 	for _, h := range hosts {
 		fmt.Fprintf(&b, "  - {name: %s, address: %s, transport: %s, zone: z-%s, nics: 1, nic_speed: 1Gbit/s}\n", h.name, h.ip, h.tr, h.name)
 	}
@@ -85,11 +87,26 @@ type guest struct {
 	dirty     string // bytes/s the guest writes, as its command line takes it
 	wss       string // the memory it writes in, 16M when empty
 	disk      string // a qcow2 image attached as vda, none when empty
+	mib       int    // its memory, guestMiB when 0
 }
 
 // startGuest defines and starts g on host h (after removing it from every
 // given host) and waits for its first heartbeats.
 func startGuest(g guest, h labHost, everywhere ...labHost) {
+	GinkgoHelper()
+	launchGuest(g, h, everywhere...)
+	waitBeats(g, h)
+}
+
+// waitBeats waits for g's first heartbeats on h.
+func waitBeats(g guest, h labHost) {
+	GinkgoHelper()
+	Eventually(func() int { return lastBeat(h.name, g.name).seq }).WithTimeout(90*time.Second).WithPolling(500*time.Millisecond).
+		Should(BeNumerically(">=", 2), "no heartbeat from %s on %s", g.name, h.name)
+}
+
+// launchGuest is startGuest without the wait, to boot several at once.
+func launchGuest(g guest, h labHost, everywhere ...labHost) {
 	GinkgoHelper()
 	for _, o := range everywhere {
 		removeGuest(o, g.name)
@@ -101,7 +118,11 @@ func startGuest(g guest, h labHost, everywhere ...labHost) {
 			removeGuest(o, g.name)
 		}
 	})
-	xml := guestXML(g.name, guestMiB, g.mac)
+	mib := guestMiB
+	if g.mib > 0 {
+		mib = g.mib
+	}
+	xml := guestXML(g.name, mib, g.mac)
 	if g.dirty != "" {
 		xml = strings.Replace(xml, "drover.dirty=4M", "drover.dirty="+g.dirty, 1)
 	}
@@ -127,8 +148,6 @@ func startGuest(g guest, h labHost, everywhere ...labHost) {
 	Expect(err).NotTo(HaveOccurred(), string(out))
 	out, err = exec.Command("virsh", "-c", uriOf(h), "start", g.name).CombinedOutput()
 	Expect(err).NotTo(HaveOccurred(), string(out))
-	Eventually(func() int { return lastBeat(h.name, g.name).seq }).WithTimeout(90*time.Second).WithPolling(500*time.Millisecond).
-		Should(BeNumerically(">=", 2), "no heartbeat from %s on %s", g.name, h.name)
 }
 
 func uriOf(h labHost) string {

@@ -8,6 +8,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -416,7 +417,11 @@ func (h *host) campaign(ctx context.Context, c *Conn, names []string, cur map[st
 	}
 	for _, n := range names {
 		e := EstimateWSS(WSSInput{Samples: got[n], RSS: min(cur[n].RSS, cur[n].Memory), Memory: cur[n].Memory})
-		h.b.log.Debug("libvirt: working set measured", "host", h.cfg.Name, "vm", n, "method", e.Method,
+		var wins []string
+		for _, w := range e.Windows {
+			wins = append(wins, fmt.Sprintf("%s×%d d=%.1fMiB±%.1f", w.Window, w.N, w.D/(1<<20), w.SE/(1<<20)))
+		}
+		h.b.log.Debug("libvirt: working set measured", "host", h.cfg.Name, "vm", n, "method", e.Method, "windows", strings.Join(wins, " "),
 			"wss", e.WSS, "wss_low", e.WSSLow, "wss_high", e.WSSHigh,
 			"dirty_rate", e.DirtyRate, "dirty_rate_low", e.DirtyRateLow, "dirty_rate_high", e.DirtyRateHigh)
 	}
