@@ -887,6 +887,17 @@ func migrationNode(m *Migration) yMapping {
 	if m.AutoConverge {
 		n.add("auto_converge", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}, "")
 	}
+	for _, t := range []struct {
+		key string
+		v   int
+	}{{"cpu_throttle_initial", m.Throttle.Initial}, {"cpu_throttle_increment", m.Throttle.Increment}, {"max_cpu_throttle", m.Throttle.Max}} {
+		if t.v > 0 {
+			n.add(t.key, yInt(t.v), "")
+		}
+	}
+	if m.Throttle.Tailslow {
+		n.add("cpu_throttle_tailslow", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}, "")
+	}
 	if m.Bandwidth > 0 {
 		n.add("bandwidth", yStr(exactRate(m.Bandwidth, false)), "")
 	}

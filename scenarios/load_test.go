@@ -178,6 +178,7 @@ var _ = Describe("Parse", func() {
 				DowntimeLimit: 300 * time.Millisecond, SwitchoverCost: 20 * time.Millisecond, SetupTime: 500 * time.Millisecond,
 				MaxIterations: 30, CompletionTimeoutPerGiB: 150 * time.Second, ProgressTimeout: 150 * time.Second,
 				OnLimit: scenarios.OnLimitAbort, MaxParallel: 5, MaxPerHostOut: 2, MaxPerHostIn: 2,
+				Throttle: precopy.Throttle{Initial: 20, Increment: 10, Max: 99},
 			}))
 		})
 	})
@@ -353,5 +354,15 @@ var _ = Describe("migration.profile", func() {
 
 		_, err = scenarios.Parse(filepath.Join(dir, "s.yaml"), []byte(base+"migration:\n  profile: nope.json\n"))
 		Expect(err).To(MatchError(MatchRegexp(`s\.yaml:\d+:\d+: .*profile "nope.json" is neither a built-in profile`)))
+	})
+})
+
+var _ = Describe("auto-converge's throttle", func() {
+	It("takes QEMU's parameters and refuses what QEMU refuses, at the key's position", func() {
+		sc, err := scenarios.Parse(testFile, []byte(base+"migration:\n  auto_converge: true\n  cpu_throttle_initial: 35\n  cpu_throttle_tailslow: true\n"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(sc.Migration.Throttle).To(Equal(precopy.Throttle{Initial: 35, Tailslow: true}))
+		_, err = scenarios.Parse(testFile, []byte(base+"migration:\n  max_cpu_throttle: 100\n"))
+		Expect(err).To(MatchError(MatchRegexp(`:\d+:\d+: .*max_cpu_throttle.*must be 1\.\.99`)))
 	})
 })

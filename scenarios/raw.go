@@ -274,6 +274,10 @@ type rawMigration struct {
 	ProgressTimeout         *duration `yaml:"progress_timeout" jsonschema_extras:"default=150s" jsonschema_description:"Abort when remaining data has not shrunk for this long; 0 means none."`
 	OnLimit                 *string   `yaml:"on_limit" jsonschema:"enum=abort,enum=force,enum=postcopy,default=abort" jsonschema_description:"What to do when a limit is hit."`
 	AutoConverge            *bool     `yaml:"auto_converge" jsonschema:"default=false" jsonschema_description:"Throttle guests' CPUs so migrations converge."`
+	CPUThrottleInitial      *int      `yaml:"cpu_throttle_initial" jsonschema:"minimum=1,maximum=99,default=20" jsonschema_description:"Auto-converge's first throttle step in percent, as QEMU's cpu-throttle-initial."`
+	CPUThrottleIncrement    *int      `yaml:"cpu_throttle_increment" jsonschema:"minimum=1,maximum=99,default=10" jsonschema_description:"Auto-converge's further steps in percent, as QEMU's cpu-throttle-increment."`
+	CPUThrottleTailslow     *bool     `yaml:"cpu_throttle_tailslow" jsonschema:"default=false" jsonschema_description:"Late steps only as large as the excess dirtying needs, as QEMU's cpu-throttle-tailslow."`
+	MaxCPUThrottle          *int      `yaml:"max_cpu_throttle" jsonschema:"minimum=1,maximum=99,default=99" jsonschema_description:"Most auto-converge may throttle in percent, as QEMU's max-cpu-throttle."`
 	Bandwidth               *rate     `yaml:"bandwidth" jsonschema_extras:"default=0" jsonschema_description:"Bandwidth cap per migration; 0 means none."`
 	MaxParallel             *int      `yaml:"max_parallel" jsonschema:"default=0" jsonschema_description:"Concurrent migrations in the cluster; 0 means no limit."`
 	MaxPerHostOut           *int      `yaml:"max_per_host_out" jsonschema:"default=0" jsonschema_description:"Concurrent outgoing migrations per host; 0 means no limit."`

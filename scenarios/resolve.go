@@ -912,6 +912,25 @@ func (r *resolver) resolveMigration() {
 	if raw.AutoConverge != nil {
 		m.AutoConverge = *raw.AutoConverge
 	}
+	for _, t := range []struct {
+		key string
+		src *int
+		dst *int
+	}{
+		{"cpu_throttle_initial", raw.CPUThrottleInitial, &m.Throttle.Initial},
+		{"cpu_throttle_increment", raw.CPUThrottleIncrement, &m.Throttle.Increment},
+		{"max_cpu_throttle", raw.MaxCPUThrottle, &m.Throttle.Max},
+	} {
+		if t.src == nil {
+			continue
+		}
+		if *t.dst = *t.src; *t.dst < 1 || *t.dst > 99 {
+			r.errf(&raw.meta, t.key, "must be 1..99 (percent, as QEMU's), got %d", *t.dst)
+		}
+	}
+	if raw.CPUThrottleTailslow != nil {
+		m.Throttle.Tailslow = *raw.CPUThrottleTailslow
+	}
 	if raw.Bandwidth != nil {
 		m.Bandwidth = float64(*raw.Bandwidth)
 	}

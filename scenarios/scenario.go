@@ -211,6 +211,8 @@ type Migration struct {
 	ProgressTimeout         time.Duration
 	OnLimit                 OnLimit
 	AutoConverge            bool
+	// Throttle is auto-converge's steps (zero fields: QEMU's defaults).
+	Throttle precopy.Throttle
 	// Bandwidth caps each migration in bytes/s (0: no cap), as libvirt's.
 	Bandwidth float64
 	// MaxParallel caps concurrent migrations in the cluster; MaxPerHostOut

@@ -91,6 +91,7 @@ func PredictionConfig(m scenarios.Migration) precopy.Config {
 		ProgressTimeout:         m.ProgressTimeout,
 		OnLimit:                 precopy.OnLimit(m.OnLimit),
 		AutoConverge:            m.AutoConverge,
+		Throttle:                m.Throttle,
 	}.WithDefaults()
 }
 

@@ -54,6 +54,7 @@ type migration struct {
 func modelConfig(m scenarios.Migration, o cluster.MigrationOptions, latency time.Duration) precopy.Config {
 	c := precopy.Config{
 		Profile:        m.Profile,
+		Throttle:       m.Throttle,
 		DowntimeLimit:  m.DowntimeLimit,
 		SwitchoverCost: m.SwitchoverCost,
 		SetupTime:      m.SetupTime,

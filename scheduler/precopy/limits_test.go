@@ -175,6 +175,46 @@ var _ = Describe("Auto-converge", func() {
 	})
 })
 
+var _ = Describe("QEMU's throttle parameters", func() {
+	throttles := func(t precopy.Throttle) []int {
+		w := hot
+		w.DirtyRate = 2000 * MiB
+		r := precopy.Predict(w, precopy.Config{AutoConverge: true, Throttle: t}, hotBW)
+		var got []int
+		for _, rd := range r.Rounds {
+			if p := int(math.Round(rd.Throttle * 100)); len(got) == 0 || got[len(got)-1] != p {
+				got = append(got, p)
+			}
+		}
+		return got
+	}
+
+	It("steps from cpu-throttle-initial by cpu-throttle-increment up to max-cpu-throttle", func() {
+		Expect(throttles(precopy.Throttle{})).To(HaveExactElements(0, 20, 30, 40, 50, 60, 70, 80, 90, 99))
+		Expect(throttles(precopy.Throttle{Initial: 35, Increment: 25, Max: 90})).To(HaveExactElements(0, 35, 60, 85, 90))
+	})
+
+	It("with tailslow, steps only by what brings the dirtying down to the trigger share", func() {
+		// A guest dirtying a little more than half of what is sent: each
+		// step need only take a few percent off, where the plain rule
+		// takes 10.
+		w := precopy.Workload{Memory: GiB, Resident: GiB, WSS: GiB, DirtyRate: 75 * MiB}
+		c := precopy.Config{AutoConverge: true, MaxIterations: 16}
+		plain := precopy.Predict(w, c, hotBW)
+		c.Throttle.Tailslow = true
+		slow := precopy.Predict(w, c, hotBW)
+		Expect(plain.Throttle).To(BeNumerically(">", 0.3))
+		Expect(slow.Throttle).To(BeNumerically(">=", 0.2))
+		Expect(slow.Throttle).To(BeNumerically("<", plain.Throttle))
+	})
+
+	It("refuses values QEMU refuses", func() {
+		err := precopy.Config{Throttle: precopy.Throttle{Initial: 100, Trigger: 101}}.Validate()
+		Expect(err).To(MatchError(ContainSubstring("cpu-throttle-initial 100")))
+		Expect(err).To(MatchError(ContainSubstring("throttle-trigger-threshold 101")))
+	})
+})
+
 var _ = Describe("Intervene", func() {
 	w := precopy.Workload{Memory: 1 << 30, Resident: 1 << 30, WSS: 1 << 30, DirtyRate: 1 << 30}
 	const bw = 100 << 20

@@ -83,6 +83,9 @@ type Config struct {
 	ProgressTimeout time.Duration
 	OnLimit         OnLimit // default Abort
 	AutoConverge    bool
+	// Throttle is how auto-converge throttles, with QEMU's parameter
+	// names; zero fields take QEMU's defaults.
+	Throttle Throttle
 	// BandwidthCap is bytes/s, 0 for none; Predict uses min(bandwidth, cap);
 	// the stepper leaves caps to its caller, who shares links among flows.
 	BandwidthCap float64
@@ -97,11 +100,23 @@ type Config struct {
 	Profile Profile
 }
 
+// Throttle holds QEMU's auto-converge parameters, in percent.
+type Throttle struct {
+	Initial   int  // cpu-throttle-initial: the first step (QEMU: 20)
+	Increment int  // cpu-throttle-increment: each further step (QEMU: 10)
+	Max       int  // max-cpu-throttle (QEMU: 99)
+	Trigger   int  // throttle-trigger-threshold: dirtied over sent that counts as too much (QEMU: 50)
+	Tailslow  bool // cpu-throttle-tailslow: late steps only as large as the excess needs
+}
+
 // QEMU's and drover's defaults.
 const (
 	DefaultDowntimeLimit = 300 * time.Millisecond
 	DefaultPageSize      = 4096
 )
+
+// DefaultThrottle is QEMU 10's auto-converge.
+var DefaultThrottle = Throttle{Initial: 20, Increment: 10, Max: 99, Trigger: 50}
 
 // WithDefaults fills zero (or negative, hence meaningless) values that have a
 // documented default.
@@ -123,6 +138,14 @@ func (c Config) WithDefaults() Config {
 	}
 	if c.OnLimit == "" {
 		c.OnLimit = Abort
+	}
+	d := DefaultThrottle
+	for _, f := range []struct{ v, def *int }{
+		{&c.Throttle.Initial, &d.Initial}, {&c.Throttle.Increment, &d.Increment}, {&c.Throttle.Max, &d.Max}, {&c.Throttle.Trigger, &d.Trigger},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
 	}
 	return c
 }
@@ -162,6 +185,19 @@ func (c Config) Validate() error {
 	}
 	if c.BandwidthCap < 0 || math.IsNaN(c.BandwidthCap) {
 		bad("bandwidth cap %v is not a non-negative number", c.BandwidthCap)
+	}
+	// QEMU's own ranges (migrate-set-parameters refuses anything else).
+	for _, t := range []struct {
+		name   string
+		v      int
+		lo, hi int
+	}{
+		{"cpu-throttle-initial", c.Throttle.Initial, 1, 99}, {"cpu-throttle-increment", c.Throttle.Increment, 1, 99},
+		{"max-cpu-throttle", c.Throttle.Max, 1, 99}, {"throttle-trigger-threshold", c.Throttle.Trigger, 1, 100},
+	} {
+		if t.v != 0 && (t.v < t.lo || t.v > t.hi) {
+			bad("%s %d: want %d..%d", t.name, t.v, t.lo, t.hi)
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -434,22 +434,33 @@ func (s *Stepper) endSync() {
 	s.newWindow()
 }
 
-// autoConverge is QEMU's migration_trigger_throttle: over periods of at
-// least a second, a guest that dirtied more than half of what was sent
-// twice in a row gets throttled, 20% at first, then 10% more, at most 99%.
+// autoConverge is QEMU's migration_trigger_throttle and
+// mig_throttle_guest_down: over periods of at least a second, a guest that
+// dirtied more than the trigger share of what was sent, twice in a row,
+// gets throttled: the initial step at first, then the increment (with
+// tailslow, only as much as brings the dirty rate down to the trigger),
+// at most the maximum.
 func (s *Stepper) autoConverge(d float64) {
 	s.acDirty += d
 	s.acSent += s.roundBytes
 	if s.now-s.acStart < int64(time.Second) {
 		return
 	}
-	if s.acDirty > 0.5*s.acSent {
+	t := s.c.Throttle
+	threshold := s.acSent * float64(t.Trigger) / 100
+	if s.acDirty > threshold {
 		if s.acHigh++; s.acHigh >= 2 {
 			s.acHigh = 0
-			if s.pct == 0 {
-				s.pct = 20
-			} else {
-				s.pct = min(s.pct+10, 99)
+			switch {
+			case s.pct == 0:
+				s.pct = t.Initial
+			case t.Tailslow:
+				// QEMU's unsigned arithmetic truncates the ideal share.
+				now := 100 - s.pct
+				ideal := int(float64(now) * threshold / s.acDirty)
+				s.pct = min(s.pct+min(now-ideal, t.Increment), t.Max)
+			default:
+				s.pct = min(s.pct+t.Increment, t.Max)
 			}
 		}
 	}
