@@ -126,6 +126,9 @@ func Predict(p Point, prof precopy.Profile) precopy.Result {
 		}
 	}
 	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap, LinkRate: link}
+	// Sharing a link, the final copy gets its share too, as in the
+	// simulator: the other streams are still sending.
+	c.CopyShared = p.Link > 0
 	return precopy.Predict(p.Workload, c, bw)
 }
 

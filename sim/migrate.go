@@ -36,6 +36,7 @@ type migration struct {
 	stepper  *precopy.Stepper
 	flow     network.FlowID
 	hasFlow  bool
+	lifted   bool // the flow's cap is lifted for the final copy
 	route    []network.LinkID
 	capBW    float64
 	wl       precopy.Workload
@@ -148,6 +149,7 @@ func (w *world) start(c cluster.StartMigration) {
 		return
 	}
 	cfg := modelConfig(w.sc.Migration, c.Options, w.net.Latency(route))
+	cfg.CopyShared = true
 	// QEMU's unthrottled final copy is bounded by the path, not the cap.
 	rate, link := cfg.Profile.Stream(cluster.StreamCap(&src.Host, &d.Host, 0), c.Options.Bandwidth, tr == cluster.TransportTLS)
 	cfg.LinkRate = link
@@ -225,6 +227,15 @@ func (w *world) advance(m *migration) {
 		delete(w.flowMig, m.flow)
 		m.hasFlow, m.rate = false, 0
 	}
+	if ph := m.stepper.Phase(); m.hasFlow && !m.lifted && (ph == precopy.PhaseStopAndCopy || ph == precopy.PhasePostCopy) {
+		// QEMU lifts its rate limit for the final copy: the stream now
+		// takes what the path gives it among the others.
+		w.net.RemoveFlow(m.flow)
+		delete(w.flowMig, m.flow)
+		m.flow = w.net.AddFlow(m.route, m.cfg.LinkRate)
+		w.flowMig[m.flow] = w.byID[m.id]
+		m.rate, m.lifted = w.net.Rate(m.flow), true
+	}
 	if m.stepper.Phase() == precopy.PhasePostCopy && !m.moved {
 		w.moveGuest(m)
 	}
@@ -266,7 +277,11 @@ func (w *world) rates() {
 			}
 			m := w.migs[idx]
 			w.advance(m)
-			m.rate = w.net.Rate(f)
+			// advance may have closed the flow or opened a new one.
+			m.rate = 0
+			if m.hasFlow {
+				m.rate = w.net.Rate(m.flow)
+			}
 			w.schedule(m, int(idx))
 		}
 	}

@@ -92,6 +92,7 @@ type run struct {
 	st      *precopy.Stepper
 	flow    network.FlowID
 	hasFlow bool
+	lifted  bool // the flow's cap is lifted for the final copy
 	route   []network.LinkID
 	cap     float64
 	rate    float64
@@ -149,6 +150,15 @@ func (t *Timer) Schedule(p *Plan) error {
 			delete(byFlow, r.flow)
 			r.hasFlow, r.rate = false, 0
 		}
+		if ph := r.st.Phase(); r.hasFlow && !r.lifted && (ph == precopy.PhaseStopAndCopy || ph == precopy.PhasePostCopy) {
+			// As in the simulator: the final copy's cap is lifted, and it
+			// shares the path with the others.
+			t.net.RemoveFlow(r.flow)
+			delete(byFlow, r.flow)
+			r.flow = t.net.AddFlow(r.route, r.st.Config().LinkRate)
+			byFlow[r.flow] = r
+			r.rate, r.lifted = t.net.Rate(r.flow), true
+		}
 	}
 	// settle opens flows whose setup ended and reschedules every run
 	// whose bandwidth moved, until nothing changes.
@@ -179,7 +189,11 @@ func (t *Timer) Schedule(p *Plan) error {
 					continue
 				}
 				advance(r)
-				r.rate = t.net.Rate(f)
+				// advance may have closed the flow or opened a new one.
+				r.rate = 0
+				if r.hasFlow {
+					r.rate = t.net.Rate(r.flow)
+				}
 				schedule(r)
 			}
 		}
@@ -206,7 +220,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			}
 			// QEMU's unthrottled final copy is bounded by the path, not the cap.
 			rate, link := cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
-			cfg.LinkRate = link
+			cfg.LinkRate, cfg.CopyShared = link, true
 			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running", Rate: rate}
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
 				cap: rate, last: eng.Now()}

@@ -94,6 +94,13 @@ type Config struct {
 	// final copy runs at min(Profile.FinalRate, LinkRate), never slower than
 	// the rate pre-copy had.
 	LinkRate float64
+	// CopyShared says the caller shares links among streams: it lifts a
+	// stream's cap for the stop-and-copy (and post-copy's pull), as QEMU
+	// lifts its rate limit, and passes the share of the path the stream
+	// then gets, which the final copy runs at (bounded by the profile's
+	// final rate). Without it the final copy has the whole path (LinkRate)
+	// to itself, as a migration alone does.
+	CopyShared bool
 	// Profile holds the fitted parameters; the zero Profile means
 	// DefaultProfile. SetupTime and SwitchoverCost, when set, override the
 	// profile's.

@@ -193,6 +193,20 @@ func (s *Stepper) eff(bw float64) float64 { return bw * s.goodput }
 func (s *Stepper) finalRate(bw float64) float64 {
 	e := s.eff(bw)
 	f := s.c.Profile.FinalRate
+	if s.c.CopyShared {
+		// bw is already the stream's share of the path with its cap
+		// lifted: the copy gets no more, and the host's final rate holds
+		// it back only down to what pre-copy last measured (the CPU fed
+		// that much already).
+		r := e
+		if f > 0 {
+			r = min(f, e)
+		}
+		if pre := s.threshold / s.c.DowntimeLimit.Seconds(); pre > r {
+			r = min(pre, e)
+		}
+		return r
+	}
 	if f <= 0 {
 		return e
 	}

@@ -149,3 +149,18 @@ var _ = Describe("Profile.Stream", func() {
 		Expect([]float64{rate, link}).To(Equal([]float64{300, 300}))
 	})
 })
+
+var _ = Describe("CopyShared", func() {
+	It("runs the final copy at the share the caller grants, never above it, held back by the final rate only down to pre-copy's rate", func() {
+		w := precopy.Workload{Memory: GiB, Resident: GiB}
+		fast := bare
+		fast.FinalRate = 4 * bw100
+		alone := precopy.Predict(w, precopy.Config{Profile: fast, BandwidthCap: bw100, LinkRate: 10 * bw100}, bw100)
+		// Alone, the 26 MiB go at the final rate: 65 ms + 20 ms.
+		Expect(alone.Downtime).To(Equal(85 * time.Millisecond))
+		shared := precopy.Predict(w, precopy.Config{Profile: fast, BandwidthCap: bw100, LinkRate: 10 * bw100, CopyShared: true}, bw100)
+		// Sharing, the copy gets the share passed in (here the same
+		// 100 MiB/s): 260 ms + 20 ms.
+		Expect(shared.Downtime).To(Equal(280 * time.Millisecond))
+	})
+})
