@@ -605,6 +605,14 @@ func (x *exporter) vmEntries() (*yaml.Node, error) {
 			dirty, note = 0, "unknown: assumed 0 (an idle guest; predictions are optimistic)"
 		}
 		m.add("dirty_rate", yStr(exactRate(dirty, false)), note)
+		if mv := v.Measured; mv != nil {
+			// Bounds on the wrong side of a figure cut above are moved to it.
+			m.add("wss_low", yStr(exactSize(min(mv.WSSLow, wss))), "")
+			m.add("wss_high", yStr(exactSize(max(min(mv.WSSHigh, res), wss))), "")
+			m.add("dirty_rate_low", yStr(exactRate(min(mv.DirtyRateLow, dirty), false)), "")
+			m.add("dirty_rate_high", yStr(exactRate(max(mv.DirtyRateHigh, dirty), false)), "")
+			m.add("measured_by", yStr(mv.Method), "80% bounds of the live estimate")
+		}
 		cpu, note := v.CPU, ""
 		switch {
 		case math.IsNaN(cpu) || cpu < 0:

@@ -46,7 +46,9 @@ func liveSnapshot() *cluster.Snapshot {
 				DirtyRate: 20000 * 4096, CPU: 3.5, MACs: []string{"52:54:00:aa:10:01"}, Priority: 10,
 				Pinned: "local file disk vda (/var/lib/libvirt/images/db1.qcow2) without shared storage"},
 			{Name: "web1", Host: "a1", VCPUs: 4, Memory: 8 * exGiB, Resident: 6 * exGiB, WSS: exGiB,
-				DirtyRate: 50 * mibSec, CPU: 2, MACs: []string{"52:54:00:aa:00:01"}, Group: "web", Priority: 5},
+				DirtyRate: 50 * mibSec, CPU: 2, MACs: []string{"52:54:00:aa:00:01"}, Group: "web", Priority: 5,
+				Measured: &cluster.Measured{Method: "page-sampling 1s×8 4s×2", WSSLow: 768 * exMiB, WSSHigh: 1536 * exMiB,
+					DirtyRateLow: 40 * mibSec, DirtyRateHigh: 60 * mibSec}},
 			{Name: "web2", Host: "b1", VCPUs: 4, Memory: 8 * exGiB, Resident: 6 * exGiB, WSS: exGiB,
 				DirtyRate: 50 * mibSec, CPU: 4, MACs: []string{"52:54:00:aa:00:02"}, Group: "web", Priority: 5},
 		},
@@ -121,6 +123,16 @@ var _ = Describe("Export", func() {
 		Expect(text).To(ContainSubstring("dirty_rate: 1234.5B/s"))
 		Expect(text).To(ContainSubstring("dirty_rate: 78.125MiB/s"))
 		Expect(lineOf(text, "names: a2")).To(ContainSubstring("# in maintenance"))
+		Expect(lineOf(text, "measured_by:")).To(ContainSubstring("page-sampling 1s×8 4s×2"))
+	})
+
+	It("refuses measured bounds on the wrong side of their figure, at the key", func() {
+		in := liveSnapshot()
+		in.VMs[3].Measured.WSSHigh = 512 * exMiB
+		text := string(export(in, scenarios.ExportOptions{}))
+		text = strings.Replace(text, "wss_high: 1GiB", "wss_high: 512MiB", 1)
+		_, err := scenarios.Parse("live.yaml", []byte(text))
+		Expect(err).To(MatchError(MatchRegexp(`live\.yaml:\d+:\d+: .*wss_high: 512MiB is less than wss 1GiB`)))
 	})
 
 	DescribeTable("turns the bundled scenarios' clusters into scenarios of the same clusters",

@@ -51,3 +51,13 @@ func profileRef(ref, dir string) string {
 	}
 	return path
 }
+
+// ResolveProfile is LoadProfile and the reference to write in a file that
+// lives elsewhere (a built-in name, or the file's absolute path).
+func ResolveProfile(ref, dir string) (precopy.Profile, string, error) {
+	p, err := LoadProfile(ref, dir)
+	if err != nil {
+		return p, "", err
+	}
+	return p, profileRef(ref, dir), nil
+}

@@ -150,6 +150,13 @@ type vmFields struct {
 	CPU       *cpuSpec `yaml:"cpu" jsonschema_description:"CPU demand in cores: a number, {trace, interval} or {random_walk: {...}}. Defaults to 0."`
 	Priority  *int     `yaml:"priority" jsonschema_description:"Higher priorities are saved first in disasters. Defaults to 0."`
 	Pinned    *string  `yaml:"pinned" jsonschema_description:"Why the VM cannot be live-migrated (e.g. a local disk without shared storage); the scheduler never moves it. Defaults to movable."`
+	// The bounds of a measured working set and dirty rate (drover inventory
+	// writes them): plans widen their predicted range by them.
+	WSSLow        *size   `yaml:"wss_low" jsonschema_description:"Lower 80% bound of a measured wss. Defaults to wss."`
+	WSSHigh       *size   `yaml:"wss_high" jsonschema_description:"Upper 80% bound of a measured wss. Defaults to wss."`
+	DirtyRateLow  *rate   `yaml:"dirty_rate_low" jsonschema_description:"Lower 80% bound of a measured dirty_rate. Defaults to dirty_rate."`
+	DirtyRateHigh *rate   `yaml:"dirty_rate_high" jsonschema_description:"Upper 80% bound of a measured dirty_rate. Defaults to dirty_rate."`
+	MeasuredBy    *string `yaml:"measured_by" jsonschema_description:"How wss and dirty_rate were measured (drover inventory's method). Setting it or any bound makes the figures uncertain."`
 }
 
 type rawVMClass struct {

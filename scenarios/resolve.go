@@ -858,11 +858,11 @@ func (r *resolver) resolveMigration() {
 		return
 	}
 	if raw.Profile != nil {
-		p, err := LoadProfile(*raw.Profile, r.dir)
+		p, ref, err := ResolveProfile(*raw.Profile, r.dir)
 		if err != nil {
 			r.errf(&raw.meta, "profile", "%v", err)
 		}
-		m.Profile, m.ProfileRef = p, profileRef(*raw.Profile, r.dir)
+		m.Profile, m.ProfileRef = p, ref
 	}
 	durs := []struct {
 		key  string

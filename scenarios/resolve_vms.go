@@ -154,6 +154,7 @@ func (r *resolver) mergeVM(layers []vmLayer, entry *rawVM, classKnown bool) (VM,
 	if v, _ := pickField(layers, func(l vmLayer) *rate { return l.f.DirtyRate }); v != nil {
 		vm.DirtyRate = float64(*v)
 	}
+	ok = r.measured(layers, &vm.VM) && ok
 	if v, _ := pickField(layers, func(l vmLayer) *int { return l.f.Priority }); v != nil {
 		vm.Priority = *v
 	}
@@ -537,4 +538,48 @@ func (r *resolver) vmNamesForHint() []string {
 		out[i] = v.vm.Name
 	}
 	return out
+}
+
+// measured sets vm.Measured from the bounds keys, when any is given: each
+// bound defaults to the figure itself and must not lie on its wrong side.
+func (r *resolver) measured(layers []vmLayer, vm *cluster.VM) bool {
+	wl, wli := pickField(layers, func(l vmLayer) *size { return l.f.WSSLow })
+	wh, whi := pickField(layers, func(l vmLayer) *size { return l.f.WSSHigh })
+	dl, dli := pickField(layers, func(l vmLayer) *rate { return l.f.DirtyRateLow })
+	dh, dhi := pickField(layers, func(l vmLayer) *rate { return l.f.DirtyRateHigh })
+	by, _ := pickField(layers, func(l vmLayer) *string { return l.f.MeasuredBy })
+	if wl == nil && wh == nil && dl == nil && dh == nil && by == nil {
+		return true
+	}
+	m := &cluster.Measured{Method: "declared", WSSLow: vm.WSS, WSSHigh: vm.WSS, DirtyRateLow: vm.DirtyRate, DirtyRateHigh: vm.DirtyRate}
+	if by != nil {
+		m.Method = *by
+	}
+	ok := true
+	if wl != nil {
+		if m.WSSLow = int64(*wl); m.WSSLow > vm.WSS {
+			r.errf(layers[wli].m, "wss_low", "%s is more than wss %s", FormatSize(m.WSSLow), FormatSize(vm.WSS))
+			ok = false
+		}
+	}
+	if wh != nil {
+		if m.WSSHigh = int64(*wh); m.WSSHigh < vm.WSS {
+			r.errf(layers[whi].m, "wss_high", "%s is less than wss %s", FormatSize(m.WSSHigh), FormatSize(vm.WSS))
+			ok = false
+		}
+	}
+	if dl != nil {
+		if m.DirtyRateLow = float64(*dl); m.DirtyRateLow > vm.DirtyRate {
+			r.errf(layers[dli].m, "dirty_rate_low", "%s is more than dirty_rate %s", FormatRate(m.DirtyRateLow), FormatRate(vm.DirtyRate))
+			ok = false
+		}
+	}
+	if dh != nil {
+		if m.DirtyRateHigh = float64(*dh); m.DirtyRateHigh < vm.DirtyRate {
+			r.errf(layers[dhi].m, "dirty_rate_high", "%s is less than dirty_rate %s", FormatRate(m.DirtyRateHigh), FormatRate(vm.DirtyRate))
+			ok = false
+		}
+	}
+	vm.Measured = m
+	return ok
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/filter"
+	"github.com/droverlab/drover/scheduler/precopy"
 )
 
 // Config is an inventory file: the hosts of a live cluster and how drover
@@ -68,15 +70,42 @@ type Config struct {
 	Migration MigrationConfig `yaml:"migration"`
 	Hosts     []HostConfig    `yaml:"hosts"`
 
-	file string
+	file    string
+	profile precopy.Profile
+	// profileRef names the profile from anywhere (a built-in name or an
+	// absolute path), for the scenarios drover inventory writes.
+	profileRef string
 }
+
+// ProfileRef is the migration.profile key: the reference and where it
+// stands, for errors.
+type ProfileRef struct {
+	Ref          string
+	line, column int
+}
+
+func (p *ProfileRef) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind != yaml.ScalarNode {
+		return &nodeError{n, "migration.profile: want a built-in profile name or a profile file"}
+	}
+	p.Ref, p.line, p.column = n.Value, n.Line, n.Column
+	return nil
+}
+
+// Profile is the calibration profile of migration.profile, loaded.
+func (c *Config) Profile() precopy.Profile { return c.profile }
 
 // MigrationConfig is the migration section of an inventory file.
 type MigrationConfig struct {
-	Bandwidth     Rate     `yaml:"bandwidth"`
-	DowntimeLimit Duration `yaml:"downtime_limit"`
-	AutoConverge  bool     `yaml:"auto_converge"`
-	PostCopy      bool     `yaml:"postcopy"`
+	// Profile is the calibration profile plans on these hosts predict
+	// with: a built-in name or a file from drover calibrate, relative to
+	// the inventory file (default: the built-in default). A profile with
+	// stream rates bounds uncapped streams by what these hosts achieve.
+	Profile       ProfileRef `yaml:"profile"`
+	Bandwidth     Rate       `yaml:"bandwidth"`
+	DowntimeLimit Duration   `yaml:"downtime_limit"`
+	AutoConverge  bool       `yaml:"auto_converge"`
+	PostCopy      bool       `yaml:"postcopy"`
 	// The executor's limits (scheduler.Config). The two timeouts default
 	// to 150s, on_limit to abort, as in scenarios, so that a plan made on
 	// `drover inventory`'s scenario predicts what apply does.
@@ -273,6 +302,14 @@ func (c *Config) check() error {
 	default:
 		bad(1, 1, "tls: %q is not matching or required (real hosts never migrate between security states)", c.TLS)
 	}
+	c.profile = precopy.DefaultProfile()
+	if ref := c.Migration.Profile.Ref; ref != "" {
+		p, canon, err := scenarios.ResolveProfile(ref, filepath.Dir(c.file))
+		if err != nil {
+			bad(c.Migration.Profile.line, c.Migration.Profile.column, "migration.profile: %v", err)
+		}
+		c.profile, c.profileRef = p, canon
+	}
 	if c.Migration.CompletionTimeoutPerGiB == 0 {
 		c.Migration.CompletionTimeoutPerGiB = Duration(defaultTimeout)
 	}
@@ -450,6 +487,7 @@ const defaultTimeout = 150 * time.Second
 func (c *Config) ScenarioMigration() *scenarios.Migration {
 	m := c.Migration
 	return &scenarios.Migration{
+		Profile: c.profile, ProfileRef: c.profileRef,
 		DowntimeLimit: time.Duration(m.DowntimeLimit), MaxIterations: m.MaxIterations,
 		CompletionTimeoutPerGiB: time.Duration(m.CompletionTimeoutPerGiB), ProgressTimeout: time.Duration(m.ProgressTimeout),
 		OnLimit: scenarios.OnLimit(m.OnLimit), AutoConverge: m.AutoConverge, Bandwidth: float64(m.Bandwidth),

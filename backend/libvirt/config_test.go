@@ -2,12 +2,15 @@ package libvirt
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/filter"
+	"github.com/droverlab/drover/scheduler/precopy"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -132,5 +135,45 @@ func TestPostconditions(t *testing.T) {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%q lacks %q", msg, want)
 		}
+	}
+}
+
+// migration.profile: a built-in name or a file beside the inventory; the
+// scenario drover inventory writes names it so that it is found from
+// anywhere; a bad one is refused at its line and column.
+func TestConfigProfile(t *testing.T) {
+	dir := t.TempDir()
+	prof := precopy.DefaultProfile()
+	prof.Name, prof.StreamRate = "lab", 40<<20
+	b, err := prof.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "lab.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	inv := func(ref string) string {
+		return "migration: {profile: " + ref + "}\nhosts:\n  - {name: h1, address: 198.18.0.1, transport: tcp}\n"
+	}
+	cfg, err := ParseConfig(filepath.Join(dir, "inv.yaml"), []byte(inv("lab.json")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Profile().Name != "lab" || cfg.Profile().StreamRate != 40<<20 {
+		t.Errorf("profile = %+v", cfg.Profile())
+	}
+	if m := cfg.ScenarioMigration(); m.Profile.Name != "lab" || m.ProfileRef != filepath.Join(dir, "lab.json") {
+		t.Errorf("scenario migration: %q %q", m.Profile.Name, m.ProfileRef)
+	}
+	cfg, err = ParseConfig("inv.yaml", []byte(inv("qemu10-tcg")))
+	if err != nil || cfg.Profile().Name != "qemu10-tcg" {
+		t.Fatalf("built-in: %v %v", cfg, err)
+	}
+	if cfg, err = ParseConfig("inv.yaml", []byte("hosts:\n  - {name: h1, address: 198.18.0.1, transport: tcp}\n")); err != nil || cfg.Profile() != precopy.DefaultProfile() {
+		t.Errorf("default: %v", err)
+	}
+	_, err = ParseConfig(filepath.Join(dir, "inv.yaml"), []byte(inv("nope.json")))
+	if err == nil || !strings.Contains(err.Error(), "inv.yaml:1:22: migration.profile: profile \"nope.json\" is neither") {
+		t.Errorf("want the position of a bad profile, got %v", err)
 	}
 }

@@ -31,7 +31,7 @@ func inventoryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			summarize(cmd.ErrOrStderr(), snap)
+			summarize(cmd.ErrOrStderr(), snap, cfg)
 			var w io.Writer = cmd.OutOrStdout()
 			var f *os.File
 			if out != "" {
@@ -96,7 +96,7 @@ func liveScenario(ctx context.Context, file string) (*scenarios.Scenario, error)
 	return scenarios.Parse(file+" (live snapshot)", buf.Bytes())
 }
 
-func summarize(w io.Writer, s *cluster.Snapshot) {
+func summarize(w io.Writer, s *cluster.Snapshot, cfg *libvirt.Config) {
 	per := map[string]int{}
 	for _, v := range s.VMs {
 		per[v.Host]++
@@ -105,8 +105,31 @@ func summarize(w io.Writer, s *cluster.Snapshot) {
 	for _, h := range s.Hosts {
 		fmt.Fprintf(w, "%-12s %-8s %5d %6d MiB %-20s %4d %s\n", h.Name, h.Security, h.CPUs, h.Memory>>20, h.CPUModel, per[h.Name], h.State)
 	}
-	fmt.Fprintf(w, "%-12s %-10s %5s %9s %9s %12s %s\n", "VM", "HOST", "VCPUS", "MEMORY", "CPU", "DIRTY", "MIGRATING")
+	fmt.Fprintf(w, "%-12s %-10s %5s %9s %6s %-22s %-24s %s\n", "VM", "HOST", "VCPUS", "MEMORY", "CPU", "WSS MiB (80%)", "DIRTY MiB/s (80%)", "MEASURED BY")
 	for _, v := range s.VMs {
-		fmt.Fprintf(w, "%-12s %-10s %5d %6d MiB %9.2f %7.1f MiB/s %v\n", v.Name, v.Host, v.VCPUs, v.Memory>>20, v.CPU, v.DirtyRate/(1<<20), v.Migrating)
+		wss, dirty, by := fmt.Sprintf("%.0f", mib(float64(v.WSS))), fmt.Sprintf("%.1f", mib(v.DirtyRate)), "-"
+		if m := v.Measured; m != nil {
+			wss = fmt.Sprintf("%.0f [%.0f, %.0f]", mib(float64(v.WSS)), mib(float64(m.WSSLow)), mib(float64(m.WSSHigh)))
+			dirty = fmt.Sprintf("%.1f [%.1f, %.1f]", mib(v.DirtyRate), mib(m.DirtyRateLow), mib(m.DirtyRateHigh))
+			by = m.Method
+		}
+		if v.Migrating {
+			by += " (migrating)"
+		}
+		fmt.Fprintf(w, "%-12s %-10s %5d %6d MiB %6.2f %-22s %-24s %s\n", v.Name, v.Host, v.VCPUs, v.Memory>>20, v.CPU, wss, dirty, by)
+	}
+	p := cfg.Profile()
+	rate := func(tls bool) string {
+		if r := p.Achievable(tls) * p.Goodput; r > 0 {
+			return fmt.Sprintf("%.0f MiB/s", mib(r))
+		}
+		return "the NIC's speed"
+	}
+	fmt.Fprintf(w, "migration streams (profile %s): tcp at most %s, tls at most %s, or the cap if less\n", p.Name, rate(false), rate(true))
+	if p.StreamRate <= 0 && p.StreamRateTLS <= 0 {
+		fmt.Fprintf(w, "  the profile has no stream rates for these hosts: a CPU-bound stream (TCG, TLS) may run far below the NIC; "+
+			"drover calibrate --from-runs on an uncapped apply, or a grid with CAP_MIBS=0, measures them\n")
 	}
 }
+
+func mib(x float64) float64 { return x / (1 << 20) }
