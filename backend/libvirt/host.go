@@ -316,7 +316,7 @@ func (h *host) stats(ctx context.Context, c *Conn, inv *Inventory) error {
 			h.cpu[v.Name] = float64(s.CPUTime-prev.CPUTime) / float64(s.At.Sub(prev.At))
 		}
 		v.CPU = min(h.cpu[v.Name], float64(v.VCPUs))
-		v.Resident = min(max(s.RSS, 0), v.Memory)
+		v.Resident = Resident(s)
 		// The estimate is redone against today's RSS: a guest that grew
 		// or shrank since its campaign moves the rss bound with it.
 		in := WSSInput{RSS: v.Resident, Memory: v.Memory}
@@ -334,6 +334,11 @@ func (h *host) stats(ctx context.Context, c *Conn, inv *Inventory) error {
 		}
 		v.WSS, v.DirtyRate = e.WSS, e.DirtyRate
 		m := e.Measured
+		if s.Unused > 0 {
+			m.Method += "; resident: guest's free memory"
+		} else {
+			m.Method += "; resident: rss"
+		}
 		v.Measured = &m
 		v.Stats = s
 		h.samples[v.Name] = s
@@ -440,4 +445,15 @@ func (h *host) describe(inv *Inventory) cluster.Host {
 		out.CPUs, out.Memory, out.CPUModel, out.Security = inv.Host.CPUs, inv.Host.Memory, inv.Host.CPUModel, inv.Host.Security
 	}
 	return out
+}
+
+// Resident is the best live bound on a guest's non-zero memory: what the
+// guest does not report free, where it reports it (a virtio-balloon with
+// statistics), else the QEMU process's RSS; never above the guest's memory.
+func Resident(s DomainStats) int64 {
+	r := min(max(s.RSS, 0), s.Memory)
+	if s.Unused > 0 && s.Memory > s.Unused {
+		r = min(r, s.Memory-s.Unused)
+	}
+	return r
 }

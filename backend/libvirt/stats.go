@@ -24,6 +24,13 @@ type DomainStats struct {
 	RSS int64
 	// Memory is the guest's current memory (balloon.current).
 	Memory int64
+	// Unused is the memory the guest itself reports free (balloon.unused,
+	// from a virtio-balloon with statistics), 0 when it reports none.
+	// Pages a guest never used, or zeroed on allocation, migrate as
+	// zero-page markers; RSS counts them all the same (and a TCG QEMU's
+	// own code cache besides), so memory − unused bounds the non-zero
+	// memory far better than RSS does.
+	Unused int64
 	// DirtyRate is the last completed measurement (dirtyrate.*) in
 	// bytes/s, and DirtyMeasured when that measurement started; zero when
 	// none completed. DirtyMeasuring is set while one runs.
@@ -64,6 +71,7 @@ func (c *Conn) Stats(ctx context.Context) (map[string]DomainStats, error) {
 			CPUTime: time.Duration(p.uint(golibvirt.DomainStatsCPUTime)),
 			RSS:     int64(p.uint(golibvirt.DomainStatsBalloonRss)) * 1024,
 			Memory:  int64(p.uint(golibvirt.DomainStatsBalloonCurrent)) * 1024,
+			Unused:  int64(p.uint(golibvirt.DomainStatsBalloonUnused)) * 1024,
 		}
 		switch p.uint(golibvirt.DomainStatsDirtyrateCalcStatus) {
 		case dirtyRateMeasuring:

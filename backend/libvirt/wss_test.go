@@ -202,3 +202,22 @@ func TestEstimateWSSCoverage(t *testing.T) {
 		})
 	}
 }
+
+func TestResidentPrefersTheGuestsFreeMemory(t *testing.T) {
+	const MiB = 1 << 20
+	for _, c := range []struct {
+		name string
+		s    DomainStats
+		want int64
+	}{
+		{"rss only", DomainStats{RSS: 300 * MiB, Memory: 512 * MiB}, 300 * MiB},
+		{"rss above memory", DomainStats{RSS: 600 * MiB, Memory: 512 * MiB}, 512 * MiB},
+		{"guest's free memory", DomainStats{RSS: 600 * MiB, Memory: 512 * MiB, Unused: 400 * MiB}, 112 * MiB},
+		{"rss below what the guest uses", DomainStats{RSS: 80 * MiB, Memory: 512 * MiB, Unused: 400 * MiB}, 80 * MiB},
+		{"nonsense free memory", DomainStats{RSS: 300 * MiB, Memory: 512 * MiB, Unused: 600 * MiB}, 300 * MiB},
+	} {
+		if got := Resident(c.s); got != c.want {
+			t.Errorf("%s: %d MiB, want %d MiB", c.name, got/MiB, c.want/MiB)
+		}
+	}
+}

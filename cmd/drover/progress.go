@@ -11,6 +11,7 @@ import (
 
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scheduler"
@@ -200,7 +201,25 @@ func (pr *progress) finish() {
 	if len(errs) > 0 {
 		slices.Sort(errs)
 		fmt.Fprintf(pr.w, "prediction: median |error| %.1f%%, max %.1f%%; %d of %d inside their 80%% range\n",
-			100*errs[len(errs)/2], 100*errs[len(errs)-1], inside, len(errs))
+			100*stat.Quantile(0.5, stat.Empirical, errs, nil), 100*errs[len(errs)-1], inside, len(errs))
+	}
+	// The makespan of the plan being applied, from its first start to its
+	// last end, against the plan's own.
+	if len(pr.plans) > 0 && len(pr.done) > 0 && pr.plans[0].Makespan > 0 {
+		var first, last time.Time
+		for _, d := range pr.done {
+			if s, ok := pr.start[d.ID]; ok && (first.IsZero() || s.Before(first)) {
+				first = s
+			}
+			if d.end.After(last) {
+				last = d.end
+			}
+		}
+		if !first.IsZero() {
+			want, got := pr.plans[0].Makespan, last.Sub(first)
+			fmt.Fprintf(pr.w, "makespan: predicted %s, actual %s (%+.1f%%)\n", want.Round(100*time.Millisecond),
+				got.Round(100*time.Millisecond), 100*(float64(want)-float64(got))/float64(got))
+		}
 	}
 }
 

@@ -19,7 +19,14 @@ cp "$kernel" "$out/vmlinuz"
 
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
-mkdir -p "$stage"/{dev,proc,sys,tmp}
+mkdir -p "$stage"/{dev,proc,sys,tmp,modules}
+# virtio-balloon and its dependencies, loaded by /init in this order (see
+# guest/main.go): libvirt then reads the guest's free memory.
+if [ ! -f "$cache/kernel/modules/virtio_balloon.ko" ]; then
+	echo "build-guest.sh: no virtio modules under $cache/kernel/modules; run e2e/lab/install.sh" >&2
+	exit 1
+fi
+cp "$cache"/kernel/modules/*.ko "$stage/modules/"
 (cd "$here/guest" && CGO_ENABLED=0 GOOS=linux GOARCH=amd64 \
 	go build -trimpath -ldflags='-s -w' -o "$stage/init" .)
 # A console node lets the kernel hand /init its stdout before devtmpfs is mounted.

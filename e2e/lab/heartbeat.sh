@@ -36,7 +36,9 @@ guest_xml() {
       <target type='serial' port='0'/>
     </console>
     <controller type='usb' model='none'/>
-    <memballoon model='none'/>
+    <memballoon model='virtio'>
+      <stats period='1'/>
+    </memballoon>
   </devices>
 </domain>
 XML

@@ -33,7 +33,11 @@ apt-get install -y -q --no-install-recommends iproute2 cpio gzip util-linux proc
 # with a serial console (the cloud flavour), without installing it (no /boot,
 # no initramfs hooks).
 mkdir -p "$cache/kernel"
-if ! ls "$cache"/kernel/vmlinuz-* >/dev/null 2>&1; then
+# The guest loads virtio-balloon (and what it needs) from its initramfs, so
+# that libvirt reads the guest's own free memory (balloon.unused): the only
+# live figure of how much of a guest is zero pages.
+mods="virtio virtio_ring virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci virtio_balloon"
+if ! ls "$cache"/kernel/vmlinuz-* >/dev/null 2>&1 || [ ! -f "$cache/kernel/modules/virtio_balloon.ko" ]; then
 	meta=linux-image-cloud-amd64
 	pkg=$(apt-cache depends "$meta" | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
 	if [ -z "$pkg" ]; then
@@ -43,8 +47,18 @@ if ! ls "$cache"/kernel/vmlinuz-* >/dev/null 2>&1; then
 	tmp=$(mktemp -d)
 	(cd "$tmp" && apt-get download -q "$pkg")
 	dpkg-deb -x "$tmp"/*.deb "$tmp/x"
+	rm -f "$cache"/kernel/vmlinuz-* "$cache"/kernel/config-*
 	cp "$tmp"/x/boot/vmlinuz-* "$cache/kernel/"
 	cp "$tmp"/x/boot/config-* "$cache/kernel/" 2>/dev/null || true
+	mkdir -p "$cache/kernel/modules"
+	for m in $mods; do
+		f=$(find "$tmp/x/lib/modules" -name "$m.ko*" | head -n1)
+		if [ -z "$f" ]; then
+			echo "install.sh: module $m not in $pkg" >&2
+			exit 1
+		fi
+		cp "$f" "$cache/kernel/modules/"
+	done
 	rm -rf "$tmp"
 fi
 if pgrep -x libvirtd >/dev/null; then
