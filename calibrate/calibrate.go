@@ -125,7 +125,7 @@ func Predict(p Point, prof precopy.Profile) precopy.Result {
 			link = p.Link
 		}
 	}
-	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap, LinkRate: link}
+	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap, LinkRate: link, TLS: p.TLS}
 	// Sharing a link, the final copy gets its share too, as in the
 	// simulator: the other streams are still sending.
 	c.CopyShared = p.Link > 0
@@ -162,6 +162,7 @@ var params = []param{
 	{name: "overlap", field: func(p *precopy.Profile) *float64 { return &p.Overlap }, scale: 1, hi: 1},
 	{name: "stream_rate", field: func(p *precopy.Profile) *float64 { return &p.StreamRate }, scale: 100 << 20, lo: 1 << 20, hi: math.Inf(1)},
 	{name: "stream_rate_tls", field: func(p *precopy.Profile) *float64 { return &p.StreamRateTLS }, scale: 100 << 20, lo: 1 << 20, hi: math.Inf(1)},
+	{name: "zero_page_us", field: func(p *precopy.Profile) *float64 { return &p.ZeroPageUS }, scale: 10, hi: math.Inf(1)},
 }
 
 // AllParams are the names of every fitted field; FewParams those a handful
@@ -175,7 +176,7 @@ var (
 		}
 		return n
 	}()
-	FewParams = []string{"setup_ms", "goodput", "stream_rate", "stream_rate_tls"}
+	FewParams = []string{"setup_ms", "goodput", "stream_rate", "stream_rate_tls", "zero_page_us"}
 )
 
 // uncapped reports whether p's stream was bound by nothing drover knows
@@ -200,26 +201,58 @@ func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precop
 		}
 	}
 	var out []string
+	var rates []int // which stream rates (0 tcp, 1 tls) are free
 	for _, name := range names {
 		if name == "goodput" && int(n[0]+n[1]) == len(pts) {
 			continue // goodput scales granted rates, and no stream here had one
 		}
-		i := slices.Index([]string{"stream_rate", "stream_rate_tls"}, name)
-		if i < 0 {
-			out = append(out, name)
-			continue
+		if name == "zero_page_us" && n[0]+n[1] == 0 {
+			continue // a rate limit hides the zero pages' cost
 		}
-		if n[i] == 0 {
-			continue
+		i := slices.Index([]string{"stream_rate", "stream_rate_tls"}, name)
+		if i >= 0 {
+			if n[i] == 0 {
+				continue
+			}
+			rates = append(rates, i)
 		}
 		out = append(out, name)
-		f := params[slices.IndexFunc(params, func(q param) bool { return q.name == name })].field(&base)
-		if *f <= 0 {
-			*f = sum[i] / n[i]
-		}
-		lineSearch(pts, &base, f, i == 1)
 	}
-	return out, base
+	seed := func(b precopy.Profile) precopy.Profile {
+		for _, i := range rates {
+			f := &b.StreamRate
+			if i == 1 {
+				f = &b.StreamRateTLS
+			}
+			if *f <= 0 {
+				*f = sum[i] / n[i]
+			}
+			lineSearch(pts, &b, f, i == 1)
+		}
+		return b
+	}
+	if !slices.Contains(out, "zero_page_us") || base.ZeroPageUS > 0 {
+		return out, seed(base)
+	}
+	// The zero pages' cost and the stream rates trade against each other
+	// (both slow the first pass): try a few costs, each with its own
+	// stream rates, and start from the best.
+	var free []Point
+	for _, p := range pts {
+		if uncapped(p) {
+			free = append(free, p)
+		}
+	}
+	best, bestLoss := base, math.Inf(1)
+	for _, us := range []float64{0, 1, 2, 4, 8, 16} {
+		b := base
+		b.ZeroPageUS = us
+		b = seed(b)
+		if l := loss(free, b); l < bestLoss {
+			best, bestLoss = b, l
+		}
+	}
+	return out, best
 }
 
 // lineSearch sets the stream rate *f (a field of *base) to the one that
@@ -316,9 +349,48 @@ func Fit(pts []Point, base precopy.Profile) (precopy.Profile, error) {
 	return FitParams(pts, base, AllParams)
 }
 
+// streamParams are what only uncapped migrations tell: how fast these
+// hosts feed a stream, and what its zero pages cost.
+var streamParams = []string{"stream_rate", "stream_rate_tls", "zero_page_us"}
+
 // FitParams is Fit with only the named parameters free; the others keep
-// base's values.
+// base's values. With capped and uncapped migrations both, it fits in two
+// stages: every other parameter on the capped ones, then the stream
+// parameters on the uncapped ones with the rest held: one search over all
+// of them at once lets the noisier uncapped migrations (TLS handshakes,
+// CPU contention) pull the mechanism's parameters off what the capped ones
+// pin down.
 func FitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profile, error) {
+	if len(pts) == 0 {
+		return base, errors.New("calibrate: nothing to fit")
+	}
+	var capped, free []Point
+	for _, p := range pts {
+		if uncapped(p) {
+			free = append(free, p)
+		} else {
+			capped = append(capped, p)
+		}
+	}
+	if len(capped) > 0 && len(free) > 0 {
+		var first, second []string
+		for _, n := range names {
+			if slices.Contains(streamParams, n) {
+				second = append(second, n)
+			} else {
+				first = append(first, n)
+			}
+		}
+		prof, err := fitParams(capped, base, first)
+		if err != nil {
+			return base, err
+		}
+		return fitParams(free, prof, second)
+	}
+	return fitParams(pts, base, names)
+}
+
+func fitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profile, error) {
 	if len(pts) == 0 {
 		return base, errors.New("calibrate: nothing to fit")
 	}

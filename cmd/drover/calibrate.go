@@ -19,33 +19,34 @@ const minFullFit = 12
 
 func calibrateCmd() *cobra.Command {
 	var (
-		table, out, base, name, fittedOn string
-		runs                             []string
-		folds                            int
-		evaluate                         bool
-		maxMedian                        float64
+		out, base, name, fittedOn string
+		tables, runs              []string
+		folds                     int
+		evaluate                  bool
+		maxMedian                 float64
 	)
 	c := &cobra.Command{
-		Use:   "calibrate (--table measurements.csv | --from-runs DIR...) (--out DIR | --evaluate)",
+		Use:   "calibrate (--table measurements.csv,... | --from-runs DIR,...) (--out DIR | --evaluate)",
 		Short: "Fit a calibration profile to measured migrations and report its accuracy on migrations left out of the fit",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if table == "" && len(runs) == 0 {
+			if len(tables) == 0 && len(runs) == 0 {
 				return fmt.Errorf("--table or --from-runs is required")
 			}
 			var pts []calibrate.Point
 			var sources []string
-			if table != "" {
+			for _, table := range tables {
 				f, err := os.Open(table)
 				if err != nil {
 					return err
 				}
-				pts, err = calibrate.Read(f)
+				got, err := calibrate.Read(f)
 				f.Close()
 				if err != nil {
 					return fmt.Errorf("%s: %w", table, err)
 				}
-				sources = append(sources, filepath.Base(table))
+				pts = append(pts, got...)
+				sources = append(sources, filepath.Join(filepath.Base(filepath.Dir(table)), filepath.Base(table)))
 			}
 			for _, dir := range runs {
 				path := dir
@@ -67,7 +68,7 @@ func calibrateCmd() *cobra.Command {
 			// runs pin down its fixed cost and goodput, starting from the
 			// profile it was predicted with.
 			start, names := calibrate.Start, calibrate.AllParams
-			if table == "" {
+			if len(tables) == 0 {
 				start = precopy.DefaultProfile()
 			}
 			if len(pts) < minFullFit {
@@ -158,7 +159,7 @@ func calibrateCmd() *cobra.Command {
 		},
 	}
 	fl := c.Flags()
-	fl.StringVar(&table, "table", "", "measurements (e2e/lab/calibrate.sh's measurements.csv)")
+	fl.StringSliceVar(&tables, "table", nil, "measurements (e2e/lab/calibrate.sh's measurements.csv); several, comma-separated, are fitted together")
 	fl.StringSliceVar(&runs, "from-runs", nil, "directories of real runs' report.json (drover apply --out): refit on what the cluster really did; with fewer than 12 migrations only setup_ms and goodput are fitted")
 	fl.StringVar(&out, "out", "", "directory for profile.json and accuracy.md")
 	fl.StringVar(&base, "base", "", "profile to start from (default: the built-in default)")

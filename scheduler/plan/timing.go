@@ -220,7 +220,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			}
 			// QEMU's unthrottled final copy is bounded by the path, not the cap.
 			rate, link := cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
-			cfg.LinkRate, cfg.CopyShared = link, true
+			cfg.LinkRate, cfg.CopyShared, cfg.TLS = link, true, m.Transport == cluster.TransportTLS
 			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running", Rate: rate}
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
 				cap: rate, last: eng.Now()}

@@ -101,6 +101,9 @@ type Config struct {
 	// final rate). Without it the final copy has the whole path (LinkRate)
 	// to itself, as a migration alone does.
 	CopyShared bool
+	// TLS says the stream is encrypted: the profile's TLS stream rate is
+	// what its CPU-bound parts run at.
+	TLS bool
 	// Profile holds the fitted parameters; the zero Profile means
 	// DefaultProfile. SetupTime and SwitchoverCost, when set, override the
 	// profile's.

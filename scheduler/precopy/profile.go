@@ -71,6 +71,12 @@ type Profile struct {
 	// datacenter's NICs are its bound). StreamRateTLS 0 takes StreamRate.
 	StreamRate    float64 `json:"stream_rate,omitempty"`
 	StreamRateTLS float64 `json:"stream_rate_tls,omitempty"`
+	// ZeroPageUS is the migration thread's CPU time per zero page in the
+	// first pass, in µs: QEMU reads every page to find the zero ones, so
+	// a large, mostly idle guest takes longer than its bytes say when
+	// nothing else holds the stream back (a rate limit hides it: the
+	// thread scans while it waits). 0: free.
+	ZeroPageUS float64 `json:"zero_page_us,omitempty"`
 	// WindowMS is QEMU's rate-limit window (BUFFER_DELAY, 100 ms): the
 	// switch-over test runs once per window, on the bandwidth measured in
 	// the last one.
@@ -147,7 +153,7 @@ func (p Profile) Validate() error {
 		v    float64
 	}{
 		{"setup_ms", p.SetupMS}, {"sync_ms", p.SyncMS}, {"switchover_ms", p.SwitchoverMS},
-		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate}, {"stream_rate_tls", p.StreamRateTLS},
+		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate}, {"stream_rate_tls", p.StreamRateTLS}, {"zero_page_us", p.ZeroPageUS},
 		{"zero_page_bytes", p.ZeroPageBytes}, {"dirty_factor", p.DirtyFactor}, {"page_header_bytes", p.PageHeaderBytes}, {"rel_err", p.RelErr},
 	} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {

@@ -53,6 +53,7 @@ type Stepper struct {
 	syncNs  int64
 	finish  int64
 	goodput float64
+	cpu1    float64 // the first pass's CPU-bound rate in wire bytes/s, 0: none
 
 	seg    segment
 	now    int64
@@ -118,6 +119,19 @@ func NewStepper(w Workload, c Config) *Stepper {
 	zero := (w.Memory - w.Resident) / c.PageSize
 	s.first = float64(w.Resident) + p.PageHeaderBytes*float64(nonZero) + p.ZeroPageBytes*float64(zero)
 	s.hot = float64(w.WSS) * (1 + s.hdr)
+	if us := p.ZeroPageUS; us > 0 && zero > 0 {
+		// The first pass's CPU time: each zero page found, and the normal
+		// pages at the stream rate these hosts achieve, where known.
+		cpu := float64(zero) * us / 1e6
+		r := p.StreamRate
+		if c.TLS && p.StreamRateTLS > 0 {
+			r = p.StreamRateTLS
+		}
+		if r > 0 {
+			cpu += (s.first - p.ZeroPageBytes*float64(zero)) / r
+		}
+		s.cpu1 = s.first / cpu
+	}
 	if c.CompletionTimeoutPerGiB > 0 {
 		s.completionAt = int64(math.Round(float64(c.CompletionTimeoutPerGiB) * float64(w.Memory) / (1 << 30)))
 	}
@@ -187,6 +201,17 @@ func (s *Stepper) throttle() float64 { return float64(s.pct) / 100 }
 // eff is the rate migration bytes flow at when bw is granted.
 func (s *Stepper) eff(bw float64) float64 { return bw * s.goodput }
 
+// sendRate is what pre-copy sends at when bw is granted: eff, and in the
+// first pass no more than the migration thread's CPU allows, since it
+// reads every page to find the zero ones (cpu1).
+func (s *Stepper) sendRate(bw float64) float64 {
+	e := s.eff(bw)
+	if s.round == 1 && s.cpu1 > 0 {
+		return min(e, s.cpu1)
+	}
+	return e
+}
+
 // finalRate is the stop-and-copy's rate: QEMU lifts its rate limit, so what
 // bounds it is the host (the profile) and the path, never less than the
 // rate pre-copy had.
@@ -241,7 +266,7 @@ func (s *Stepper) step(bw float64) int64 {
 	switch {
 	case s.seg == segSend:
 		if s.left > 0 {
-			return min(s.leftNs, bytesNs(s.left, s.eff(bw)))
+			return min(s.leftNs, bytesNs(s.left, s.sendRate(bw)))
 		}
 		return s.leftNs
 	case s.seg == segCopy:
@@ -313,8 +338,8 @@ func (s *Stepper) skipWindows(dt int64, bw float64) int64 {
 	if lim, _ := s.limit(); lim != never {
 		k = min(k, float64(lim/s.window))
 	}
-	per := s.eff(bw) * float64(s.window) / 1e9
-	t := s.eff(bw) * s.c.DowntimeLimit.Seconds()
+	per := s.sendRate(bw) * float64(s.window) / 1e9
+	t := s.sendRate(bw) * s.c.DowntimeLimit.Seconds()
 	if per > 0 {
 		k = min(k, math.Floor((s.left-t)/per))
 	}
@@ -342,8 +367,8 @@ func (s *Stepper) elapse(d int64, bw float64, whole bool) {
 	}
 	switch {
 	case s.seg == segSend:
-		x := min(s.left, s.eff(bw)*float64(d)/1e9)
-		if whole && d == bytesNs(s.left, s.eff(bw)) && d <= s.leftNs {
+		x := min(s.left, s.sendRate(bw)*float64(d)/1e9)
+		if whole && d == bytesNs(s.left, s.sendRate(bw)) && d <= s.leftNs {
 			x = s.left
 		}
 		s.left -= x
@@ -567,16 +592,16 @@ func (s *Stepper) Next(bandwidth float64) time.Duration {
 	if s.seg == segSend && bw > 0 && s.left > 0 && d == s.leftNs {
 		// Whole windows that will leave the estimate above the threshold
 		// are uneventful; the first that may pass is the next event.
-		per := s.eff(bw) * float64(s.window) / 1e9
+		per := s.sendRate(bw) * float64(s.window) / 1e9
 		if per > 0 {
-			need := s.left - max(s.threshold, s.eff(bw)*s.c.DowntimeLimit.Seconds())
+			need := s.left - max(s.threshold, s.sendRate(bw)*s.c.DowntimeLimit.Seconds())
 			if k := math.Floor(need/per) - 1; k >= 1 {
 				d = sat(d, int64(min(k, 1e6))*s.window)
-				d = min(d, sat(s.leftNs, bytesNs(s.left, s.eff(bw))))
+				d = min(d, sat(s.leftNs, bytesNs(s.left, s.sendRate(bw))))
 			}
 		}
 	}
-	if s.seg == segSend && s.left > 0 && bytesNs(s.left, s.eff(bw)) == never {
+	if s.seg == segSend && s.left > 0 && bytesNs(s.left, s.sendRate(bw)) == never {
 		// Windows of nothing measure nothing: no sync can ever come.
 		d = never
 	}
