@@ -36,7 +36,8 @@ type Point struct {
 	Path     float64 // what the hosts' NICs offer one stream, bytes/s, 0 if unbounded
 	TLS      bool    // QEMU native TLS
 
-	TimeMS, DowntimeMS float64
+	TimeMS, DowntimeMS float64 // libvirt's job time (time_elapsed) and downtime
+	WallMS             float64 // the whole call on the wall clock, 0 if unknown
 	Bytes              float64
 	Iterations         int
 }
@@ -89,6 +90,7 @@ func Read(r io.Reader) ([]Point, error) {
 			Conc:       max(1, int(f("conc"))),
 			Link:       f("link_mibs") * (1 << 20),
 			TimeMS:     f("time_ms"),
+			WallMS:     f("wall_ms"),
 			DowntimeMS: f("downtime_ms"),
 			Bytes:      f("data_processed"),
 			Iterations: int(f("iterations")),
@@ -606,7 +608,9 @@ func FromReport(r *reports.Report, label string) []Point {
 	var pts []Point
 	for _, m := range r.Migrations {
 		in := m.Inputs
-		if in == nil || m.Outcome != cluster.OutcomeCompleted || m.DurationMS <= 0 || m.Bytes <= 0 {
+		// The model is fitted on libvirt's own job time; the rest of the
+		// move's wall time is the profile's overhead.
+		if in == nil || m.Outcome != cluster.OutcomeCompleted || m.JobMS <= 0 || m.Bytes <= 0 {
 			continue
 		}
 		pts = append(pts, Point{
@@ -614,8 +618,45 @@ func FromReport(r *reports.Report, label string) []Point {
 			Workload: precopy.Workload{Memory: in.MemoryBytes, Resident: in.ResidentBytes, WSS: in.WSSBytes,
 				DirtyRate: in.DirtyRate},
 			Cap: in.Cap, Path: in.PathRate, TLS: in.TLS, Conc: 1,
-			TimeMS: m.DurationMS, DowntimeMS: m.DowntimeMS, Bytes: float64(m.Bytes), Iterations: m.Rounds,
+			TimeMS: m.JobMS, WallMS: m.DurationMS, DowntimeMS: m.DowntimeMS, Bytes: float64(m.Bytes), Iterations: m.Rounds,
 		})
 	}
 	return pts
+}
+
+// Overheads are the median wall time outside libvirt's job over pts that
+// have both, over TCP and over TLS (0 where none has).
+func Overheads(pts []Point) (tcp, tls float64) {
+	var xs [2][]float64
+	for _, p := range pts {
+		if p.WallMS > p.TimeMS && p.TimeMS > 0 {
+			i := 0
+			if p.TLS {
+				i = 1
+			}
+			xs[i] = append(xs[i], p.WallMS-p.TimeMS)
+		}
+	}
+	med := func(v []float64) float64 {
+		if len(v) == 0 {
+			return 0
+		}
+		slices.Sort(v)
+		return stat.Quantile(0.5, stat.Empirical, v, nil)
+	}
+	return med(xs[0]), med(xs[1])
+}
+
+// WallErrors are the relative errors of predicted wall times (the job's
+// prediction plus the profile's overhead) over rows that have a wall time.
+func WallErrors(rows []Row, prof precopy.Profile) []float64 {
+	var out []float64
+	for _, r := range rows {
+		if r.WallMS <= 0 {
+			continue
+		}
+		w := ms(r.Predicted.TotalTime.Seconds()) + float64(prof.Overhead(r.TLS))/1e6
+		out = append(out, math.Abs(w-r.WallMS)/r.WallMS)
+	}
+	return out
 }

@@ -91,15 +91,19 @@ func TestFromRunsRefitsSetupAndGoodput(t *testing.T) {
 		w := precopy.Workload{Memory: int64(c.mem * MiB), Resident: int64((c.mem/2 + c.wss) * MiB), WSS: int64(c.wss * MiB), DirtyRate: c.rate * MiB}
 		res := precopy.Predict(w, precopy.Config{Profile: truth, BandwidthCap: c.cap * MiB}, c.cap*MiB)
 		r.Migrations = append(r.Migrations, reports.Migration{ID: i + 1, VM: "v", Outcome: "completed",
-			DurationMS: reports.MS(res.TotalTime), DowntimeMS: reports.MS(res.Downtime), Bytes: res.TransferredBytes, Rounds: res.Iterations,
+			JobMS: reports.MS(res.TotalTime), DurationMS: reports.MS(res.TotalTime) + 1500,
+			DowntimeMS: reports.MS(res.Downtime), Bytes: res.TransferredBytes, Rounds: res.Iterations,
 			Inputs: &reports.MigrationInputs{MemoryBytes: w.Memory, ResidentBytes: w.Resident, WSSBytes: w.WSS, DirtyRate: w.DirtyRate, Cap: c.cap * MiB}})
 	}
 	// A simulated migration (no inputs) and a failed one are not evidence.
-	r.Migrations = append(r.Migrations, reports.Migration{ID: 9, VM: "sim", Outcome: "completed", DurationMS: 1000, Bytes: 1},
-		reports.Migration{ID: 10, VM: "bad", Outcome: "aborted", DurationMS: 1000, Bytes: 1, Inputs: &reports.MigrationInputs{Cap: 1}})
+	r.Migrations = append(r.Migrations, reports.Migration{ID: 9, VM: "sim", Outcome: "completed", DurationMS: 1000, JobMS: 900, Bytes: 1},
+		reports.Migration{ID: 10, VM: "bad", Outcome: "aborted", DurationMS: 1000, JobMS: 900, Bytes: 1, Inputs: &reports.MigrationInputs{Cap: 1}})
 	pts := calibrate.FromReport(r, "run1")
 	if len(pts) != 6 || pts[0].ID != "run1/v#1" {
 		t.Fatalf("want the 6 real completed migrations, got %d (%v)", len(pts), pts)
+	}
+	if tcp, tls := calibrate.Overheads(pts); math.Abs(tcp-1500) > 1 || tls != 0 {
+		t.Errorf("overheads %v and %v, want the 1500 ms of wall time outside the job over TCP", tcp, tls)
 	}
 	before := calibrate.Summarize(calibrate.Evaluate(pts, def))
 	fit, err := calibrate.FitParams(pts, def, calibrate.FewParams)

@@ -94,6 +94,9 @@ type Migration struct {
 	// migration got when it started, to show what sharing cost.
 	PredictedMS float64 `json:"predicted_ms"`
 	Throttle    float64 `json:"throttle,omitempty"`
+	// JobMS is the job's own time as libvirt counted it (real runs): the
+	// rest of DurationMS is drover's work around it.
+	JobMS float64 `json:"job_ms,omitempty"`
 	// PredictedLowMS and PredictedHighMS bound PredictedMS with 80%
 	// confidence, where the plan gave a range (apply runs).
 	PredictedLowMS  float64 `json:"predicted_low_ms,omitempty"`

@@ -152,7 +152,7 @@ func (w *world) start(c cluster.StartMigration) {
 	cfg.CopyShared = true
 	// QEMU's unthrottled final copy is bounded by the path, not the cap.
 	rate, link := cfg.Profile.Stream(cluster.StreamCap(&src.Host, &d.Host, 0), c.Options.Bandwidth, tr == cluster.TransportTLS)
-	cfg.LinkRate = link
+	cfg.LinkRate, cfg.TLS, cfg.Wall = link, tr == cluster.TransportTLS, true
 	wl := precopy.Workload{
 		Memory: v.spec.Memory, Resident: v.spec.Resident, WSS: v.spec.WSS, DirtyRate: v.spec.DirtyRate,
 	}

@@ -577,7 +577,7 @@ func (r *runner) completedStats(ctx context.Context, dst *host, d *cluster.Migra
 	d.Downtime = time.Duration(p.uint(golibvirt.DomainJobDowntime)) * time.Millisecond
 	d.Bytes = int64(p.uint(golibvirt.DomainJobDataProcessed))
 	d.Rounds = int(p.uint(golibvirt.DomainJobMemoryIteration))
-
+	d.Elapsed = time.Duration(p.uint(golibvirt.DomainJobTimeElapsed)) * time.Millisecond
 }
 
 // placement is where a guest was found after a migration.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,7 +23,7 @@ func calibrateCmd() *cobra.Command {
 		out, base, name, fittedOn string
 		tables, runs              []string
 		folds                     int
-		evaluate                  bool
+		evaluate, wall            bool
 		maxMedian                 float64
 	)
 	c := &cobra.Command{
@@ -127,6 +128,10 @@ func calibrateCmd() *cobra.Command {
 			}
 			prof.Name = name
 			prof.RelErr = calibrate.RelErr(rows)
+			prof.OverheadMS, prof.OverheadTLSMS = 0, 0
+			if wall {
+				prof.OverheadMS, prof.OverheadTLSMS = calibrate.Overheads(single)
+			}
 			prof.FittedOn = fmt.Sprintf("%s: %d single migrations from %s (fitted: %s)", fittedOn, len(single), strings.Join(sources, ", "), strings.Join(names, ", "))
 			var concPts []calibrate.Point
 			for _, p := range pts {
@@ -147,6 +152,11 @@ func calibrateCmd() *cobra.Command {
 			}
 			var md strings.Builder
 			writeAccuracy(&md, fmt.Sprintf("Held out (%d-fold): each row predicted by a profile fitted without its fold", k), rows)
+			if we := calibrate.WallErrors(rows, prof); wall && len(we) > 0 {
+				slices.Sort(we)
+				fmt.Fprintf(&md, "Wall time (the held-out job time plus overhead_ms %.0f, overhead_tls_ms %.0f, the medians of wall − job): median |error| %.1f%%, max %.1f%% over %d migrations\n\n",
+					prof.OverheadMS, prof.OverheadTLSMS, 100*we[len(we)/2], 100*we[len(we)-1], len(we))
+			}
 			if len(conc) > 0 {
 				writeAccuracy(&md, "Concurrent migrations on a shaped link (not in any fit), with the final profile", conc)
 			}
@@ -166,6 +176,7 @@ func calibrateCmd() *cobra.Command {
 	fl.StringVar(&name, "name", precopy.DefaultProfileName, "name of the fitted profile")
 	fl.StringVar(&fittedOn, "fitted-on", "QEMU 10.0 TCG, libvirt 11.3, TCP", "where the measurements come from")
 	fl.IntVar(&folds, "folds", 5, "folds for the held-out accuracy")
+	fl.BoolVar(&wall, "wall", false, "predict what an operator waits for: fit overhead_ms, libvirt's phases outside its job, from the tables' wall_ms (or the runs' own durations)")
 	fl.BoolVar(&evaluate, "evaluate", false, "fit nothing: predict the table with the default profile (or --base) and report the errors")
 	fl.Float64Var(&maxMedian, "max-median-error", 0, "with --evaluate, fail when the median total-time error is above this share (e.g. 0.2)")
 	return c

@@ -156,8 +156,8 @@ func (pr *progress) event(ev cluster.Event) {
 		if !e.Succeeded() {
 			pr.failed++
 		}
-		pr.printf("%-8s %s in %s, downtime %s, %.0f MiB, %d rounds %s\n", e.Outcome, e.VM, d.took.Round(100*time.Millisecond),
-			e.Downtime, float64(e.Bytes)/(1<<20), e.Rounds, e.Reason)
+		pr.printf("%-8s %s in %s (libvirt's job %s), downtime %s, %.0f MiB, %d rounds %s\n", e.Outcome, e.VM, d.took.Round(100*time.Millisecond),
+			e.Elapsed.Round(100*time.Millisecond), e.Downtime, float64(e.Bytes)/(1<<20), e.Rounds, e.Reason)
 	}
 }
 
@@ -242,7 +242,7 @@ func (pr *progress) report(planPath string) *reports.Report {
 			StartMS: ms(start), EndMS: ms(d.end), DurationMS: reports.MS(d.took), DowntimeMS: reports.MS(d.Downtime),
 			Bytes: d.Bytes, Rounds: d.Rounds, Transport: string(c.Transport), Outcome: d.Outcome, Reason: d.Reason,
 			PredictedMS: reports.MS(p.End - p.Start), PredictedLowMS: reports.MS(p.Low), PredictedHighMS: reports.MS(p.High),
-			Inputs: pr.inputs[d.ID],
+			Inputs: pr.inputs[d.ID], JobMS: reports.MS(d.Elapsed),
 		})
 	}
 	for _, rec := range pr.refused {

@@ -36,7 +36,8 @@
 # else the last non-zero value polled from the active job; expected_downtime_ms =
 # the last active-job downtime polled; normal_data = memory_normal_bytes
 # (= normal_pages x page_size, the guest's non-zero memory); conc = guests
-# migrating at once; link_mibs = shared tc limit (empty: none).
+# migrating at once; link_mibs = shared tc limit (empty: none); wall_ms = how long
+# virsh migrate took, libvirt's phases outside the job (begin, prepare, confirm) included.
 #
 # Env (lists are space-separated): MEM_MIB ("256 512"), WSS ("16M 64M 128M"),
 # DIRTY ("0 4M 12M 24M"), CAP_MIBS ("32 64"), GRID (1; 0 skips the grid),
@@ -186,7 +187,7 @@ drop_guest() { # DOM: destroy + undefine wherever it is
 	G_HOST[$1]=""
 }
 
-COLS=id,mem_mib,wss_bytes,dirty_set_bps,guest_rate_bps,cap_mibs,transport,time_ms,time_net_ms,setup_ms,downtime_ms,downtime_net_ms,data_total,data_processed,memory_processed,memory_bps,iterations,constant_pages,normal_pages,normal_data,page_size,dirty_rate_pps,expected_downtime_ms,ok,conc,link_mibs
+COLS=id,mem_mib,wss_bytes,dirty_set_bps,guest_rate_bps,cap_mibs,transport,time_ms,time_net_ms,setup_ms,downtime_ms,downtime_net_ms,data_total,data_processed,memory_processed,memory_bps,iterations,constant_pages,normal_pages,normal_data,page_size,dirty_rate_pps,expected_downtime_ms,ok,conc,link_mibs,wall_ms
 row_n=0 rows_ok=0 rows_bad=0 planned=0 skipped=0
 
 # Migration state, by id.
@@ -324,7 +325,7 @@ migrate_finish() {
 
 	local mem=${G_MEM[$dom]} wssb dirtyb
 	wssb=$(to_bytes "${G_WSS[$dom]}") dirtyb=$(to_bytes "${G_DIRTY[$dom]}")
-	echo "$id,$mem,$wssb,$dirtyb,${M_RATE[$id]},${M_CAP[$id]},$MODE,${S[time_elapsed]:-},${S[time_elapsed_net]:-},${S[setup_time]:-},${S[downtime]:-},${S[downtime_net]:-},${S[data_total]:-},${S[data_processed]:-},${S[memory_processed]:-},${S[memory_bps]:-},${S[memory_iteration]:-},${S[memory_constant]:-},${S[memory_normal]:-},$nd,${S[memory_page_size]:-},$dr,$exp_dt,$ok,${M_CONC[$id]},${M_LINK[$id]}" >>"$CSV"
+	echo "$id,$mem,$wssb,$dirtyb,${M_RATE[$id]},${M_CAP[$id]},$MODE,${S[time_elapsed]:-},${S[time_elapsed_net]:-},${S[setup_time]:-},${S[downtime]:-},${S[downtime_net]:-},${S[data_total]:-},${S[data_processed]:-},${S[memory_processed]:-},${S[memory_bps]:-},${S[memory_iteration]:-},${S[memory_constant]:-},${S[memory_normal]:-},$nd,${S[memory_page_size]:-},$dr,$exp_dt,$ok,${M_CONC[$id]},${M_LINK[$id]},$wall" >>"$CSV"
 
 	{
 		echo "# id=$id dom=$dom $src -> $dst cap_mibs=${M_CAP[$id]} conc=${M_CONC[$id]} link_mibs=${M_LINK[$id]}"

@@ -11,7 +11,8 @@
 #
 # Env: GUESTS ("256:64M:8M 256:16M:12M 512:32M:4M": memory MiB : working set :
 # write rate per guest), CAP (32: MiB/s per migration, 0 = none), PARALLEL (1),
-# MODE (tcp | tls), PROFILE (inventory migration.profile; default built-in),
+# MODE (tcp | tls), PROFILE (inventory migration.profile, a built-in name or a
+# file; default qemu10-tcg-lab, the lab's wall-clock profile; empty: the default),
 # OUT (out/fidelity), MAX_MEDIAN (25: percent), DROVER (a built binary),
 # KEEP=1 leaves the hosts up.
 set -euo pipefail
@@ -25,7 +26,7 @@ GUESTS=${GUESTS:-256:64M:8M 256:16M:12M 512:32M:4M}
 CAP=${CAP:-32}
 PARALLEL=${PARALLEL:-1}
 MODE=${MODE:-tcp}
-PROFILE=${PROFILE:-}
+PROFILE=${PROFILE-qemu10-tcg-lab}
 OUT=${OUT:-$repo/out/fidelity}
 MAX_MEDIAN=${MAX_MEDIAN:-25}
 ip1=198.18.0.11 ip3=198.18.0.13
@@ -88,7 +89,11 @@ sleep 3
 bw=""
 [ "$CAP" -gt 0 ] && bw="bandwidth: ${CAP}MiB/s, "
 prof=""
-[ -n "$PROFILE" ] && prof="profile: $(cd "$(dirname "$PROFILE")" && pwd)/$(basename "$PROFILE"), "
+if [ -f "$PROFILE" ]; then
+	prof="profile: $(cd "$(dirname "$PROFILE")" && pwd)/$(basename "$PROFILE"), "
+elif [ -n "$PROFILE" ]; then
+	prof="profile: $PROFILE, "
+fi
 pki=""
 [ "$MODE" = tls ] && pki="pki: ${DROVER_LAB_PKI:-$state/pki}/clients/drover"
 cat >"$work/inventory.yaml" <<YAML
@@ -99,6 +104,9 @@ hosts:
   - {name: lab1, address: $ip1, transport: $MODE, zone: a, nics: 1, nic_speed: 10Gbit/s}
   - {name: lab3, address: $ip3, transport: $MODE, zone: b, nics: 1, nic_speed: 10Gbit/s}
 YAML
+# What the plan will see: each guest's measured working set, dirty rate and
+# resident memory, with bounds and method.
+"$drover" inventory --inventory "$work/inventory.yaml" --out "$work/live.yaml" 2>&1 | tee "$work/inventory.txt"
 "$drover" plan --inventory "$work/inventory.yaml" --policy evacuate --hosts lab1 --out "$work/plan.json" | tee "$work/plan.txt"
 "$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --out "$OUT/real" | tee "$work/apply.txt"
 
@@ -118,8 +126,14 @@ say "every guest beats on lab3 with the same boot id"
 	echo "Guests (memory MiB : working set : write rate): $GUESTS; profile: ${PROFILE:-built-in default}"
 	echo
 	echo '```'
+	grep -E '^(VM|drfid)' "$work/inventory.txt"
+	grep -E '^ +(id|[0-9]+) ' "$work/plan.txt"
+	echo
 	sed -n '/^VM /,$p' "$work/apply.txt"
 	echo '```'
+	echo
+	echo "Resident memory as the plan took it, against what QEMU sent as normal pages (drover's report):"
+	grep -E '^ *(- names|resident|wss|dirty_rate):' "$work/live.yaml" | paste - - - - || true
 } >"$OUT/fidelity.md"
 say "table: $OUT/fidelity.md"
 median=$(sed -n 's/^prediction: median |error| \([0-9.]*\)%.*/\1/p' "$work/apply.txt")

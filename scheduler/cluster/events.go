@@ -92,6 +92,10 @@ type MigrationDone struct {
 	Downtime time.Duration
 	Bytes    int64
 	Rounds   int
+	// Elapsed is the job's own time as the hypervisor counted it (libvirt's
+	// time_elapsed), 0 when unknown: what a move takes besides is the
+	// executor's own work (checks before and after, polling).
+	Elapsed time.Duration
 	// Lost is set when the guest died with a host during the migration.
 	Lost bool
 }

@@ -220,7 +220,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			}
 			// QEMU's unthrottled final copy is bounded by the path, not the cap.
 			rate, link := cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
-			cfg.LinkRate, cfg.CopyShared, cfg.TLS = link, true, m.Transport == cluster.TransportTLS
+			cfg.LinkRate, cfg.CopyShared, cfg.TLS, cfg.Wall = link, true, m.Transport == cluster.TransportTLS, true
 			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running", Rate: rate}
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
 				cap: rate, last: eng.Now()}
@@ -321,7 +321,7 @@ func (t *Timer) Cut(moves []Move, budget time.Duration) ([]bool, error) {
 				worst = max(worst, (load[l]+bytes)/c)
 			}
 		}
-		fixed := t.cfg.SetupTime + t.cfg.Profile.Finish()
+		fixed := t.cfg.SetupTime + t.cfg.Profile.Overhead(m.Transport == cluster.TransportTLS) + t.cfg.Profile.Finish()
 		if fixed+time.Duration(worst/t.cfg.Profile.Goodput*float64(time.Second)) > budget {
 			continue
 		}
@@ -350,11 +350,12 @@ func (t *Timer) totals(p *Plan) {
 	}
 	p.LowerBound = LowerBound(t.snap, out, in, t.cfg.Profile.Goodput)
 	defer func() {
-		// Nothing is sent before the first migration's setup is over, and
+		// Nothing is sent before the first migration's setup (libvirt's
+		// phases outside the job included) is over, and
 		// the last one still has libvirt's confirm to go once its guest
 		// runs on the destination.
 		if len(p.Moves) > 0 {
-			p.LowerBound += t.cfg.SetupTime + t.cfg.Profile.Finish()
+			p.LowerBound += t.cfg.SetupTime + t.cfg.Profile.Overhead(false) + t.cfg.Profile.Finish()
 		}
 	}()
 	// A shared link (a rack's uplink) can bind harder than any NIC: the

@@ -33,9 +33,10 @@ func to(snap *cluster.Snapshot, id int, vm, dst string, after ...int) plan.Move 
 	return plan.Move{ID: id, VM: vm, Source: snap.VM(vm).Host, Destination: dst, After: after}
 }
 
-// predict is what precopy says of vm alone from src to dst at the stream cap.
+// predict is what precopy says of vm alone from src to dst at the stream
+// cap, on the wall clock as plans count it.
 func predict(snap *cluster.Snapshot, cfg precopy.Config, vm, src, dst string) precopy.Result {
-	cfg.Latency = starLatency
+	cfg.Latency, cfg.Wall = starLatency, true
 	return precopy.Predict(plan.Workload(snap.VM(vm)), cfg,
 		cluster.StreamCap(snap.Host(src), snap.Host(dst), 0))
 }

@@ -104,6 +104,10 @@ type Config struct {
 	// TLS says the stream is encrypted: the profile's TLS stream rate is
 	// what its CPU-bound parts run at.
 	TLS bool
+	// Wall counts the profile's overhead outside libvirt's job before the
+	// setup, so that TotalTime is what an operator waits for rather than
+	// what libvirt reports.
+	Wall bool
 	// Profile holds the fitted parameters; the zero Profile means
 	// DefaultProfile. SetupTime and SwitchoverCost, when set, override the
 	// profile's.

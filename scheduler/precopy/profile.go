@@ -71,6 +71,14 @@ type Profile struct {
 	// datacenter's NICs are its bound). StreamRateTLS 0 takes StreamRate.
 	StreamRate    float64 `json:"stream_rate,omitempty"`
 	StreamRateTLS float64 `json:"stream_rate_tls,omitempty"`
+	// OverheadMS is what a move takes on the wall clock outside the job
+	// libvirt reports (its time_elapsed): a peer-to-peer migration's begin,
+	// prepare and confirm phases and the client's own calls, before any
+	// page flows; OverheadTLSMS the same over TLS (0: OverheadMS). Plans
+	// and the simulator count it (they predict what an operator waits
+	// for); predict reports it apart, as wall_time_ms.
+	OverheadMS    float64 `json:"overhead_ms,omitempty"`
+	OverheadTLSMS float64 `json:"overhead_tls_ms,omitempty"`
 	// ZeroPageUS is the migration thread's CPU time per zero page in the
 	// first pass, in µs: QEMU reads every page to find the zero ones, so
 	// a large, mostly idle guest takes longer than its bytes say when
@@ -153,7 +161,7 @@ func (p Profile) Validate() error {
 		v    float64
 	}{
 		{"setup_ms", p.SetupMS}, {"sync_ms", p.SyncMS}, {"switchover_ms", p.SwitchoverMS},
-		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate}, {"stream_rate_tls", p.StreamRateTLS}, {"zero_page_us", p.ZeroPageUS},
+		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate}, {"stream_rate_tls", p.StreamRateTLS}, {"zero_page_us", p.ZeroPageUS}, {"overhead_ms", p.OverheadMS}, {"overhead_tls_ms", p.OverheadTLSMS},
 		{"zero_page_bytes", p.ZeroPageBytes}, {"dirty_factor", p.DirtyFactor}, {"page_header_bytes", p.PageHeaderBytes}, {"rel_err", p.RelErr},
 	} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
@@ -236,4 +244,12 @@ func (p Profile) Stream(path, cap float64, tls bool) (rate, link float64) {
 	}
 	link = bound(path, p.Achievable(tls))
 	return bound(link, cap), link
+}
+
+// Overhead is OverheadMS (or OverheadTLSMS over TLS) as a duration.
+func (p Profile) Overhead(tls bool) time.Duration {
+	if tls && p.OverheadTLSMS > 0 {
+		return msDur(p.OverheadTLSMS)
+	}
+	return msDur(p.OverheadMS)
 }

@@ -137,6 +137,9 @@ func NewStepper(w Workload, c Config) *Stepper {
 	}
 	s.seg = segSetup
 	s.leftNs = sat(nonneg(c.SetupTime), s.rtt)
+	if c.Wall {
+		s.leftNs = sat(s.leftNs, int64(p.Overhead(c.TLS)))
+	}
 	return s
 }
 

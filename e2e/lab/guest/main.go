@@ -101,7 +101,7 @@ func main() {
 // only live figure of how much of it is zero pages that migrate as
 // markers. A guest without them (no modules in the initramfs, no balloon
 // device) runs as before.
-var balloonModules = []string{"virtio", "virtio_ring", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_balloon"}
+var balloonModules = []string{"virtio_ring", "virtio", "virtio_pci_modern_dev", "virtio_pci_legacy_dev", "virtio_pci", "virtio_balloon"}
 
 // sysFinitModule is finit_module(2) on x86_64, which build-guest.sh builds
 // for (the frozen syscall package does not name it).
