@@ -95,6 +95,11 @@ func predictCmd() *cobra.Command {
 			}
 			m["total_time_interval_ms"] = [2]float64{t * max(0, 1-prof.Spread()), t * (1 + prof.Spread())}
 			m["profile"] = prof.Name
+			if o := prof.Overhead(cfg.TLS); o > 0 {
+				// What an operator waits for: libvirt's phases outside
+				// the job it reports.
+				m["wall_time_ms"] = t + float64(o)/1e6
+			}
 			enc := json.NewEncoder(cmd.OutOrStdout())
 			enc.SetIndent("", "  ")
 			return enc.Encode(m)
@@ -119,6 +124,7 @@ func predictCmd() *cobra.Command {
 	f.StringVar(&onLimit, "on-limit", "abort", "at a limit: abort, force or postcopy")
 	f.BoolVar(&cfg.AutoConverge, "auto-converge", false, "throttle the guest when it dirties faster than pages are sent")
 	f.BoolVar(&rounds, "rounds", false, "include every round in the output")
+	f.BoolVar(&cfg.TLS, "tls", false, "the stream is encrypted (QEMU native TLS): the profile's TLS stream rate and overhead apply")
 	return c
 }
 
