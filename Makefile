@@ -46,6 +46,9 @@ e2e: setup
 	DROVER_LAB=1 $(GO) test -count=1 -timeout 25m ./backend/libvirt/
 	$(GO) build -o $(BIN) ./cmd/drover
 	DROVER=$(CURDIR)/$(BIN) e2e/lab/apply.sh
+	# Plan against apply on three dirtying guests with the lab's profile;
+	# fails if a guest is lost or the median error is above 25%.
+	DROVER=$(CURDIR)/$(BIN) OUT=$(CURDIR)/out/fidelity e2e/lab/fidelity.sh
 	# A small fresh calibration grid (~2 min), predicted by the committed
 	# profile, which never saw these migrations.
 	OUT=$(CURDIR)/out/calib-e2e MEM_MIB=256 WSS="64M" DIRTY="0 12M" CAP_MIBS="32 64" CONC= BUDGET=300 e2e/lab/calibrate.sh

@@ -128,9 +128,17 @@ func calibrateCmd() *cobra.Command {
 			}
 			prof.Name = name
 			prof.RelErr = calibrate.RelErr(rows)
-			prof.OverheadMS, prof.OverheadTLSMS = 0, 0
 			if wall {
-				prof.OverheadMS, prof.OverheadTLSMS = calibrate.Overheads(single)
+				// A transport the data does not have keeps the base's figure.
+				tcp, tls := calibrate.Overheads(single)
+				if tcp > 0 {
+					prof.OverheadMS = tcp
+				}
+				if tls > 0 {
+					prof.OverheadTLSMS = tls
+				}
+			} else {
+				prof.OverheadMS, prof.OverheadTLSMS = 0, 0
 			}
 			prof.FittedOn = fmt.Sprintf("%s: %d single migrations from %s (fitted: %s)", fittedOn, len(single), strings.Join(sources, ", "), strings.Join(names, ", "))
 			var concPts []calibrate.Point
