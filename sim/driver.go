@@ -44,6 +44,7 @@ func CoreConfig(sc *scenarios.Scenario, opts Options) (scheduler.Config, error) 
 		Interval: p.Interval,
 		Options: cluster.MigrationOptions{
 			Bandwidth: m.Bandwidth, DowntimeLimit: m.DowntimeLimit, AutoConverge: m.AutoConverge,
+			ThrottleInitial: m.Throttle.Initial, ThrottleIncrement: m.Throttle.Increment,
 		},
 		CompletionTimeoutPerGiB: m.CompletionTimeoutPerGiB,
 		ProgressTimeout:         m.ProgressTimeout,

@@ -498,15 +498,17 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		removeGuest(lab3, g.name)
 	})
 
-	It("throttles a guest that does not converge when auto-converge is on", func() {
+	It("throttles a guest that does not converge when auto-converge is on, from the configured first step", func() {
 		g := hot("drac1", "52:54:00:dd:09:03")
 		opts := stuck
 		opts.AutoConverge = true
+		// QEMU's first step is 20%; libvirt's auto_converge.initial sets it.
+		opts.ThrottleInitial, opts.ThrottleIncrement = 35, 5
 		b, ev, was := migrateFromLab1(g, 11, opts)
 		c := dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
 		dom, err := c.Libvirt().DomainLookupByName(g.name)
 		Expect(err).NotTo(HaveOccurred())
-		var throttle uint64
+		var throttle, first uint64
 		Eventually(func() uint64 {
 			if _, done := ev.done(11); done {
 				return 100 // converged already: the throttle did its work
@@ -514,10 +516,18 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 			_, ps, err := c.Libvirt().DomainGetJobStats(dom, 0)
 			if err == nil {
 				throttle = params(ps).uint(golibvirt.DomainJobAutoConvergeThrottle)
+				if first == 0 {
+					first = throttle
+				}
 			}
 			return throttle
-		}).WithTimeout(60 * time.Second).WithPolling(300 * time.Millisecond).Should(BeNumerically(">=", 20))
-		GinkgoWriter.Printf("auto-converge throttle reached %d%%\n", throttle)
+		}).WithTimeout(60 * time.Second).WithPolling(300 * time.Millisecond).Should(BeNumerically(">=", 35))
+		GinkgoWriter.Printf("auto-converge throttle: first seen %d%%, reached %d%%\n", first, throttle)
+		if first > 0 {
+			// Steps come at least two one-second periods apart, so a 300 ms
+			// poll sees the first.
+			Expect(first).To(BeNumerically("==", 35), "the first throttle step")
+		}
 		Expect(b.Apply(context.Background(), []cluster.Command{cluster.AbortMigration{ID: 11, Reason: "test over"}})).To(Succeed())
 		d := waitDone(ev, 11, 60*time.Second)
 		if d.Outcome == cluster.OutcomeCompleted {

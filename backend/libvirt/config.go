@@ -105,7 +105,11 @@ type MigrationConfig struct {
 	Bandwidth     Rate       `yaml:"bandwidth"`
 	DowntimeLimit Duration   `yaml:"downtime_limit"`
 	AutoConverge  bool       `yaml:"auto_converge"`
-	PostCopy      bool       `yaml:"postcopy"`
+	// CPUThrottleInitial and CPUThrottleIncrement are auto-converge's
+	// steps in percent, as QEMU's parameters (0: QEMU's 20 and 10).
+	CPUThrottleInitial   int  `yaml:"cpu_throttle_initial"`
+	CPUThrottleIncrement int  `yaml:"cpu_throttle_increment"`
+	PostCopy             bool `yaml:"postcopy"`
 	// The executor's limits (scheduler.Config). The two timeouts default
 	// to 150s, on_limit to abort, as in scenarios, so that a plan made on
 	// `drover inventory`'s scenario predicts what apply does.
@@ -316,6 +320,14 @@ func (c *Config) check() error {
 	if c.Migration.ProgressTimeout == 0 {
 		c.Migration.ProgressTimeout = Duration(defaultTimeout)
 	}
+	for _, t := range []struct {
+		key string
+		v   int
+	}{{"cpu_throttle_initial", c.Migration.CPUThrottleInitial}, {"cpu_throttle_increment", c.Migration.CPUThrottleIncrement}} {
+		if t.v < 0 || t.v > 99 {
+			bad(1, 1, "migration.%s: %d is not a percentage 1..99 (0: QEMU's)", t.key, t.v)
+		}
+	}
 	if c.Migration.MaxParallel < 0 || c.Migration.MaxPerHost < 0 || c.Migration.MaxIterations < 0 {
 		bad(1, 1, "migration: negative limit")
 	}
@@ -491,6 +503,7 @@ func (c *Config) ScenarioMigration() *scenarios.Migration {
 		DowntimeLimit: time.Duration(m.DowntimeLimit), MaxIterations: m.MaxIterations,
 		CompletionTimeoutPerGiB: time.Duration(m.CompletionTimeoutPerGiB), ProgressTimeout: time.Duration(m.ProgressTimeout),
 		OnLimit: scenarios.OnLimit(m.OnLimit), AutoConverge: m.AutoConverge, Bandwidth: float64(m.Bandwidth),
+		Throttle:    precopy.Throttle{Initial: m.CPUThrottleInitial, Increment: m.CPUThrottleIncrement},
 		MaxParallel: m.MaxParallel, MaxPerHostOut: m.MaxPerHost, MaxPerHostIn: m.MaxPerHost,
 	}
 }
@@ -499,7 +512,7 @@ func (c *Config) ScenarioMigration() *scenarios.Migration {
 func (c *Config) MigrationOptions() cluster.MigrationOptions {
 	m := c.Migration
 	return cluster.MigrationOptions{Bandwidth: float64(m.Bandwidth), DowntimeLimit: time.Duration(m.DowntimeLimit),
-		AutoConverge: m.AutoConverge, PostCopy: m.PostCopy}
+		AutoConverge: m.AutoConverge, PostCopy: m.PostCopy, ThrottleInitial: m.CPUThrottleInitial, ThrottleIncrement: m.CPUThrottleIncrement}
 }
 
 func (c *Config) timeout() time.Duration      { return orDefault(c.Timeout, DefaultTimeout) }

@@ -180,8 +180,17 @@ func (b *Backend) migrate(m *migration) cluster.MigrationDone {
 		flags |= golibvirt.MigrateTLS
 	}
 	opts := c.Options
+	var params []golibvirt.TypedParam
 	if opts.AutoConverge {
 		flags |= golibvirt.MigrateAutoConverge
+		for _, t := range []struct {
+			field string
+			v     int
+		}{{golibvirt.MigrateParamAutoConvergeInitial, opts.ThrottleInitial}, {golibvirt.MigrateParamAutoConvergeIncrement, opts.ThrottleIncrement}} {
+			if t.v > 0 {
+				params = append(params, golibvirt.TypedParam{Field: t.field, Value: *golibvirt.NewTypedParamValueInt(int32(t.v))})
+			}
+		}
 	}
 	if opts.PostCopy {
 		flags |= golibvirt.MigratePostcopy
@@ -189,7 +198,6 @@ func (b *Backend) migrate(m *migration) cluster.MigrationDone {
 	if b.cfg.BlockMigration && slices.ContainsFunc(before.Disks, func(d Disk) bool { return !d.Shared && !d.Empty }) {
 		flags |= golibvirt.MigrateNonSharedDisk
 	}
-	var params []golibvirt.TypedParam
 	if opts.Bandwidth > 0 {
 		// libvirt takes MiB/s; round up so a cap never becomes "none".
 		mib := uint64(math.Ceil(opts.Bandwidth / (1 << 20)))

@@ -17,6 +17,10 @@ type MigrationOptions struct {
 	Bandwidth     float64       `json:"bandwidth,omitempty"`
 	DowntimeLimit time.Duration `json:"downtime_limit,omitempty"`
 	AutoConverge  bool          `json:"auto_converge,omitempty"`
+	// ThrottleInitial and ThrottleIncrement are auto-converge's steps in
+	// percent (QEMU's cpu-throttle-initial and -increment; 0: QEMU's).
+	ThrottleInitial   int `json:"cpu_throttle_initial,omitempty"`
+	ThrottleIncrement int `json:"cpu_throttle_increment,omitempty"`
 	// PostCopy allows a later StartPostCopy.
 	PostCopy bool `json:"postcopy,omitempty"`
 	// MaxIterations and OnLimit override the executor's limits for this
