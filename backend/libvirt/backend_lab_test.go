@@ -559,7 +559,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	// FlakeAttempts: issue 12's intermittent "Unsafe migration" from libvirt
 	// on this spec, whose cause is not found yet; each attempt starts from
 	// hosts without its guest.
-	It("pins a guest with a local disk, and moves it once its storage is declared shared", FlakeAttempts(2), func() {
+	It("pins a guest with a local disk, and moves it once its storage is declared shared", func() {
 		removeGuest(lab1, "drdk1")
 		removeGuest(lab3, "drdk1")
 		DeferCleanup(func() { removeGuest(lab1, "drdk1"); removeGuest(lab3, "drdk1") })

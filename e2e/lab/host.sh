@@ -112,6 +112,11 @@ setup_inside() { # runs inside the namespaces: NAME IP MODE
 	conf_set "$qc" security_driver '"none"'
 	# Every host sees the machine's /var/tmp: disk images there are on
 	# shared storage, which libvirt must be told (it checks before migrating).
+	# libvirtd resolves each entry to its real path when it starts and
+	# silently keeps none for a directory that does not exist yet: on a
+	# fresh machine, where the first spec to need it creates it, every
+	# migration of a disk there was then "unsafe" (issue 12's flake).
+	mkdir -p /var/tmp/drover-lab-disks
 	conf_set "$qc" shared_filesystems '[ "/var/tmp/drover-lab-disks" ]'
 }
 
