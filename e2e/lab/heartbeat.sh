@@ -9,7 +9,8 @@ last_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null
 first_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null | head -n1 | sed -E 's/.*seq=([0-9]+) boot=([^ ]+).*/\1 \2/'; }
 
 # guest_xml NAME MEM_MIB WSS DIRTY SERIAL GUESTDIR: the heartbeat guest's domain XML on
-# stdout (TCG, kernel + initrd from GUESTDIR, no disk, serial and console to SERIAL).
+# stdout (TCG, kernel + initrd from GUESTDIR, no disk, serial and console to SERIAL),
+# with a virtio-balloon reporting the guest's free memory every second (BALLOON=0: none).
 guest_xml() {
 	cat <<XML
 <domain type='qemu'>
@@ -36,9 +37,7 @@ guest_xml() {
       <target type='serial' port='0'/>
     </console>
     <controller type='usb' model='none'/>
-    <memballoon model='virtio'>
-      <stats period='1'/>
-    </memballoon>
+    $(if [ "${BALLOON:-1}" = 1 ]; then echo "<memballoon model='virtio'><stats period='1'/></memballoon>"; else echo "<memballoon model='none'/>"; fi)
   </devices>
 </domain>
 XML
