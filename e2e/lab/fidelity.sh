@@ -132,8 +132,10 @@ say "every guest beats on lab3 with the same boot id"
 	sed -n '/^VM /,$p' "$work/apply.txt"
 	echo '```'
 	echo
-	echo "Resident memory as the plan took it, against what QEMU sent as normal pages (drover's report):"
-	grep -E '^ *(- names|resident|wss|dirty_rate):' "$work/live.yaml" | paste - - - - || true
+	echo "The model's inputs per guest, from the scenario drover inventory wrote:"
+	echo
+	awk '/- names: drfid/ {n=$3} n && /^ +resident:/ {r=$2} n && /^ +wss:/ {w=$2}
+		n && /^ +dirty_rate:/ {printf "- %s: resident %s, wss %s, dirty rate %s\n", n, r, w, $2; n=""}' "$work/live.yaml"
 } >"$OUT/fidelity.md"
 say "table: $OUT/fidelity.md"
 median=$(sed -n 's/^prediction: median |error| \([0-9.]*\)%.*/\1/p' "$work/apply.txt")
