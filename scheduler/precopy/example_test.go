@@ -23,13 +23,13 @@ func ExamplePredict() {
 	r = precopy.Predict(vm, precopy.Config{CompletionTimeoutPerGiB: 20 * time.Second, OnLimit: precopy.Postcopy}, 32*MiB)
 	fmt.Printf("%s on %s after %v, paused %v\n", r.Outcome, r.Reason, r.TotalTime.Round(time.Millisecond), r.Downtime)
 	// Output:
-	// completed after 9 bitmap syncs in 12.025s, paused 15ms
+	// completed after 9 bitmap syncs in 12.085s, paused 50ms
 	// round 1: 183.8 MiB in 5.902s
 	// round 2:  90.3 MiB in 2.902s
 	// round 3:  43.6 MiB in 1.402s
 	// round 4:  21.8 MiB in 702ms
-	// round 5:  12.5 MiB in 402ms
+	// round 5:   9.3 MiB in 302ms
 	// round 6:   6.2 MiB in 202ms
 	// round 7:   3.1 MiB in 102ms
-	// postcopy on completion-timeout after 5.191s, paused 25.069µs
+	// postcopy on completion-timeout after 5.515s, paused 19.264561ms
 }
