@@ -168,8 +168,9 @@ var params = []param{
 }
 
 // AllParams are the names of every fitted field; FewParams those a handful
-// of migrations can pin down: the fixed cost and the stream's goodput,
-// which differ most from one cluster to the next.
+// of migrations can pin down, which differ most from one cluster to the
+// next: the fixed cost, the goodput, and from uncapped migrations the
+// stream rates and the zero pages' cost.
 var (
 	AllParams = func() []string {
 		var n []string
@@ -185,11 +186,12 @@ var (
 // (no cap, no shaped link, no path rate): only the hosts' own stream rate.
 func uncapped(p Point) bool { return p.Cap <= 0 && p.Link <= 0 && p.Path <= 0 }
 
-// Usable drops the stream rates from names unless pts has uncapped
-// migrations of that transport to learn them from (and goodput when every
-// migration is uncapped: it only scales granted rates), and starts a rate
-// that base leaves unknown at what those migrations averaged (bytes over
-// time).
+// Usable drops from names what pts cannot teach: a stream rate without
+// uncapped migrations of its transport, the zero pages' cost without any
+// uncapped migration, goodput when every migration is uncapped (it only
+// scales granted rates). It returns base with each free stream rate set by
+// a line search (from what those migrations averaged when base has none)
+// and, when base leaves the zero pages' cost unknown, the best of a few.
 func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precopy.Profile) {
 	var sum, n [2]float64
 	for _, p := range pts {
