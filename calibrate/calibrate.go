@@ -186,14 +186,28 @@ var (
 // (no cap, no shaped link, no path rate): only the hosts' own stream rate.
 func uncapped(p Point) bool { return p.Cap <= 0 && p.Link <= 0 && p.Path <= 0 }
 
-// Usable drops from names what pts cannot teach: a stream rate without
+// Learnable is names less what pts cannot teach: a stream rate without
 // uncapped migrations of its transport, the zero pages' cost without any
 // uncapped migration, goodput when every migration is uncapped (it only
-// scales granted rates). It returns base with each free stream rate set by
-// a line search (from what those migrations averaged when base has none)
-// and, when base leaves the zero pages' cost unknown, the best of a few.
-func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precopy.Profile) {
-	var sum, n [2]float64
+// scales granted rates).
+func Learnable(pts []Point, names []string) []string {
+	_, n := uncappedRates(pts)
+	var out []string
+	for _, name := range names {
+		switch i := slices.Index([]string{"stream_rate", "stream_rate_tls"}, name); {
+		case name == "goodput" && n[0]+n[1] == len(pts):
+		case name == "zero_page_us" && n[0]+n[1] == 0:
+		case i >= 0 && n[i] == 0:
+		default:
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// uncappedRates are the summed flowing rates (bytes over time) and the
+// counts of pts' uncapped migrations, over TCP (0) and TLS (1).
+func uncappedRates(pts []Point) (sum [2]float64, n [2]int) {
 	for _, p := range pts {
 		if uncapped(p) && p.TimeMS > 0 {
 			i := 0
@@ -204,43 +218,35 @@ func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precop
 			n[i]++
 		}
 	}
-	var out []string
-	var rates []int // which stream rates (0 tcp, 1 tls) are free
-	for _, name := range names {
-		if name == "goodput" && int(n[0]+n[1]) == len(pts) {
-			continue // goodput scales granted rates, and no stream here had one
-		}
-		if name == "zero_page_us" && n[0]+n[1] == 0 {
-			continue // a rate limit hides the zero pages' cost
-		}
-		i := slices.Index([]string{"stream_rate", "stream_rate_tls"}, name)
-		if i >= 0 {
-			if n[i] == 0 {
+	return sum, n
+}
+
+// seed is where a fit of names (learnable ones) on pts starts from base:
+// each free stream rate set by a line search (from what its migrations
+// averaged when base has none) and, when the zero pages' cost is free and
+// base leaves it unknown, the best of a few costs, since the two trade
+// against each other (both slow the first pass).
+func seed(pts []Point, base precopy.Profile, names []string) precopy.Profile {
+	sum, n := uncappedRates(pts)
+	rates := func(b precopy.Profile) precopy.Profile {
+		for i, name := range []string{"stream_rate", "stream_rate_tls"} {
+			if !slices.Contains(names, name) {
 				continue
 			}
-			rates = append(rates, i)
-		}
-		out = append(out, name)
-	}
-	seed := func(b precopy.Profile) precopy.Profile {
-		for _, i := range rates {
 			f := &b.StreamRate
 			if i == 1 {
 				f = &b.StreamRateTLS
 			}
 			if *f <= 0 {
-				*f = sum[i] / n[i]
+				*f = sum[i] / float64(n[i])
 			}
 			lineSearch(pts, &b, f, i == 1)
 		}
 		return b
 	}
-	if !slices.Contains(out, "zero_page_us") || base.ZeroPageUS > 0 {
-		return out, seed(base)
+	if !slices.Contains(names, "zero_page_us") || base.ZeroPageUS > 0 {
+		return rates(base)
 	}
-	// The zero pages' cost and the stream rates trade against each other
-	// (both slow the first pass): try a few costs, each with its own
-	// stream rates, and start from the best.
 	var free []Point
 	for _, p := range pts {
 		if uncapped(p) {
@@ -251,12 +257,12 @@ func Usable(pts []Point, base precopy.Profile, names []string) ([]string, precop
 	for _, us := range []float64{0, 1, 2, 4, 8, 16} {
 		b := base
 		b.ZeroPageUS = us
-		b = seed(b)
+		b = rates(b)
 		if l := loss(free, b); l < bestLoss {
 			best, bestLoss = b, l
 		}
 	}
-	return out, best
+	return best
 }
 
 // lineSearch sets the stream rate *f (a field of *base) to the one that
@@ -398,7 +404,8 @@ func fitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profi
 	if len(pts) == 0 {
 		return base, errors.New("calibrate: nothing to fit")
 	}
-	names, base = Usable(pts, base, names)
+	names = Learnable(pts, names)
+	base = seed(pts, base, names)
 	ps, err := pick(names)
 	if err != nil {
 		return base, err

@@ -116,7 +116,7 @@ func calibrateCmd() *cobra.Command {
 			if len(single) < 3 {
 				return fmt.Errorf("%d migrations to fit: need at least 3 (each is held out in turn)", len(single))
 			}
-			names, _ = calibrate.Usable(single, start, names)
+			names = calibrate.Learnable(single, names)
 			k := min(folds, len(single))
 			rows, err := calibrate.CrossValidate(single, start, k, names)
 			if err != nil {
