@@ -26,12 +26,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-drover=${DROVER:-}
-if [ -z "$drover" ]; then
-	drover=$state/bin/drover
-	mkdir -p "$state/bin"
-	(cd "$repo" && go build -o "$drover" ./cmd/drover)
-fi
+drover=$(drover_bin "$repo" "$state")
 "$here/build-guest.sh" "$guestdir" >/dev/null
 "$H" up lab1 $ip1 tcp
 "$H" up lab3 $ip3 tcp

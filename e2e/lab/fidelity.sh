@@ -47,12 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-drover=${DROVER:-}
-if [ -z "$drover" ]; then
-	drover=$state/bin/drover
-	mkdir -p "$state/bin"
-	(cd "$repo" && go build -o "$drover" ./cmd/drover)
-fi
+drover=$(drover_bin "$repo" "$state")
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
 rm -rf "$OUT/real"

@@ -42,3 +42,15 @@ guest_xml() {
 </domain>
 XML
 }
+
+# drover_bin REPO STATE: the drover binary the lab scripts run: $DROVER when
+# set, else one built from REPO into STATE/bin (the build's output to stderr).
+drover_bin() {
+	if [ -n "${DROVER:-}" ]; then
+		echo "$DROVER"
+		return
+	fi
+	mkdir -p "$2/bin"
+	(cd "$1" && go build -o "$2/bin/drover" ./cmd/drover) >&2
+	echo "$2/bin/drover"
+}
