@@ -570,22 +570,16 @@ func (r *runner) completedStats(ctx context.Context, dst *host, d *cluster.Migra
 	if err != nil {
 		return
 	}
-	dom, err := call(ctx, dc, func() (golibvirt.Domain, error) { return dc.l.DomainLookupByName(d.VM) })
-	if err != nil {
-		return
-	}
-	p, err := call(ctx, dc, func() (typedParams, error) {
-		_, ps, err := dc.l.DomainGetJobStats(dom, golibvirt.DomainJobStatsCompleted)
-		return params(ps), err
-	})
+	// Kept: drover calibrate reads the same record for its table.
+	p, err := dc.CompletedJob(ctx, d.VM)
 	if err != nil {
 		r.b.log.Warn("libvirt: no completed job stats on destination", "vm", d.VM, "err", err)
 		return
 	}
-	d.Downtime = time.Duration(p.uint(golibvirt.DomainJobDowntime)) * time.Millisecond
-	d.Bytes = int64(p.uint(golibvirt.DomainJobDataProcessed))
-	d.Rounds = int(p.uint(golibvirt.DomainJobMemoryIteration))
-	d.Elapsed = time.Duration(p.uint(golibvirt.DomainJobTimeElapsed)) * time.Millisecond
+	d.Downtime = time.Duration(p[golibvirt.DomainJobDowntime]) * time.Millisecond
+	d.Bytes = int64(p[golibvirt.DomainJobDataProcessed])
+	d.Rounds = int(p[golibvirt.DomainJobMemoryIteration])
+	d.Elapsed = time.Duration(p[golibvirt.DomainJobTimeElapsed]) * time.Millisecond
 }
 
 // placement is where a guest was found after a migration.

@@ -1,0 +1,151 @@
+package libvirt
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	golibvirt "github.com/digitalocean/go-libvirt"
+	"libvirt.org/go/libvirtxml"
+
+	"github.com/droverlab/drover/backend"
+)
+
+// Workload is the project's workload guest (e2e/lab/guest, built by
+// e2e/lab/build-guest.sh): a kernel and an initramfs and no disk, which
+// keeps a working set of WSS bytes, writes Dirty bytes/s into it and
+// prints a heartbeat on its serial console. drover calibrate boots it on
+// real hosts to measure migrations of known working set and rate.
+type Workload struct {
+	Name      string
+	MemoryMiB int
+	WSS       int64
+	Dirty     int64
+	// GuestDir holds vmlinuz and initrd.gz, at the same path on every
+	// host (the destination's QEMU opens them again).
+	GuestDir string
+	// KVM asks for hardware virtualization; TCG otherwise.
+	KVM bool
+}
+
+// XML is the workload's domain. The serial console is a pty, so that it
+// can be read over libvirt's RPC from anywhere (Console), and is logged
+// on the host as well; a virtio-balloon reports the guest's free memory
+// every second, the live figure of its non-zero memory.
+func (w Workload) XML() (string, error) {
+	if w.Name == "" || w.MemoryMiB <= 0 || w.GuestDir == "" {
+		return "", fmt.Errorf("workload: name, memory and guest directory are required (got %q, %d MiB, %q)", w.Name, w.MemoryMiB, w.GuestDir)
+	}
+	if strings.ContainsAny(w.GuestDir, " \t\n") {
+		return "", fmt.Errorf("workload: guest directory %q has white space", w.GuestDir)
+	}
+	typ := "qemu"
+	if w.KVM {
+		typ = "kvm"
+	}
+	port := uint(0)
+	pty := libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}
+	logf := &libvirtxml.DomainChardevLog{File: "/var/log/libvirt/qemu/" + w.Name + "-serial.log", Append: "on"}
+	d := libvirtxml.Domain{
+		Type:   typ,
+		Name:   w.Name,
+		Memory: &libvirtxml.DomainMemory{Value: uint(w.MemoryMiB), Unit: "MiB"},
+		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
+		OS: &libvirtxml.DomainOS{
+			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"},
+			Kernel:  w.GuestDir + "/vmlinuz",
+			Initrd:  w.GuestDir + "/initrd.gz",
+			Cmdline: fmt.Sprintf("console=ttyS0 panic=-1 quiet drover.wss=%d drover.dirty=%d", w.WSS, w.Dirty),
+		},
+		// Without <acpi/> libvirt passes -no-acpi, which QEMU 10 rejects.
+		Features:   &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}},
+		OnPoweroff: "destroy", OnReboot: "destroy", OnCrash: "destroy",
+		Devices: &libvirtxml.DomainDeviceList{
+			Serials: []libvirtxml.DomainSerial{{Source: &pty, Log: logf,
+				Target: &libvirtxml.DomainSerialTarget{Port: &port}}},
+			Consoles: []libvirtxml.DomainConsole{{Source: &pty,
+				Target: &libvirtxml.DomainConsoleTarget{Type: "serial", Port: &port}}},
+			Controllers: []libvirtxml.DomainController{{Type: "usb", Model: "none"}},
+			MemBalloon:  &libvirtxml.DomainMemBalloon{Model: "virtio", Stats: &libvirtxml.DomainMemBalloonStats{Period: 1}},
+		},
+	}
+	return d.Marshal()
+}
+
+// Boot defines the domain persistently and starts it.
+func (c *Conn) Boot(ctx context.Context, xml string) error {
+	_, err := call(ctx, c, func() (struct{}, error) {
+		d, err := c.l.DomainDefineXML(xml)
+		if err != nil {
+			return struct{}{}, err
+		}
+		if err := c.l.DomainCreate(d); err != nil {
+			_ = c.l.DomainUndefine(d)
+			return struct{}{}, err
+		}
+		return struct{}{}, nil
+	})
+	return err
+}
+
+// Remove destroys and undefines the domain; a domain that is not there is
+// not an error.
+func (c *Conn) Remove(ctx context.Context, name string) error {
+	_, err := call(ctx, c, func() (struct{}, error) {
+		d, err := c.l.DomainLookupByName(name)
+		if err != nil {
+			return struct{}{}, err
+		}
+		_ = c.l.DomainDestroy(d) // not running is fine
+		return struct{}{}, c.l.DomainUndefine(d)
+	})
+	if errors.Is(err, backend.ErrNotFound) {
+		return nil
+	}
+	return err
+}
+
+// Console copies the domain's serial console to w until the stream ends:
+// the domain stopped or left the host, or c was closed. It takes a
+// connection of its own (closing it is how a reader stops early), since
+// the stream holds it; w must not block.
+func (c *Conn) Console(name string, w io.Writer) error {
+	d, err := c.l.DomainLookupByName(name)
+	if err != nil {
+		return c.mapError(err)
+	}
+	// FORCE: a console left open by an earlier reader is taken over.
+	if err := c.l.DomainOpenConsole(d, golibvirt.OptString{}, w, uint32(golibvirt.DomainConsoleForce)); err != nil {
+		return c.mapError(err)
+	}
+	return nil
+}
+
+// JobStats are the figures of a completed migration job as libvirt keeps
+// them on the destination (virDomainGetJobStats, completed), under their
+// typed-parameter names (time_elapsed, downtime, data_total,
+// memory_iteration, ...), all integers.
+type JobStats map[string]uint64
+
+// CompletedJob reads the domain's completed job and keeps it, so that
+// others may read it again (virsh domjobinfo --completed).
+func (c *Conn) CompletedJob(ctx context.Context, name string) (JobStats, error) {
+	return call(ctx, c, func() (JobStats, error) {
+		d, err := c.l.DomainLookupByName(name)
+		if err != nil {
+			return nil, err
+		}
+		_, ps, err := c.l.DomainGetJobStats(d, golibvirt.DomainJobStatsCompleted|golibvirt.DomainJobStatsKeepCompleted)
+		if err != nil {
+			return nil, err
+		}
+		p := params(ps)
+		s := make(JobStats, len(p))
+		for k := range p {
+			s[k] = p.uint(k)
+		}
+		return s, nil
+	})
+}
