@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -513,6 +514,22 @@ func (c *Config) MigrationOptions() cluster.MigrationOptions {
 	m := c.Migration
 	return cluster.MigrationOptions{Bandwidth: float64(m.Bandwidth), DowntimeLimit: time.Duration(m.DowntimeLimit),
 		AutoConverge: m.AutoConverge, PostCopy: m.PostCopy, ThrottleInitial: m.CPUThrottleInitial, ThrottleIncrement: m.CPUThrottleIncrement}
+}
+
+// Options is how to reach the host called name, for a connection of
+// one's own (Dial); ok false when the inventory has no such host.
+func (c *Config) Options(name string, log *slog.Logger) (Options, bool) {
+	h := c.Host(name)
+	if h == nil {
+		return Options{}, false
+	}
+	return c.options(h, log), true
+}
+
+func (c *Config) options(h *HostConfig, log *slog.Logger) Options {
+	o := Options{Transport: h.Transport, Address: h.Address, Port: h.Port, PKIDir: c.PKI, Timeout: c.timeout(), Logger: log}
+	o.InsecureSkipVerify = slices.Contains(c.InsecureSkipVerify, h.Name)
+	return o
 }
 
 func (c *Config) timeout() time.Duration      { return orDefault(c.Timeout, DefaultTimeout) }

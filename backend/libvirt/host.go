@@ -89,17 +89,7 @@ func (h *host) conn(ctx context.Context) (*Conn, error) {
 	return c, nil
 }
 
-func (h *host) options() Options {
-	cfg := h.b.cfg
-	o := Options{Transport: h.cfg.Transport, Address: h.cfg.Address, Port: h.cfg.Port, PKIDir: cfg.PKI,
-		Timeout: cfg.timeout(), Logger: h.b.log}
-	for _, n := range cfg.InsecureSkipVerify {
-		if n == h.cfg.Name {
-			o.InsecureSkipVerify = true
-		}
-	}
-	return o
-}
+func (h *host) options() Options { return h.b.cfg.options(&h.cfg, h.b.log) }
 
 // check is the keepalive: a cheap call on an idle connection.
 func (h *host) check(ctx context.Context) {

@@ -25,14 +25,37 @@ func calibrateCmd() *cobra.Command {
 		folds                     int
 		evaluate, wall            bool
 		maxMedian                 float64
+		g                         gridFlags
 	)
 	c := &cobra.Command{
-		Use:   "calibrate (--table measurements.csv,... | --from-runs DIR,...) (--out DIR | --evaluate)",
-		Short: "Fit a calibration profile to measured migrations and report its accuracy on migrations left out of the fit",
-		Args:  cobra.NoArgs,
+		Use:   "calibrate (--inventory FILE --guest-dir DIR | --table measurements.csv,... | --from-runs DIR,...) (--out DIR | --evaluate)",
+		Short: "Measure a grid of real migrations, fit a calibration profile to them and report its accuracy on migrations left out of the fit",
+		Long: `calibrate fits the migration model's profile to measured migrations and
+reports its accuracy on migrations the fit never saw.
+
+With --inventory it first measures them: on two hosts of the inventory it
+boots the project's workload guest (e2e/lab/build-guest.sh) at every
+point of a grid of memory, working set and write rate, migrates it once
+per bandwidth cap, and migrates groups of identical guests at once over a
+link --shaper limits. Each migration is a row of DIR/measurements.csv
+(libvirt's completed job, the rate the guest says it wrote, whether it
+kept running with the same boot); a row already there is not measured
+again, so an interrupted grid resumes. Then it fits (or, with --evaluate,
+predicts the rows with --base).`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if g.inventory != "" {
+				if out == "" {
+					return fmt.Errorf("--inventory needs --out, the directory of the measurements")
+				}
+				table, err := runGrid(cmd.Context(), cmd.ErrOrStderr(), g, out)
+				if err != nil {
+					return err
+				}
+				tables = append(tables, table)
+			}
 			if len(tables) == 0 && len(runs) == 0 {
-				return fmt.Errorf("--table or --from-runs is required")
+				return fmt.Errorf("--inventory, --table or --from-runs is required")
 			}
 			var pts []calibrate.Point
 			var sources []string
@@ -187,6 +210,7 @@ func calibrateCmd() *cobra.Command {
 	fl.BoolVar(&wall, "wall", false, "predict what an operator waits for: fit overhead_ms, libvirt's phases outside its job, from the tables' wall_ms (or the runs' own durations)")
 	fl.BoolVar(&evaluate, "evaluate", false, "fit nothing: predict the table with the default profile (or --base) and report the errors")
 	fl.Float64Var(&maxMedian, "max-median-error", 0, "with --evaluate, fail when the median total-time error is above this share (e.g. 0.2)")
+	g.register(c)
 	return c
 }
 
