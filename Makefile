@@ -49,10 +49,9 @@ e2e: setup
 	# Plan against apply on three dirtying guests with the lab's profile;
 	# fails if a guest is lost or the median error is above 25%.
 	DROVER=$(CURDIR)/$(BIN) OUT=$(CURDIR)/out/fidelity e2e/lab/fidelity.sh
-	# A small fresh calibration grid (~2 min), predicted by the committed
-	# profile, which never saw these migrations.
-	OUT=$(CURDIR)/out/calib-e2e MEM_MIB=256 WSS="64M" DIRTY="0 12M" CAP_MIBS="32 64" CONC= BUDGET=300 e2e/lab/calibrate.sh
-	$(BIN) calibrate --table out/calib-e2e/measurements.csv --evaluate --out out/calib-e2e --max-median-error 0.25
+	# A small fresh calibration grid measured by drover calibrate --inventory
+	# (~2 min), predicted by the committed profile, which never saw it.
+	DROVER=$(CURDIR)/$(BIN) OUT=$(CURDIR)/out/calib-e2e e2e/lab/grid.sh
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

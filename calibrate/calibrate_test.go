@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,12 +13,12 @@ import (
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
-// lab is the capped grid the default profile is fitted on: the lab on two
-// days, two machines.
+// lab is the capped grid the default profile is fitted on: the lab on
+// three days, three machines.
 func lab(t *testing.T) []calibrate.Point {
 	t.Helper()
 	var pts []calibrate.Point
-	for _, name := range []string{"../e2e/lab/calib/measurements.csv", "../e2e/lab/calib/day2/measurements.csv"} {
+	for _, name := range []string{"../e2e/lab/calib/measurements.csv", "../e2e/lab/calib/day2/measurements.csv", "../e2e/lab/calib/day3/measurements.csv"} {
 		f, err := os.Open(name)
 		if err != nil {
 			t.Fatal(err)
@@ -48,14 +49,17 @@ func TestFitOnLabTable(t *testing.T) {
 			single = append(single, p)
 		}
 	}
-	if len(single) < 90 {
+	if len(single) < 140 {
 		t.Fatalf("only %d single migrations", len(single))
 	}
-	fit, err := calibrate.Fit(single, calibrate.Start)
+	// The default leaves the zero pages free: a TCG lab's scan cost would
+	// slow every simulated datacenter's large, mostly empty guests.
+	names := slices.DeleteFunc(slices.Clone(calibrate.AllParams), func(n string) bool { return n == "zero_page_us" })
+	fit, err := calibrate.FitParams(single, calibrate.Start, names)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows, err := calibrate.CrossValidate(single, calibrate.Start, 5, nil)
+	rows, err := calibrate.CrossValidate(single, calibrate.Start, 5, names)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +67,7 @@ func TestFitOnLabTable(t *testing.T) {
 	t.Logf("held out: time median %.3f max %.3f, bytes median %.3f, downtime median %.0f ms, iterations within 1: %.2f",
 		e.TimeMedian, e.TimeMax, e.BytesMedian, e.DowntimeMedianMS, e.IterWithin1)
 	// Regression bounds on what this table gives today (BENCHMARKS.md).
-	if e.TimeMedian > 0.085 || e.TimeMax > 0.40 || e.BytesMedian > 0.02 || e.DowntimeMedianMS > 45 || e.IterWithin1 < 0.95 || e.InInterval < 0.65 {
+	if e.TimeMedian > 0.095 || e.TimeMax > 0.40 || e.BytesMedian > 0.02 || e.DowntimeMedianMS > 45 || e.IterWithin1 < 0.92 || e.InInterval < 0.70 {
 		t.Errorf("held-out accuracy regressed: %+v", e)
 	}
 	def := precopy.DefaultProfile()
@@ -171,8 +175,10 @@ func TestStreamRatesFromUncappedMigrations(t *testing.T) {
 			t.Errorf("%s: fit %.1f MiB/s, truth %.1f MiB/s", c.name, c.got/MiB, c.want/MiB)
 		}
 	}
-	if e := calibrate.Summarize(calibrate.Evaluate(pts, fit)); e.TimeMax > 0.08 || e.TimeMedian > 0.03 {
-		t.Errorf("refit predicts within %.3f (median %.3f), want 8%% (3%%)", e.TimeMax, e.TimeMedian)
+	// The time loss turns linear past 5% (a median is the goal), so the
+	// fit may leave one of six a step off.
+	if e := calibrate.Summarize(calibrate.Evaluate(pts, fit)); e.TimeMax > 0.10 || e.TimeMedian > 0.03 {
+		t.Errorf("refit predicts within %.3f (median %.3f), want 10%% (3%%)", e.TimeMax, e.TimeMedian)
 	}
 	fit, err = calibrate.FitParams(pts[:3], precopy.DefaultProfile(), rates)
 	if err != nil {

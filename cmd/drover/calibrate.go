@@ -21,7 +21,7 @@ const minFullFit = 12
 func calibrateCmd() *cobra.Command {
 	var (
 		out, base, name, fittedOn string
-		tables, runs              []string
+		tables, runs, hold        []string
 		folds                     int
 		evaluate, wall            bool
 		maxMedian                 float64
@@ -139,6 +139,12 @@ predicts the rows with --base).`,
 			if len(single) < 3 {
 				return fmt.Errorf("%d migrations to fit: need at least 3 (each is held out in turn)", len(single))
 			}
+			for _, h := range hold {
+				if !slices.Contains(calibrate.AllParams, h) {
+					return fmt.Errorf("--hold %s: not a fitted parameter (%s)", h, strings.Join(calibrate.AllParams, ", "))
+				}
+			}
+			names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(hold, n) })
 			names = calibrate.Learnable(single, names)
 			k := min(folds, len(single))
 			rows, err := calibrate.CrossValidate(single, start, k, names)
@@ -204,6 +210,7 @@ predicts the rows with --base).`,
 	fl.StringSliceVar(&runs, "from-runs", nil, "directories of real runs' report.json (drover apply --out): refit on what the cluster really did; with fewer than 12 migrations only setup_ms and goodput are fitted")
 	fl.StringVar(&out, "out", "", "directory for profile.json and accuracy.md")
 	fl.StringVar(&base, "base", "", "profile to start from (default: the built-in default)")
+	fl.StringSliceVar(&hold, "hold", nil, "parameters not fitted: they keep the base profile's values (e.g. zero_page_us, for a profile meant for other machines)")
 	fl.StringVar(&name, "name", precopy.DefaultProfileName, "name of the fitted profile")
 	fl.StringVar(&fittedOn, "fitted-on", "QEMU 10.0 TCG, libvirt 11.3, TCP", "where the measurements come from")
 	fl.IntVar(&folds, "folds", 5, "folds for the held-out accuracy")

@@ -23,13 +23,13 @@ func ExamplePredict() {
 	r = precopy.Predict(vm, precopy.Config{CompletionTimeoutPerGiB: 20 * time.Second, OnLimit: precopy.Postcopy}, 32*MiB)
 	fmt.Printf("%s on %s after %v, paused %v\n", r.Outcome, r.Reason, r.TotalTime.Round(time.Millisecond), r.Downtime)
 	// Output:
-	// completed after 9 bitmap syncs in 12.085s, paused 50ms
-	// round 1: 183.8 MiB in 5.902s
-	// round 2:  90.3 MiB in 2.902s
-	// round 3:  43.6 MiB in 1.402s
-	// round 4:  21.8 MiB in 702ms
-	// round 5:   9.3 MiB in 302ms
-	// round 6:   6.2 MiB in 202ms
-	// round 7:   3.1 MiB in 102ms
-	// postcopy on completion-timeout after 5.515s, paused 19.264561ms
+	// completed after 9 bitmap syncs in 12.39s, paused 27ms
+	// round 1: 183.3 MiB in 5.9s
+	// round 2:  93.2 MiB in 3s
+	// round 3:  46.6 MiB in 1.5s
+	// round 4:  24.9 MiB in 800ms
+	// round 5:  12.4 MiB in 400ms
+	// round 6:   6.2 MiB in 200ms
+	// round 7:   3.1 MiB in 100ms
+	// postcopy on completion-timeout after 5.324s, paused 11.11268ms
 }

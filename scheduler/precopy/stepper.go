@@ -53,7 +53,7 @@ type Stepper struct {
 	syncNs  int64
 	finish  int64
 	goodput float64
-	cpu1    float64 // the first pass's CPU-bound rate in wire bytes/s, 0: none
+	zeroSec float64 // the first pass's scan of its zero pages, seconds of the migration thread
 
 	seg    segment
 	now    int64
@@ -120,17 +120,7 @@ func NewStepper(w Workload, c Config) *Stepper {
 	s.first = float64(w.Resident) + p.PageHeaderBytes*float64(nonZero) + p.ZeroPageBytes*float64(zero)
 	s.hot = float64(w.WSS) * (1 + s.hdr)
 	if us := p.ZeroPageUS; us > 0 && zero > 0 {
-		// The first pass's CPU time: each zero page found, and the normal
-		// pages at the stream rate these hosts achieve, where known.
-		cpu := float64(zero) * us / 1e6
-		r := p.StreamRate
-		if c.TLS && p.StreamRateTLS > 0 {
-			r = p.StreamRateTLS
-		}
-		if r > 0 {
-			cpu += (s.first - p.ZeroPageBytes*float64(zero)) / r
-		}
-		s.cpu1 = s.first / cpu
+		s.zeroSec = float64(zero) * us / 1e6
 	}
 	if c.CompletionTimeoutPerGiB > 0 {
 		s.completionAt = int64(math.Round(float64(c.CompletionTimeoutPerGiB) * float64(w.Memory) / (1 << 30)))
@@ -205,12 +195,13 @@ func (s *Stepper) throttle() float64 { return float64(s.pct) / 100 }
 func (s *Stepper) eff(bw float64) float64 { return bw * s.goodput }
 
 // sendRate is what pre-copy sends at when bw is granted: eff, and in the
-// first pass no more than the migration thread's CPU allows, since it
-// reads every page to find the zero ones (cpu1).
+// first pass less, by the time the migration thread spends reading every
+// zero page. A rate limit does not hide that time: a guest's zero pages
+// lie in long runs, where the thread scans and sends nothing.
 func (s *Stepper) sendRate(bw float64) float64 {
 	e := s.eff(bw)
-	if s.round == 1 && s.cpu1 > 0 {
-		return min(e, s.cpu1)
+	if s.round == 1 && s.zeroSec > 0 && e > 0 {
+		return s.first / (s.first/e + s.zeroSec)
 	}
 	return e
 }
