@@ -10,10 +10,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/heartbeat.sh"
-repo=$(cd "$here/../.." && pwd)
-H=$here/host.sh
-state=${DROVER_LAB_STATE:-/run/drover-lab}
-guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}
 ip1=198.18.0.11 ip3=198.18.0.13
 u1=qemu+tcp://$ip1/system u3=qemu+tcp://$ip3/system
 guests="drap1 drap2 drap3"

@@ -52,7 +52,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/heartbeat.sh"
-H=$here/host.sh
 
 OUT=${OUT:-$here/calib}
 MEM_MIB=${MEM_MIB-256 512}
@@ -73,7 +72,6 @@ RATE_WINDOW=${RATE_WINDOW:-7}
 POLL_S=${POLL_S:-0.5}
 HOST1=${HOST1:-cal1} IP1=${IP1:-198.18.0.31}
 HOST2=${HOST2:-cal2} IP2=${IP2:-198.18.0.32}
-guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}   # on the shared root fs, seen by every host
 
 # MODE=tls: both hosts secured, libvirt over qemu+tls and QEMU native TLS for
 # the stream (virsh migrate --tls), to measure what TLS costs a stream.

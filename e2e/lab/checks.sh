@@ -10,9 +10,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/heartbeat.sh"
-H=$here/host.sh
-state=${DROVER_LAB_STATE:-/run/drover-lab}
-guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}
 dom=drcheck
 serial=/var/log/libvirt/qemu/$dom-serial.log
 q="?pkipath=${DROVER_LAB_PKI:-$state/pki}/clients/drover"

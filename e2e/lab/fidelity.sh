@@ -18,10 +18,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/heartbeat.sh"
-repo=$(cd "$here/../.." && pwd)
-H=$here/host.sh
-state=${DROVER_LAB_STATE:-/run/drover-lab}
-guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}
 GUESTS=${GUESTS:-256:64M:8M 256:16M:12M 512:32M:4M}
 CAP=${CAP:-32}
 PARALLEL=${PARALLEL:-1}

@@ -15,10 +15,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/heartbeat.sh"
-repo=$(cd "$here/../.." && pwd)
-H=$here/host.sh
-state=${DROVER_LAB_STATE:-/run/drover-lab}
-guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}
 MODE=${MODE:-tcp}
 OUT=${OUT:-$repo/out/calib-e2e}
 MAX_MEDIAN=${MAX_MEDIAN:-0.25}

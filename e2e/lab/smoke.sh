@@ -6,9 +6,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/heartbeat.sh"
-H=$here/host.sh
 DIRTY=${DIRTY:-16M} WSS=${WSS:-64M} MEM_MIB=${MEM_MIB:-160}
-guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest}   # on the shared root fs, seen by every host
 dom=drsmoke
 ip1=198.18.0.11 ip2=198.18.0.12
 MODE=${MODE:-tcp}
