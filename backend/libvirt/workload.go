@@ -30,6 +30,10 @@ type Workload struct {
 	KVM bool
 }
 
+// WorkloadDescription marks a domain as a workload guest, so that drover
+// removes no other domain of the same name.
+const WorkloadDescription = "drover calibrate: workload guest (e2e/lab/guest), safe to remove"
+
 // XML is the workload's domain. The serial console is a pty, so that it
 // can be read over libvirt's RPC from anywhere (Console), and is logged
 // on the host as well; a virtio-balloon reports the guest's free memory
@@ -49,8 +53,9 @@ func (w Workload) XML() (string, error) {
 	pty := libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}
 	logf := &libvirtxml.DomainChardevLog{File: "/var/log/libvirt/qemu/" + w.Name + "-serial.log", Append: "on"}
 	d := libvirtxml.Domain{
-		Type:   typ,
-		Name:   w.Name,
+		Type:        typ,
+		Name:        w.Name,
+		Description: WorkloadDescription,
 		Memory: &libvirtxml.DomainMemory{Value: uint(w.MemoryMiB), Unit: "MiB"},
 		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
 		OS: &libvirtxml.DomainOS{
@@ -90,13 +95,25 @@ func (c *Conn) Boot(ctx context.Context, xml string) error {
 	return err
 }
 
-// Remove destroys and undefines the domain; a domain that is not there is
-// not an error.
-func (c *Conn) Remove(ctx context.Context, name string) error {
+// RemoveWorkload destroys and undefines a workload guest; a domain that
+// is not there is not an error, and one that is not a workload guest
+// (another description) is refused, never touched.
+func (c *Conn) RemoveWorkload(ctx context.Context, name string) error {
 	_, err := call(ctx, c, func() (struct{}, error) {
 		d, err := c.l.DomainLookupByName(name)
 		if err != nil {
 			return struct{}{}, err
+		}
+		x, err := c.l.DomainGetXMLDesc(d, golibvirt.DomainXMLInactive)
+		if err != nil {
+			return struct{}{}, err
+		}
+		var dom libvirtxml.Domain
+		if err := dom.Unmarshal(x); err != nil {
+			return struct{}{}, err
+		}
+		if dom.Description != WorkloadDescription {
+			return struct{}{}, fmt.Errorf("%w: domain %s is not a drover workload guest (its description differs): left alone", errForeign, name)
 		}
 		_ = c.l.DomainDestroy(d) // not running is fine
 		return struct{}{}, c.l.DomainUndefine(d)
@@ -106,6 +123,9 @@ func (c *Conn) Remove(ctx context.Context, name string) error {
 	}
 	return err
 }
+
+// errForeign is a domain drover did not make where it would make one.
+var errForeign = errors.New("name taken")
 
 // Console copies the domain's serial console to w until the stream ends:
 // the domain stopped or left the host, or c was closed. It takes a

@@ -23,7 +23,7 @@ var _ = Describe("the workload guest", func() {
 			xml, err := w.XML()
 			Expect(err).NotTo(HaveOccurred())
 			Expect(c.Boot(ctx, xml)).To(Succeed())
-			DeferCleanup(func() { _ = c.Remove(context.Background(), w.Name) })
+			DeferCleanup(func() { _ = c.RemoveWorkload(context.Background(), w.Name) })
 
 			// The console takes a connection of its own; closing it ends
 			// the stream.
@@ -39,13 +39,27 @@ var _ = Describe("the workload guest", func() {
 			Expect(con.Trouble()).To(Equal("guest rebooted"), "the console was open from the boot: GUEST START is in it")
 			Expect(con.Rate(7)).To(BeNumerically("~", 4<<20, 1<<20), "the guest's own rate")
 
-			Expect(c.Remove(ctx, w.Name)).To(Succeed())
+			Expect(c.RemoveWorkload(ctx, w.Name)).To(Succeed())
 			Eventually(ended, 10*time.Second).Should(Receive(), "the stream ends with the guest")
-			Expect(c.Remove(ctx, w.Name)).To(Succeed(), "removing a guest that is not there")
+			Expect(c.RemoveWorkload(ctx, w.Name)).To(Succeed(), "removing a guest that is not there")
 		},
 		Entry("tcp", tcpName, Options{Transport: TCP, Address: tcpIP}),
 		Entry("tls", tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: labPKI}),
 	)
+
+	It("leaves alone a domain of the same name that is not a workload guest", func() {
+		c := dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
+		l := c.Libvirt()
+		name := "drwork-foreign"
+		dom, err := l.DomainDefineXML(guestXML(name, 128, ""))
+		Expect(err).NotTo(HaveOccurred())
+		DeferCleanup(func() { _ = l.DomainUndefine(dom) })
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		Expect(c.RemoveWorkload(ctx, name)).To(MatchError(ContainSubstring("not a drover workload guest")))
+		_, err = l.DomainLookupByName(name)
+		Expect(err).NotTo(HaveOccurred(), "still defined")
+	})
 
 	It("refuses a workload without a guest directory", func() {
 		_, err := Workload{Name: "x", MemoryMiB: 128}.XML()

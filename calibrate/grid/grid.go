@@ -27,7 +27,8 @@ import (
 type Lab interface {
 	// Boot defines the guest on host and starts it.
 	Boot(ctx context.Context, host string, g Guest) error
-	// Remove destroys and undefines the guest on every host.
+	// Remove destroys and undefines the guest on every host, and refuses
+	// (an error) a domain of that name it did not boot.
 	Remove(ctx context.Context, name string) error
 	// Console copies the guest's console on host to w from now until
 	// stop is called or the guest leaves the host.
@@ -367,7 +368,11 @@ func (st *stay) close() {
 
 // boot starts g on host and waits for its heartbeats.
 func (r *Runner) boot(ctx context.Context, g Guest, host string) (*stay, error) {
-	_ = r.Lab.Remove(ctx, g.Name) // a leftover of an interrupted run
+	// A leftover of an interrupted run goes; a domain of the name that
+	// is not a guest of ours stops the case.
+	if err := r.Lab.Remove(ctx, g.Name); err != nil {
+		return nil, err
+	}
 	if err := r.Lab.Boot(ctx, host, g); err != nil {
 		return nil, fmt.Errorf("boot %s on %s: %w", g.Name, host, err)
 	}

@@ -27,8 +27,9 @@ type fakeLab struct {
 	moves  []Move
 	// fail decides a migration's end: "" completes it; "fail" leaves the
 	// guest on its source; "reboot" lands it rebooted.
-	fail   func(n int, m Move) string
-	shaped []string
+	fail    func(n int, m Move) string
+	shaped  []string
+	foreign map[string]bool // names of domains the lab did not make
 }
 
 func newFake() *fakeLab {
@@ -47,6 +48,9 @@ func (f *fakeLab) Boot(_ context.Context, host string, g Guest) error {
 func (f *fakeLab) Remove(_ context.Context, name string) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.foreign[name] {
+		return fmt.Errorf("domain %s is not a drover workload guest: left alone", name)
+	}
 	delete(f.on, name)
 	return nil
 }
@@ -235,6 +239,17 @@ func TestGuestRebootedOnArrivalFailsTheRowAndEndsItsCase(t *testing.T) {
 	raw, _ := os.ReadFile(filepath.Join(out, "raw", "m256-w64-d0-c32-1.txt"))
 	if !strings.Contains(string(raw), "boot id changed") {
 		t.Fatalf("raw record:\n%s", raw)
+	}
+}
+
+func TestADomainOfTheSameNameIsLeftAlone(t *testing.T) {
+	out, lab := t.TempDir(), newFake()
+	lab.foreign = map[string]bool{"cal-m256-w64-d0": true}
+	s := spec()
+	s.Conc = nil
+	sum, err := run(t, lab, s, out)
+	if err == nil || sum.Skipped != 2 || sum.OK != 2 || lab.boots["cal-m256-w64-d0"] != 0 {
+		t.Fatalf("summary %+v, %v, boots %v: want the taken name's case skipped, untouched, and the other measured", sum, err, lab.boots)
 	}
 }
 

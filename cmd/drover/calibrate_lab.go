@@ -116,7 +116,7 @@ func (l *libvirtLab) Remove(ctx context.Context, name string) error {
 	for _, h := range l.cfg.Hosts {
 		c, err := l.conn(ctx, h.Name)
 		if err == nil {
-			err = c.Remove(ctx, name)
+			err = c.RemoveWorkload(ctx, name)
 		}
 		if err != nil && first == nil && h.State != cluster.HostDown {
 			first = fmt.Errorf("remove %s from %s: %w", name, h.Name, err)
