@@ -56,8 +56,8 @@ func (w Workload) XML() (string, error) {
 		Type:        typ,
 		Name:        w.Name,
 		Description: WorkloadDescription,
-		Memory: &libvirtxml.DomainMemory{Value: uint(w.MemoryMiB), Unit: "MiB"},
-		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
+		Memory:      &libvirtxml.DomainMemory{Value: uint(w.MemoryMiB), Unit: "MiB"},
+		VCPU:        &libvirtxml.DomainVCPU{Value: 1},
 		OS: &libvirtxml.DomainOS{
 			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"},
 			Kernel:  w.GuestDir + "/vmlinuz",
