@@ -157,6 +157,7 @@ type param struct {
 var params = []param{
 	{name: "setup_ms", field: func(p *precopy.Profile) *float64 { return &p.SetupMS }, scale: 100, hi: math.Inf(1)},
 	{name: "goodput", field: func(p *precopy.Profile) *float64 { return &p.Goodput }, scale: 1, lo: 0.05, hi: 2},
+	{name: "goodput_tls", field: func(p *precopy.Profile) *float64 { return &p.GoodputTLS }, scale: 1, lo: 0.05, hi: 2},
 	{name: "sync_ms", field: func(p *precopy.Profile) *float64 { return &p.SyncMS }, scale: 10, hi: math.Inf(1)},
 	{name: "switchover_ms", field: func(p *precopy.Profile) *float64 { return &p.SwitchoverMS }, scale: 10, hi: math.Inf(1)},
 	{name: "finish_ms", field: func(p *precopy.Profile) *float64 { return &p.FinishMS }, scale: 100, hi: math.Inf(1)},
@@ -189,13 +190,16 @@ func uncapped(p Point) bool { return p.Cap <= 0 && p.Link <= 0 && p.Path <= 0 }
 
 // Learnable is names less what pts cannot teach: a stream rate without
 // uncapped migrations of its transport, goodput when every migration is
-// uncapped (it only scales granted rates).
+// uncapped (it only scales granted rates), the TLS goodput without capped
+// TLS migrations.
 func Learnable(pts []Point, names []string) []string {
 	_, n := uncappedRates(pts)
+	cappedTLS := slices.ContainsFunc(pts, func(p Point) bool { return p.TLS && !uncapped(p) })
 	var out []string
 	for _, name := range names {
 		switch i := slices.Index([]string{"stream_rate", "stream_rate_tls"}, name); {
 		case name == "goodput" && n[0]+n[1] == len(pts):
+		case name == "goodput_tls" && !cappedTLS:
 		case i >= 0 && n[i] == 0:
 		default:
 			out = append(out, name)
@@ -226,6 +230,25 @@ func uncappedRates(pts []Point) (sum [2]float64, n [2]int) {
 // base leaves it unknown, the best of a few costs, since the two trade
 // against each other (both slow the first pass).
 func seed(pts []Point, base precopy.Profile, names []string) precopy.Profile {
+	if slices.Contains(names, "goodput_tls") && base.GoodputTLS <= 0 {
+		// Unset means "as goodput": start the search there, at the best
+		// of a few shares of it for the capped TLS migrations.
+		var tls []Point
+		for _, p := range pts {
+			if p.TLS && !uncapped(p) {
+				tls = append(tls, p)
+			}
+		}
+		best, bestLoss := base.Goodput, math.Inf(1)
+		for _, f := range []float64{0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1} {
+			b := base
+			b.GoodputTLS = f * base.Goodput
+			if l := loss(tls, b); l < bestLoss {
+				best, bestLoss = b.GoodputTLS, l
+			}
+		}
+		base.GoodputTLS = best
+	}
 	sum, n := uncappedRates(pts)
 	rates := func(b precopy.Profile) precopy.Profile {
 		for i, name := range []string{"stream_rate", "stream_rate_tls"} {

@@ -188,3 +188,37 @@ func TestStreamRatesFromUncappedMigrations(t *testing.T) {
 		t.Errorf("TCP only: want a TCP stream rate and no TLS one, got %v and %v", fit.StreamRate, fit.StreamRateTLS)
 	}
 }
+
+// Capped TLS streams move less of their cap than TCP ones (the lab: 0.87
+// against 0.95): a fit on capped migrations of both learns both goodputs,
+// and without capped TLS migrations the TLS one stays unset.
+func TestTLSGoodputFromCappedMigrations(t *testing.T) {
+	const MiB = 1 << 20
+	truth := precopy.DefaultProfile()
+	truth.GoodputTLS = 0.85 * truth.Goodput
+	var pts []calibrate.Point
+	for i, c := range []struct {
+		mem, wss, rate, cap float64
+		tls                 bool
+	}{{256, 64, 4, 32, false}, {512, 16, 0, 64, false}, {256, 128, 8, 32, false}, {256, 64, 4, 32, true}, {512, 16, 0, 64, true}, {256, 128, 2, 32, true}} {
+		w := precopy.Workload{Memory: int64(c.mem * MiB), Resident: int64((c.mem/2 + c.wss) * MiB), WSS: int64(c.wss * MiB), DirtyRate: c.rate * MiB}
+		p := calibrate.Point{ID: fmt.Sprint(i), Workload: w, Conc: 1, TLS: c.tls, Cap: c.cap * MiB}
+		r := calibrate.Predict(p, truth)
+		p.TimeMS, p.DowntimeMS, p.Bytes, p.Iterations = float64(r.TotalTime)/1e6, float64(r.Downtime)/1e6, float64(r.TransferredBytes), r.Iterations
+		pts = append(pts, p)
+	}
+	names := []string{"setup_ms", "goodput", "goodput_tls"}
+	fit, err := calibrate.FitParams(pts, precopy.DefaultProfile(), names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := math.Abs(fit.GoodputTLS-truth.GoodputTLS) / truth.GoodputTLS; d > 0.03 {
+		t.Errorf("goodput_tls: fit %.3f, truth %.3f", fit.GoodputTLS, truth.GoodputTLS)
+	}
+	if d := math.Abs(fit.Goodput-truth.Goodput) / truth.Goodput; d > 0.03 {
+		t.Errorf("goodput: fit %.3f, truth %.3f", fit.Goodput, truth.Goodput)
+	}
+	if got := calibrate.Learnable(pts[:3], names); slices.Contains(got, "goodput_tls") {
+		t.Errorf("TCP only: goodput_tls should not be learnable, got %v", got)
+	}
+}

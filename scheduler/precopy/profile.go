@@ -36,6 +36,10 @@ type Profile struct {
 	// (a libvirt cap or a link share): QEMU's TCP stream on a shaped link
 	// gets about 0.97 of it.
 	Goodput float64 `json:"goodput"`
+	// GoodputTLS is Goodput for a stream with QEMU native TLS (0: the
+	// same as Goodput): encrypting costs the migration thread time that a
+	// rate limit does not give back, so a capped TLS stream moves less.
+	GoodputTLS float64 `json:"goodput_tls,omitempty"`
 	// SyncMS is the pause in sending for one dirty-bitmap sync.
 	SyncMS float64 `json:"sync_ms"`
 	// SwitchoverMS is the fixed paused time of a switch-over besides the
@@ -173,6 +177,9 @@ func (p Profile) Validate() error {
 	if !(p.Goodput > 0 && p.Goodput <= 2) {
 		bad("goodput %v: want more than 0 and at most 2", p.Goodput)
 	}
+	if !(p.GoodputTLS >= 0 && p.GoodputTLS <= 2) {
+		bad("goodput_tls %v: want 0 (as goodput) up to 2", p.GoodputTLS)
+	}
 	if !(p.Overlap >= 0 && p.Overlap <= 1) {
 		bad("overlap %v: want 0..1", p.Overlap)
 	}
@@ -221,10 +228,18 @@ func (p Profile) Achievable(tls bool) float64 {
 	if tls && p.StreamRateTLS > 0 {
 		r = p.StreamRateTLS
 	}
-	if r > 0 && p.Goodput > 0 {
-		r /= p.Goodput
+	if g := p.GoodputOf(tls); r > 0 && g > 0 {
+		r /= g
 	}
 	return r
+}
+
+// GoodputOf is the goodput of a stream over TLS or not.
+func (p Profile) GoodputOf(tls bool) float64 {
+	if tls && p.GoodputTLS > 0 {
+		return p.GoodputTLS
+	}
+	return p.Goodput
 }
 
 // Stream is what one migration stream may use between two hosts whose

@@ -111,7 +111,7 @@ func NewStepper(w Workload, c Config) *Stepper {
 		window:       max(int64(msDur(p.WindowMS)), 1),
 		syncNs:       int64(msDur(p.SyncMS)),
 		finish:       int64(msDur(p.FinishMS)),
-		goodput:      p.Goodput,
+		goodput:      p.GoodputOf(c.TLS),
 		minPages:     math.Inf(1),
 		completionAt: never,
 	}
