@@ -144,20 +144,8 @@ func TestStreamRatesFromUncappedMigrations(t *testing.T) {
 	const MiB = 1 << 20
 	truth := precopy.DefaultProfile()
 	truth.StreamRate, truth.StreamRateTLS = 150*MiB, 40*MiB
-	var pts []calibrate.Point
-	for i, c := range []struct {
-		mem, wss, rate float64
-		tls            bool
-	}{{256, 64, 4, false}, {512, 16, 0, false}, {256, 128, 8, false}, {256, 64, 4, true}, {512, 16, 0, true}, {256, 128, 2, true}} {
-		w := precopy.Workload{Memory: int64(c.mem * MiB), Resident: int64((c.mem/2 + c.wss) * MiB), WSS: int64(c.wss * MiB), DirtyRate: c.rate * MiB}
-		p := calibrate.Point{ID: fmt.Sprint(i), Workload: w, Conc: 1, TLS: c.tls}
-		r := calibrate.Predict(p, truth)
-		if r.Outcome != precopy.Completed {
-			t.Fatalf("case %d: %s", i, r.Outcome)
-		}
-		p.TimeMS, p.DowntimeMS, p.Bytes, p.Iterations = float64(r.TotalTime)/1e6, float64(r.Downtime)/1e6, float64(r.TransferredBytes), r.Iterations
-		pts = append(pts, p)
-	}
+	pts := synthetic(t, truth, []synth{{256, 64, 4, 0, false}, {512, 16, 0, 0, false}, {256, 128, 8, 0, false},
+		{256, 64, 4, 0, true}, {512, 16, 0, 0, true}, {256, 128, 2, 0, true}})
 	// The zero pages' cost trades against the rates on so few migrations;
 	// here it is known to be nil.
 	rates := []string{"setup_ms", "stream_rate", "stream_rate_tls"}
@@ -193,20 +181,10 @@ func TestStreamRatesFromUncappedMigrations(t *testing.T) {
 // against 0.95): a fit on capped migrations of both learns both goodputs,
 // and without capped TLS migrations the TLS one stays unset.
 func TestTLSGoodputFromCappedMigrations(t *testing.T) {
-	const MiB = 1 << 20
 	truth := precopy.DefaultProfile()
 	truth.GoodputTLS = 0.85 * truth.Goodput
-	var pts []calibrate.Point
-	for i, c := range []struct {
-		mem, wss, rate, cap float64
-		tls                 bool
-	}{{256, 64, 4, 32, false}, {512, 16, 0, 64, false}, {256, 128, 8, 32, false}, {256, 64, 4, 32, true}, {512, 16, 0, 64, true}, {256, 128, 2, 32, true}} {
-		w := precopy.Workload{Memory: int64(c.mem * MiB), Resident: int64((c.mem/2 + c.wss) * MiB), WSS: int64(c.wss * MiB), DirtyRate: c.rate * MiB}
-		p := calibrate.Point{ID: fmt.Sprint(i), Workload: w, Conc: 1, TLS: c.tls, Cap: c.cap * MiB}
-		r := calibrate.Predict(p, truth)
-		p.TimeMS, p.DowntimeMS, p.Bytes, p.Iterations = float64(r.TotalTime)/1e6, float64(r.Downtime)/1e6, float64(r.TransferredBytes), r.Iterations
-		pts = append(pts, p)
-	}
+	pts := synthetic(t, truth, []synth{{256, 64, 4, 32, false}, {512, 16, 0, 64, false}, {256, 128, 8, 32, false},
+		{256, 64, 4, 32, true}, {512, 16, 0, 64, true}, {256, 128, 2, 32, true}})
 	names := []string{"setup_ms", "goodput", "goodput_tls"}
 	fit, err := calibrate.FitParams(pts, precopy.DefaultProfile(), names)
 	if err != nil {
@@ -221,4 +199,29 @@ func TestTLSGoodputFromCappedMigrations(t *testing.T) {
 	if got := calibrate.Learnable(pts[:3], names); slices.Contains(got, "goodput_tls") {
 		t.Errorf("TCP only: goodput_tls should not be learnable, got %v", got)
 	}
+}
+
+// synth is a migration made up for a test: guest memory, working set and
+// write rate in MiB and MiB/s, libvirt's cap in MiB/s (0: none), TLS.
+type synth struct {
+	mem, wss, rate, cap float64
+	tls                 bool
+}
+
+// synthetic is what truth predicts for each case, as a measured table.
+func synthetic(t *testing.T, truth precopy.Profile, cases []synth) []calibrate.Point {
+	t.Helper()
+	const MiB = 1 << 20
+	var pts []calibrate.Point
+	for i, c := range cases {
+		w := precopy.Workload{Memory: int64(c.mem * MiB), Resident: int64((c.mem/2 + c.wss) * MiB), WSS: int64(c.wss * MiB), DirtyRate: c.rate * MiB}
+		p := calibrate.Point{ID: fmt.Sprint(i), Workload: w, Conc: 1, TLS: c.tls, Cap: c.cap * MiB}
+		r := calibrate.Predict(p, truth)
+		if r.Outcome != precopy.Completed {
+			t.Fatalf("case %d: %s", i, r.Outcome)
+		}
+		p.TimeMS, p.DowntimeMS, p.Bytes, p.Iterations = float64(r.TotalTime)/1e6, float64(r.Downtime)/1e6, float64(r.TransferredBytes), r.Iterations
+		pts = append(pts, p)
+	}
+	return pts
 }
