@@ -79,6 +79,22 @@ func (w Workload) XML() (string, error) {
 	return d.Marshal()
 }
 
+// KVM reports whether the host can run guests with KVM: libvirt knows
+// its domain capabilities for the kvm type only where /dev/kvm works.
+func (c *Conn) KVM(ctx context.Context) (bool, error) {
+	_, err := call(ctx, c, func() (string, error) {
+		return c.l.ConnectGetDomainCapabilities(golibvirt.OptString{}, golibvirt.OptString{"x86_64"}, golibvirt.OptString{}, golibvirt.OptString{"kvm"}, 0)
+	})
+	if err == nil {
+		return true, nil
+	}
+	var le golibvirt.Error
+	if errors.As(err, &le) {
+		return false, nil // libvirt answered: no kvm here
+	}
+	return false, err
+}
+
 // Boot defines the domain persistently and starts it.
 func (c *Conn) Boot(ctx context.Context, xml string) error {
 	_, err := call(ctx, c, func() (struct{}, error) {

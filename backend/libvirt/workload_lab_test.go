@@ -2,6 +2,7 @@ package libvirt
 
 import (
 	"context"
+	"os"
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -59,6 +60,16 @@ var _ = Describe("the workload guest", func() {
 		Expect(c.RemoveWorkload(ctx, name)).To(MatchError(ContainSubstring("not a drover workload guest")))
 		_, err = l.DomainLookupByName(name)
 		Expect(err).NotTo(HaveOccurred(), "still defined")
+	})
+
+	It("says whether the host can run KVM guests, as this machine's /dev/kvm says", func() {
+		c := dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		ok, err := c.KVM(ctx)
+		Expect(err).NotTo(HaveOccurred())
+		_, statErr := os.Stat("/dev/kvm")
+		Expect(ok).To(Equal(statErr == nil))
 	})
 
 	It("refuses a workload without a guest directory", func() {

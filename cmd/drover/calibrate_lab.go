@@ -219,7 +219,7 @@ func (l *libvirtLab) Shape(ctx context.Context, host string, rate float64) error
 // gridFlags are calibrate's flags for measuring a grid.
 type gridFlags struct {
 	inventory, guestDir, shaper, hosts string
-	kvm                                bool
+	accel                              string
 	mem, caps, conc                    []int
 	wss, dirty, concDirty              []string
 	concMem, link                      int
@@ -233,7 +233,7 @@ func (g *gridFlags) register(c *cobra.Command) {
 	fl.StringVar(&g.inventory, "inventory", "", "measure a grid of real migrations on this inventory's hosts first (into --out)")
 	fl.StringVar(&g.hosts, "hosts", "", "the two hosts, comma-separated (default: the inventory's first two)")
 	fl.StringVar(&g.guestDir, "guest-dir", "", "directory with the workload guest's vmlinuz and initrd.gz (e2e/lab/build-guest.sh), the same path on every host")
-	fl.BoolVar(&g.kvm, "kvm", false, "boot the guests with KVM (default TCG)")
+	fl.StringVar(&g.accel, "accel", "auto", "how the guests run: kvm, tcg, or auto (KVM where both hosts have it, else TCG)")
 	fl.StringVar(&g.shaper, "shaper", "", "command that limits a host's egress: run as CMD HOST MIB_PER_S, and CMD HOST 0 to lift it (e2e/lab/shape.sh); the concurrent groups need it")
 	fl.IntSliceVar(&g.mem, "mem", d.Mem, "guest memory sizes, MiB")
 	fl.StringSliceVar(&g.wss, "wss", sizes(d.WSS, "MiB"), "working sets (only those up to half the guest's memory)")
@@ -328,11 +328,46 @@ func runGrid(parent context.Context, log io.Writer, g gridFlags, out string) (st
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	lab := newLibvirtLab(cfg, b, slogger, g.guestDir, g.kvm, g.shaper)
+	kvm, err := accel(ctx, cfg, slogger, g.accel, spec.Hosts)
+	if err != nil {
+		return "", err
+	}
+	fmt.Fprintf(log, "calibrate: guests run with %s\n", map[bool]string{true: "KVM", false: "TCG"}[kvm])
+	lab := newLibvirtLab(cfg, b, slogger, g.guestDir, kvm, g.shaper)
 	defer lab.Close()
 	r := grid.Runner{Lab: lab, Spec: spec, Out: out, Log: log}
 	if _, err := r.Run(ctx); err != nil {
 		return "", err
 	}
 	return filepath.Join(out, "measurements.csv"), nil
+}
+
+// accel decides how the guests run: as asked, or with KVM only where
+// both hosts have it (a grid on mixed hosts would measure two machines).
+func accel(ctx context.Context, cfg *libvirt.Config, log *slog.Logger, mode string, hosts [2]string) (bool, error) {
+	switch mode {
+	case "kvm":
+		return true, nil
+	case "tcg":
+		return false, nil
+	case "auto":
+	default:
+		return false, fmt.Errorf("--accel %q: want kvm, tcg or auto", mode)
+	}
+	for _, h := range hosts {
+		o, _ := cfg.Options(h, log)
+		c, err := libvirt.Dial(ctx, h, o)
+		if err != nil {
+			return false, err
+		}
+		ok, err := c.KVM(ctx)
+		c.Close()
+		if err != nil {
+			return false, fmt.Errorf("%s: can it run KVM guests: %w", h, err)
+		}
+		if !ok {
+			return false, nil
+		}
+	}
+	return true, nil
 }
