@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -9,6 +10,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -294,8 +296,9 @@ func (g *gridFlags) spec(cfg *libvirt.Config) (grid.Spec, error) {
 				n, e = scenarios.ParseSize(v)
 				x = float64(n)
 			}
-			if e != nil && err == nil {
-				err = fmt.Errorf("--%s: %v", flag, e)
+			if e != nil {
+				err = errors.Join(err, fmt.Errorf("--%s: %v", flag, e))
+				continue
 			}
 			out = append(out, int64(x))
 		}
@@ -309,7 +312,60 @@ func (g *gridFlags) spec(cfg *libvirt.Config) (grid.Spec, error) {
 		s.ConcWSS = w[0]
 	}
 	s.Budget, s.MigTimeout = g.budget, g.migTimeout
-	return s, err
+	return s, errors.Join(err, checkSpec(s))
+}
+
+// checkSpec says every problem of a grid at once, before any guest boots.
+// A value listed twice is measured twice (repeatability runs).
+func checkSpec(s grid.Spec) error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	for _, m := range append(slices.Clone(s.Mem), s.ConcMem) {
+		if m < 64 || m > 1<<20 {
+			bad("memory %d MiB: want 64 MiB to 1 TiB (the guest's kernel needs about 40)", m)
+		}
+	}
+	for _, w := range append(slices.Clone(s.WSS), s.ConcWSS) {
+		if w <= 0 {
+			bad("working set %d bytes: want more than 0", w)
+		}
+	}
+	for _, d := range append(slices.Clone(s.Dirty), s.ConcDirty...) {
+		if d < 0 {
+			bad("write rate %d bytes/s: want 0 or more", d)
+		}
+	}
+	for _, c := range s.Caps {
+		if c < 0 || c > 1<<20 {
+			bad("cap %d MiB/s: want 0 (none) up to 1048576", c)
+		}
+	}
+	groups := false
+	for _, k := range s.Conc {
+		switch {
+		case k == 0:
+		case k < 2 || k > 16:
+			bad("--conc %d: want groups of 2 to 16 guests (0: none)", k)
+		default:
+			groups = true
+		}
+	}
+	if groups && s.LinkMiBs <= 0 {
+		bad("--link %d MiB/s: groups need a shaped link of more than 0", s.LinkMiBs)
+	}
+	if s.Budget <= 0 || s.MigTimeout <= 0 {
+		bad("--budget %s and --migration-timeout %s: want both more than 0", s.Budget, s.MigTimeout)
+	}
+	fits := false
+	for _, m := range s.Mem {
+		for _, w := range s.WSS {
+			fits = fits || w <= int64(m)<<20/2
+		}
+	}
+	if len(s.Caps) > 0 && !fits && len(errs) == 0 {
+		bad("no working set is at most half a guest's memory: the grid has no single migration")
+	}
+	return errors.Join(errs...)
 }
 
 // runGrid measures the grid into out and returns the table's path.
