@@ -239,15 +239,11 @@ func seed(pts []Point, base precopy.Profile, names []string) precopy.Profile {
 				tls = append(tls, p)
 			}
 		}
-		best, bestLoss := base.Goodput, math.Inf(1)
+		var shares []float64
 		for _, f := range []float64{0.6, 0.7, 0.8, 0.85, 0.9, 0.95, 1} {
-			b := base
-			b.GoodputTLS = f * base.Goodput
-			if l := loss(tls, b); l < bestLoss {
-				best, bestLoss = b.GoodputTLS, l
-			}
+			shares = append(shares, f*base.Goodput)
 		}
-		base.GoodputTLS = best
+		base, _ = bestOf(tls, base, "goodput_tls", shares, math.Inf(1))
 	}
 	sum, n := uncappedRates(pts)
 	rates := func(b precopy.Profile) precopy.Profile {
@@ -445,7 +441,7 @@ func fitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profi
 	best, bestLoss := base, math.Inf(1)
 	var firstErr error
 	for _, start := range starts(base) {
-		res, err := optimize.Minimize(prob, toVec(start, ps), &optimize.Settings{MajorIterations: 400, FuncEvaluations: 3000}, &optimize.NelderMead{})
+		res, err := nelderMead(prob, toVec(start, ps))
 		if res == nil {
 			if firstErr == nil {
 				firstErr = err
@@ -464,22 +460,37 @@ func fitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profi
 		// every migration, the one in proportion to the guest's empty
 		// memory): a run that settled on one rarely finds the other. Try
 		// a few costs with the rest held, and search again from the best.
-		at := best
-		for _, us := range []float64{0, 2, 4, 8, 12, 16, 24} {
-			b := best
-			b.ZeroPageUS = us
-			if l := loss(pts, b); l < bestLoss {
-				at, bestLoss = b, l
-			}
-		}
+		var at precopy.Profile
+		at, bestLoss = bestOf(pts, best, "zero_page_us", []float64{0, 2, 4, 8, 12, 16, 24}, bestLoss)
 		if at != best {
 			best = at
-			if res, err := optimize.Minimize(prob, toVec(at, ps), &optimize.Settings{MajorIterations: 400, FuncEvaluations: 3000}, &optimize.NelderMead{}); res != nil && err == nil && res.F < bestLoss {
+			if res, err := nelderMead(prob, toVec(at, ps)); res != nil && err == nil && res.F < bestLoss {
 				best = fromVec(base, ps, res.X)
 			}
 		}
 	}
 	return best, nil
+}
+
+// nelderMead is one bounded local search from x.
+func nelderMead(prob optimize.Problem, x []float64) (*optimize.Result, error) {
+	return optimize.Minimize(prob, x, &optimize.Settings{MajorIterations: 400, FuncEvaluations: 3000}, &optimize.NelderMead{})
+}
+
+// bestOf sets the parameter called name to each of values in turn, all
+// else as in b, and returns the profile with the lowest loss on pts and
+// that loss, if it is below floor (b and floor otherwise).
+func bestOf(pts []Point, b precopy.Profile, name string, values []float64, floor float64) (precopy.Profile, float64) {
+	field := params[slices.IndexFunc(params, func(q param) bool { return q.name == name })].field
+	best := b
+	for _, v := range values {
+		c := b
+		*field(&c) = v
+		if l := loss(pts, c); l < floor {
+			best, floor = c, l
+		}
+	}
+	return best, floor
 }
 
 // starts is base and its variants with other set-up costs and overlaps.

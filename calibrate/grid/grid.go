@@ -114,6 +114,68 @@ func DefaultSpec() Spec {
 	}
 }
 
+// Check says every problem of the grid at once, before any guest boots.
+// A value listed twice is measured twice (repeatability runs).
+func (s Spec) Check() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if s.Hosts[0] == "" || s.Hosts[1] == "" || s.Hosts[0] == s.Hosts[1] {
+		bad("want two different hosts, got %q and %q", s.Hosts[0], s.Hosts[1])
+	}
+	for _, m := range append(slices.Clone(s.Mem), s.ConcMem) {
+		if m < 64 || m > 1<<20 {
+			bad("memory %d MiB: want 64 MiB to 1 TiB (the guest's kernel needs about 40)", m)
+		}
+	}
+	for _, w := range append(slices.Clone(s.WSS), s.ConcWSS) {
+		if w <= 0 {
+			bad("working set %d bytes: want more than 0", w)
+		}
+	}
+	for _, d := range append(slices.Clone(s.Dirty), s.ConcDirty...) {
+		if d < 0 {
+			bad("write rate %d bytes/s: want 0 or more", d)
+		}
+	}
+	for _, c := range s.Caps {
+		if c < 0 || c > 1<<20 {
+			bad("cap %d MiB/s: want 0 (none) up to 1048576", c)
+		}
+	}
+	groups := false
+	for _, k := range s.Conc {
+		switch {
+		case k == 0:
+		case k < 2 || k > 16:
+			bad("--conc %d: want groups of 2 to 16 guests (0: none)", k)
+		default:
+			groups = true
+		}
+	}
+	if groups && s.LinkMiBs <= 0 {
+		bad("--link %d MiB/s: groups need a shaped link of more than 0", s.LinkMiBs)
+	}
+	if s.Budget <= 0 || s.MigTimeout <= 0 {
+		bad("--budget %s and --migration-timeout %s: want both more than 0", s.Budget, s.MigTimeout)
+	}
+	if s.BootHB < 1 || s.RateWindow < 2 || s.BootTimeout <= 0 {
+		bad("boot heartbeats %d, rate window %d, boot timeout %s: want at least 1, 2 and more than 0", s.BootHB, s.RateWindow, s.BootTimeout)
+	}
+	single := false
+	for _, m := range s.Mem {
+		for _, w := range s.WSS {
+			single = single || fits(m, w)
+		}
+	}
+	if len(s.Caps) > 0 && !single && len(errs) == 0 {
+		bad("no working set is at most half a guest's memory: the grid has no single migration")
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("grid: %w", err)
+	}
+	return nil
+}
+
 // Columns is the table's header, calibrate.sh's.
 var Columns = []string{"id", "mem_mib", "wss_bytes", "dirty_set_bps", "guest_rate_bps", "cap_mibs", "transport",
 	"time_ms", "time_net_ms", "setup_ms", "downtime_ms", "downtime_net_ms", "data_total", "data_processed",
@@ -170,11 +232,8 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		r.Log = io.Discard
 	}
 	s := r.Spec
-	if s.Hosts[0] == "" || s.Hosts[1] == "" || s.Hosts[0] == s.Hosts[1] {
-		return Summary{}, fmt.Errorf("grid: want two different hosts, got %q and %q", s.Hosts[0], s.Hosts[1])
-	}
-	if s.BootHB < 1 || s.RateWindow < 2 || s.MigTimeout <= 0 || s.BootTimeout <= 0 || s.Budget <= 0 {
-		return Summary{}, fmt.Errorf("grid: boot heartbeats, rate window, timeouts and budget must be positive")
+	if err := s.Check(); err != nil {
+		return Summary{}, err
 	}
 	if err := os.MkdirAll(filepath.Join(r.Out, "raw"), 0o755); err != nil {
 		return Summary{}, err
@@ -186,14 +245,15 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 	r.start = r.Now()
 	r.deadline = r.start.Add(s.Budget)
 
-	cases, groups := r.singleCases(), r.groupCases()
+	cases, resumed := r.singleCases()
+	groups, resumedInGroups := r.groupCases()
+	resumed += resumedInGroups
 	for _, c := range cases {
 		r.planned += len(c.caps)
 	}
 	for _, g := range groups {
 		r.planned += g.k
 	}
-	resumed := r.size() - r.planned
 	if resumed > 0 {
 		r.logf("%d migrations already in %s: not run again", resumed, filepath.Join(r.Out, "measurements.csv"))
 	}
@@ -226,24 +286,6 @@ func (r *Runner) Run(ctx context.Context) (Summary, error) {
 		return sum, fmt.Errorf("grid: %d migrations failed and %d were not run (budget %s); run again to measure what is missing", r.bad, skipped, s.Budget)
 	}
 	return sum, nil
-}
-
-// size is how many migrations the whole grid has.
-func (r *Runner) size() int {
-	s, n := r.Spec, 0
-	for _, mem := range s.Mem {
-		for _, wss := range s.WSS {
-			if wss <= int64(mem)<<20/2 {
-				n += len(s.Dirty) * len(s.Caps)
-			}
-		}
-	}
-	for _, k := range s.Conc {
-		if k >= 2 {
-			n += k * len(s.ConcDirty)
-		}
-	}
-	return n
 }
 
 func (r *Runner) left() time.Duration { return r.deadline.Sub(r.Now()) }
@@ -313,19 +355,26 @@ type group struct {
 
 func mibs(b int64) string { return strconv.FormatFloat(float64(b)/(1<<20), 'g', -1, 64) }
 
-func (r *Runner) singleCases() []single {
+// fits says whether a guest of mem MiB can hold a working set of wss
+// bytes: its kernel and runtime need the other half.
+func fits(mem int, wss int64) bool { return wss <= int64(mem)<<20/2 }
+
+// singleCases are the guests still to measure alone, each with the caps
+// the table lacks, and how many migrations the table already has.
+func (r *Runner) singleCases() (out []single, resumed int) {
 	s := r.Spec
-	var out []single
 	for _, mem := range s.Mem {
 		for _, wss := range s.WSS {
-			if wss > int64(mem)<<20/2 {
-				continue // the guest's kernel and runtime need the rest
+			if !fits(mem, wss) {
+				continue
 			}
 			for _, dirty := range s.Dirty {
 				c := single{g: Guest{Name: fmt.Sprintf("%s-m%d-w%s-d%s", r.Prefix, mem, mibs(wss), mibs(dirty)), MemoryMiB: mem, WSS: wss, Dirty: dirty}}
 				for _, cp := range s.Caps {
 					if r.done[key(s.Transport, mem, wss, dirty, cp, 1, 0)] == 0 {
 						c.caps = append(c.caps, cp)
+					} else {
+						resumed++
 					}
 				}
 				if len(c.caps) > 0 {
@@ -334,21 +383,25 @@ func (r *Runner) singleCases() []single {
 			}
 		}
 	}
-	return out
+	return out, resumed
 }
 
-func (r *Runner) groupCases() []group {
+// groupCases are the groups still to measure, and how many migrations
+// of the groups the table already has.
+func (r *Runner) groupCases() (out []group, resumed int) {
 	s := r.Spec
-	var out []group
 	for _, dirty := range s.ConcDirty {
 		for _, k := range s.Conc {
-			if k < 2 || r.done[key(s.Transport, s.ConcMem, s.ConcWSS, dirty, 0, k, s.LinkMiBs)] >= k {
-				continue
+			switch {
+			case k < 2:
+			case r.done[key(s.Transport, s.ConcMem, s.ConcWSS, dirty, 0, k, s.LinkMiBs)] >= k:
+				resumed += k
+			default:
+				out = append(out, group{k: k, g: Guest{Name: fmt.Sprintf("%s-k%d-d%s", r.Prefix, k, mibs(dirty)), MemoryMiB: s.ConcMem, WSS: s.ConcWSS, Dirty: dirty}})
 			}
-			out = append(out, group{k: k, g: Guest{Name: fmt.Sprintf("%s-k%d-d%s", r.Prefix, k, mibs(dirty)), MemoryMiB: s.ConcMem, WSS: s.ConcWSS, Dirty: dirty}})
 		}
 	}
-	return out
+	return out, resumed
 }
 
 // stay is a guest on a host, watched through its console there.

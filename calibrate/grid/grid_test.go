@@ -98,6 +98,16 @@ func (f *fakeLab) Shape(_ context.Context, host string, rate float64) error {
 	return nil
 }
 
+// first ends the first migration as kind says and completes the others.
+func first(kind string) func(int, Move) string {
+	return func(n int, _ Move) string {
+		if n == 1 {
+			return kind
+		}
+		return ""
+	}
+}
+
 func spec() Spec {
 	s := DefaultSpec()
 	s.Hosts = [2]string{"h1", "h2"}
@@ -190,12 +200,7 @@ func TestGridResumesWithoutMeasuringAgain(t *testing.T) {
 
 func TestFailedMigrationIsRecordedAndTheGuestGoesOnFromItsSource(t *testing.T) {
 	out, lab := t.TempDir(), newFake()
-	lab.fail = func(n int, m Move) string {
-		if n == 1 {
-			return "fail"
-		}
-		return ""
-	}
+	lab.fail = first("fail")
 	s := spec()
 	s.Dirty, s.Conc = []int64{0}, nil
 	sum, err := run(t, lab, s, out)
@@ -224,12 +229,7 @@ func TestFailedMigrationIsRecordedAndTheGuestGoesOnFromItsSource(t *testing.T) {
 
 func TestGuestRebootedOnArrivalFailsTheRowAndEndsItsCase(t *testing.T) {
 	out, lab := t.TempDir(), newFake()
-	lab.fail = func(n int, m Move) string {
-		if n == 1 {
-			return "reboot"
-		}
-		return ""
-	}
+	lab.fail = first("reboot")
 	s := spec()
 	s.Dirty, s.Conc = []int64{0}, nil
 	sum, err := run(t, lab, s, out)

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -45,8 +44,8 @@ type libvirtLab struct {
 
 var _ grid.Lab = (*libvirtLab)(nil)
 
-func newLibvirtLab(cfg *libvirt.Config, b *libvirt.Backend, log *slog.Logger, guestDir string, kvm bool, shaper string) *libvirtLab {
-	l := &libvirtLab{cfg: cfg, b: b, log: log, guestDir: guestDir, kvm: kvm, shaper: strings.Fields(shaper),
+func newLibvirtLab(cfg *libvirt.Config, b *libvirt.Backend, log *slog.Logger, guestDir string, shaper string) *libvirtLab {
+	l := &libvirtLab{cfg: cfg, b: b, log: log, guestDir: guestDir, shaper: strings.Fields(shaper),
 		conns: map[string]*libvirt.Conn{}, waiting: map[int]chan cluster.MigrationDone{}}
 	b.Subscribe(func(ev cluster.Event) {
 		d, ok := ev.(cluster.MigrationDone)
@@ -312,60 +311,7 @@ func (g *gridFlags) spec(cfg *libvirt.Config) (grid.Spec, error) {
 		s.ConcWSS = w[0]
 	}
 	s.Budget, s.MigTimeout = g.budget, g.migTimeout
-	return s, errors.Join(err, checkSpec(s))
-}
-
-// checkSpec says every problem of a grid at once, before any guest boots.
-// A value listed twice is measured twice (repeatability runs).
-func checkSpec(s grid.Spec) error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	for _, m := range append(slices.Clone(s.Mem), s.ConcMem) {
-		if m < 64 || m > 1<<20 {
-			bad("memory %d MiB: want 64 MiB to 1 TiB (the guest's kernel needs about 40)", m)
-		}
-	}
-	for _, w := range append(slices.Clone(s.WSS), s.ConcWSS) {
-		if w <= 0 {
-			bad("working set %d bytes: want more than 0", w)
-		}
-	}
-	for _, d := range append(slices.Clone(s.Dirty), s.ConcDirty...) {
-		if d < 0 {
-			bad("write rate %d bytes/s: want 0 or more", d)
-		}
-	}
-	for _, c := range s.Caps {
-		if c < 0 || c > 1<<20 {
-			bad("cap %d MiB/s: want 0 (none) up to 1048576", c)
-		}
-	}
-	groups := false
-	for _, k := range s.Conc {
-		switch {
-		case k == 0:
-		case k < 2 || k > 16:
-			bad("--conc %d: want groups of 2 to 16 guests (0: none)", k)
-		default:
-			groups = true
-		}
-	}
-	if groups && s.LinkMiBs <= 0 {
-		bad("--link %d MiB/s: groups need a shaped link of more than 0", s.LinkMiBs)
-	}
-	if s.Budget <= 0 || s.MigTimeout <= 0 {
-		bad("--budget %s and --migration-timeout %s: want both more than 0", s.Budget, s.MigTimeout)
-	}
-	fits := false
-	for _, m := range s.Mem {
-		for _, w := range s.WSS {
-			fits = fits || w <= int64(m)<<20/2
-		}
-	}
-	if len(s.Caps) > 0 && !fits && len(errs) == 0 {
-		bad("no working set is at most half a guest's memory: the grid has no single migration")
-	}
-	return errors.Join(errs...)
+	return s, errors.Join(err, s.Check())
 }
 
 // runGrid measures the grid into out and returns the table's path.
@@ -384,13 +330,12 @@ func runGrid(parent context.Context, log io.Writer, g gridFlags, out string) (st
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	kvm, err := accel(ctx, cfg, slogger, g.accel, spec.Hosts)
-	if err != nil {
+	lab := newLibvirtLab(cfg, b, slogger, g.guestDir, g.shaper)
+	defer lab.Close()
+	if lab.kvm, err = lab.accel(ctx, g.accel, spec.Hosts); err != nil {
 		return "", err
 	}
-	fmt.Fprintf(log, "calibrate: guests run with %s\n", map[bool]string{true: "KVM", false: "TCG"}[kvm])
-	lab := newLibvirtLab(cfg, b, slogger, g.guestDir, kvm, g.shaper)
-	defer lab.Close()
+	fmt.Fprintf(log, "calibrate: guests run with %s\n", map[bool]string{true: "KVM", false: "TCG"}[lab.kvm])
 	r := grid.Runner{Lab: lab, Spec: spec, Out: out, Log: log}
 	if _, err := r.Run(ctx); err != nil {
 		return "", err
@@ -400,7 +345,7 @@ func runGrid(parent context.Context, log io.Writer, g gridFlags, out string) (st
 
 // accel decides how the guests run: as asked, or with KVM only where
 // both hosts have it (a grid on mixed hosts would measure two machines).
-func accel(ctx context.Context, cfg *libvirt.Config, log *slog.Logger, mode string, hosts [2]string) (bool, error) {
+func (l *libvirtLab) accel(ctx context.Context, mode string, hosts [2]string) (bool, error) {
 	switch mode {
 	case "kvm":
 		return true, nil
@@ -411,13 +356,11 @@ func accel(ctx context.Context, cfg *libvirt.Config, log *slog.Logger, mode stri
 		return false, fmt.Errorf("--accel %q: want kvm, tcg or auto", mode)
 	}
 	for _, h := range hosts {
-		o, _ := cfg.Options(h, log)
-		c, err := libvirt.Dial(ctx, h, o)
+		c, err := l.conn(ctx, h)
 		if err != nil {
 			return false, err
 		}
 		ok, err := c.KVM(ctx)
-		c.Close()
 		if err != nil {
 			return false, fmt.Errorf("%s: can it run KVM guests: %w", h, err)
 		}
