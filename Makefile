@@ -30,7 +30,7 @@ test: setup
 
 # The figures of BENCHMARKS.md. BIG=1 adds the 10,000-host day (minutes).
 bench: setup
-	$(GO) test -run '^$$' -bench . -benchmem ./sim/engine/ ./sim/network/ ./scheduler/... ./scenarios/
+	$(GO) test -run '^$$' -bench . -benchmem ./scheduler/... ./scenarios/
 	$(GO) test -run '^$$' -bench 'BalancePlan' -benchtime 3x ./sim/
 	$(GO) test -run '^$$' -bench 'Day(100|1000)$$' -benchtime 1x -timeout 30m ./sim/
 	if [ -n "$(BIG)" ]; then $(GO) test -run '^$$' -bench 'Day10000$$' -benchtime 1x -timeout 60m ./sim/; fi

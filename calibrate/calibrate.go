@@ -346,7 +346,7 @@ func loss(pts []Point, prof precopy.Profile) float64 {
 	var s float64
 	for _, p := range pts {
 		r := Predict(p, prof)
-		if r.Outcome != precopy.Completed {
+		if r.Outcome != cluster.OutcomeCompleted {
 			s += 10
 			continue
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/droverlab/drover/calibrate"
 	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -217,7 +218,7 @@ func synthetic(t *testing.T, truth precopy.Profile, cases []synth) []calibrate.P
 		w := precopy.Workload{Memory: int64(c.mem * MiB), Resident: int64((c.mem/2 + c.wss) * MiB), WSS: int64(c.wss * MiB), DirtyRate: c.rate * MiB}
 		p := calibrate.Point{ID: fmt.Sprint(i), Workload: w, Conc: 1, TLS: c.tls, Cap: c.cap * MiB}
 		r := calibrate.Predict(p, truth)
-		if r.Outcome != precopy.Completed {
+		if r.Outcome != cluster.OutcomeCompleted {
 			t.Fatalf("case %d: %s", i, r.Outcome)
 		}
 		p.TimeMS, p.DowntimeMS, p.Bytes, p.Iterations = float64(r.TotalTime)/1e6, float64(r.Downtime)/1e6, float64(r.TransferredBytes), r.Iterations

@@ -107,7 +107,7 @@ func (r *Report) WriteMigrationsCSV(w io.Writer) error {
 		"bytes", "rounds", "transport", "outcome", "reason", "predicted_ms"})
 	for _, m := range r.Migrations {
 		cw.Write([]string{fmt.Sprint(m.ID), m.VM, m.Source, m.Destination, m.Cause, ff(m.StartMS), ff(m.EndMS),
-			ff(m.DurationMS), ff(m.DowntimeMS), fmt.Sprint(m.Bytes), fmt.Sprint(m.Rounds), m.Transport, m.Outcome,
+			ff(m.DurationMS), ff(m.DowntimeMS), fmt.Sprint(m.Bytes), fmt.Sprint(m.Rounds), m.Transport, string(m.Outcome),
 			m.Reason, ff(m.PredictedMS)})
 	}
 	cw.Flush()

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"slices"
 	"time"
+
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // Report is the outcome of one simulation run. Times are milliseconds since
@@ -88,8 +90,8 @@ type Migration struct {
 	// Mixed is set when source and destination differ in security state.
 	Mixed bool `json:"mixed,omitempty"`
 	// Outcome is completed, forced, postcopy, aborted, failed or rejected.
-	Outcome string `json:"outcome"`
-	Reason  string `json:"reason,omitempty"`
+	Outcome cluster.Outcome `json:"outcome"`
+	Reason  string          `json:"reason,omitempty"`
 	// PredictedMS is the closed-form prediction at the bandwidth the
 	// migration got when it started, to show what sharing cost.
 	PredictedMS float64 `json:"predicted_ms"`
@@ -206,29 +208,29 @@ func (r *Report) SummarizeMigrations() {
 	for _, rec := range r.Migrations {
 		s.Migrations++
 		switch rec.Outcome {
-		case "completed":
+		case cluster.OutcomeCompleted:
 			s.Completed++
-		case "forced":
+		case cluster.OutcomeForced:
 			s.Forced++
-		case "postcopy":
+		case cluster.OutcomePostCopy:
 			s.PostCopy++
-		case "aborted":
+		case cluster.OutcomeAborted:
 			s.Aborted++
-		case "failed":
+		case cluster.OutcomeFailed:
 			s.Failed++
-		case "rejected":
+		case cluster.OutcomeRejected:
 			s.Rejected++
 		}
-		if rec.Mixed && rec.Outcome != "rejected" {
+		if rec.Mixed && rec.Outcome != cluster.OutcomeRejected {
 			s.MixedSecurity++
 		}
-		if rec.Outcome != "rejected" {
+		if rec.Outcome != cluster.OutcomeRejected {
 			causes[rec.Cause]++
 		}
 		s.BytesMoved += rec.Bytes
 		s.TotalDowntimeMS += rec.DowntimeMS
 		s.MaxDowntimeMS = max(s.MaxDowntimeMS, rec.DowntimeMS)
-		if rec.Outcome == "completed" || rec.Outcome == "forced" || rec.Outcome == "postcopy" {
+		if rec.Outcome.Succeeded() {
 			durations += rec.DurationMS
 			finished++
 		}

@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/droverlab/drover/units"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -550,7 +551,7 @@ func (s *size) decodeYAML(d *decoder, n *yaml.Node, path string) {
 	if !ok {
 		return
 	}
-	v, err := ParseSize(text)
+	v, err := units.ParseSize(text)
 	if err != nil {
 		d.errf(n, path, "%v", err)
 		return
@@ -563,7 +564,7 @@ func (r *rate) decodeYAML(d *decoder, n *yaml.Node, path string) {
 	if !ok {
 		return
 	}
-	v, err := ParseRate(text, PageSize)
+	v, err := units.ParseRate(text, units.PageSize)
 	if err != nil {
 		d.errf(n, path, "%v", err)
 		return
@@ -576,7 +577,7 @@ func (t *duration) decodeYAML(d *decoder, n *yaml.Node, path string) {
 	if !ok {
 		return
 	}
-	v, err := parseDuration(text)
+	v, err := units.ParseDuration(text)
 	if err != nil {
 		d.errf(n, path, "%v", err)
 		return

@@ -14,7 +14,9 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/units"
 )
 
 // ExportOptions shape a scenario written from a cluster snapshot.
@@ -32,7 +34,7 @@ type ExportOptions struct {
 	// settings real migrations will run with, so plans predict them. Zero
 	// fields are left out (the format's defaults apply), except the two
 	// timeouts, which are written as they are.
-	Migration *Migration
+	Migration *scheduler.Migration
 }
 
 // Values Export assumes for what a snapshot leaves unknown (zero or empty).
@@ -411,9 +413,9 @@ func (x *exporter) hostFields(i int) []hostField {
 	mem, note := h.Memory, ""
 	if x.vmMem[i] > mem {
 		mem = x.vmMem[i]
-		note = fmt.Sprintf("live %s, raised to fit the memory of its VMs", exactSize(h.Memory))
+		note = fmt.Sprintf("live %s, raised to fit the memory of its VMs", units.ExactSize(h.Memory))
 	}
-	add("memory", yStr(exactSize(mem)), note)
+	add("memory", yStr(units.ExactSize(mem)), note)
 	if h.CPUModel != "" {
 		add("cpu_model", yStr(h.CPUModel), "")
 	}
@@ -425,16 +427,16 @@ func (x *exporter) hostFields(i int) []hostField {
 	}
 	if !(speed > 0) || math.IsInf(speed, 0) {
 		speed = ExportDefaultNICSpeed
-		unknown = append(unknown, exactRate(speed, true)+" per port")
+		unknown = append(unknown, units.ExactRate(speed, true)+" per port")
 	}
 	nics := yFlowMap()
 	nics.add("count", yInt(count), "")
-	nics.add("speed", yStr(exactRate(speed, true)), "")
+	nics.add("speed", yStr(units.ExactRate(speed, true)), "")
 	note = ""
 	if len(unknown) > 0 {
 		note = "unknown: assumed " + strings.Join(unknown, ", ")
 	}
-	out = append(out, hostField{key: "nics", node: nics.Node, text: fmt.Sprint(count, " ", exactRate(speed, true)), comment: note})
+	out = append(out, hostField{key: "nics", node: nics.Node, text: fmt.Sprint(count, " ", units.ExactRate(speed, true)), comment: note})
 	sec, note := h.Security, ""
 	switch sec {
 	case cluster.Secured, cluster.Unsecured, cluster.Invalid:
@@ -545,9 +547,9 @@ func (x *exporter) network() *yaml.Node {
 		var unknown []string
 		if !(bw > 0) || math.IsInf(bw, 0) {
 			bw = ExportDefaultNICSpeed
-			unknown = append(unknown, "bandwidth "+exactRate(bw, true))
+			unknown = append(unknown, "bandwidth "+units.ExactRate(bw, true))
 		}
-		e.add("bandwidth", yStr(exactRate(bw, true)), "")
+		e.add("bandwidth", yStr(units.ExactRate(bw, true)), "")
 		if l.Latency > 0 {
 			e.add("latency", yStr(formatDuration(l.Latency)), "")
 		} else {
@@ -580,37 +582,37 @@ func (x *exporter) vmEntries() (*yaml.Node, error) {
 			vcpus, note = 1, "unknown: assumed"
 		}
 		m.add("vcpus", yInt(vcpus), note)
-		m.add("memory", yStr(exactSize(v.Memory)), "")
+		m.add("memory", yStr(units.ExactSize(v.Memory)), "")
 
 		res, note := v.Resident, ""
 		switch {
 		case res <= 0:
 			res, note = v.Memory, "unknown: assumed = memory"
 		case res > v.Memory:
-			note = fmt.Sprintf("measured %s, cut to memory", exactSize(res))
+			note = fmt.Sprintf("measured %s, cut to memory", units.ExactSize(res))
 			res = v.Memory
 		}
-		m.add("resident", yStr(exactSize(res)), note)
+		m.add("resident", yStr(units.ExactSize(res)), note)
 		wss, note := v.WSS, ""
 		switch {
 		case wss <= 0:
 			wss, note = res/4, "unknown: assumed resident/4"
 		case wss > res:
-			note = fmt.Sprintf("measured %s, cut to resident", exactSize(wss))
+			note = fmt.Sprintf("measured %s, cut to resident", units.ExactSize(wss))
 			wss = res
 		}
-		m.add("wss", yStr(exactSize(wss)), note)
+		m.add("wss", yStr(units.ExactSize(wss)), note)
 		dirty, note := v.DirtyRate, ""
 		if !(dirty > 0) || math.IsInf(dirty, 0) {
 			dirty, note = 0, "unknown: assumed 0 (an idle guest; predictions are optimistic)"
 		}
-		m.add("dirty_rate", yStr(exactRate(dirty, false)), note)
+		m.add("dirty_rate", yStr(units.ExactRate(dirty, false)), note)
 		if mv := v.Measured; mv != nil {
 			// Bounds on the wrong side of a figure cut above are moved to it.
-			m.add("wss_low", yStr(exactSize(min(mv.WSSLow, wss))), "")
-			m.add("wss_high", yStr(exactSize(max(min(mv.WSSHigh, res), wss))), "")
-			m.add("dirty_rate_low", yStr(exactRate(min(mv.DirtyRateLow, dirty), false)), "")
-			m.add("dirty_rate_high", yStr(exactRate(max(mv.DirtyRateHigh, dirty), false)), "")
+			m.add("wss_low", yStr(units.ExactSize(min(mv.WSSLow, wss))), "")
+			m.add("wss_high", yStr(units.ExactSize(max(min(mv.WSSHigh, res), wss))), "")
+			m.add("dirty_rate_low", yStr(units.ExactRate(min(mv.DirtyRateLow, dirty), false)), "")
+			m.add("dirty_rate_high", yStr(units.ExactRate(max(mv.DirtyRateHigh, dirty), false)), "")
 			m.add("measured_by", yStr(mv.Method), "80% bounds of the live estimate")
 		}
 		cpu, note := v.CPU, ""
@@ -618,7 +620,7 @@ func (x *exporter) vmEntries() (*yaml.Node, error) {
 		case math.IsNaN(cpu) || cpu < 0:
 			cpu, note = 0, "unknown: assumed 0"
 		case cpu > float64(vcpus):
-			note = fmt.Sprintf("measured %s cores, cut to vcpus", formatFloat(cpu))
+			note = fmt.Sprintf("measured %s cores, cut to vcpus", units.FormatFloat(cpu))
 			cpu = float64(vcpus)
 		}
 		m.add("cpu", yFloat(cpu), note)
@@ -784,64 +786,6 @@ func (x *exporter) events() *yaml.Node {
 	return seq
 }
 
-// exactSize writes n in the largest binary unit that reads back as exactly
-// n with at most three decimals ("8GiB", "1.5GiB", "1000MiB"), else in
-// bytes.
-func exactSize(n int64) string {
-	for _, u := range []struct {
-		name string
-		v    int64
-	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
-		if n < u.v {
-			continue
-		}
-		num := formatFloat(float64(n) / float64(u.v))
-		s := num + u.name
-		if back, err := ParseSize(s); err == nil && back == n && fewDecimals(num) {
-			return s
-		}
-	}
-	return strconv.FormatInt(n, 10) + "B"
-}
-
-// exactRate writes r (bytes/s) so that it reads back as exactly r: in
-// bits for network speeds (10Gbit/s), in binary bytes for dirty rates
-// (50MiB/s), with at most three decimals, else in bytes/s.
-func exactRate(r float64, bits bool) string {
-	type unit struct {
-		name string
-		v    float64
-	}
-	units := []unit{{"GiB/s", 1 << 30}, {"MiB/s", 1 << 20}, {"KiB/s", 1 << 10}}
-	if bits {
-		units = []unit{{"Gbit/s", 1e9 / 8}, {"Mbit/s", 1e6 / 8}, {"Kbit/s", 1e3 / 8}}
-	}
-	if r == 0 {
-		return "0" + units[1].name
-	}
-	for _, u := range units {
-		if r < u.v {
-			continue
-		}
-		num := formatFloat(r / u.v)
-		s := num + u.name
-		if back, err := ParseRate(s, PageSize); err == nil && back == r && fewDecimals(num) {
-			return s
-		}
-	}
-	return formatFloat(r) + "B/s"
-}
-
-// fewDecimals reports whether the decimal num has at most three digits
-// after the point, so that a person reads it easily.
-func fewDecimals(num string) bool {
-	i := strings.IndexByte(num, '.')
-	return i < 0 || len(num)-i-1 <= 3
-}
-
-// formatFloat is the shortest decimal that reads back as exactly f.
-func formatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }
-
 // yMapping is a YAML mapping under construction.
 type yMapping struct{ *yaml.Node }
 
@@ -867,7 +811,7 @@ func yUint(u uint64) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!int", Value: strconv.FormatUint(u, 10)}
 }
 func yFloat(f float64) *yaml.Node {
-	s := formatFloat(f)
+	s := units.FormatFloat(f)
 	tag := "!!int"
 	if strings.ContainsAny(s, ".eE") {
 		tag = "!!float"
@@ -876,7 +820,7 @@ func yFloat(f float64) *yaml.Node {
 }
 
 // migrationNode is the migration section for m's non-zero settings.
-func migrationNode(m *Migration) yMapping {
+func migrationNode(m *scheduler.Migration) yMapping {
 	n := yFlowMap()
 	if m.ProfileRef != "" {
 		n.add("profile", yStr(m.ProfileRef), "")
@@ -907,7 +851,7 @@ func migrationNode(m *Migration) yMapping {
 		n.add("cpu_throttle_tailslow", &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: "true"}, "")
 	}
 	if m.Bandwidth > 0 {
-		n.add("bandwidth", yStr(exactRate(m.Bandwidth, false)), "")
+		n.add("bandwidth", yStr(units.ExactRate(m.Bandwidth, false)), "")
 	}
 	for _, l := range []struct {
 		key string

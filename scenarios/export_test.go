@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/sim"
 )
@@ -309,7 +310,7 @@ var _ = Describe("Export", func() {
 	)
 
 	It("writes the migration settings real migrations will run with", func() {
-		m := &scenarios.Migration{DowntimeLimit: 200 * time.Millisecond, CompletionTimeoutPerGiB: time.Minute,
+		m := &scheduler.Migration{DowntimeLimit: 200 * time.Millisecond, CompletionTimeoutPerGiB: time.Minute,
 			ProgressTimeout: 0, OnLimit: "force", AutoConverge: true, Bandwidth: 4 << 20, MaxParallel: 2, MaxPerHostOut: 1, MaxPerHostIn: 1}
 		sc, err := scenarios.Parse("live.yaml", export(liveSnapshot(), scenarios.ExportOptions{Migration: m}))
 		Expect(err).NotTo(HaveOccurred())
@@ -317,7 +318,7 @@ var _ = Describe("Export", func() {
 		Expect(got.DowntimeLimit).To(Equal(m.DowntimeLimit))
 		Expect(got.CompletionTimeoutPerGiB).To(Equal(time.Minute))
 		Expect(got.ProgressTimeout).To(BeZero(), "a timeout of 0 (none) is written, not left to the default")
-		Expect(got.OnLimit).To(Equal(scenarios.OnLimit("force")))
+		Expect(got.OnLimit).To(Equal(cluster.OnLimit("force")))
 		Expect(got.AutoConverge).To(BeTrue())
 		Expect(got.Bandwidth).To(Equal(float64(4 << 20)))
 		Expect([]int{got.MaxParallel, got.MaxPerHostOut, got.MaxPerHostIn}).To(Equal([]int{2, 1, 1}))

@@ -13,6 +13,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
@@ -155,7 +156,7 @@ var _ = Describe("Parse", func() {
 			Expect(*m.Options.Bandwidth).To(Equal(1e9 / 8))
 			Expect(*m.Options.DowntimeLimit).To(Equal(300 * time.Millisecond))
 			Expect(*m.Options.MaxIterations).To(Equal(30))
-			Expect(*m.Options.OnLimit).To(Equal(scenarios.OnLimitAbort))
+			Expect(*m.Options.OnLimit).To(Equal(cluster.LimitAbort))
 			Expect(*m.Options.AutoConverge).To(BeTrue())
 			Expect(sc.Events[4].Link).To(Equal("h02"))
 			Expect(sc.Events[4].Bandwidth).To(Equal(1e9 / 8))
@@ -168,16 +169,16 @@ var _ = Describe("Parse", func() {
 		})
 
 		It("reads policy and migration settings", func() {
-			Expect(sc.Policy).To(Equal(scenarios.Policy{
+			Expect(sc.Policy).To(Equal(scheduler.Policy{
 				Name: "balance", Interval: 5 * time.Minute, TLS: "matching", Evacuation: "planned",
 				CPUOvercommit: 4, Threshold: 0.2, Hysteresis: 0.8, MaxMovesPerRound: 10,
 				Params: map[string]string{"any": "value"},
 			}))
-			Expect(sc.Migration).To(Equal(scenarios.Migration{
+			Expect(sc.Migration).To(Equal(scheduler.Migration{
 				Profile: precopy.DefaultProfile(), ProfileRef: "qemu10-tcg",
 				DowntimeLimit: 300 * time.Millisecond, SwitchoverCost: 20 * time.Millisecond, SetupTime: 500 * time.Millisecond,
 				MaxIterations: 30, CompletionTimeoutPerGiB: 150 * time.Second, ProgressTimeout: 150 * time.Second,
-				OnLimit: scenarios.OnLimitAbort, MaxParallel: 5, MaxPerHostOut: 2, MaxPerHostIn: 2,
+				OnLimit: cluster.LimitAbort, MaxParallel: 5, MaxPerHostOut: 2, MaxPerHostIn: 2,
 				Throttle: precopy.Throttle{Initial: 20, Increment: 10, Max: 99},
 			}))
 		})
@@ -187,14 +188,14 @@ var _ = Describe("Parse", func() {
 		sc, err := scenarios.Parse(testFile, []byte(base))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(sc.Sim).To(Equal(scenarios.Sim{Seed: 1, Duration: time.Hour, SampleInterval: 5 * time.Minute}))
-		Expect(sc.Policy).To(Equal(scenarios.Policy{
+		Expect(sc.Policy).To(Equal(scheduler.Policy{
 			Interval: 5 * time.Minute, TLS: "matching", Evacuation: "planned",
 			CPUOvercommit: 4, Threshold: 0.2, Hysteresis: 0.8, MaxMovesPerRound: 10,
 		}))
-		Expect(sc.Migration).To(Equal(scenarios.Migration{
+		Expect(sc.Migration).To(Equal(scheduler.Migration{
 			Profile:                 precopy.DefaultProfile(),
 			DowntimeLimit:           300 * time.Millisecond,
-			CompletionTimeoutPerGiB: 150 * time.Second, ProgressTimeout: 150 * time.Second, OnLimit: scenarios.OnLimitAbort,
+			CompletionTimeoutPerGiB: 150 * time.Second, ProgressTimeout: 150 * time.Second, OnLimit: cluster.LimitAbort,
 		}))
 		Expect(sc.Network.Topology).To(Equal(scenarios.TopologyLeafSpine))
 		Expect(sc.Network.Oversubscription).To(Equal(1.0))
@@ -319,7 +320,7 @@ var _ = Describe("bundled examples", func() {
 		Expect(sc.Events).To(HaveLen(1))
 		Expect(sc.Events[0].Zone).To(Equal("b"))
 		Expect(sc.Events[0].FailsAt - sc.Events[0].At).To(Equal(20 * time.Second))
-		Expect(sc.Policy.TLS).To(Equal("matching"))
+		Expect(sc.Policy.TLS).To(Equal(cluster.TLSMatching))
 	})
 })
 

@@ -8,8 +8,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/droverlab/drover/profiles"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/units"
 )
 
 // The resolver turns the raw file into a Scenario: it expands ranges, looks
@@ -599,7 +602,7 @@ func (r *resolver) finishHosts() {
 		hosts = append(hosts, hi.host)
 		if o := hi.over; o != nil {
 			r.errAt(o.pos, o.path, "VMs placed on host %q need %s of memory but it has %s (it is full from VM %q on)",
-				hi.host.Name, FormatSize(hi.used), FormatSize(hi.host.Memory), o.vm)
+				hi.host.Name, units.FormatSize(hi.used), units.FormatSize(hi.host.Memory), o.vm)
 		}
 	}
 	slices.SortFunc(hosts, func(a, b cluster.Host) int { return cmp.Compare(a.Name, b.Name) })
@@ -789,9 +792,9 @@ func (r *resolver) checkConnected(links []Link) {
 }
 
 func (r *resolver) resolvePolicy() {
-	p := Policy{
+	p := scheduler.Policy{
 		Interval:         5 * time.Minute,
-		TLS:              "matching",
+		TLS:              cluster.TLSMatching,
 		Evacuation:       "planned",
 		CPUOvercommit:    4,
 		Threshold:        0.2,
@@ -812,7 +815,7 @@ func (r *resolver) resolvePolicy() {
 		}
 	}
 	if raw.TLS != nil {
-		p.TLS = *raw.TLS
+		p.TLS = cluster.TLSMode(*raw.TLS)
 	}
 	if raw.Evacuation != nil {
 		p.Evacuation = *raw.Evacuation
@@ -844,12 +847,12 @@ func (r *resolver) resolvePolicy() {
 }
 
 func (r *resolver) resolveMigration() {
-	m := Migration{
+	m := scheduler.Migration{
 		DowntimeLimit: 300 * time.Millisecond,
 		// SwitchoverCost and SetupTime stay 0: the calibration profile's.
 		CompletionTimeoutPerGiB: 150 * time.Second,
 		ProgressTimeout:         150 * time.Second,
-		OnLimit:                 OnLimitAbort,
+		OnLimit:                 cluster.LimitAbort,
 	}
 	m.Profile = precopy.DefaultProfile()
 	raw := r.raw.Migration
@@ -858,7 +861,7 @@ func (r *resolver) resolveMigration() {
 		return
 	}
 	if raw.Profile != nil {
-		p, ref, err := ResolveProfile(*raw.Profile, r.dir)
+		p, ref, err := profiles.ResolveProfile(*raw.Profile, r.dir)
 		if err != nil {
 			r.errf(&raw.meta, "profile", "%v", err)
 		}
@@ -907,7 +910,7 @@ func (r *resolver) resolveMigration() {
 		}
 	}
 	if raw.OnLimit != nil {
-		m.OnLimit = OnLimit(*raw.OnLimit)
+		m.OnLimit = cluster.OnLimit(*raw.OnLimit)
 	}
 	if raw.AutoConverge != nil {
 		m.AutoConverge = *raw.AutoConverge

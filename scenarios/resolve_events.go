@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"time"
+
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 func (r *resolver) resolveEvents() {
@@ -231,7 +233,7 @@ func (r *resolver) migrate(m *rawMigrate, ev *Event) bool {
 		o.MaxIterations = &n
 	}
 	if m.OnLimit != nil {
-		v := OnLimit(*m.OnLimit)
+		v := cluster.OnLimit(*m.OnLimit)
 		o.OnLimit = &v
 	}
 	if m.AutoConverge != nil {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/units"
 )
 
 // vmInfo is a VM being resolved.
@@ -126,7 +127,7 @@ func (r *resolver) mergeVM(layers []vmLayer, entry *rawVM, classKnown bool) (VM,
 			if at == mi && mi != ri {
 				key = "memory"
 			}
-			r.errf(layers[at].m, key, "resident %s is more than memory %s", FormatSize(vm.Resident), FormatSize(vm.Memory))
+			r.errf(layers[at].m, key, "resident %s is more than memory %s", units.FormatSize(vm.Resident), units.FormatSize(vm.Memory))
 			ok = false
 		}
 	}
@@ -147,7 +148,7 @@ func (r *resolver) mergeVM(layers []vmLayer, entry *rawVM, classKnown bool) (VM,
 					key = "memory"
 				}
 			}
-			r.errf(layers[at].m, key, "wss %s is more than resident %s", FormatSize(vm.WSS), FormatSize(vm.Resident))
+			r.errf(layers[at].m, key, "wss %s is more than resident %s", units.FormatSize(vm.WSS), units.FormatSize(vm.Resident))
 			ok = false
 		}
 	}
@@ -558,25 +559,25 @@ func (r *resolver) measured(layers []vmLayer, vm *cluster.VM) bool {
 	ok := true
 	if wl != nil {
 		if m.WSSLow = int64(*wl); m.WSSLow > vm.WSS {
-			r.errf(layers[wli].m, "wss_low", "%s is more than wss %s", FormatSize(m.WSSLow), FormatSize(vm.WSS))
+			r.errf(layers[wli].m, "wss_low", "%s is more than wss %s", units.FormatSize(m.WSSLow), units.FormatSize(vm.WSS))
 			ok = false
 		}
 	}
 	if wh != nil {
 		if m.WSSHigh = int64(*wh); m.WSSHigh < vm.WSS {
-			r.errf(layers[whi].m, "wss_high", "%s is less than wss %s", FormatSize(m.WSSHigh), FormatSize(vm.WSS))
+			r.errf(layers[whi].m, "wss_high", "%s is less than wss %s", units.FormatSize(m.WSSHigh), units.FormatSize(vm.WSS))
 			ok = false
 		}
 	}
 	if dl != nil {
 		if m.DirtyRateLow = float64(*dl); m.DirtyRateLow > vm.DirtyRate {
-			r.errf(layers[dli].m, "dirty_rate_low", "%s is more than dirty_rate %s", FormatRate(m.DirtyRateLow), FormatRate(vm.DirtyRate))
+			r.errf(layers[dli].m, "dirty_rate_low", "%s is more than dirty_rate %s", units.FormatRate(m.DirtyRateLow), units.FormatRate(vm.DirtyRate))
 			ok = false
 		}
 	}
 	if dh != nil {
 		if m.DirtyRateHigh = float64(*dh); m.DirtyRateHigh < vm.DirtyRate {
-			r.errf(layers[dhi].m, "dirty_rate_high", "%s is less than dirty_rate %s", FormatRate(m.DirtyRateHigh), FormatRate(vm.DirtyRate))
+			r.errf(layers[dhi].m, "dirty_rate_high", "%s is less than dirty_rate %s", units.FormatRate(m.DirtyRateHigh), units.FormatRate(vm.DirtyRate))
 			ok = false
 		}
 	}

@@ -7,8 +7,8 @@ package scenarios
 import (
 	"time"
 
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/precopy"
 )
 
 // Scenario is a loaded, validated scenario. Sizes are bytes, rates bytes/s,
@@ -29,8 +29,8 @@ type Scenario struct {
 	Network Network
 	// Events sorted by At, ties kept in file order.
 	Events    []Event
-	Policy    Policy
-	Migration Migration
+	Policy    scheduler.Policy
+	Migration scheduler.Migration
 }
 
 // Sim holds knobs that exist only in simulation.
@@ -161,72 +161,11 @@ type Pos struct {
 	Line, Column int
 }
 
-// Policy settings are read now and acted on by the scheduler.
-type Policy struct {
-	// Name is the policy that runs periodically: "", "balance",
-	// "consolidate", "greedy-cv".
-	Name string
-	// Interval between periodic policy runs.
-	Interval time.Duration
-	// TLS enforcement: "matching" (default), "required", "off".
-	TLS string
-	// Evacuation strategy for maintenance and disasters: "planned" (default)
-	// or "fixed-batch".
-	Evacuation string
-	// CPUOvercommit is the ratio of vCPU demand to host cores allowed.
-	CPUOvercommit float64
-	// Threshold is the imbalance (coefficient of variation) above which the
-	// balancer acts; Hysteresis the fraction of it the cluster must fall
-	// below before the balancer rests.
-	Threshold  float64
-	Hysteresis float64
-	// MaxMovesPerRound caps migrations the balancer proposes per run.
-	MaxMovesPerRound int
-	// Params keeps every other policy setting as written, for the scheduler.
-	Params map[string]string
-}
-
-// OnLimit is what happens when a migration hits a limit.
-type OnLimit string
-
-const (
-	OnLimitAbort    OnLimit = "abort"
-	OnLimitForce    OnLimit = "force"
-	OnLimitPostcopy OnLimit = "postcopy"
-)
-
-// Migration holds migration defaults and executor limits.
-type Migration struct {
-	// Profile is the calibration profile the model runs with, and
-	// ProfileRef how the file named it ("" for the default), kept so that
-	// an exported scenario names the same profile.
-	Profile        precopy.Profile
-	ProfileRef     string
-	DowntimeLimit  time.Duration // 300ms, as QEMU
-	SwitchoverCost time.Duration
-	SetupTime      time.Duration
-	MaxIterations  int
-	// CompletionTimeoutPerGiB scales with guest memory, as KubeVirt.
-	CompletionTimeoutPerGiB time.Duration
-	ProgressTimeout         time.Duration
-	OnLimit                 OnLimit
-	AutoConverge            bool
-	// Throttle is auto-converge's steps (zero fields: QEMU's defaults).
-	Throttle precopy.Throttle
-	// Bandwidth caps each migration in bytes/s (0: no cap), as libvirt's.
-	Bandwidth float64
-	// MaxParallel caps concurrent migrations in the cluster; MaxPerHostOut
-	// and MaxPerHostIn per host. 0 means no limit.
-	MaxParallel   int
-	MaxPerHostOut int
-	MaxPerHostIn  int
-}
-
 // MigrationOverrides are per-migration options; nil leaves the default.
 type MigrationOverrides struct {
 	DowntimeLimit *time.Duration
 	MaxIterations *int
-	OnLimit       *OnLimit
+	OnLimit       *cluster.OnLimit
 	AutoConverge  *bool
 	Bandwidth     *float64
 }

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strconv"
@@ -11,13 +12,6 @@ import (
 	"github.com/droverlab/drover/scheduler/place"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
-)
-
-// OnLimit actions.
-const (
-	LimitAbort    = "abort"
-	LimitForce    = "force"
-	LimitPostcopy = "postcopy"
 )
 
 // Config sets up a Core.
@@ -39,7 +33,7 @@ type Config struct {
 	CompletionTimeoutPerGiB time.Duration
 	ProgressTimeout         time.Duration
 	MaxIterations           int
-	OnLimit                 string
+	OnLimit                 cluster.OnLimit
 	// MaxParallel caps running migrations across all plans (0: none).
 	MaxParallel int
 	// MaxRetries is how often a failed move is tried on another host.
@@ -67,10 +61,12 @@ type Record struct {
 	Limits *plan.Limits `json:"limits,omitempty"`
 	ID     int          `json:"id,omitempty"`
 	// VM, Source and Destination are set on refusals, which have no move.
-	VM          string `json:"vm,omitempty"`
-	Destination string `json:"destination,omitempty"`
-	Outcome     string `json:"outcome,omitempty"`
-	Reason      string `json:"reason,omitempty"`
+	VM          string          `json:"vm,omitempty"`
+	Destination string          `json:"destination,omitempty"`
+	Outcome     cluster.Outcome `json:"outcome,omitempty"`
+	// Action is the limit action on "limit" records.
+	Action cluster.OnLimit `json:"action,omitempty"`
+	Reason string          `json:"reason,omitempty"`
 }
 
 // Journal record kinds.
@@ -128,7 +124,7 @@ type job struct {
 	iteration int
 	// maxIter and onLimit override the Core's limits for this move.
 	maxIter int
-	onLimit string
+	onLimit cluster.OnLimit
 	// opts replaces the Core's options for a requested move.
 	opts *cluster.MigrationOptions
 }
@@ -143,8 +139,20 @@ type active struct {
 	open int
 }
 
+// triggerKind is why a policy or a move waits for the next snapshot.
+type triggerKind uint8
+
+const (
+	trigPeriodic triggerKind = iota + 1 // the periodic policy's timer
+	trigEvacuate                        // MaintenanceRequested
+	trigDisaster                        // DisasterWarning
+	trigRequest                         // MigrationRequested
+	trigRetry                           // a failed move, to be tried elsewhere
+	trigApply                           // PlanSubmitted
+)
+
 type trigger struct {
-	kind     string // periodic, evacuate, disaster, request, retry, apply
+	kind     triggerKind
 	hosts    []string
 	zone     string
 	deadline time.Duration
@@ -179,18 +187,74 @@ type Core struct {
 	started bool
 }
 
-// New returns a Core; call Start to arm its periodic policy.
-func New(cfg Config) *Core {
+// New returns a Core; call Start to arm its periodic policy. It checks cfg
+// first and returns every problem at once: a Core never runs on settings
+// it would have to guess at.
+func New(cfg Config) (*Core, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	if cfg.MaxRetries == 0 {
 		cfg.MaxRetries = 2
 	}
 	if cfg.OnLimit == "" {
-		cfg.OnLimit = LimitAbort
+		cfg.OnLimit = cluster.LimitAbort
 	}
 	return &Core{
 		cfg: cfg, jobs: map[int]*job{}, byHost: map[string][]*job{}, drained: map[string]bool{}, failed: map[string]bool{},
 		warned: map[string]time.Duration{}, moved: map[string]time.Duration{},
+	}, nil
+}
+
+// Validate lists every problem of cfg (nil if none). Zero values that
+// mean "the default" (OnLimit, MaxRetries, TLS) pass.
+func (cfg Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf("scheduler: "+format, args...)) }
+	if cfg.OnLimit != "" {
+		if _, err := cluster.ParseOnLimit(string(cfg.OnLimit)); err != nil {
+			bad("%v", err)
+		}
 	}
+	if cfg.TLS != "" {
+		if _, err := cluster.ParseTLSMode(string(cfg.TLS)); err != nil {
+			bad("%v", err)
+		}
+	}
+	if cfg.Periodic != nil && cfg.Interval <= 0 {
+		bad("periodic policy %s needs an interval above 0, got %v", cfg.Periodic.Name(), cfg.Interval)
+	}
+	if cfg.Interval < 0 {
+		bad("interval %v is negative", cfg.Interval)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"completion timeout per GiB", cfg.CompletionTimeoutPerGiB}, {"progress timeout", cfg.ProgressTimeout}} {
+		if d.v < 0 {
+			bad("%s %v is negative", d.name, d.v)
+		}
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"max iterations", cfg.MaxIterations}, {"max parallel", cfg.MaxParallel}, {"max retries", cfg.MaxRetries},
+		{"plan limit max parallel", cfg.Limits.MaxParallel}, {"plan limit per host out", cfg.Limits.MaxPerHostOut},
+		{"plan limit per host in", cfg.Limits.MaxPerHostIn}} {
+		if n.v < 0 {
+			bad("%s %d is negative", n.name, n.v)
+		}
+	}
+	if cfg.Overcommit < 0 {
+		bad("CPU overcommit %v is negative", cfg.Overcommit)
+	}
+	if cfg.Bandwidth < 0 {
+		bad("bandwidth %v is negative", cfg.Bandwidth)
+	}
+	if err := cfg.Migration.Validate(); err != nil {
+		bad("migration model: %v", err)
+	}
+	return errors.Join(errs...)
 }
 
 const (
@@ -237,12 +301,12 @@ func (c *Core) Step(now time.Duration, ev cluster.Event) error {
 		for _, h := range e.Hosts {
 			c.drained[h] = true
 		}
-		c.want(trigger{kind: "evacuate", hosts: e.Hosts})
+		c.want(trigger{kind: trigEvacuate, hosts: e.Hosts})
 	case cluster.DisasterWarning:
 		c.warned[e.Zone] = e.FailsAt
-		c.want(trigger{kind: "disaster", zone: e.Zone, deadline: e.FailsAt})
+		c.want(trigger{kind: trigDisaster, zone: e.Zone, deadline: e.FailsAt})
 	case cluster.MigrationRequested:
-		c.want(trigger{kind: "request", vm: e.VM, host: e.Host, options: e.Options})
+		c.want(trigger{kind: trigRequest, vm: e.VM, host: e.Host, options: e.Options})
 	case cluster.MigrationProgress:
 		c.progress(e)
 	case cluster.MigrationDone:
@@ -252,7 +316,9 @@ func (c *Core) Step(now time.Duration, ev cluster.Event) error {
 	case cluster.AbortRequested:
 		c.abort(e.ID, e.Reason)
 	case PlanSubmitted:
-		c.want(trigger{kind: "apply", plan: clonePlan(e.Plan)})
+		c.want(trigger{kind: trigApply, plan: clonePlan(e.Plan)})
+	case PeriodicNow:
+		return c.timer(keyPeriodic)
 	default:
 		return fmt.Errorf("scheduler: unknown event %T", ev)
 	}
@@ -355,7 +421,7 @@ func (c *Core) timer(key string) error {
 		if c.cfg.Periodic != nil && c.cfg.Interval > 0 {
 			c.rd.Timers = append(c.rd.Timers, Timer{At: c.now + c.cfg.Interval, Key: keyPeriodic})
 			if c.Idle() {
-				c.want(trigger{kind: "periodic"})
+				c.want(trigger{kind: trigPeriodic})
 			}
 		}
 		return nil
@@ -390,13 +456,13 @@ func (c *Core) runTriggers() {
 	// shares the destinations' room and the network between them.
 	var drain []string
 	for _, t := range triggers {
-		if t.kind == "evacuate" {
+		if t.kind == trigEvacuate {
 			drain = append(drain, t.hosts...)
 		}
 	}
 	merged := false
 	for _, t := range triggers {
-		if t.kind == "evacuate" {
+		if t.kind == trigEvacuate {
 			if merged {
 				continue
 			}
@@ -404,20 +470,22 @@ func (c *Core) runTriggers() {
 			t.hosts = drain
 		}
 		switch t.kind {
-		case "periodic":
+		case trigPeriodic:
 			if c.Idle() {
 				c.runPolicy(c.cfg.Periodic, &policy.Input{})
 			}
-		case "evacuate":
+		case trigEvacuate:
 			c.runPolicy(c.cfg.Evacuate, &policy.Input{Drain: t.hosts})
-		case "disaster":
+		case trigDisaster:
 			c.runPolicy(c.cfg.Disaster, &policy.Input{Zone: t.zone, Deadline: t.deadline})
-		case "request":
+		case trigRequest:
 			c.request(t)
-		case "retry":
+		case trigRetry:
 			c.retry(t.job)
-		case "apply":
+		case trigApply:
 			c.submit(t.plan)
+		default:
+			panic(fmt.Sprintf("scheduler: trigger kind %d", t.kind))
 		}
 	}
 }
@@ -477,7 +545,7 @@ func (c *Core) runPolicy(p policy.Policy, in *policy.Input) {
 		return
 	}
 	if p == nil {
-		c.journal(Record{Kind: RecPlan, Outcome: "ignored", Reason: "no policy configured for this request"})
+		c.journal(Record{Kind: RecPlan, Outcome: cluster.OutcomeIgnored, Reason: "no policy configured for this request"})
 		return
 	}
 	in.Snap = c.snapshotFor()
@@ -487,7 +555,7 @@ func (c *Core) runPolicy(p policy.Policy, in *policy.Input) {
 	in.Pending = c.pendingMoves()
 	pl, err := p.Plan(in)
 	if err != nil {
-		c.journal(Record{Kind: RecPlan, Policy: p.Name(), Outcome: "error", Reason: err.Error()})
+		c.journal(Record{Kind: RecPlan, Policy: p.Name(), Outcome: cluster.OutcomeError, Reason: err.Error()})
 		return
 	}
 	// Moves of VMs already on the way elsewhere are dropped.
@@ -586,7 +654,7 @@ func (c *Core) dispatch() {
 			if j.state == queued {
 				c.retire(j, cancelled)
 				c.journal(Record{Kind: RecCancel, ID: j.move.ID, Reason: "a move it depends on failed"})
-				c.want(trigger{kind: "retry", job: j})
+				c.want(trigger{kind: trigRetry, job: j})
 			}
 		}
 	}
@@ -609,7 +677,7 @@ func (c *Core) start(j *job) {
 	if j.move.DowntimeLimit > 0 {
 		opts.DowntimeLimit = j.move.DowntimeLimit
 	}
-	opts.PostCopy = opts.PostCopy || c.cfg.OnLimit == LimitPostcopy || j.onLimit == LimitPostcopy
+	opts.PostCopy = opts.PostCopy || c.cfg.OnLimit == cluster.LimitPostcopy || j.onLimit == cluster.LimitPostcopy
 	if c.cfg.CompletionTimeoutPerGiB > 0 && c.snap != nil {
 		if v := c.snap.VM(j.move.VM); v != nil {
 			gib := float64(v.Memory) / (1 << 30)
@@ -663,14 +731,16 @@ func (c *Core) limit(j *job, reason string) {
 	if j.onLimit != "" {
 		action = j.onLimit
 	}
-	c.journal(Record{Kind: RecLimit, ID: j.move.ID, Outcome: action, Reason: reason})
+	c.journal(Record{Kind: RecLimit, ID: j.move.ID, Action: action, Reason: reason})
 	switch action {
-	case LimitForce:
+	case cluster.LimitForce:
 		c.rd.Commands = append(c.rd.Commands, cluster.ForceSwitchover{ID: j.move.ID, Reason: reason})
-	case LimitPostcopy:
+	case cluster.LimitPostcopy:
 		c.rd.Commands = append(c.rd.Commands, cluster.StartPostCopy{ID: j.move.ID, Reason: reason})
-	default:
+	case cluster.LimitAbort:
 		c.rd.Commands = append(c.rd.Commands, cluster.AbortMigration{ID: j.move.ID, Reason: reason})
+	default:
+		panic(fmt.Sprintf("scheduler: on-limit %q passed New's checks", action)) // New refuses it
 	}
 }
 
@@ -715,7 +785,7 @@ func (c *Core) done(e cluster.MigrationDone) {
 	if e.Lost || j.limitHit || strings.HasPrefix(e.Reason, "operator") || c.failed[j.move.Source] {
 		return
 	}
-	c.want(trigger{kind: "retry", job: j})
+	c.want(trigger{kind: trigRetry, job: j})
 }
 
 // retry re-places a failed or cancelled move on another host.
@@ -798,7 +868,7 @@ func (c *Core) hostFailed(h string) {
 			c.retire(j, cancelled)
 			j.plan.disp.Cancel(j.index)
 			c.journal(Record{Kind: RecCancel, ID: id, Reason: "destination host failed"})
-			c.want(trigger{kind: "retry", job: j})
+			c.want(trigger{kind: trigRetry, job: j})
 		}
 	}
 }
@@ -821,7 +891,7 @@ func (c *Core) abort(id int, reason string) {
 			c.journal(Record{Kind: RecCancel, ID: jid, Reason: reason})
 		case running:
 			j.limitHit = true
-			c.journal(Record{Kind: RecLimit, ID: jid, Outcome: LimitAbort, Reason: reason})
+			c.journal(Record{Kind: RecLimit, ID: jid, Action: cluster.LimitAbort, Reason: reason})
 			c.rd.Commands = append(c.rd.Commands, cluster.AbortMigration{ID: jid, Reason: reason})
 		}
 	}
@@ -885,7 +955,7 @@ func (c *Core) reconcile() {
 			c.retire(j, cancelled)
 			j.plan.disp.Finish(j.index, false)
 			c.journal(Record{Kind: RecCancel, ID: id, Reason: "destination host failed"})
-			c.want(trigger{kind: "retry", job: j})
+			c.want(trigger{kind: trigRetry, job: j})
 		case j.limitHit:
 			// It was being stopped on purpose when the run ended, and the
 			// guest is home: the stop took effect.

@@ -285,8 +285,8 @@ var _ = Describe("Core executor", func() {
 			// Running moves are journalled as stopped on purpose, so a
 			// resumed run does not start them again.
 			Expect(h.JournalSince(m)).To(Equal([]scheduler.Record{
-				{Kind: scheduler.RecLimit, ID: 1, Outcome: scheduler.LimitAbort, Reason: "operator: change freeze"},
-				{Kind: scheduler.RecLimit, ID: 2, Outcome: scheduler.LimitAbort, Reason: "operator: change freeze"},
+				{Kind: scheduler.RecLimit, ID: 1, Action: cluster.LimitAbort, Reason: "operator: change freeze"},
+				{Kind: scheduler.RecLimit, ID: 2, Action: cluster.LimitAbort, Reason: "operator: change freeze"},
 				{Kind: scheduler.RecCancel, ID: 3, Reason: "operator: change freeze"},
 			}))
 			m = h.Mark()
@@ -300,7 +300,7 @@ var _ = Describe("Core executor", func() {
 
 	Describe("the completion timeout", func() {
 		DescribeTable("fires at exactly start + perGiB × GiB with the OnLimit command",
-			func(onLimit string, memory int64, want cluster.Command) {
+			func(onLimit cluster.OnLimit, memory int64, want cluster.Command) {
 				cfg := config()
 				cfg.CompletionTimeoutPerGiB = 10 * time.Second
 				cfg.OnLimit = onLimit
@@ -313,7 +313,7 @@ var _ = Describe("Core executor", func() {
 				Expect(start).To(Equal(7 * time.Second))
 				deadline := start + time.Duration(float64(10*time.Second)*float64(memory)/float64(schedtest.GiB))
 				Expect(h.Timers()).To(ContainElement(HaveField("At", deadline)))
-				Expect(startOf(h, "v1").Options.PostCopy).To(Equal(onLimit == scheduler.LimitPostcopy))
+				Expect(startOf(h, "v1").Options.PostCopy).To(Equal(onLimit == cluster.LimitPostcopy))
 
 				ok(h.FireTimersUntil(deadline - 1))
 				Expect(h.Commands()).To(HaveLen(1), "only the start before the deadline")
@@ -321,7 +321,7 @@ var _ = Describe("Core executor", func() {
 				ok(h.FireTimersUntil(deadline))
 				Expect(h.CommandsSince(m)).To(Equal([]cluster.Command{want}))
 				Expect(h.JournalSince(m)).To(Equal([]scheduler.Record{{
-					At: deadline, Kind: scheduler.RecLimit, ID: 1, Outcome: onLimit, Reason: "completion-timeout"}}))
+					At: deadline, Kind: scheduler.RecLimit, ID: 1, Action: onLimit, Reason: "completion-timeout"}}))
 
 				By("acting only once")
 				ok(h.Wait(time.Hour))
@@ -329,21 +329,21 @@ var _ = Describe("Core executor", func() {
 
 				By("not retrying a migration a limit stopped")
 				m = h.Mark()
-				if onLimit == scheduler.LimitAbort {
+				if onLimit == cluster.LimitAbort {
 					ok(h.Aborted(1, "completion-timeout"))
 				} else {
-					ok(h.Finish(1, map[string]string{scheduler.LimitForce: cluster.OutcomeForced,
-						scheduler.LimitPostcopy: cluster.OutcomePostCopy}[onLimit], ""))
+					ok(h.Finish(1, map[cluster.OnLimit]cluster.Outcome{cluster.LimitForce: cluster.OutcomeForced,
+						cluster.LimitPostcopy: cluster.OutcomePostCopy}[onLimit], ""))
 				}
 				Expect(h.StartedSince(m)).To(BeEmpty())
 				Expect(h.Core.Idle()).To(BeTrue())
 				expectContract(h)
 			},
-			Entry("abort, 4 GiB", scheduler.LimitAbort, 4*schedtest.GiB,
+			Entry("abort, 4 GiB", cluster.LimitAbort, 4*schedtest.GiB,
 				cluster.AbortMigration{ID: 1, Reason: "completion-timeout"}),
-			Entry("force, 6 GiB", scheduler.LimitForce, 6*schedtest.GiB,
+			Entry("force, 6 GiB", cluster.LimitForce, 6*schedtest.GiB,
 				cluster.ForceSwitchover{ID: 1, Reason: "completion-timeout"}),
-			Entry("postcopy, 1.5 GiB", scheduler.LimitPostcopy, 3*schedtest.GiB/2,
+			Entry("postcopy, 1.5 GiB", cluster.LimitPostcopy, 3*schedtest.GiB/2,
 				cluster.StartPostCopy{ID: 1, Reason: "completion-timeout"}),
 		)
 
@@ -351,7 +351,7 @@ var _ = Describe("Core executor", func() {
 			cfg := config()
 			cfg.CompletionTimeoutPerGiB = 10 * time.Second
 			h := schedtest.NewHarness(cfg, world(hostsNamed("h1", "h2"), vmsOn("h1", "v", 1)))
-			ok(h.Step(cluster.MigrationRequested{VM: "v1", Host: "h2", Options: cluster.MigrationOptions{OnLimit: scheduler.LimitForce}}))
+			ok(h.Step(cluster.MigrationRequested{VM: "v1", Host: "h2", Options: cluster.MigrationOptions{OnLimit: cluster.LimitForce}}))
 			s := startOf(h, "v1")
 			Expect(s.Options.OnLimit).To(BeEmpty(), "the hypervisor never sees OnLimit")
 			ok(h.FireTimersUntil(40 * time.Second))
@@ -395,13 +395,13 @@ var _ = Describe("Core executor", func() {
 			ok(h.FireTimersUntil(50 * time.Second))
 			Expect(h.CommandsSince(m)).To(Equal([]cluster.Command{cluster.AbortMigration{ID: 1, Reason: "progress-timeout"}}))
 			Expect(h.JournalSince(m)).To(Equal([]scheduler.Record{{
-				At: 50 * time.Second, Kind: scheduler.RecLimit, ID: 1, Outcome: scheduler.LimitAbort, Reason: "progress-timeout"}}))
+				At: 50 * time.Second, Kind: scheduler.RecLimit, ID: 1, Action: cluster.LimitAbort, Reason: "progress-timeout"}}))
 		})
 
 		It("shares one watch with the completion timeout, whichever is first", func() {
 			cfg := progressConfig()
 			cfg.CompletionTimeoutPerGiB = 10 * time.Second // 40 s for 4 GiB
-			cfg.OnLimit = scheduler.LimitForce
+			cfg.OnLimit = cluster.LimitForce
 			h := drain(cfg, fiveHosts(), plan.Limits{}, mv(1, "v1", "h1", "h2"))
 			for t := 10; t <= 35; t += 5 {
 				ok(h.FireTimersUntil(time.Duration(t) * time.Second))
@@ -417,7 +417,7 @@ var _ = Describe("Core executor", func() {
 	Describe("max iterations", func() {
 		It("applies OnLimit when a round beyond MaxIterations starts", func() {
 			cfg := config()
-			cfg.MaxIterations, cfg.OnLimit = 3, scheduler.LimitForce
+			cfg.MaxIterations, cfg.OnLimit = 3, cluster.LimitForce
 			h := drain(cfg, fiveHosts(), plan.Limits{}, mv(1, "v1", "h1", "h2"))
 			for i := 1; i <= 3; i++ {
 				ok(h.Progress(1, i, int64(1000-i)))
@@ -427,7 +427,7 @@ var _ = Describe("Core executor", func() {
 			ok(h.Progress(1, 5, 800))
 			Expect(h.Commands()[1:]).To(Equal([]cluster.Command{cluster.ForceSwitchover{ID: 1, Reason: "max-iterations"}}))
 			Expect(schedtest.RecordsOf(h.Journal(), scheduler.RecLimit)).To(Equal([]scheduler.Record{{
-				Kind: scheduler.RecLimit, ID: 1, Outcome: scheduler.LimitForce, Reason: "max-iterations"}}))
+				Kind: scheduler.RecLimit, ID: 1, Action: cluster.LimitForce, Reason: "max-iterations"}}))
 		})
 
 		It("takes a requested move's own MaxIterations and OnLimit", func() {
@@ -435,7 +435,7 @@ var _ = Describe("Core executor", func() {
 			cfg.MaxIterations = 10
 			h := schedtest.NewHarness(cfg, world(hostsNamed("h1", "h2"), vmsOn("h1", "v", 1)))
 			ok(h.Step(cluster.MigrationRequested{VM: "v1", Host: "h2",
-				Options: cluster.MigrationOptions{MaxIterations: 1, OnLimit: scheduler.LimitPostcopy}}))
+				Options: cluster.MigrationOptions{MaxIterations: 1, OnLimit: cluster.LimitPostcopy}}))
 			s := startOf(h, "v1")
 			Expect(s.Options.PostCopy).To(BeTrue())
 			Expect(s.Options.MaxIterations).To(BeZero())

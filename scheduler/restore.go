@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
 )
 
@@ -13,7 +14,10 @@ import (
 // on the destination they count as done, still migrating they are awaited,
 // otherwise they run again. Restore asks for that snapshot itself.
 func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
-	c := New(cfg)
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
 	c.now = now
 	type group struct {
 		policy string
@@ -24,7 +28,8 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 	groups := map[int]*group{}
 	started := map[int]bool{}
 	limited := map[int]bool{}
-	ended := map[int]string{}
+	ended := map[int]cluster.Outcome{}
+	dropped := map[int]bool{}
 	for i, r := range records {
 		switch r.Kind {
 		case RecMove:
@@ -48,7 +53,7 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 		case RecDone:
 			ended[r.ID] = r.Outcome
 		case RecCancel:
-			ended[r.ID] = "cancelled"
+			dropped[r.ID] = true
 		}
 	}
 	for _, pid := range order {
@@ -61,12 +66,12 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 			j := c.track(a, m, i)
 			c.nextID = max(c.nextID, m.ID)
 			switch out, ok := ended[m.ID]; {
-			case ok && out == "cancelled":
+			case dropped[m.ID]:
 				c.retire(j, cancelled)
 				a.disp.Cancel(i)
 			case ok:
 				c.retire(j, finished)
-				a.disp.Skip(i, out == "completed" || out == "forced" || out == "postcopy")
+				a.disp.Skip(i, out.Succeeded())
 			case started[m.ID]:
 				j.state = unknown
 				j.limitHit = limited[m.ID]

@@ -12,7 +12,6 @@ import (
 
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/precopy"
@@ -33,7 +32,7 @@ func config() scheduler.Config {
 	// A setup time, as real migrations have: drains then overlap one
 	// extra migration per host to hide it.
 	return scheduler.Config{Settings: policy.Settings{
-		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{SetupTime: 500 * time.Millisecond}.WithDefaults(),
+		TLS: cluster.TLSMatching, Overcommit: 4, Migration: precopy.Config{SetupTime: 500 * time.Millisecond}.WithDefaults(),
 	}}
 }
 

@@ -30,6 +30,14 @@ type PlanSubmitted struct {
 // IsEvent marks PlanSubmitted as a cluster.Event.
 func (PlanSubmitted) IsEvent() {}
 
+// PeriodicNow runs the periodic policy at once and arms its next round an
+// interval later (Start waits an interval for the first): a live run that
+// should act as soon as it starts. The Core's timer keys stay its own.
+type PeriodicNow struct{}
+
+// IsEvent marks PeriodicNow as a cluster.Event.
+func (PeriodicNow) IsEvent() {}
+
 // CauseApply is the cause (StartMigration.Cause, the journal's Policy) of
 // a submitted plan's moves when the plan names no policy.
 const CauseApply = "apply"

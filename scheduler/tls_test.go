@@ -22,7 +22,7 @@ func mixedWorld(vmsPerHost int) *cluster.Snapshot {
 	}, vmsOn("a1", "va", vmsPerHost), vmsOn("b1", "vb", vmsPerHost), vmsOn("c1", "vc", vmsPerHost))
 }
 
-func tlsConfig(mode filter.TLSMode) scheduler.Config {
+func tlsConfig(mode cluster.TLSMode) scheduler.Config {
 	cfg := config()
 	cfg.TLS = mode
 	return cfg
@@ -30,7 +30,7 @@ func tlsConfig(mode filter.TLSMode) scheduler.Config {
 
 // expectTransports checks every start against the transport its pair
 // needs under mode, and that the pair was allowed at all.
-func expectTransports(h *schedtest.Harness, mode filter.TLSMode) {
+func expectTransports(h *schedtest.Harness, mode cluster.TLSMode) {
 	GinkgoHelper()
 	snap := h.Snapshot()
 	for _, s := range h.Started() {
@@ -42,7 +42,7 @@ func expectTransports(h *schedtest.Harness, mode filter.TLSMode) {
 
 var _ = Describe("Core TLS enforcement", func() {
 	DescribeTable("an operator's migration request",
-		func(mode filter.TLSMode, vm, dst string, want cluster.Transport, reason string) {
+		func(mode cluster.TLSMode, vm, dst string, want cluster.Transport, reason string) {
 			h := schedtest.NewHarness(tlsConfig(mode), mixedWorld(1))
 			ok(h.Step(cluster.MigrationRequested{VM: vm, Host: dst}))
 			if reason != "" {
@@ -67,24 +67,24 @@ var _ = Describe("Core TLS enforcement", func() {
 			expectTransports(h, mode)
 			expectContract(h)
 		},
-		Entry("matching: tls to tcp is refused as mixed", filter.TLSMatching, "va1", "b1", cluster.Transport(""), filter.ReasonMixedSecurity),
-		Entry("matching: tcp to tls is refused as mixed", filter.TLSMatching, "vb1", "a2", cluster.Transport(""), filter.ReasonMixedSecurity),
-		Entry("matching: tls to tls goes over tls", filter.TLSMatching, "va1", "a2", cluster.TransportTLS, ""),
-		Entry("matching: tcp to tcp goes over tcp", filter.TLSMatching, "vb1", "b2", cluster.TransportTCP, ""),
-		Entry("off: tls to tcp goes over tcp", filter.TLSOff, "va1", "b1", cluster.TransportTCP, ""),
-		Entry("off: tcp to tls goes over tcp", filter.TLSOff, "vb1", "a2", cluster.TransportTCP, ""),
-		Entry("off: tls to tls still goes over tls", filter.TLSOff, "va1", "a2", cluster.TransportTLS, ""),
-		Entry("required: tcp to tcp is refused", filter.TLSRequired, "vb1", "b2", cluster.Transport(""), filter.ReasonUnsecured),
-		Entry("required: tls to tcp is refused", filter.TLSRequired, "va1", "b1", cluster.Transport(""), filter.ReasonUnsecured),
-		Entry("required: tls to tls goes over tls", filter.TLSRequired, "va1", "a2", cluster.TransportTLS, ""),
-		Entry("an invalid certificate is refused under matching", filter.TLSMatching, "va1", "c1", cluster.Transport(""), filter.ReasonInvalidCert),
-		Entry("an invalid certificate is refused even under off", filter.TLSOff, "vc1", "a2", cluster.Transport(""), filter.ReasonInvalidCert),
-		Entry("an unknown VM is refused", filter.TLSMatching, "nope", "a2", cluster.Transport(""), "unknown vm"),
-		Entry("an unknown host is refused", filter.TLSMatching, "va1", "nope", cluster.Transport(""), "unknown destination host"),
+		Entry("matching: tls to tcp is refused as mixed", cluster.TLSMatching, "va1", "b1", cluster.Transport(""), filter.ReasonMixedSecurity),
+		Entry("matching: tcp to tls is refused as mixed", cluster.TLSMatching, "vb1", "a2", cluster.Transport(""), filter.ReasonMixedSecurity),
+		Entry("matching: tls to tls goes over tls", cluster.TLSMatching, "va1", "a2", cluster.TransportTLS, ""),
+		Entry("matching: tcp to tcp goes over tcp", cluster.TLSMatching, "vb1", "b2", cluster.TransportTCP, ""),
+		Entry("off: tls to tcp goes over tcp", cluster.TLSOff, "va1", "b1", cluster.TransportTCP, ""),
+		Entry("off: tcp to tls goes over tcp", cluster.TLSOff, "vb1", "a2", cluster.TransportTCP, ""),
+		Entry("off: tls to tls still goes over tls", cluster.TLSOff, "va1", "a2", cluster.TransportTLS, ""),
+		Entry("required: tcp to tcp is refused", cluster.TLSRequired, "vb1", "b2", cluster.Transport(""), filter.ReasonUnsecured),
+		Entry("required: tls to tcp is refused", cluster.TLSRequired, "va1", "b1", cluster.Transport(""), filter.ReasonUnsecured),
+		Entry("required: tls to tls goes over tls", cluster.TLSRequired, "va1", "a2", cluster.TransportTLS, ""),
+		Entry("an invalid certificate is refused under matching", cluster.TLSMatching, "va1", "c1", cluster.Transport(""), filter.ReasonInvalidCert),
+		Entry("an invalid certificate is refused even under off", cluster.TLSOff, "vc1", "a2", cluster.Transport(""), filter.ReasonInvalidCert),
+		Entry("an unknown VM is refused", cluster.TLSMatching, "nope", "a2", cluster.Transport(""), "unknown vm"),
+		Entry("an unknown host is refused", cluster.TLSMatching, "va1", "nope", cluster.Transport(""), "unknown destination host"),
 	)
 
 	It("refuses a request for a VM that is already moving", func() {
-		h := schedtest.NewHarness(tlsConfig(filter.TLSMatching), mixedWorld(1))
+		h := schedtest.NewHarness(tlsConfig(cluster.TLSMatching), mixedWorld(1))
 		ok(h.Step(cluster.MigrationRequested{VM: "va1", Host: "a2"}))
 		m := h.Mark()
 		ok(h.Step(cluster.MigrationRequested{VM: "va1", Host: "a2"}))
@@ -94,14 +94,14 @@ var _ = Describe("Core TLS enforcement", func() {
 	})
 
 	It("passes a request's bandwidth and downtime with its start", func() {
-		h := schedtest.NewHarness(tlsConfig(filter.TLSMatching), mixedWorld(1))
+		h := schedtest.NewHarness(tlsConfig(cluster.TLSMatching), mixedWorld(1))
 		opts := cluster.MigrationOptions{Bandwidth: 1e8, DowntimeLimit: 5e8, AutoConverge: true}
 		ok(h.Step(cluster.MigrationRequested{VM: "va1", Host: "a2", Options: opts}))
 		Expect(startOf(h, "va1").Options).To(Equal(opts))
 	})
 
 	DescribeTable("an evacuation of a mixed cluster",
-		func(mode filter.TLSMode, wantMoved []string) {
+		func(mode cluster.TLSMode, wantMoved []string) {
 			cfg := tlsConfig(mode)
 			e, err := evacuate.New(evacuate.Args{})
 			Expect(err).NotTo(HaveOccurred())
@@ -119,11 +119,11 @@ var _ = Describe("Core TLS enforcement", func() {
 			Expect(moved).To(ConsistOf(wantMoved))
 			expectContract(h)
 		},
-		Entry("matching moves each host's guests within its own security state", filter.TLSMatching,
+		Entry("matching moves each host's guests within its own security state", cluster.TLSMatching,
 			[]string{"va1", "va2", "va3", "vb1", "vb2", "vb3"}),
-		Entry("required leaves the unsecured host's guests where they are", filter.TLSRequired,
+		Entry("required leaves the unsecured host's guests where they are", cluster.TLSRequired,
 			[]string{"va1", "va2", "va3"}),
-		Entry("off moves everything", filter.TLSOff,
+		Entry("off moves everything", cluster.TLSOff,
 			[]string{"va1", "va2", "va3", "vb1", "vb2", "vb3"}),
 	)
 })

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/registry"
 	"github.com/droverlab/drover/sim"
@@ -53,7 +54,7 @@ func benchBalancePlan(b *testing.B, hosts, vms int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg, err := sim.CoreConfig(sc, sim.Options{})
+	cfg, err := scheduler.NewConfig(sc.Policy, sc.Migration)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,95 +9,13 @@ import (
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/plan"
-	"github.com/droverlab/drover/scheduler/policy"
-	"github.com/droverlab/drover/scheduler/precopy"
-	"github.com/droverlab/drover/scheduler/registry"
 )
 
 var _ backend.Backend = (*world)(nil)
 
-// CoreConfig turns a scenario's policy and migration settings into the
-// scheduler's configuration; opts may override the policy names.
-func CoreConfig(sc *scenarios.Scenario, opts Options) (scheduler.Config, error) {
-	p := sc.Policy
-	if opts.Policy != nil {
-		p.Name = *opts.Policy
-	}
-	if opts.Evacuation != nil {
-		p.Evacuation = *opts.Evacuation
-	}
-	m := sc.Migration
-	tls := filter.TLSMode(p.TLS)
-	if tls == "" {
-		tls = filter.TLSMatching
-	}
-	cfg := scheduler.Config{
-		Settings: policy.Settings{
-			TLS:        tls,
-			Overcommit: p.CPUOvercommit,
-			Migration:  PredictionConfig(m),
-			Bandwidth:  m.Bandwidth,
-			Limits:     plan.Limits{MaxParallel: m.MaxParallel, MaxPerHostOut: m.MaxPerHostOut, MaxPerHostIn: m.MaxPerHostIn},
-		},
-		Interval: p.Interval,
-		Options: cluster.MigrationOptions{
-			Bandwidth: m.Bandwidth, DowntimeLimit: m.DowntimeLimit, AutoConverge: m.AutoConverge,
-			ThrottleInitial: m.Throttle.Initial, ThrottleIncrement: m.Throttle.Increment,
-		},
-		CompletionTimeoutPerGiB: m.CompletionTimeoutPerGiB,
-		ProgressTimeout:         m.ProgressTimeout,
-		MaxIterations:           m.MaxIterations,
-		OnLimit:                 string(m.OnLimit),
-		MaxParallel:             m.MaxParallel,
-	}
-	if cfg.Overcommit <= 0 {
-		cfg.Overcommit = 4
-	}
-	set := registry.Settings{Threshold: p.Threshold, Hysteresis: p.Hysteresis, MaxMoves: p.MaxMovesPerRound, Params: p.Params}
-	var err error
-	if p.Name != "" {
-		if cfg.Periodic, err = registry.New(p.Name, set); err != nil {
-			return cfg, fmt.Errorf("policy: %w", err)
-		}
-		if cfg.Interval <= 0 {
-			cfg.Interval = 5 * time.Minute
-		}
-	}
-	evac, dis := "evacuate", "disaster"
-	if p.Evacuation == "fixed-batch" {
-		evac, dis = "fixed-batch", "disaster-fixed-batch"
-	}
-	if cfg.Evacuate, err = registry.New(evac, set); err != nil {
-		return cfg, fmt.Errorf("policy: %w", err)
-	}
-	if cfg.Disaster, err = registry.New(dis, set); err != nil {
-		return cfg, fmt.Errorf("policy: %w", err)
-	}
-	return cfg, nil
-}
-
-// PredictionConfig is the model configuration planners predict with: the
-// hypervisor's parameters and the executor's limits, so a plan foresees
-// what the executor will do.
-func PredictionConfig(m scenarios.Migration) precopy.Config {
-	return precopy.Config{
-		Profile:                 m.Profile,
-		DowntimeLimit:           m.DowntimeLimit,
-		SwitchoverCost:          m.SwitchoverCost,
-		SetupTime:               m.SetupTime,
-		MaxIterations:           m.MaxIterations,
-		CompletionTimeoutPerGiB: m.CompletionTimeoutPerGiB,
-		ProgressTimeout:         m.ProgressTimeout,
-		OnLimit:                 precopy.OnLimit(m.OnLimit),
-		AutoConverge:            m.AutoConverge,
-		Throttle:                m.Throttle,
-	}.WithDefaults()
-}
-
 // requestOptions turns a scenario migrate event's overrides into options.
-func requestOptions(m scenarios.Migration, o scenarios.MigrationOverrides) cluster.MigrationOptions {
+func requestOptions(m scheduler.Migration, o scenarios.MigrationOverrides) cluster.MigrationOptions {
 	opts := cluster.MigrationOptions{Bandwidth: m.Bandwidth, DowntimeLimit: m.DowntimeLimit, AutoConverge: m.AutoConverge}
 	if o.Bandwidth != nil {
 		opts.Bandwidth = *o.Bandwidth
@@ -112,7 +30,7 @@ func requestOptions(m scenarios.Migration, o scenarios.MigrationOverrides) clust
 		opts.MaxIterations = *o.MaxIterations
 	}
 	if o.OnLimit != nil {
-		opts.OnLimit = string(*o.OnLimit)
+		opts.OnLimit = *o.OnLimit
 	}
 	return opts
 }
@@ -152,11 +70,11 @@ func (w *world) Apply(_ context.Context, cmds []cluster.Command) error {
 		case cluster.StartMigration:
 			w.start(c)
 		case cluster.AbortMigration:
-			w.intervene(c.ID, precopy.Abort, c.Reason)
+			w.intervene(c.ID, cluster.LimitAbort, c.Reason)
 		case cluster.ForceSwitchover:
-			w.intervene(c.ID, precopy.Force, c.Reason)
+			w.intervene(c.ID, cluster.LimitForce, c.Reason)
 		case cluster.StartPostCopy:
-			w.intervene(c.ID, precopy.Postcopy, c.Reason)
+			w.intervene(c.ID, cluster.LimitPostcopy, c.Reason)
 		default:
 			return fmt.Errorf("sim: unknown command %T", c)
 		}

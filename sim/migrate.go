@@ -5,11 +5,11 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/reports"
-	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/engine"
+	"github.com/droverlab/drover/scheduler/network"
 	"github.com/droverlab/drover/scheduler/precopy"
-	"github.com/droverlab/drover/sim/engine"
-	"github.com/droverlab/drover/sim/network"
 )
 
 // Reasons a migration is refused or fails; constant so tests match on them.
@@ -52,7 +52,7 @@ type migration struct {
 // modelConfig is what the hypervisor is told: the time limits stay with
 // the scheduler's executor, which acts on them through commands, exactly
 // as it does on real hosts.
-func modelConfig(m scenarios.Migration, o cluster.MigrationOptions, latency time.Duration) precopy.Config {
+func modelConfig(m scheduler.Migration, o cluster.MigrationOptions, latency time.Duration) precopy.Config {
 	c := precopy.Config{
 		Profile:        m.Profile,
 		Throttle:       m.Throttle,
@@ -198,7 +198,7 @@ func (w *world) predict() {
 }
 
 // intervene carries out an executor's limit action or an abort.
-func (w *world) intervene(id int, action precopy.OnLimit, reason string) {
+func (w *world) intervene(id int, action cluster.OnLimit, reason string) {
 	idx, ok := w.byID[id]
 	if !ok {
 		return
@@ -370,9 +370,9 @@ func (w *world) finish(m *migration, failure string) {
 		w.rates()
 		return
 	}
-	m.rec.Outcome, m.rec.Reason = string(r.Outcome), r.Reason
+	m.rec.Outcome, m.rec.Reason = r.Outcome, r.Reason
 	m.rec.DowntimeMS = reports.MS(r.Downtime)
-	if r.Outcome == precopy.Aborted {
+	if r.Outcome == cluster.OutcomeAborted {
 		w.hosts[m.dst].mem -= v.spec.Memory
 	} else {
 		if !m.moved {
@@ -380,7 +380,7 @@ func (w *world) finish(m *migration, failure string) {
 		}
 		w.hosts[m.src].mem -= v.spec.Memory
 	}
-	done.Outcome, done.Reason, done.Downtime = string(r.Outcome), r.Reason, r.Downtime
+	done.Outcome, done.Reason, done.Downtime = r.Outcome, r.Reason, r.Downtime
 	w.emit(done)
 	w.rates()
 }

@@ -106,7 +106,7 @@ func (w *world) reportPlans(r *reports.Report) {
 		}
 		sp.end = max(sp.end, m.rec.EndMS)
 		sp.set = true
-		if m.rec.Outcome == "completed" || m.rec.Outcome == "forced" || m.rec.Outcome == "postcopy" {
+		if m.rec.Outcome.Succeeded() {
 			sp.completed++
 		}
 	}
@@ -153,7 +153,7 @@ func (w *world) reportDisasters(r *reports.Report) {
 				continue
 			}
 			d.LastEndMS = max(d.LastEndMS, m.rec.EndMS)
-			if m.rec.Outcome == "failed" || m.rec.Outcome == "unfinished" || m.rec.EndMS > d.FailsAtMS {
+			if m.rec.Outcome == cluster.OutcomeFailed || m.rec.Outcome == cluster.OutcomeUnfinished || m.rec.EndMS > d.FailsAtMS {
 				d.DeadlineMet = false
 			}
 		}

@@ -17,11 +17,13 @@ var _ = Describe("a drain interrupted and resumed from its journal", func() {
 	It("finishes without repeating a finished migration", func() {
 		sc := load("maintenance.yaml")
 		sc.Events = nil // the maintenance request is ours to make
-		cfg, err := sim.CoreConfig(sc, sim.Options{Policy: new(string)})
+		cfg, err := scheduler.NewConfig(sim.Options{Policy: new(string)}.PolicyOf(sc), sc.Migration)
 		Expect(err).NotTo(HaveOccurred())
 		w, err := sim.NewWorld(sc, sim.Options{})
 		Expect(err).NotTo(HaveOccurred())
-		w.Drive(scheduler.New(cfg))
+		first, err := scheduler.New(cfg)
+		Expect(err).NotTo(HaveOccurred())
+		w.Drive(first)
 		w.Inject(cluster.MaintenanceRequested{Hosts: []string{"h03", "h04"}})
 
 		done := func() int {
@@ -58,7 +60,7 @@ var _ = Describe("a drain interrupted and resumed from its journal", func() {
 		// both drivers, and every move ended completed.
 		vmOf := map[int]string{}
 		started := map[string]int{}
-		outcome := map[int]string{}
+		outcome := map[int]cluster.Outcome{}
 		for _, r := range w.Journal() {
 			switch r.Kind {
 			case scheduler.RecMove:

@@ -16,9 +16,9 @@ import (
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/engine"
+	"github.com/droverlab/drover/scheduler/network"
 	"github.com/droverlab/drover/scheduler/policy"
-	"github.com/droverlab/drover/sim/engine"
-	"github.com/droverlab/drover/sim/network"
 )
 
 // Options tune a run without changing the scenario.
@@ -31,6 +31,18 @@ type Options struct {
 	// Policy and Evacuation replace the scenario's (for comparisons).
 	Policy     *string
 	Evacuation *string
+}
+
+// PolicyOf is sc's policy with the replacements o asks for.
+func (o Options) PolicyOf(sc *scenarios.Scenario) scheduler.Policy {
+	p := sc.Policy
+	if o.Policy != nil {
+		p.Name = *o.Policy
+	}
+	if o.Evacuation != nil {
+		p.Evacuation = *o.Evacuation
+	}
+	return p
 }
 
 // Event kinds on the engine's queue.
@@ -228,11 +240,13 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 	for i := range w.hosts {
 		w.settle(int32(i))
 	}
-	cfg, err := CoreConfig(sc, opts)
+	cfg, err := scheduler.NewConfig(opts.PolicyOf(sc), sc.Migration)
 	if err != nil {
 		return nil, err
 	}
-	w.core = scheduler.New(cfg)
+	if w.core, err = scheduler.New(cfg); err != nil {
+		return nil, err
+	}
 	pools := map[string]int{}
 	for i := range w.hosts {
 		k := policy.PoolKey(&w.hosts[i].Host, cfg.TLS)
@@ -278,7 +292,7 @@ func (w *world) run() {
 	for _, m := range w.migs {
 		if !m.done {
 			w.advance(m)
-			m.rec.Outcome = "unfinished"
+			m.rec.Outcome = cluster.OutcomeUnfinished
 			m.rec.EndMS = reports.MS(total)
 			m.rec.DurationMS = m.rec.EndMS - m.rec.StartMS
 			r := m.stepper.Result()

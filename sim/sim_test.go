@@ -3,9 +3,11 @@ package sim_test
 import (
 	"bytes"
 	"fmt"
-	"github.com/droverlab/drover/scheduler/precopy"
 	"testing"
 	"time"
+
+	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/scheduler/precopy"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
@@ -38,10 +40,10 @@ func world(hosts int, vms ...scenarios.VM) *scenarios.Scenario {
 		Network: scenarios.Network{
 			Topology: scenarios.TopologyLeafSpine,
 		},
-		Migration: scenarios.Migration{
+		Migration: scheduler.Migration{
 			DowntimeLimit:  300 * time.Millisecond,
 			SwitchoverCost: 20 * time.Millisecond,
-			OnLimit:        scenarios.OnLimitAbort,
+			OnLimit:        cluster.LimitAbort,
 		},
 	}
 	for i := 1; i <= hosts; i++ {
@@ -101,7 +103,7 @@ var _ = Describe("a migration on an idle network", func() {
 		sc.Events = []scenarios.Event{migrate(time.Minute, "v1", "h2")}
 		rep := run(sc)
 		m := byVM(rep, "v1")
-		Expect(m.Outcome).To(Equal("completed"))
+		Expect(m.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(m.Source).To(Equal("h1"))
 		Expect(m.Transport).To(Equal("tls"))
 		Expect(m.Bytes).To(BeNumerically(">=", GiB))
@@ -118,8 +120,8 @@ var _ = Describe("a migration on an idle network", func() {
 		sc.Events = []scenarios.Event{migrate(time.Minute, "v1", "h2"), migrate(time.Minute, "v2", "h3")}
 		rep := run(sc)
 		a, b := byVM(rep, "v1"), byVM(rep, "v2")
-		Expect(a.Outcome).To(Equal("completed"))
-		Expect(b.Outcome).To(Equal("completed"))
+		Expect(a.Outcome).To(Equal(cluster.OutcomeCompleted))
+		Expect(b.Outcome).To(Equal(cluster.OutcomeCompleted))
 		// Both leave through h1's link: each gets half, so each takes twice as long.
 		Expect(a.DurationMS).To(BeNumerically("~", xferMS(2*8590), 400))
 		Expect(b.DurationMS).To(BeNumerically("~", a.DurationMS, 1))
@@ -160,7 +162,7 @@ var _ = Describe("a migration on an idle network", func() {
 		sc.Events = []scenarios.Event{migrate(time.Minute, "v1", "h2")}
 		rep := run(sc)
 		m := byVM(rep, "v1")
-		Expect(m.Outcome).To(Equal("rejected"))
+		Expect(m.Outcome).To(Equal(cluster.OutcomeRejected))
 		Expect(m.Reason).To(ContainSubstring(filter.ReasonMixedSecurity))
 		Expect(rep.Summary.MixedSecurity).To(BeZero())
 	})
@@ -172,7 +174,7 @@ var _ = Describe("a migration on an idle network", func() {
 		sc.Events = []scenarios.Event{migrate(time.Minute, "v1", "h2")}
 		rep := run(sc)
 		m := byVM(rep, "v1")
-		Expect(m.Outcome).To(Equal("completed"))
+		Expect(m.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(m.Mixed).To(BeTrue())
 		Expect(m.Transport).To(Equal("tcp"))
 		Expect(rep.Summary.MixedSecurity).To(Equal(1))
@@ -201,7 +203,7 @@ var _ = Describe("faults", func() {
 		}
 		rep := run(sc)
 		m := byVM(rep, "v1")
-		Expect(m.Outcome).To(Equal("failed"))
+		Expect(m.Outcome).To(Equal(cluster.OutcomeFailed))
 		Expect(m.Reason).To(Equal(sim.ReasonDestCrashed))
 		Expect(rep.Summary.VMsLost).To(Equal(0))
 		last := len(rep.SampleTimesMS) - 1
@@ -223,7 +225,7 @@ var _ = Describe("faults", func() {
 		v := vm("v1", "h1", 4*GiB, 1e9) // dirties far faster than the link
 		sc := world(2, v)
 		one := 1
-		pc := scenarios.OnLimitPostcopy
+		pc := cluster.LimitPostcopy
 		e := migrate(time.Minute, "v1", "h2")
 		e.Options.MaxIterations = &one
 		e.Options.OnLimit = &pc
@@ -232,7 +234,7 @@ var _ = Describe("faults", func() {
 			{At: time.Minute + 37*time.Second, Kind: scenarios.EventHostCrash, Host: "h2"},
 		}
 		rep := run(sc)
-		Expect(byVM(rep, "v1").Outcome).To(Equal("failed"))
+		Expect(byVM(rep, "v1").Outcome).To(Equal(cluster.OutcomeFailed))
 		Expect(rep.Summary.VMsLost).To(Equal(1))
 		Expect(rep.Lost[0].Host).To(Equal("h2"))
 	})
@@ -246,7 +248,7 @@ var _ = Describe("faults", func() {
 		}
 		rep := run(sc)
 		m := byVM(rep, "v1")
-		Expect(m.Outcome).To(Equal("completed"))
+		Expect(m.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(m.DurationMS).To(BeNumerically("~", xferMS(8590)+30000, 300))
 	})
 
@@ -259,7 +261,7 @@ var _ = Describe("faults", func() {
 		}
 		rep := run(sc)
 		m := byVM(rep, "v1")
-		Expect(m.Outcome).To(Equal("aborted"))
+		Expect(m.Outcome).To(Equal(cluster.OutcomeAborted))
 		Expect(m.Reason).To(Equal("progress-timeout"))
 		last := len(rep.SampleTimesMS) - 1
 		Expect(rep.Hosts[0].VMs[last]).To(Equal(1))

@@ -20,7 +20,6 @@ import (
 	"github.com/droverlab/drover/backend/driver"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/precopy"
@@ -34,7 +33,7 @@ func TestDriver(t *testing.T) {
 
 func config() scheduler.Config {
 	return scheduler.Config{Settings: policy.Settings{
-		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
+		TLS: cluster.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
 	}}
 }
 
@@ -103,7 +102,7 @@ var _ = Describe("Run", func() {
 		newBackend(20 * time.Millisecond)
 		cfg := config()
 		var readies, events atomic.Int32
-		err := driver.Run(ctx, scheduler.New(cfg), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}}, driver.Options{
+		err := driver.Run(ctx, newCore(cfg), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}}, driver.Options{
 			Journal: buf,
 			OnReady: func(scheduler.Ready) { readies.Add(1) },
 			OnEvent: func(cluster.Event) { events.Add(1) },
@@ -151,7 +150,7 @@ var _ = Describe("Run", func() {
 		p := threeMoves()
 		p.Limits = plan.Limits{MaxParallel: 1}
 		var last atomic.Value
-		done := run(ctx, scheduler.New(cfg), f, []cluster.Event{scheduler.PlanSubmitted{Plan: p}}, driver.Options{
+		done := run(ctx, newCore(cfg), f, []cluster.Event{scheduler.PlanSubmitted{Plan: p}}, driver.Options{
 			Journal: buf,
 			OnEvent: func(ev cluster.Event) { last.Store(fmt.Sprintf("%T", ev)) },
 		})
@@ -170,7 +169,7 @@ var _ = Describe("Run", func() {
 		}
 		rs := records(buf)
 		Expect(recordsOf(rs, scheduler.RecLimit)).To(ConsistOf(SatisfyAll(HaveField("ID", 1),
-			HaveField("Outcome", scheduler.LimitAbort), HaveField("Reason", "operator: interrupted"))))
+			HaveField("Action", cluster.LimitAbort), HaveField("Reason", "operator: interrupted"))))
 		Expect(recordsOf(rs, scheduler.RecCancel)).To(HaveLen(2))
 		Expect(recordsOf(rs, scheduler.RecDone)).To(ConsistOf(SatisfyAll(HaveField("ID", 1),
 			HaveField("Outcome", cluster.OutcomeAborted))))
@@ -194,7 +193,7 @@ var _ = Describe("Run", func() {
 	It("gives up on aborts after the grace period", func() {
 		newBackend(time.Minute)
 		f.deaf = true
-		done := run(ctx, scheduler.New(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}},
+		done := run(ctx, newCore(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}},
 			driver.Options{Journal: buf, AbortGrace: 50 * time.Millisecond})
 		Eventually(f.started).Should(Receive())
 		cancel()
@@ -212,12 +211,12 @@ var _ = Describe("Run", func() {
 		cfg.ProgressTimeout = 50 * time.Millisecond
 		p := &plan.Plan{Moves: []plan.Move{mv(1, "v1", "h1", "h2")}}
 		start := time.Now()
-		err := driver.Run(ctx, scheduler.New(cfg), f, []cluster.Event{scheduler.PlanSubmitted{Plan: p}}, driver.Options{Journal: buf})
+		err := driver.Run(ctx, newCore(cfg), f, []cluster.Event{scheduler.PlanSubmitted{Plan: p}}, driver.Options{Journal: buf})
 		Expect(err).NotTo(HaveOccurred())
 		Expect(time.Since(start)).To(BeNumerically(">=", 50*time.Millisecond))
 		rs := records(buf)
 		Expect(recordsOf(rs, scheduler.RecLimit)).To(ConsistOf(SatisfyAll(HaveField("ID", 1),
-			HaveField("Outcome", scheduler.LimitAbort), HaveField("Reason", "progress-timeout"))))
+			HaveField("Action", cluster.LimitAbort), HaveField("Reason", "progress-timeout"))))
 		Expect(recordsOf(rs, scheduler.RecLimit)[0].At).To(BeNumerically(">=", 50*time.Millisecond))
 		Expect(recordsOf(rs, scheduler.RecDone)).To(ConsistOf(HaveField("Outcome", cluster.OutcomeAborted)))
 		Expect(f.snapshot().VM("v1").Host).To(Equal("h1"))
@@ -229,7 +228,7 @@ var _ = Describe("Run", func() {
 		epoch := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 		clock := func() time.Time { return epoch.Add(time.Duration(ticks.Add(1)) * time.Second) }
 		p := &plan.Plan{Moves: []plan.Move{mv(1, "v1", "h1", "h2")}}
-		Expect(driver.Run(ctx, scheduler.New(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: p}},
+		Expect(driver.Run(ctx, newCore(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: p}},
 			driver.Options{Journal: buf, Clock: clock})).To(Succeed())
 		rs := records(buf)
 		Expect(rs[0].At).To(BeNumerically(">=", time.Second))
@@ -241,7 +240,7 @@ var _ = Describe("Run", func() {
 			newBackend(0)
 			f.snapFails = 2
 			p := &plan.Plan{Moves: []plan.Move{mv(1, "v1", "h1", "h2")}}
-			Expect(driver.Run(ctx, scheduler.New(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: p}},
+			Expect(driver.Run(ctx, newCore(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: p}},
 				driver.Options{Journal: buf, SnapshotBackoff: time.Millisecond})).To(Succeed())
 			Expect(f.snapshot().VM("v1").Host).To(Equal("h2"))
 		})
@@ -249,7 +248,7 @@ var _ = Describe("Run", func() {
 		It("gives up after the retries with the backend's error", func() {
 			newBackend(0)
 			f.snapFails = 100
-			err := driver.Run(ctx, scheduler.New(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}},
+			err := driver.Run(ctx, newCore(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}},
 				driver.Options{Journal: buf, SnapshotRetries: 2, SnapshotBackoff: time.Millisecond})
 			Expect(err).To(MatchError(backend.ErrHostUnreachable))
 			Expect(err.Error()).To(ContainSubstring("failed 3 times"))
@@ -259,7 +258,7 @@ var _ = Describe("Run", func() {
 		It("takes none once interrupted", func() {
 			newBackend(0)
 			cancel()
-			err := driver.Run(ctx, scheduler.New(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}},
+			err := driver.Run(ctx, newCore(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}},
 				driver.Options{Journal: buf})
 			Expect(err).To(MatchError(context.Canceled))
 			Expect(f.snaps).To(BeZero())
@@ -269,7 +268,7 @@ var _ = Describe("Run", func() {
 
 	It("stops before any command when the journal cannot be written", func() {
 		newBackend(0)
-		err := driver.Run(ctx, scheduler.New(config()), f, []cluster.Event{cluster.MigrationRequested{VM: "v1", Host: "h2"}},
+		err := driver.Run(ctx, newCore(config()), f, []cluster.Event{cluster.MigrationRequested{VM: "v1", Host: "h2"}},
 			driver.Options{Journal: failingWriter{}})
 		Expect(err).To(MatchError(ContainSubstring("disk full")))
 		Expect(f.starts()).To(BeEmpty())
@@ -277,7 +276,7 @@ var _ = Describe("Run", func() {
 
 	It("returns at once when there is nothing to do", func() {
 		newBackend(0)
-		Expect(driver.Run(ctx, scheduler.New(config()), f, nil, driver.Options{})).To(Succeed())
+		Expect(driver.Run(ctx, newCore(config()), f, nil, driver.Options{})).To(Succeed())
 	})
 })
 
@@ -339,3 +338,10 @@ var _ = Describe("ReadJournal", func() {
 		Expect(string(b)).NotTo(ContainSubstring(`"ki`+"\n"), "the cut line is gone")
 	})
 })
+
+// newCore is scheduler.New for a configuration the test knows is valid.
+func newCore(cfg scheduler.Config) *scheduler.Core {
+	c, err := scheduler.New(cfg)
+	Expect(err).NotTo(HaveOccurred())
+	return c
+}

@@ -13,10 +13,11 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/profiles"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/units"
 )
 
 // Config is an inventory file: the hosts of a live cluster and how drover
@@ -38,7 +39,7 @@ type Config struct {
 	// TLS is the enforcement mode: matching (the default) or required.
 	// The real backend has no "off": it never migrates between hosts of
 	// different security states.
-	TLS filter.TLSMode `yaml:"tls"`
+	TLS cluster.TLSMode `yaml:"tls"`
 	// InsecureSkipVerify names hosts whose certificate drover does not
 	// verify (trials only; every connection logs a warning). Such hosts
 	// count as invalid for TLS enforcement: nothing migrates to or from
@@ -114,12 +115,12 @@ type MigrationConfig struct {
 	// The executor's limits (scheduler.Config). The two timeouts default
 	// to 150s, on_limit to abort, as in scenarios, so that a plan made on
 	// `drover inventory`'s scenario predicts what apply does.
-	CompletionTimeoutPerGiB Duration `yaml:"completion_timeout_per_gib"`
-	ProgressTimeout         Duration `yaml:"progress_timeout"`
-	MaxIterations           int      `yaml:"max_iterations"`
-	OnLimit                 string   `yaml:"on_limit"`
-	MaxParallel             int      `yaml:"max_parallel"`
-	MaxPerHost              int      `yaml:"max_per_host"`
+	CompletionTimeoutPerGiB Duration        `yaml:"completion_timeout_per_gib"`
+	ProgressTimeout         Duration        `yaml:"progress_timeout"`
+	MaxIterations           int             `yaml:"max_iterations"`
+	OnLimit                 cluster.OnLimit `yaml:"on_limit"`
+	MaxParallel             int             `yaml:"max_parallel"`
+	MaxPerHost              int             `yaml:"max_per_host"`
 }
 
 // WorkingSetConfig is how a snapshot measures a running VM's working set
@@ -199,7 +200,7 @@ type Rate float64
 type Duration time.Duration
 
 func (r *Rate) UnmarshalYAML(n *yaml.Node) error {
-	v, err := scenarios.ParseRate(n.Value, 4096)
+	v, err := units.ParseRate(n.Value, 4096)
 	if err != nil {
 		return &nodeError{n, err.Error()}
 	}
@@ -302,14 +303,14 @@ func (c *Config) check() error {
 	}
 	switch c.TLS {
 	case "":
-		c.TLS = filter.TLSMatching
-	case filter.TLSMatching, filter.TLSRequired:
+		c.TLS = cluster.TLSMatching
+	case cluster.TLSMatching, cluster.TLSRequired:
 	default:
 		bad(1, 1, "tls: %q is not matching or required (real hosts never migrate between security states)", c.TLS)
 	}
 	c.profile = precopy.DefaultProfile()
 	if ref := c.Migration.Profile.Ref; ref != "" {
-		p, canon, err := scenarios.ResolveProfile(ref, filepath.Dir(c.file))
+		p, canon, err := profiles.ResolveProfile(ref, filepath.Dir(c.file))
 		if err != nil {
 			bad(c.Migration.Profile.line, c.Migration.Profile.column, "migration.profile: %v", err)
 		}
@@ -332,14 +333,13 @@ func (c *Config) check() error {
 	if c.Migration.MaxParallel < 0 || c.Migration.MaxPerHost < 0 || c.Migration.MaxIterations < 0 {
 		bad(1, 1, "migration: negative limit")
 	}
-	switch c.Migration.OnLimit {
-	case "":
-		c.Migration.OnLimit = "abort"
-	case "abort", "force", "postcopy":
-	default:
-		bad(1, 1, "migration.on_limit: %q is not abort, force or postcopy", c.Migration.OnLimit)
+	if c.Migration.OnLimit == "" {
+		c.Migration.OnLimit = cluster.LimitAbort
 	}
-	if c.Migration.OnLimit == "postcopy" && !c.Migration.PostCopy {
+	if _, err := cluster.ParseOnLimit(string(c.Migration.OnLimit)); err != nil {
+		bad(1, 1, "migration.%v", err)
+	}
+	if c.Migration.OnLimit == cluster.LimitPostcopy && !c.Migration.PostCopy {
 		bad(1, 1, "migration.on_limit: postcopy needs migration.postcopy: true")
 	}
 	c.checkWorkingSet(bad)
@@ -495,15 +495,15 @@ func (c *Config) Host(name string) *HostConfig {
 // defaultTimeout is the scenarios' default for both executor timeouts.
 const defaultTimeout = 150 * time.Second
 
-// ScenarioMigration is the migration section a scenario of this cluster
-// needs to predict what the real executor will do.
-func (c *Config) ScenarioMigration() *scenarios.Migration {
+// SchedulerMigration is the migration settings of this cluster, for a
+// Core and for plans that predict what the real executor will do.
+func (c *Config) SchedulerMigration() scheduler.Migration {
 	m := c.Migration
-	return &scenarios.Migration{
+	return scheduler.Migration{
 		Profile: c.profile, ProfileRef: c.profileRef,
 		DowntimeLimit: time.Duration(m.DowntimeLimit), MaxIterations: m.MaxIterations,
 		CompletionTimeoutPerGiB: time.Duration(m.CompletionTimeoutPerGiB), ProgressTimeout: time.Duration(m.ProgressTimeout),
-		OnLimit: scenarios.OnLimit(m.OnLimit), AutoConverge: m.AutoConverge, Bandwidth: float64(m.Bandwidth),
+		OnLimit: m.OnLimit, AutoConverge: m.AutoConverge, Bandwidth: float64(m.Bandwidth),
 		Throttle:    precopy.Throttle{Initial: m.CPUThrottleInitial, Increment: m.CPUThrottleIncrement},
 		MaxParallel: m.MaxParallel, MaxPerHostOut: m.MaxPerHost, MaxPerHostIn: m.MaxPerHost,
 	}

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -24,7 +23,7 @@ hosts:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.TLS != filter.TLSMatching {
+	if cfg.TLS != cluster.TLSMatching {
 		t.Errorf("tls = %q, want matching by default", cfg.TLS)
 	}
 	if cfg.Hosts[0].Name != "kvm1" || cfg.Hosts[0].Transport != TLS || cfg.Hosts[0].NICSpeed != 25e9/8 || cfg.Hosts[0].NICs != 2 {
@@ -162,7 +161,7 @@ func TestConfigProfile(t *testing.T) {
 	if cfg.Profile().Name != "lab" || cfg.Profile().StreamRate != 40<<20 {
 		t.Errorf("profile = %+v", cfg.Profile())
 	}
-	if m := cfg.ScenarioMigration(); m.Profile.Name != "lab" || m.ProfileRef != filepath.Join(dir, "lab.json") {
+	if m := new(cfg.SchedulerMigration()); m.Profile.Name != "lab" || m.ProfileRef != filepath.Join(dir, "lab.json") {
 		t.Errorf("scenario migration: %q %q", m.Profile.Name, m.ProfileRef)
 	}
 	cfg, err = ParseConfig("inv.yaml", []byte(inv("qemu10-tcg")))

@@ -117,7 +117,7 @@ func (b *Backend) startMigration(c cluster.StartMigration) {
 // checked where the guest runs.
 func (b *Backend) migrate(m *migration) cluster.MigrationDone {
 	c := m.cmd
-	end := func(outcome, format string, args ...any) cluster.MigrationDone {
+	end := func(outcome cluster.Outcome, format string, args ...any) cluster.MigrationDone {
 		return cluster.MigrationDone{ID: c.ID, VM: c.VM, Outcome: outcome, Reason: fmt.Sprintf(format, args...)}
 	}
 	src, dst := b.hosts[c.Source], b.hosts[c.Destination]

@@ -14,7 +14,6 @@ import (
 
 	"github.com/droverlab/drover/backend/driver"
 	"github.com/droverlab/drover/backend/libvirt"
-	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
@@ -47,7 +46,7 @@ func applyCmd() *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			ccfg, err := coreConfig(cfg, scenarios.Policy{})
+			ccfg, err := coreConfig(cfg, scheduler.Policy{})
 			if err != nil {
 				return err
 			}
@@ -88,7 +87,9 @@ func applyCmd() *cobra.Command {
 				if jf, err = os.OpenFile(journal, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 					return err
 				}
-				core = scheduler.New(ccfg)
+				if core, err = scheduler.New(ccfg); err != nil {
+					return err
+				}
 			}
 			defer jf.Close()
 
@@ -138,7 +139,10 @@ func dryRunPlan(ctx context.Context, w io.Writer, b *libvirt.Backend, cfg schedu
 	if err != nil {
 		return err
 	}
-	core := scheduler.New(cfg)
+	core, err := scheduler.New(cfg)
+	if err != nil {
+		return err
+	}
 	if err := core.Step(snap.At, scheduler.PlanSubmitted{Plan: pl}); err != nil {
 		return err
 	}

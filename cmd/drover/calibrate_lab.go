@@ -20,8 +20,8 @@ import (
 
 	"github.com/droverlab/drover/backend/libvirt"
 	"github.com/droverlab/drover/calibrate/grid"
-	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/units"
 )
 
 // libvirtLab is a calibration grid's pair of real hosts: migrations go
@@ -176,7 +176,7 @@ func (l *libvirtLab) Migrate(ctx context.Context, m grid.Move) grid.Result {
 		_ = l.b.Apply(context.WithoutCancel(ctx), []cluster.Command{cluster.AbortMigration{ID: id, Reason: "interrupted"}})
 		d = <-ch
 	}
-	r := grid.Result{Wall: time.Since(start), Reason: d.Outcome}
+	r := grid.Result{Wall: time.Since(start), Reason: string(d.Outcome)}
 	if d.Reason != "" {
 		r.Reason += ": " + d.Reason
 	}
@@ -289,10 +289,10 @@ func (g *gridFlags) spec(cfg *libvirt.Config) (grid.Spec, error) {
 			var x float64
 			var e error
 			if rate {
-				x, e = scenarios.ParseRate(v, 4096)
+				x, e = units.ParseRate(v, 4096)
 			} else {
 				var n int64
-				n, e = scenarios.ParseSize(v)
+				n, e = units.ParseSize(v)
 				x = float64(n)
 			}
 			if e != nil {

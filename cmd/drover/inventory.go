@@ -78,7 +78,7 @@ func liveSnapshot(ctx context.Context, file string) (*cluster.Snapshot, *libvirt
 // migration settings, so plans on it predict what apply will do.
 func exportLive(w io.Writer, snap *cluster.Snapshot, cfg *libvirt.Config, file string) error {
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	return scenarios.Export(w, snap, scenarios.ExportOptions{Name: name, Migration: cfg.ScenarioMigration(),
+	return scenarios.Export(w, snap, scenarios.ExportOptions{Name: name, Migration: new(cfg.SchedulerMigration()),
 		Comment: fmt.Sprintf("taken by drover inventory from %s at %s", file, time.Now().UTC().Format(time.RFC3339))})
 }
 

@@ -9,11 +9,9 @@ import (
 
 	"github.com/droverlab/drover/backend/driver"
 	"github.com/droverlab/drover/backend/libvirt"
-	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
-	"github.com/droverlab/drover/sim"
 )
 
 // openInventory reads an inventory file and opens a Backend on its hosts;
@@ -35,13 +33,12 @@ func openInventory(file string) (*libvirt.Config, *libvirt.Backend, *slog.Logger
 }
 
 // coreConfig is the scheduler's configuration for the hosts of an
-// inventory file: sim.CoreConfig, as the simulator builds it, on the
-// scenario `drover inventory` writes, so live runs plan and predict as
-// simulated ones do; plus the options only real migrations take
-// (post-copy). pol names the periodic policy, if any.
-func coreConfig(cfg *libvirt.Config, pol scenarios.Policy) (scheduler.Config, error) {
-	pol.TLS = string(cfg.TLS)
-	c, err := sim.CoreConfig(&scenarios.Scenario{Migration: *cfg.ScenarioMigration(), Policy: pol}, sim.Options{})
+// inventory file, built as the simulator builds it (scheduler.NewConfig),
+// so live runs plan and predict as simulated ones do; plus the options only
+// real migrations take (post-copy). pol names the periodic policy, if any.
+func coreConfig(cfg *libvirt.Config, pol scheduler.Policy) (scheduler.Config, error) {
+	pol.TLS = cfg.TLS
+	c, err := scheduler.NewConfig(pol, cfg.SchedulerMigration())
 	if err != nil {
 		return c, err
 	}

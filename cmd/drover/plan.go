@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/registry"
 	"github.com/droverlab/drover/sim"
@@ -47,7 +48,7 @@ func planCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("give a scenario file or --inventory FILE, not both")
 			}
-			cfg, err := sim.CoreConfig(sc, sim.Options{})
+			cfg, err := scheduler.NewConfig(sc.Policy, sc.Migration)
 			if err != nil {
 				return err
 			}

@@ -7,8 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/profiles"
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/units"
 )
 
 func predictCmd() *cobra.Command {
@@ -29,7 +31,7 @@ func predictCmd() *cobra.Command {
 				if s == "" || err != nil {
 					return def
 				}
-				v, e := scenarios.ParseSize(s)
+				v, e := units.ParseSize(s)
 				if e != nil {
 					err = fmt.Errorf("--%s: %w", flag, e)
 				}
@@ -39,7 +41,7 @@ func predictCmd() *cobra.Command {
 				if s == "" || err != nil {
 					return 0
 				}
-				v, e := scenarios.ParseRate(s, 4096)
+				v, e := units.ParseRate(s, 4096)
 				if e != nil {
 					err = fmt.Errorf("--%s: %w", flag, e)
 				}
@@ -64,9 +66,9 @@ func predictCmd() *cobra.Command {
 			if err := w.Validate(); err != nil {
 				return err
 			}
-			cfg.OnLimit = precopy.OnLimit(onLimit)
+			cfg.OnLimit = cluster.OnLimit(onLimit)
 			switch cfg.OnLimit {
-			case precopy.Abort, precopy.Force, precopy.Postcopy:
+			case cluster.LimitAbort, cluster.LimitForce, cluster.LimitPostcopy:
 			default:
 				return fmt.Errorf("--on-limit: want abort, force or postcopy, got %q", onLimit)
 			}
@@ -130,7 +132,7 @@ func predictCmd() *cobra.Command {
 
 // loadProfile reads a profile by built-in name or from a file.
 func loadProfile(name string) (precopy.Profile, error) {
-	p, err := scenarios.LoadProfile(name, "")
+	p, err := profiles.LoadProfile(name, "")
 	if err != nil {
 		return precopy.Profile{}, fmt.Errorf("--profile: %w", err)
 	}

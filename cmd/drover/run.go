@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
@@ -38,7 +37,7 @@ func runCmd() *cobra.Command {
 				return err
 			}
 			defer b.Close()
-			ccfg, err := coreConfig(cfg, scenarios.Policy{Name: policyName, Interval: interval, Threshold: threshold})
+			ccfg, err := coreConfig(cfg, scheduler.Policy{Name: policyName, Interval: interval, Threshold: threshold})
 			if err != nil {
 				return err
 			}
@@ -72,11 +71,12 @@ func runCmd() *cobra.Command {
 				ctx, cancel = context.WithTimeout(ctx, runFor)
 				defer cancel()
 			}
-			core := scheduler.New(ccfg)
+			core, err := scheduler.New(ccfg)
+			if err != nil {
+				return err
+			}
 			if forever {
-				// Fired at once, the periodic timer runs the first round now
-				// and arms the next one (core.Start would wait an interval).
-				initial = append(initial, cluster.TimerFired{Key: "periodic"})
+				initial = append(initial, scheduler.PeriodicNow{})
 			}
 			out := cmd.OutOrStdout()
 			run := live{b: b, log: log, journal: jf, forever: forever, outDir: outDir, label: "run " + inv, profile: ccfg.Settings.Migration.Profile.Name}

@@ -25,8 +25,8 @@ type MigrationOptions struct {
 	PostCopy bool `json:"postcopy,omitempty"`
 	// MaxIterations and OnLimit override the executor's limits for this
 	// migration; the Core enforces them, the hypervisor never sees them.
-	MaxIterations int    `json:"max_iterations,omitempty"`
-	OnLimit       string `json:"on_limit,omitempty"`
+	MaxIterations int     `json:"max_iterations,omitempty"`
+	OnLimit       OnLimit `json:"on_limit,omitempty"`
 }
 
 // StartMigration asks for a live migration. The backend answers with
@@ -76,22 +76,12 @@ type MigrationProgress struct {
 	Remaining int64
 }
 
-// Outcomes of a migration.
-const (
-	OutcomeCompleted = "completed"
-	OutcomeForced    = "forced"
-	OutcomePostCopy  = "postcopy"
-	OutcomeAborted   = "aborted"
-	OutcomeFailed    = "failed"
-	OutcomeRejected  = "rejected"
-)
-
 // MigrationDone ends a migration. Completed, forced and postcopy leave the
 // guest on the destination; the others leave it on the source, unless Lost.
 type MigrationDone struct {
 	ID       int
 	VM       string
-	Outcome  string
+	Outcome  Outcome
 	Reason   string
 	Downtime time.Duration
 	Bytes    int64
@@ -105,13 +95,7 @@ type MigrationDone struct {
 }
 
 // Succeeded reports whether the guest now runs on the destination.
-func (d MigrationDone) Succeeded() bool {
-	switch d.Outcome {
-	case OutcomeCompleted, OutcomeForced, OutcomePostCopy:
-		return true
-	}
-	return false
-}
+func (d MigrationDone) Succeeded() bool { return d.Outcome.Succeeded() }
 
 // HostFailed: the host and its guests are gone.
 type HostFailed struct{ Host string }

@@ -159,24 +159,9 @@ func (Affinity) Filter(st *cluster.State, vm, dst int) *framework.Status {
 	return nil
 }
 
-// TLSMode is how strictly migrations must be secured.
-type TLSMode string
-
-const (
-	// TLSMatching: secured to secured over qemu+tls with QEMU native TLS,
-	// unsecured to unsecured over qemu+tcp, mixed pairs never (as Apache
-	// CloudStack since 4.11.1).
-	TLSMatching TLSMode = "matching"
-	// TLSRequired: only secured hosts take part; unsecured hosts are
-	// reported and left alone.
-	TLSRequired TLSMode = "required"
-	// TLSOff: no enforcement; mixed pairs travel over TCP and are counted.
-	TLSOff TLSMode = "off"
-)
-
-// TLS enforces a TLSMode.
+// TLS enforces a cluster.TLSMode.
 type TLS struct {
-	Mode TLSMode
+	Mode cluster.TLSMode
 }
 
 const TLSName = "tls"
@@ -196,19 +181,19 @@ func (t TLS) Filter(st *cluster.State, vm, dst int) *framework.Status {
 
 // Transport decides how a pair of hosts may migrate under mode, or why they
 // may not. Every planned migration carries the transport this returns.
-func Transport(mode TLSMode, src, dst *cluster.Host) (cluster.Transport, *framework.Status) {
+func Transport(mode cluster.TLSMode, src, dst *cluster.Host) (cluster.Transport, *framework.Status) {
 	if src.Security == cluster.Invalid || dst.Security == cluster.Invalid {
 		return "", framework.NewStatus(framework.UnschedulableAndUnresolvable,
 			fmt.Sprintf("%s: %s is %s, %s is %s", ReasonInvalidCert, src.Name, src.Security, dst.Name, dst.Security))
 	}
 	secured := src.Security == cluster.Secured && dst.Security == cluster.Secured
 	switch mode {
-	case TLSRequired:
+	case cluster.TLSRequired:
 		if !secured {
 			return "", framework.NewStatus(framework.UnschedulableAndUnresolvable,
 				fmt.Sprintf("%s: %s is %s, %s is %s", ReasonUnsecured, src.Name, src.Security, dst.Name, dst.Security))
 		}
-	case TLSOff:
+	case cluster.TLSOff:
 	default: // matching
 		if src.Security != dst.Security {
 			return "", framework.NewStatus(framework.UnschedulableAndUnresolvable,
@@ -224,9 +209,9 @@ func Transport(mode TLSMode, src, dst *cluster.Host) (cluster.Transport, *framew
 // PoolKey names the migration pool of a host under mode: hosts of
 // different pools never exchange VMs (cluster.Compatible), nor, unless TLS
 // enforcement is off, hosts of different security states.
-func PoolKey(h *cluster.Host, mode TLSMode) string {
+func PoolKey(h *cluster.Host, mode cluster.TLSMode) string {
 	k := fmt.Sprintf("%s/%d/%dx%g", h.CPUModel, h.Memory, h.NICs, h.NICSpeed)
-	if mode != TLSOff {
+	if mode != cluster.TLSOff {
 		k += "/" + string(h.Security)
 	}
 	return k
@@ -235,6 +220,6 @@ func PoolKey(h *cluster.Host, mode TLSMode) string {
 // Default is the chain every policy starts from. Cheap, unresolvable checks
 // come first so most refusals cost one comparison; capacity, which planned
 // moves change, comes last.
-func Default(tls TLSMode, overcommit float64) []framework.FilterPlugin {
+func Default(tls cluster.TLSMode, overcommit float64) []framework.FilterPlugin {
 	return []framework.FilterPlugin{Pinned{}, HostState{}, TLS{Mode: tls}, Pool{}, Affinity{}, Capacity{Overcommit: overcommit}}
 }

@@ -102,7 +102,7 @@ var _ = Describe("constraints", func() {
 		tcp := MakeHost("b").Security(cluster.Unsecured).Obj()
 		bad := MakeHost("c").Security(cluster.Invalid).Obj()
 		DescribeTable("transport and refusals by mode",
-			func(mode filter.TLSMode, s, d cluster.Host, want cluster.Transport, reason string) {
+			func(mode cluster.TLSMode, s, d cluster.Host, want cluster.Transport, reason string) {
 				tr, st := filter.Transport(mode, &s, &d)
 				Expect(tr).To(Equal(want))
 				if reason == "" {
@@ -112,16 +112,16 @@ var _ = Describe("constraints", func() {
 					Expect(st.Message()).To(HavePrefix(reason))
 				}
 			},
-			Entry("matching: secured pair over tls", filter.TLSMatching, tls, tls, cluster.TransportTLS, ""),
-			Entry("matching: unsecured pair over tcp", filter.TLSMatching, tcp, tcp, cluster.TransportTCP, ""),
-			Entry("matching: secured to unsecured refused", filter.TLSMatching, tls, tcp, cluster.Transport(""), filter.ReasonMixedSecurity),
-			Entry("matching: unsecured to secured refused", filter.TLSMatching, tcp, tls, cluster.Transport(""), filter.ReasonMixedSecurity),
-			Entry("required: secured pair", filter.TLSRequired, tls, tls, cluster.TransportTLS, ""),
-			Entry("required: unsecured pair refused", filter.TLSRequired, tcp, tcp, cluster.Transport(""), filter.ReasonUnsecured),
-			Entry("required: mixed refused", filter.TLSRequired, tls, tcp, cluster.Transport(""), filter.ReasonUnsecured),
-			Entry("off: mixed goes over tcp", filter.TLSOff, tls, tcp, cluster.TransportTCP, ""),
-			Entry("off: invalid certificate still refused", filter.TLSOff, tls, bad, cluster.Transport(""), filter.ReasonInvalidCert),
-			Entry("matching: invalid refused", filter.TLSMatching, bad, bad, cluster.Transport(""), filter.ReasonInvalidCert),
+			Entry("matching: secured pair over tls", cluster.TLSMatching, tls, tls, cluster.TransportTLS, ""),
+			Entry("matching: unsecured pair over tcp", cluster.TLSMatching, tcp, tcp, cluster.TransportTCP, ""),
+			Entry("matching: secured to unsecured refused", cluster.TLSMatching, tls, tcp, cluster.Transport(""), filter.ReasonMixedSecurity),
+			Entry("matching: unsecured to secured refused", cluster.TLSMatching, tcp, tls, cluster.Transport(""), filter.ReasonMixedSecurity),
+			Entry("required: secured pair", cluster.TLSRequired, tls, tls, cluster.TransportTLS, ""),
+			Entry("required: unsecured pair refused", cluster.TLSRequired, tcp, tcp, cluster.Transport(""), filter.ReasonUnsecured),
+			Entry("required: mixed refused", cluster.TLSRequired, tls, tcp, cluster.Transport(""), filter.ReasonUnsecured),
+			Entry("off: mixed goes over tcp", cluster.TLSOff, tls, tcp, cluster.TransportTCP, ""),
+			Entry("off: invalid certificate still refused", cluster.TLSOff, tls, bad, cluster.Transport(""), filter.ReasonInvalidCert),
+			Entry("matching: invalid refused", cluster.TLSMatching, bad, bad, cluster.Transport(""), filter.ReasonInvalidCert),
 		)
 	})
 
@@ -129,7 +129,7 @@ var _ = Describe("constraints", func() {
 		dst := MakeHost("dst").CPUModel("EPYC").Obj()
 		snap := Snapshot([]cluster.Host{src, dst}, []cluster.VM{v})
 		st := cluster.NewState(snap)
-		s := framework.RunFilters(filter.Default(filter.TLSMatching, 4), st, 0, st.HostIndex("dst"))
+		s := framework.RunFilters(filter.Default(cluster.TLSMatching, 4), st, 0, st.HostIndex("dst"))
 		Expect(s.Plugin()).To(Equal(filter.PoolName))
 	})
 })

@@ -20,7 +20,7 @@ type Scorer func(st *cluster.State, vm, dst int) float64
 type Placer struct {
 	St      *cluster.State
 	Filters []framework.FilterPlugin
-	TLS     filter.TLSMode
+	TLS     cluster.TLSMode
 	// Explain keeps every refusal; off, only a summary per VM is kept.
 	Explain    bool
 	Rejections []framework.Rejection
@@ -42,7 +42,7 @@ type tally struct {
 }
 
 // New returns a placer over st with the default constraint chain.
-func New(st *cluster.State, tls filter.TLSMode, overcommit float64) *Placer {
+func New(st *cluster.State, tls cluster.TLSMode, overcommit float64) *Placer {
 	return &Placer{St: st, Filters: filter.Default(tls, overcommit), TLS: tls, Exclude: map[int]bool{}}
 }
 

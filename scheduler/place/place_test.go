@@ -37,7 +37,7 @@ var _ = Describe("Placer", func() {
 					more = append(more, fill("x"+string(rune('0'+h)), "h"+string(rune('0'+h))))
 				}
 				st := five(nil, more...)
-				p := place.New(st, filter.TLSMatching, 4)
+				p := place.New(st, cluster.TLSMatching, 4)
 				got, why := p.Best(st.VMIndex("v"), scores(by))
 				Expect(got).To(Equal(want))
 				Expect(why).To(BeEmpty())
@@ -52,7 +52,7 @@ var _ = Describe("Placer", func() {
 
 		It("passes over excluded hosts", func() {
 			st := five(nil)
-			p := place.New(st, filter.TLSMatching, 4)
+			p := place.New(st, cluster.TLSMatching, 4)
 			p.Exclude[2] = true
 			got, _ := p.Best(st.VMIndex("v"), scores(map[int]float64{2: 9, 3: 5}))
 			Expect(got).To(Equal(3))
@@ -60,7 +60,7 @@ var _ = Describe("Placer", func() {
 
 		It("sees the moves planned on its state", func() {
 			st := five(nil, MakeVM("big", "h1").Memory(200*GiB).Obj(), MakeVM("w", "h0").Memory(60*GiB).Obj())
-			p := place.New(st, filter.TLSMatching, 4)
+			p := place.New(st, cluster.TLSMatching, 4)
 			w := st.VMIndex("w")
 			prefer2 := scores(map[int]float64{2: 9, 4: 1})
 			Expect(p.Best(w, prefer2)).To(Equal(2))
@@ -78,7 +78,7 @@ var _ = Describe("Placer", func() {
 				}
 			})
 			for _, explain := range []bool{false, true} {
-				p := place.New(st, filter.TLSMatching, 4)
+				p := place.New(st, cluster.TLSMatching, 4)
 				p.Explain = explain
 				got, _ := p.Best(st.VMIndex("v"), scores(map[int]float64{1: 100, 3: 1}))
 				Expect(got).To(Equal(3), "explain %v", explain)
@@ -101,7 +101,7 @@ var _ = Describe("Placer", func() {
 
 			It("sums up the refusals by plugin, in the order met", func() {
 				st := hopeless()
-				p := place.New(st, filter.TLSMatching, 4)
+				p := place.New(st, cluster.TLSMatching, 4)
 				p.Explain = true
 				got, why := p.Best(st.VMIndex("v"), place.LeastLoaded)
 				Expect(got).To(Equal(-1))
@@ -110,7 +110,7 @@ var _ = Describe("Placer", func() {
 
 			It("gives the same counts without --explain", func() {
 				st := hopeless()
-				p := place.New(st, filter.TLSMatching, 4)
+				p := place.New(st, cluster.TLSMatching, 4)
 				got, why := p.Best(st.VMIndex("v"), place.LeastLoaded)
 				Expect(got).To(Equal(-1))
 				Expect(why).To(HavePrefix("no feasible host: "))
@@ -120,7 +120,7 @@ var _ = Describe("Placer", func() {
 
 			It("counts hosts the policy excluded", func() {
 				st := five(nil)
-				p := place.New(st, filter.TLSMatching, 4)
+				p := place.New(st, cluster.TLSMatching, 4)
 				for h := 1; h < 5; h++ {
 					p.Exclude[h] = true
 				}
@@ -130,7 +130,7 @@ var _ = Describe("Placer", func() {
 
 			It("records every refusal with --explain", func() {
 				st := hopeless()
-				p := place.New(st, filter.TLSMatching, 4)
+				p := place.New(st, cluster.TLSMatching, 4)
 				p.Explain = true
 				p.Best(st.VMIndex("v"), place.LeastLoaded)
 				Expect(p.Rejections).To(HaveLen(5))
@@ -152,7 +152,7 @@ var _ = Describe("Placer", func() {
 
 			It("records refusals only for the VMs it is asked about, and keeps them", func() {
 				st := five(nil, MakeVM("w", "h1").Obj())
-				p := place.New(st, filter.TLSMatching, 4)
+				p := place.New(st, cluster.TLSMatching, 4)
 				p.Explain = true
 				got, _ := p.Best(st.VMIndex("v"), place.LeastLoaded)
 				Expect(got).To(BeNumerically(">", 0))
@@ -181,7 +181,7 @@ var _ = Describe("Placer", func() {
 			})
 			var whys []string
 			for _, explain := range []bool{true, false} {
-				p := place.New(st, filter.TLSMatching, 4)
+				p := place.New(st, cluster.TLSMatching, 4)
 				p.Explain = explain
 				_, why := p.Best(st.VMIndex("v"), place.LeastLoaded)
 				whys = append(whys, why)
@@ -194,7 +194,7 @@ var _ = Describe("Placer", func() {
 	Describe("Feasible", func() {
 		It("refuses an excluded host as the policy's choice", func() {
 			st := five(nil)
-			p := place.New(st, filter.TLSMatching, 4)
+			p := place.New(st, cluster.TLSMatching, 4)
 			p.Exclude[3] = true
 			s := p.Feasible(st.VMIndex("v"), 3)
 			Expect(s.Code()).To(Equal(framework.UnschedulableAndUnresolvable))
@@ -205,7 +205,7 @@ var _ = Describe("Placer", func() {
 
 		It("runs the filters it holds, in order", func() {
 			st := five(nil)
-			p := place.New(st, filter.TLSMatching, 4)
+			p := place.New(st, cluster.TLSMatching, 4)
 			p.Filters = append(p.Filters, refuseAll{})
 			s := p.Feasible(st.VMIndex("v"), 2)
 			Expect(s.Plugin()).To(Equal("refuse-all"))
@@ -214,20 +214,20 @@ var _ = Describe("Placer", func() {
 	})
 
 	DescribeTable("Transport follows the TLS mode and the pair's security",
-		func(mode filter.TLSMode, src, dst cluster.Security, want cluster.Transport) {
+		func(mode cluster.TLSMode, src, dst cluster.Security, want cluster.Transport) {
 			hosts := []cluster.Host{MakeHost("a").Security(src).Obj(), MakeHost("b").Security(dst).Obj()}
 			st := cluster.NewState(Snapshot(hosts, []cluster.VM{MakeVM("v", "a").Obj()}))
 			Expect(place.New(st, mode, 1).Transport(0, 1)).To(Equal(want))
 		},
-		Entry("secured pair", filter.TLSMatching, cluster.Secured, cluster.Secured, cluster.TransportTLS),
-		Entry("unsecured pair", filter.TLSMatching, cluster.Unsecured, cluster.Unsecured, cluster.TransportTCP),
-		Entry("mixed under matching: none", filter.TLSMatching, cluster.Secured, cluster.Unsecured, cluster.Transport("")),
-		Entry("mixed with TLS off", filter.TLSOff, cluster.Secured, cluster.Unsecured, cluster.TransportTCP),
+		Entry("secured pair", cluster.TLSMatching, cluster.Secured, cluster.Secured, cluster.TransportTLS),
+		Entry("unsecured pair", cluster.TLSMatching, cluster.Unsecured, cluster.Unsecured, cluster.TransportTCP),
+		Entry("mixed under matching: none", cluster.TLSMatching, cluster.Secured, cluster.Unsecured, cluster.Transport("")),
+		Entry("mixed with TLS off", cluster.TLSOff, cluster.Secured, cluster.Unsecured, cluster.TransportTCP),
 	)
 
 	It("has no transport for a VM whose host is unknown", func() {
 		st := cluster.NewState(Snapshot([]cluster.Host{MakeHost("a").Obj()}, []cluster.VM{MakeVM("v", "gone").Obj()}))
-		Expect(place.New(st, filter.TLSMatching, 1).Transport(0, 0)).To(BeEmpty())
+		Expect(place.New(st, cluster.TLSMatching, 1).Transport(0, 0)).To(BeEmpty())
 	})
 
 	DescribeTable("LeastLoaded scores the room left after the move, memory and CPU alike",
@@ -252,8 +252,8 @@ var _ = Describe("Placer", func() {
 			for trial := range 40 {
 				snap := RandomCluster(r, ClusterSpec{Hosts: 3 + r.IntN(8), Skew: 0.3})
 				st := cluster.NewState(snap)
-				fast := place.New(st, filter.TLSMatching, 2)
-				slow := place.New(st, filter.TLSMatching, 2)
+				fast := place.New(st, cluster.TLSMatching, 2)
+				slow := place.New(st, cluster.TLSMatching, 2)
 				excluded := false
 				for h := range snap.Hosts {
 					if r.IntN(4) == 0 {
@@ -284,7 +284,7 @@ var _ = Describe("Placer", func() {
 
 		It("falls back to Best with --explain, recording refusals", func() {
 			st := five(nil, fill("x1", "h1"))
-			p := place.New(st, filter.TLSMatching, 4)
+			p := place.New(st, cluster.TLSMatching, 4)
 			p.Explain = true
 			got, _ := p.BestLeastLoaded(st.VMIndex("v"))
 			Expect(got).To(Equal(2))
@@ -293,7 +293,7 @@ var _ = Describe("Placer", func() {
 
 		It("explains a failure like Best", func() {
 			st := five(nil, fill("x1", "h1"), fill("x2", "h2"), fill("x3", "h3"), fill("x4", "h4"))
-			p := place.New(st, filter.TLSMatching, 4)
+			p := place.New(st, cluster.TLSMatching, 4)
 			got, why := p.BestLeastLoaded(st.VMIndex("v"))
 			Expect(got).To(Equal(-1))
 			Expect(why).To(Equal("no feasible host: 1 refused by host-state, 4 refused by capacity"))
@@ -308,8 +308,8 @@ var _ = Describe("Placer", func() {
 		// hosts, len(p.pools[key]) - len(ord), under "policy".
 		It("sums up the hosts the policy excluded, as Best does", func() {
 			st := five(nil, fill("x1", "h1"))
-			fast := place.New(st, filter.TLSMatching, 4)
-			slow := place.New(st, filter.TLSMatching, 4)
+			fast := place.New(st, cluster.TLSMatching, 4)
+			slow := place.New(st, cluster.TLSMatching, 4)
 			for _, p := range []*place.Placer{fast, slow} {
 				p.Exclude[2], p.Exclude[3], p.Exclude[4] = true, true, true
 			}
@@ -336,9 +336,9 @@ var _ = Describe("Placer", func() {
 				MakeVM("b", "big").Memory(26 * GiB).CPU(1).Obj(),
 			}))
 			v := st.VMIndex("v")
-			want, _ := place.New(st, filter.TLSMatching, 4).Best(v, place.LeastLoaded)
+			want, _ := place.New(st, cluster.TLSMatching, 4).Best(v, place.LeastLoaded)
 			Expect(st.Snap.Hosts[want].Name).To(Equal("big"))
-			got, _ := place.New(st, filter.TLSMatching, 4).BestLeastLoaded(v)
+			got, _ := place.New(st, cluster.TLSMatching, 4).BestLeastLoaded(v)
 			Expect(got).To(Equal(want))
 		})
 	})

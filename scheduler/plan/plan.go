@@ -39,11 +39,11 @@ type Move struct {
 
 // Prediction is what Schedule expects of a move.
 type Prediction struct {
-	Start    time.Duration `json:"start"`
-	End      time.Duration `json:"end"`
-	Downtime time.Duration `json:"downtime"`
-	Bytes    int64         `json:"bytes"`
-	Outcome  string        `json:"outcome"`
+	Start    time.Duration   `json:"start"`
+	End      time.Duration   `json:"end"`
+	Downtime time.Duration   `json:"downtime"`
+	Bytes    int64           `json:"bytes"`
+	Outcome  cluster.Outcome `json:"outcome"`
 	// Low and High bound the move's duration (End − Start) with 80%
 	// confidence: the profile's held-out error, widened by the bounds of
 	// a live VM's measured working set and dirty rate.

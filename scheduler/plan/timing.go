@@ -5,9 +5,9 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/engine"
+	"github.com/droverlab/drover/scheduler/network"
 	"github.com/droverlab/drover/scheduler/precopy"
-	"github.com/droverlab/drover/sim/engine"
-	"github.com/droverlab/drover/sim/network"
 )
 
 // Topology builds the migration network of a snapshot: its links when it
@@ -121,7 +121,7 @@ func (t *Timer) Schedule(p *Plan) error {
 	t.net.Changed()
 	disp := NewDispatcher(p.Moves, p.Limits)
 	for i := range p.Moves {
-		p.Moves[i].Predicted = Prediction{Outcome: "blocked"}
+		p.Moves[i].Predicted = Prediction{Outcome: cluster.OutcomeBlocked}
 	}
 	eng := engine.New(0)
 	var runs []*run
@@ -221,7 +221,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			// QEMU's unthrottled final copy is bounded by the path, not the cap.
 			rate, link := cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
 			cfg.LinkRate, cfg.CopyShared, cfg.TLS, cfg.Wall = link, true, m.Transport == cluster.TransportTLS, true
-			m.Predicted = Prediction{Start: eng.Now(), Outcome: "running", Rate: rate}
+			m.Predicted = Prediction{Start: eng.Now(), Outcome: cluster.OutcomeRunning, Rate: rate}
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
 				cap: rate, last: eng.Now()}
 			r.slot = eng.NewSlot(0, int32(r.idx), 0)
@@ -243,7 +243,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			// no time limit): they never end.
 			for _, r := range runs {
 				if !r.done {
-					p.Moves[r.i].Predicted.Outcome = "stalled"
+					p.Moves[r.i].Predicted.Outcome = cluster.OutcomeStalled
 					p.Moves[r.i].Predicted.End = eng.Now()
 					disp.Finish(r.i, false)
 				}
@@ -270,7 +270,7 @@ func (t *Timer) Schedule(p *Plan) error {
 		m.Predicted.End = eng.Now()
 		m.Predicted.Downtime = res.Downtime
 		m.Predicted.Bytes = res.TransferredBytes
-		m.Predicted.Outcome = string(res.Outcome)
+		m.Predicted.Outcome = res.Outcome
 		m.Predicted.Low, m.Predicted.High = Interval(t.snap.VM(m.VM), r.st.Config(), r.cap, m.Predicted.End-m.Predicted.Start)
 		r.done = true
 		live--
@@ -278,7 +278,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			t.net.RemoveFlow(r.flow)
 			delete(byFlow, r.flow)
 		}
-		disp.Finish(r.i, res.Outcome != precopy.Aborted)
+		disp.Finish(r.i, res.Outcome != cluster.OutcomeAborted)
 		before := len(runs)
 		if err := start(); err != nil {
 			return err

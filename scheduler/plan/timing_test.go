@@ -57,13 +57,13 @@ var _ = Describe("Timer", func() {
 		snap := Snapshot(hostsN(2), []cluster.VM{MakeVM("v", "h1").Obj()})
 		p := schedule(snap, cfg, &plan.Plan{Moves: []plan.Move{to(snap, 1, "v", "h2")}})
 		want := predict(snap, cfg, "v", "h1", "h2")
-		Expect(want.Outcome).To(Equal(precopy.Completed))
+		Expect(want.Outcome).To(Equal(cluster.OutcomeCompleted))
 		got := p.Moves[0].Predicted
 		Expect(got.Start).To(BeZero())
 		Expect(got.End).To(Equal(want.TotalTime))
 		Expect(got.Downtime).To(Equal(want.Downtime))
 		Expect(got.Bytes).To(Equal(want.TransferredBytes))
-		Expect(got.Outcome).To(Equal("completed"))
+		Expect(got.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(p.Makespan).To(Equal(want.TotalTime))
 		Expect(p.Bytes).To(Equal(want.TransferredBytes))
 		Expect(p.Downtime).To(Equal(want.Downtime))
@@ -82,7 +82,7 @@ var _ = Describe("Timer", func() {
 		c := cfg
 		c.Latency, c.DowntimeLimit = starLatency, time.Second
 		want := precopy.Predict(plan.Workload(snap.VM("v")), c, 1*Gbit)
-		Expect(want.Outcome).To(Equal(precopy.Completed))
+		Expect(want.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(p.Moves[0].Predicted.End).To(Equal(want.TotalTime))
 		Expect(p.Moves[0].Predicted.Downtime).To(Equal(want.Downtime))
 		// Pending under 1 s of the cap goes out unthrottled: well inside it.
@@ -117,7 +117,7 @@ var _ = Describe("Timer", func() {
 			done <- err
 		}()
 		Eventually(done).Within(2 * time.Second).Should(Receive(BeNil()))
-		Expect(p.Moves[0].Predicted.Outcome).To(Equal("aborted"))
+		Expect(p.Moves[0].Predicted.Outcome).To(Equal(cluster.OutcomeAborted))
 	})
 
 	It("runs two moves out of a 2-NIC host side by side, one port each", func() {
@@ -182,9 +182,9 @@ var _ = Describe("Timer", func() {
 		stuck := to(snap, 1, "a", "h2")
 		stuck.Bandwidth = 1e-3 // bytes/s: 3 GiB would take longer than a time.Duration can hold
 		p := schedule(snap, cfg, &plan.Plan{Moves: []plan.Move{stuck, to(snap, 2, "b", "h1", 1), to(snap, 3, "c", "h2")}})
-		Expect(p.Moves[0].Predicted.Outcome).To(Equal("stalled"))
+		Expect(p.Moves[0].Predicted.Outcome).To(Equal(cluster.OutcomeStalled))
 		Expect(p.Moves[1].Predicted).To(Equal(plan.Prediction{Outcome: "blocked"}))
-		Expect(p.Moves[2].Predicted.Outcome).To(Equal("completed"), "an independent move still runs")
+		Expect(p.Moves[2].Predicted.Outcome).To(Equal(cluster.OutcomeCompleted), "an independent move still runs")
 		Expect(p.Makespan).To(Equal(p.Moves[2].Predicted.End))
 	})
 
@@ -199,7 +199,7 @@ var _ = Describe("Timer", func() {
 		stuck := to(snap, 2, "b", "h3", 1)
 		stuck.Bandwidth = 1e-3
 		p := schedule(snap, cfg, &plan.Plan{Moves: []plan.Move{to(snap, 1, "a", "h2"), stuck}})
-		Expect(p.Moves[1].Predicted.Outcome).To(Equal("stalled"))
+		Expect(p.Moves[1].Predicted.Outcome).To(Equal(cluster.OutcomeStalled))
 		Expect(p.Moves[1].Predicted.Start).To(BeNumerically(">", 0))
 		Expect(p.Moves[1].Predicted.End).To(BeNumerically(">=", p.Moves[1].Predicted.Start))
 	})
@@ -317,7 +317,7 @@ var _ = Describe("Timer", func() {
 			p := schedule(snap, c, &plan.Plan{Moves: moves})
 			var sum int64
 			for _, m := range p.Moves {
-				Expect(m.Predicted.Outcome).To(Equal("completed"))
+				Expect(m.Predicted.Outcome).To(Equal(cluster.OutcomeCompleted))
 				sum += m.Predicted.Bytes
 			}
 			Expect(sum).To(Equal(p.Bytes))
@@ -397,7 +397,7 @@ var _ = Describe("Timer", func() {
 				Expect(p.LowerBound).To(BeNumerically(">", c.SetupTime), desc)
 				Expect(p.Makespan).To(BeNumerically(">=", p.LowerBound), desc)
 				for _, m := range p.Moves {
-					Expect(m.Predicted.Outcome).To(Equal("completed"), desc)
+					Expect(m.Predicted.Outcome).To(Equal(cluster.OutcomeCompleted), desc)
 					Expect(m.Predicted.End).To(BeNumerically(">", m.Predicted.Start), desc)
 					for _, a := range m.After {
 						Expect(m.Predicted.Start).To(BeNumerically(">=", p.Move(a).Predicted.End), desc)

@@ -189,7 +189,7 @@ var _ = Describe("Builder", func() {
 			Expect(p.Makespan).To(Equal(p.Moves[1].Predicted.End))
 			Expect(p.LowerBound).To(BeNumerically(">", 0))
 			for _, m := range p.Moves {
-				Expect(m.Predicted.Outcome).To(Equal("completed"))
+				Expect(m.Predicted.Outcome).To(Equal(cluster.OutcomeCompleted))
 				Expect(m.Transport).To(Equal(cluster.TransportTLS))
 			}
 		})

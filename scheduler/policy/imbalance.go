@@ -18,14 +18,14 @@ var DefaultWeights = Weights{CPU: 1, Memory: 1}
 // PoolKey names the migration pool of a host: hosts of different pools can
 // never exchange VMs, so balancing them against each other is meaningless.
 // Pools follow cluster.Compatible and, under TLS matching, security state.
-func PoolKey(h *cluster.Host, tls filter.TLSMode) string { return filter.PoolKey(h, tls) }
+func PoolKey(h *cluster.Host, tls cluster.TLSMode) string { return filter.PoolKey(h, tls) }
 
 // Imbalance is the weighted mean of the coefficients of variation of CPU
 // and memory utilisation over the usable hosts of each pool, averaged over
 // pools by their size (0: perfectly even). CV rather than standard
 // deviation, so a lightly and a heavily loaded cluster with the same
 // relative spread score the same.
-func Imbalance(st *cluster.State, w Weights, tls filter.TLSMode) float64 {
+func Imbalance(st *cluster.State, w Weights, tls cluster.TLSMode) float64 {
 	return NewTracker(st, w, tls).Value()
 }
 
@@ -110,7 +110,7 @@ type Tracker struct {
 }
 
 // NewTracker starts tracking st.
-func NewTracker(st *cluster.State, w Weights, tls filter.TLSMode) *Tracker {
+func NewTracker(st *cluster.State, w Weights, tls cluster.TLSMode) *Tracker {
 	n := len(st.Snap.Hosts)
 	t := &Tracker{st: st, w: w, usable: make([]bool, n), pool: make([]int, n),
 		cpuCap: make([]float64, n), memCap: make([]float64, n)}

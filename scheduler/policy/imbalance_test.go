@@ -46,8 +46,8 @@ var _ = Describe("Imbalance", func() {
 	DescribeTable("is the capacity-free CV of CPU and memory use, weighted",
 		func(loads []loaded, w policy.Weights, want float64) {
 			st := utilCluster(loads, nil)
-			Expect(policy.Imbalance(st, w, filter.TLSMatching)).To(BeNumerically("~", want, 1e-12))
-			Expect(policy.NewTracker(st, w, filter.TLSMatching).Value()).To(BeNumerically("~", want, 1e-12))
+			Expect(policy.Imbalance(st, w, cluster.TLSMatching)).To(BeNumerically("~", want, 1e-12))
+			Expect(policy.NewTracker(st, w, cluster.TLSMatching).Value()).To(BeNumerically("~", want, 1e-12))
 		},
 		Entry("perfectly even", []loaded{{8, 64}, {8, 64}, {8, 64}}, both, 0.0),
 		Entry("empty cluster", []loaded{{}, {}}, both, 0.0),
@@ -69,8 +69,8 @@ var _ = Describe("Imbalance", func() {
 				w.State(cluster.HostMaintenance)
 			}
 		})
-		Expect(policy.Imbalance(st, both, filter.TLSMatching)).To(BeZero())
-		tr := policy.NewTracker(st, both, filter.TLSMatching)
+		Expect(policy.Imbalance(st, both, cluster.TLSMatching)).To(BeZero())
+		tr := policy.NewTracker(st, both, cluster.TLSMatching)
 		Expect(tr.Hosts()).To(Equal(2))
 	})
 
@@ -85,8 +85,8 @@ var _ = Describe("Imbalance", func() {
 				w.Memory(512 * GiB)
 			}
 		})
-		Expect(policy.Imbalance(st, both, filter.TLSMatching)).To(BeNumerically("~", 0.5, 1e-12))
-		tr := policy.NewTracker(st, both, filter.TLSMatching)
+		Expect(policy.Imbalance(st, both, cluster.TLSMatching)).To(BeNumerically("~", 0.5, 1e-12))
+		tr := policy.NewTracker(st, both, cluster.TLSMatching)
 		Expect(tr.Pool(0)).To(Equal(tr.Pool(1)))
 		Expect(tr.Pool(2)).To(Equal(tr.Pool(3)))
 		Expect(tr.Pool(0)).NotTo(Equal(tr.Pool(2)))
@@ -94,7 +94,7 @@ var _ = Describe("Imbalance", func() {
 	})
 
 	DescribeTable("splits pools by security state unless TLS is off",
-		func(mode filter.TLSMode, want float64) {
+		func(mode cluster.TLSMode, want float64) {
 			// h0 and h1 secured, even; h2 and h3 unsecured, even; the two
 			// halves differ.
 			st := utilCluster([]loaded{{16, 128}, {16, 128}, {}, {}}, func(i int, w *HostWrapper) {
@@ -104,24 +104,24 @@ var _ = Describe("Imbalance", func() {
 			})
 			Expect(policy.Imbalance(st, both, mode)).To(BeNumerically("~", want, 1e-12))
 		},
-		Entry("matching: two even pools", filter.TLSMatching, 0.0),
-		Entry("required: two even pools", filter.TLSRequired, 0.0),
-		Entry("off: one pool, half full and empty", filter.TLSOff, 1.0),
+		Entry("matching: two even pools", cluster.TLSMatching, 0.0),
+		Entry("required: two even pools", cluster.TLSRequired, 0.0),
+		Entry("off: one pool, half full and empty", cluster.TLSOff, 1.0),
 	)
 
 	It("PoolKey follows cluster.Compatible and security", func() {
 		a := MakeHost("a").Obj()
-		Expect(policy.PoolKey(&a, filter.TLSMatching)).To(Equal(filter.PoolKey(&a, filter.TLSMatching)))
+		Expect(policy.PoolKey(&a, cluster.TLSMatching)).To(Equal(filter.PoolKey(&a, cluster.TLSMatching)))
 		for _, other := range []cluster.Host{
 			MakeHost("b").CPUModel("EPYC").Obj(), MakeHost("b").Memory(128 * GiB).Obj(),
 			MakeHost("b").NICs(4, 1e9).Obj(), MakeHost("b").Security(cluster.Unsecured).Obj(),
 		} {
-			Expect(policy.PoolKey(&other, filter.TLSMatching)).NotTo(Equal(policy.PoolKey(&a, filter.TLSMatching)), "%+v", other)
+			Expect(policy.PoolKey(&other, cluster.TLSMatching)).NotTo(Equal(policy.PoolKey(&a, cluster.TLSMatching)), "%+v", other)
 		}
 		same := MakeHost("b").CPUs(64).Zone("z").Obj()
-		Expect(policy.PoolKey(&same, filter.TLSMatching)).To(Equal(policy.PoolKey(&a, filter.TLSMatching)))
+		Expect(policy.PoolKey(&same, cluster.TLSMatching)).To(Equal(policy.PoolKey(&a, cluster.TLSMatching)))
 		tcp := MakeHost("c").Security(cluster.Unsecured).Obj()
-		Expect(policy.PoolKey(&tcp, filter.TLSOff)).To(Equal(policy.PoolKey(&a, filter.TLSOff)))
+		Expect(policy.PoolKey(&tcp, cluster.TLSOff)).To(Equal(policy.PoolKey(&a, cluster.TLSOff)))
 	})
 
 	Describe("WeightedStdDev", func() {
@@ -186,7 +186,7 @@ var _ = Describe("Imbalance", func() {
 					continue
 				}
 				w := policy.Weights{CPU: r.Float64(), Memory: r.Float64()}
-				mode := []filter.TLSMode{filter.TLSMatching, filter.TLSOff}[r.IntN(2)]
+				mode := []cluster.TLSMode{cluster.TLSMatching, cluster.TLSOff}[r.IntN(2)]
 				tr := policy.NewTracker(st, w, mode)
 				for range 5 {
 					vm, dst := r.IntN(len(st.Snap.VMs)), r.IntN(len(st.Snap.Hosts))
@@ -212,7 +212,7 @@ var _ = Describe("Imbalance", func() {
 			r := rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 22))
 			for range 100 {
 				st := mixed(r)
-				tr := policy.NewTracker(st, both, filter.TLSMatching)
+				tr := policy.NewTracker(st, both, cluster.TLSMatching)
 				v := tr.Value()
 				Expect(math.IsNaN(v)).To(BeFalse())
 				Expect(v).To(BeNumerically(">=", 0))
@@ -227,7 +227,7 @@ var _ = Describe("Imbalance", func() {
 		// dst == t.st.Place[vm].
 		It("reads a move to where the VM already is as no change", func() {
 			st := utilCluster([]loaded{{16, 128}, {4, 32}}, nil)
-			tr := policy.NewTracker(st, both, filter.TLSMatching)
+			tr := policy.NewTracker(st, both, cluster.TLSMatching)
 			Expect(tr.After(0, st.Place[0])).To(BeNumerically("~", tr.Value(), 1e-12))
 		})
 	})

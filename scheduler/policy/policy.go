@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/place"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/precopy"
@@ -16,7 +15,7 @@ import (
 
 // Settings are the rules every policy obeys.
 type Settings struct {
-	TLS        filter.TLSMode
+	TLS        cluster.TLSMode
 	Overcommit float64
 	// Migration is the model configuration used to predict moves.
 	Migration precopy.Config

@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
@@ -20,6 +19,6 @@ func TestPolicy(t *testing.T) {
 // input plans over snap with TLS matching and 4x vCPU overcommit.
 func input(snap *cluster.Snapshot) *policy.Input {
 	return &policy.Input{Snap: snap, Settings: policy.Settings{
-		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
+		TLS: cluster.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
 	}}
 }

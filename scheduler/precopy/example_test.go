@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -20,7 +21,7 @@ func ExamplePredict() {
 	}
 
 	// The same guest with a 5 s completion timeout switches to post-copy.
-	r = precopy.Predict(vm, precopy.Config{CompletionTimeoutPerGiB: 20 * time.Second, OnLimit: precopy.Postcopy}, 32*MiB)
+	r = precopy.Predict(vm, precopy.Config{CompletionTimeoutPerGiB: 20 * time.Second, OnLimit: cluster.LimitPostcopy}, 32*MiB)
 	fmt.Printf("%s on %s after %v, paused %v\n", r.Outcome, r.Reason, r.TotalTime.Round(time.Millisecond), r.Downtime)
 	// Output:
 	// completed after 9 bitmap syncs in 12.39s, paused 27ms

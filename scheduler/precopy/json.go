@@ -4,19 +4,21 @@ import (
 	"encoding/json"
 	"math"
 	"time"
+
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // Durations travel as float milliseconds, as everywhere in drover's reports.
 type resultJSON struct {
-	TotalTimeMS      float64 `json:"total_time_ms"`
-	DowntimeMS       float64 `json:"downtime_ms"`
-	Iterations       int     `json:"iterations"`
-	TransferredBytes int64   `json:"transferred_bytes"`
-	Converged        bool    `json:"converged"`
-	Outcome          Outcome `json:"outcome"`
-	Reason           string  `json:"reason,omitempty"`
-	Throttle         float64 `json:"throttle"`
-	Rounds           []Round `json:"rounds"`
+	TotalTimeMS      float64         `json:"total_time_ms"`
+	DowntimeMS       float64         `json:"downtime_ms"`
+	Iterations       int             `json:"iterations"`
+	TransferredBytes int64           `json:"transferred_bytes"`
+	Converged        bool            `json:"converged"`
+	Outcome          cluster.Outcome `json:"outcome"`
+	Reason           string          `json:"reason,omitempty"`
+	Throttle         float64         `json:"throttle"`
+	Rounds           []Round         `json:"rounds"`
 }
 
 type roundJSON struct {

@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -19,13 +20,13 @@ var _ = Describe("A guest that dirties faster than its link", func() {
 	It("never converges and, with no limit configured, Predict says so", func() {
 		r := precopy.Predict(hot, precopy.Config{}, hotBW)
 		Expect(r.Converged).To(BeFalse())
-		Expect(r.Outcome).To(Equal(precopy.Aborted))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeAborted))
 		Expect(r.Reason).To(Equal(precopy.ReasonNoConvergence))
 		Expect(r.Downtime).To(BeZero())
 	})
 
 	DescribeTable("hits max-iterations and then does what OnLimit says",
-		func(on precopy.OnLimit, check func(r precopy.Result, end time.Duration, q float64)) {
+		func(on cluster.OnLimit, check func(r precopy.Result, end time.Duration, q float64)) {
 			c := precopy.Config{MaxIterations: 5, Latency: time.Millisecond, OnLimit: on}
 			r := precopy.Predict(hot, c, hotBW)
 			Expect(r.Converged).To(BeFalse())
@@ -33,7 +34,7 @@ var _ = Describe("A guest that dirties faster than its link", func() {
 			Expect(r.Rounds).To(HaveLen(5))
 			// The setup sync and one per round; force and post-copy sync once more.
 			want := 6
-			if on != precopy.Abort {
+			if on != cluster.LimitAbort {
 				want = 7
 			}
 			Expect(r.Iterations).To(Equal(want))
@@ -44,13 +45,13 @@ var _ = Describe("A guest that dirties faster than its link", func() {
 			q := float64(r.TransferredBytes - sent) // what the limit left to copy
 			check(r, roundEnd(r.Rounds[4]), q)
 		},
-		Entry("abort: no downtime, guest stays", precopy.Abort, func(r precopy.Result, end time.Duration, q float64) {
-			Expect(r.Outcome).To(Equal(precopy.Aborted))
+		Entry("abort: no downtime, guest stays", cluster.LimitAbort, func(r precopy.Result, end time.Duration, q float64) {
+			Expect(r.Outcome).To(Equal(cluster.OutcomeAborted))
 			Expect(r.Downtime).To(BeZero())
 			Expect(r.TotalTime).To(Equal(end))
 		}),
-		Entry("force: what is pending, paused, at the unthrottled rate", precopy.Force, func(r precopy.Result, end time.Duration, q float64) {
-			Expect(r.Outcome).To(Equal(precopy.Forced))
+		Entry("force: what is pending, paused, at the unthrottled rate", cluster.LimitForce, func(r precopy.Result, end time.Duration, q float64) {
+			Expect(r.Outcome).To(Equal(cluster.OutcomeForced))
 			Expect(q).To(BeNumerically(">", hotBW*precopy.DefaultDowntimeLimit.Seconds()))
 			// At most the unsent set plus what was dirtied since the last
 			// sync (the default profile's overlap is under 1).
@@ -59,8 +60,8 @@ var _ = Describe("A guest that dirties faster than its link", func() {
 			Expect(r.Downtime).To(BeNumerically(">", precopy.DefaultDowntimeLimit))
 			Expect(r.TotalTime).To(BeNumerically("~", end+r.Downtime+finish, 2))
 		}),
-		Entry("postcopy: short pause, then the pages follow", precopy.Postcopy, func(r precopy.Result, end time.Duration, q float64) {
-			Expect(r.Outcome).To(Equal(precopy.PostCopy))
+		Entry("postcopy: short pause, then the pages follow", cluster.LimitPostcopy, func(r precopy.Result, end time.Duration, q float64) {
+			Expect(r.Outcome).To(Equal(cluster.OutcomePostCopy))
 			Expect(r.Downtime).To(BeNumerically("~", cost+rtt, 2))
 			Expect(r.TotalTime).To(BeNumerically("~", end+cost+rtt+xfer(q, precopy.DefaultProfile().FinalRate)+finish, 10))
 		}),
@@ -70,13 +71,13 @@ var _ = Describe("A guest that dirties faster than its link", func() {
 var _ = Describe("Max iterations", func() {
 	It("counts pre-copy rounds and only fires without convergence", func() {
 		free := precopy.Predict(small, precopy.Config{}, smallBW)
-		Expect(free.Outcome).To(Equal(precopy.Completed))
+		Expect(free.Outcome).To(Equal(cluster.OutcomeCompleted))
 		n := len(free.Rounds)
 		Expect(n).To(BeNumerically(">=", 3))
 		for _, limit := range []int{1, n - 1, n, n + 1} {
 			r := precopy.Predict(small, precopy.Config{MaxIterations: limit}, smallBW)
 			if limit < n {
-				Expect(r.Outcome).To(Equal(precopy.Aborted), "limit %d", limit)
+				Expect(r.Outcome).To(Equal(cluster.OutcomeAborted), "limit %d", limit)
 				Expect(r.Reason).To(Equal(precopy.ReasonMaxIterations))
 				Expect(r.Rounds).To(HaveLen(limit))
 				Expect(r.TotalTime).To(Equal(roundEnd(r.Rounds[limit-1])))
@@ -96,13 +97,13 @@ var _ = Describe("Completion timeout", func() {
 			w := precopy.Workload{Memory: memory, Resident: memory, WSS: memory / 2, DirtyRate: 200 * MiB}
 			c := precopy.Config{CompletionTimeoutPerGiB: perGiB, Latency: time.Millisecond}
 			r := precopy.Predict(w, c, hotBW)
-			Expect(r.Outcome).To(Equal(precopy.Aborted))
+			Expect(r.Outcome).To(Equal(cluster.OutcomeAborted))
 			Expect(r.Reason).To(Equal(precopy.ReasonCompletionTimeout))
 			Expect(r.TotalTime).To(Equal(want))
 
-			c.OnLimit = precopy.Force
+			c.OnLimit = cluster.LimitForce
 			f := precopy.Predict(w, c, hotBW)
-			Expect(f.Outcome).To(Equal(precopy.Forced))
+			Expect(f.Outcome).To(Equal(cluster.OutcomeForced))
 			Expect(f.TotalTime - f.Downtime - finish).To(BeNumerically("~", want, 2))
 		},
 		Entry("4 GiB at 10s/GiB", int64(4*GiB), 10*time.Second, 40*time.Second),
@@ -113,10 +114,10 @@ var _ = Describe("Completion timeout", func() {
 	)
 
 	It("fires inside setup and forces everything", func() {
-		c := precopy.Config{SetupTime: 10 * time.Second, CompletionTimeoutPerGiB: time.Second, OnLimit: precopy.Force}
+		c := precopy.Config{SetupTime: 10 * time.Second, CompletionTimeoutPerGiB: time.Second, OnLimit: cluster.LimitForce}
 		r := precopy.Predict(hot, c, hotBW)
 		Expect(r.Rounds).To(BeEmpty())
-		Expect(r.Outcome).To(Equal(precopy.Forced))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeForced))
 		Expect(r.TotalTime - r.Downtime - finish).To(Equal(4 * time.Second))
 		// The stop-and-copy runs at the profile's unthrottled rate.
 		Expect(r.Downtime).To(BeNumerically("~", xfer(firstRound(hot, 4096), precopy.DefaultProfile().FinalRate)+time.Duration(math.Round(precopy.DefaultProfile().SwitchoverMS*1e6)), 2))
@@ -139,7 +140,7 @@ var _ = Describe("Progress timeout", func() {
 
 	It("leaves a migration that keeps shrinking alone", func() {
 		r := precopy.Predict(small, precopy.Config{ProgressTimeout: 10 * time.Second}, smallBW)
-		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted))
 	})
 
 })
@@ -149,14 +150,14 @@ var _ = Describe("Auto-converge", func() {
 
 	It("brings a guest to switch-over that would not converge without it", func() {
 		without := precopy.Predict(hot, c, hotBW)
-		Expect(without.Outcome).To(Equal(precopy.Aborted))
+		Expect(without.Outcome).To(Equal(cluster.OutcomeAborted))
 		Expect(without.Reason).To(Equal(precopy.ReasonMaxIterations))
 		Expect(without.Throttle).To(BeZero())
 
 		ac := c
 		ac.AutoConverge = true
 		with := precopy.Predict(hot, ac, hotBW)
-		Expect(with.Outcome).To(Equal(precopy.Completed))
+		Expect(with.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(with.Converged).To(BeTrue())
 		Expect(with.Downtime).To(BeNumerically("<=", precopy.DefaultDowntimeLimit+(20*time.Millisecond)))
 	})
@@ -165,7 +166,7 @@ var _ = Describe("Auto-converge", func() {
 		w := hot
 		w.DirtyRate = 2000 * MiB
 		r := precopy.Predict(w, precopy.Config{AutoConverge: true}, hotBW)
-		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted))
 		var got []float64
 		for _, rd := range r.Rounds {
 			got = append(got, rd.Throttle)
@@ -221,12 +222,12 @@ var _ = Describe("Intervene", func() {
 	It("forces switch-over now with everything pending as downtime", func() {
 		s := precopy.NewStepper(w, precopy.Config{}.WithDefaults())
 		s.Advance(5*time.Second, bw)
-		s.Intervene(precopy.Force, "completion-timeout", bw)
+		s.Intervene(cluster.LimitForce, "completion-timeout", bw)
 		for !s.Done() {
 			s.Advance(s.Next(bw), bw)
 		}
 		r := s.Result()
-		Expect(r.Outcome).To(Equal(precopy.Forced))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeForced))
 		Expect(r.Reason).To(Equal("completion-timeout"))
 		// About 1 GiB pending, copied at the profile's unthrottled rate.
 		Expect(r.Downtime).To(BeNumerically(">", time.Duration(float64(GiB)/precopy.DefaultProfile().FinalRate*float64(time.Second))))
@@ -234,18 +235,18 @@ var _ = Describe("Intervene", func() {
 	It("switches to post-copy with a short pause", func() {
 		s := precopy.NewStepper(w, precopy.Config{}.WithDefaults())
 		s.Advance(5*time.Second, bw)
-		s.Intervene(precopy.Postcopy, "progress-timeout", bw)
+		s.Intervene(cluster.LimitPostcopy, "progress-timeout", bw)
 		for !s.Done() {
 			s.Advance(s.Next(bw), bw)
 		}
 		r := s.Result()
-		Expect(r.Outcome).To(Equal(precopy.PostCopy))
+		Expect(r.Outcome).To(Equal(cluster.OutcomePostCopy))
 		Expect(r.Downtime).To(BeNumerically("<", 100*time.Millisecond))
 	})
 	It("aborts, leaving no downtime", func() {
 		s := precopy.NewStepper(w, precopy.Config{}.WithDefaults())
 		s.Advance(time.Second, bw)
-		s.Intervene(precopy.Abort, "operator", bw)
+		s.Intervene(cluster.LimitAbort, "operator", bw)
 		Expect(s.Done()).To(BeTrue())
 		Expect(s.Result().Downtime).To(BeZero())
 	})

@@ -5,16 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
-)
 
-// OnLimit is what happens when a limit (max iterations, a timeout) fires
-// before pre-copy converged.
-type OnLimit string
-
-const (
-	Abort    OnLimit = "abort"    // VM stays on the source
-	Force    OnLimit = "force"    // stop the guest and copy the rest: long downtime
-	Postcopy OnLimit = "postcopy" // switch to post-copy: guest resumes on the destination, pages follow
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // Workload is the guest as the model needs it. Sizes bytes, rate bytes/s.
@@ -81,7 +73,7 @@ type Config struct {
 	// ProgressTimeout is 0 for none. Fires when the remaining bytes have not
 	// reached a new minimum for this long (KubeVirt).
 	ProgressTimeout time.Duration
-	OnLimit         OnLimit // default Abort
+	OnLimit         cluster.OnLimit // default LimitAbort
 	AutoConverge    bool
 	// Throttle is how auto-converge throttles, with QEMU's parameter
 	// names; zero fields take QEMU's defaults.
@@ -151,7 +143,7 @@ func (c Config) WithDefaults() Config {
 		c.PageSize = DefaultPageSize
 	}
 	if c.OnLimit == "" {
-		c.OnLimit = Abort
+		c.OnLimit = cluster.LimitAbort
 	}
 	d := DefaultThrottle
 	for _, f := range []struct{ v, def *int }{
@@ -193,7 +185,7 @@ func (c Config) Validate() error {
 		bad("max iterations %d is negative", c.MaxIterations)
 	}
 	switch c.OnLimit {
-	case "", Abort, Force, Postcopy:
+	case "", cluster.LimitAbort, cluster.LimitForce, cluster.LimitPostcopy:
 	default:
 		bad("on-limit %q is not abort, force or postcopy", c.OnLimit)
 	}
@@ -215,16 +207,6 @@ func (c Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
-
-// Outcome is how a migration ended.
-type Outcome string
-
-const (
-	Completed Outcome = "completed" // converged normally
-	Forced    Outcome = "forced"    // a limit forced switch-over
-	PostCopy  Outcome = "postcopy"  // a limit switched to post-copy
-	Aborted   Outcome = "aborted"   // a limit aborted; guest on source
-)
 
 // Reasons in Result.Reason. The three limits come from Config; the last two
 // are Predict's verdicts on a migration that would otherwise never end.
@@ -263,8 +245,8 @@ type Result struct {
 	// final stop-and-copy is not a round); it equals len(Rounds).
 	Iterations       int
 	TransferredBytes int64
-	Converged        bool // true only for Completed
-	Outcome          Outcome
+	Converged        bool // true only for cluster.OutcomeCompleted
+	Outcome          cluster.Outcome
 	Reason           string  // for a limit: "max-iterations", "completion-timeout", "progress-timeout"; "" otherwise
 	Throttle         float64 // final auto-converge throttle
 	Rounds           []Round

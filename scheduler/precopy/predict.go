@@ -1,5 +1,7 @@
 package precopy
 
+import "github.com/droverlab/drover/scheduler/cluster"
+
 // maxPredictSyncs bounds Predict when the syncs would go on for ever
 // without a verdict from hopeless.
 const maxPredictSyncs = 1_000_000
@@ -23,13 +25,13 @@ func Predict(w Workload, c Config, bandwidth float64) Result {
 	for s.seg != segDone {
 		d := s.Next(bw)
 		if d < 0 {
-			s.finish0Reason(Aborted, ReasonNoBandwidth)
+			s.finish0Reason(cluster.OutcomeAborted, ReasonNoBandwidth)
 			break
 		}
 		syncs := s.syncs
 		s.Advance(d, bw)
 		if s.syncs != syncs && s.seg == segSend && (s.syncs > maxPredictSyncs || s.hopeless(bw)) {
-			s.finish0Reason(Aborted, ReasonNoConvergence)
+			s.finish0Reason(cluster.OutcomeAborted, ReasonNoConvergence)
 		}
 	}
 	return s.result(s.rounds)

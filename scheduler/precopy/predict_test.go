@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -35,7 +36,7 @@ var _ = Describe("Predict", func() {
 		for i := 0; i <= 90; i++ {
 			w.DirtyRate = float64(i) / 100 * bw
 			r := precopy.Predict(w, c, bw)
-			Expect(r.Outcome).To(Equal(precopy.Completed), "rate %v", w.DirtyRate)
+			Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted), "rate %v", w.DirtyRate)
 			if i > 0 {
 				Expect(r.TotalTime).To(BeNumerically(">=", prev.TotalTime), "rate %v", w.DirtyRate)
 			}
@@ -60,7 +61,7 @@ var _ = Describe("Predict", func() {
 	Describe("at bandwidth 0", func() {
 		It("gives up with no-bandwidth when no limit could ever fire", func() {
 			r := precopy.Predict(small, precopy.Config{MaxIterations: 3, SetupTime: time.Second}, 0)
-			Expect(r.Outcome).To(Equal(precopy.Aborted))
+			Expect(r.Outcome).To(Equal(cluster.OutcomeAborted))
 			Expect(r.Reason).To(Equal(precopy.ReasonNoBandwidth))
 			Expect(r.Converged).To(BeFalse())
 			Expect(r.Downtime).To(BeZero())
@@ -69,17 +70,17 @@ var _ = Describe("Predict", func() {
 		})
 
 		DescribeTable("lets a time limit decide",
-			func(on precopy.OnLimit, reason string) {
+			func(on cluster.OnLimit, reason string) {
 				c := precopy.Config{CompletionTimeoutPerGiB: 8 * time.Second, OnLimit: on}
 				r := precopy.Predict(small, c, 0)
-				Expect(r.Outcome).To(Equal(precopy.Aborted))
+				Expect(r.Outcome).To(Equal(cluster.OutcomeAborted))
 				Expect(r.Reason).To(Equal(reason))
 				Expect(r.TotalTime).To(Equal(2 * time.Second)) // 8s/GiB * 0.25GiB
 				Expect(r.Downtime).To(BeZero())
 			},
-			Entry("abort", precopy.Abort, "completion-timeout"),
-			Entry("force cannot copy: stalled", precopy.Force, "completion-timeout,stalled"),
-			Entry("postcopy cannot pull: stalled", precopy.Postcopy, "completion-timeout,stalled"),
+			Entry("abort", cluster.LimitAbort, "completion-timeout"),
+			Entry("force cannot copy: stalled", cluster.LimitForce, "completion-timeout,stalled"),
+			Entry("postcopy cannot pull: stalled", cluster.LimitPostcopy, "completion-timeout,stalled"),
 		)
 	})
 
@@ -95,7 +96,7 @@ var _ = Describe("Predict", func() {
 
 var _ = Describe("Result JSON", func() {
 	It("writes the agreed keys in milliseconds and reads them back", func() {
-		r := precopy.Predict(hot, precopy.Config{MaxIterations: 3, OnLimit: precopy.Force}, hotBW)
+		r := precopy.Predict(hot, precopy.Config{MaxIterations: 3, OnLimit: cluster.LimitForce}, hotBW)
 		b, err := json.Marshal(r)
 		Expect(err).NotTo(HaveOccurred())
 		var m map[string]any
@@ -121,7 +122,7 @@ var _ = Describe("Result JSON", func() {
 	})
 
 	It("omits an empty reason and never writes rounds as null", func() {
-		b, _ := json.Marshal(precopy.Result{Outcome: precopy.Completed})
+		b, _ := json.Marshal(precopy.Result{Outcome: cluster.OutcomeCompleted})
 		Expect(string(b)).NotTo(ContainSubstring("reason"))
 		Expect(string(b)).To(ContainSubstring(`"rounds":[]`))
 	})
@@ -170,17 +171,17 @@ var _ = Describe("Validate", func() {
 		Expect(c.Profile).To(Equal(p))
 		Expect(c.SwitchoverCost).To(Equal(time.Duration(math.Round(p.SwitchoverMS * float64(time.Millisecond)))))
 		Expect(c.PageSize).To(Equal(int64(4096)))
-		Expect(c.OnLimit).To(Equal(precopy.Abort))
+		Expect(c.OnLimit).To(Equal(cluster.LimitAbort))
 		Expect(c.SetupTime).To(Equal(time.Duration(math.Round(p.SetupMS * float64(time.Millisecond)))))
-		kept := precopy.Config{DowntimeLimit: time.Second, PageSize: 2 * MiB, OnLimit: precopy.Force}.WithDefaults()
+		kept := precopy.Config{DowntimeLimit: time.Second, PageSize: 2 * MiB, OnLimit: cluster.LimitForce}.WithDefaults()
 		Expect(kept.DowntimeLimit).To(Equal(time.Second))
 		Expect(kept.PageSize).To(Equal(int64(2 * MiB)))
-		Expect(kept.OnLimit).To(Equal(precopy.Force))
+		Expect(kept.OnLimit).To(Equal(cluster.LimitForce))
 	})
 
 	It("clamps an invalid workload rather than failing", func() {
 		r := precopy.Predict(precopy.Workload{Memory: GiB, Resident: 2 * GiB, WSS: -5, DirtyRate: -1}, precopy.Config{}, 1e9)
-		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(r.TransferredBytes).To(BeNumerically("~", GiB*(1+8.0/4096), 1))
 	})
 })

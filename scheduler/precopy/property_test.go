@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -45,7 +46,7 @@ func randomMigration(r *rand.Rand) randomCase {
 		MaxIterations:           pick(r, 0, 1+r.IntN(40)),
 		CompletionTimeoutPerGiB: pick(r, 0, time.Duration(r.Int64N(int64(30*time.Second)))),
 		ProgressTimeout:         pick(r, 0, time.Duration(r.Int64N(int64(5*time.Minute)))),
-		OnLimit:                 pick(r, precopy.Abort, precopy.Force, precopy.Postcopy),
+		OnLimit:                 pick(r, cluster.LimitAbort, cluster.LimitForce, cluster.LimitPostcopy),
 		AutoConverge:            r.IntN(2) == 0,
 		BandwidthCap:            pick(r, 0, 0, bw*r.Float64()),
 	}
@@ -55,7 +56,7 @@ func randomMigration(r *rand.Rand) randomCase {
 var _ = Describe("Random migrations", func() {
 	It("keep the model's invariants", func() {
 		r := rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 3))
-		outcomes := map[precopy.Outcome]int{}
+		outcomes := map[cluster.Outcome]int{}
 		for range 600 {
 			k := randomMigration(r)
 			res := precopy.Predict(k.w, k.c, k.bw)
@@ -67,8 +68,8 @@ var _ = Describe("Random migrations", func() {
 			}
 			rtt := 2 * c.Latency
 
-			Expect(res.Outcome).To(BeElementOf(precopy.Completed, precopy.Forced, precopy.PostCopy, precopy.Aborted), k.String())
-			Expect(res.Converged).To(Equal(res.Outcome == precopy.Completed), k.String())
+			Expect(res.Outcome).To(BeElementOf(cluster.OutcomeCompleted, cluster.OutcomeForced, cluster.OutcomePostCopy, cluster.OutcomeAborted), k.String())
+			Expect(res.Converged).To(Equal(res.Outcome == cluster.OutcomeCompleted), k.String())
 			// libvirt's count: the setup sync, one per round ended by a
 			// sync, and the final one at switch-over or post-copy.
 			whole := 0
@@ -82,17 +83,17 @@ var _ = Describe("Random migrations", func() {
 				Expect(res.Iterations).To(BeNumerically("<=", whole+2), k.String())
 			}
 			switch res.Outcome {
-			case precopy.Completed:
+			case cluster.OutcomeCompleted:
 				Expect(res.Reason).To(BeEmpty(), k.String())
 				Expect(res.Downtime).To(BeNumerically("<=", c.DowntimeLimit+c.SwitchoverCost+rtt+1), k.String())
 				Expect(res.Downtime).To(BeNumerically(">=", c.SwitchoverCost+rtt), k.String())
-			case precopy.Aborted:
+			case cluster.OutcomeAborted:
 				Expect(res.Downtime).To(BeZero(), k.String())
 				Expect(res.Reason).NotTo(BeEmpty(), k.String())
 			default:
 				Expect(res.Reason).To(BeElementOf(precopy.ReasonMaxIterations, precopy.ReasonCompletionTimeout, precopy.ReasonProgressTimeout), k.String())
 			}
-			if res.Outcome != precopy.Aborted {
+			if res.Outcome != cluster.OutcomeAborted {
 				Expect(res.TransferredBytes).To(BeNumerically(">=", k.w.Resident), k.String())
 			}
 			if bw > 0 {
@@ -125,7 +126,7 @@ var _ = Describe("Random migrations", func() {
 			Expect(a).To(Equal(b))
 		}
 		By(fmt.Sprint(outcomes))
-		for _, o := range []precopy.Outcome{precopy.Completed, precopy.Forced, precopy.PostCopy, precopy.Aborted} {
+		for _, o := range []cluster.Outcome{cluster.OutcomeCompleted, cluster.OutcomeForced, cluster.OutcomePostCopy, cluster.OutcomeAborted} {
 			Expect(outcomes[o]).To(BeNumerically(">", 10), "too few %s cases to mean anything", o)
 		}
 	})

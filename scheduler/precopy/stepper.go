@@ -4,6 +4,8 @@ import (
 	"math"
 	"slices"
 	"time"
+
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // segment is the stepper's finer state. A Phase spans several segments
@@ -89,7 +91,7 @@ type Stepper struct {
 
 	postcopy bool
 	pull     float64
-	outcome  Outcome // decided when switch-over starts, reported when done
+	outcome  cluster.Outcome // decided when switch-over starts, reported when done
 	reason   string
 }
 
@@ -453,7 +455,7 @@ func (s *Stepper) endSync() {
 	}
 	switch {
 	case p < s.threshold:
-		s.stopAndCopy(p, Completed, "")
+		s.stopAndCopy(p, cluster.OutcomeCompleted, "")
 		return
 	case s.c.MaxIterations > 0 && s.round >= s.c.MaxIterations:
 		s.applyLimit(ReasonMaxIterations, p)
@@ -536,8 +538,8 @@ func (s *Stepper) fire(why string, bw float64) {
 		p = s.pending()
 		s.record(s.roundBytes, s.dirty(), true)
 	}
-	if bw <= 0 && p > 0 && s.c.OnLimit != Abort {
-		s.finish0Reason(Aborted, why+StalledSuffix)
+	if bw <= 0 && p > 0 && s.c.OnLimit != cluster.LimitAbort {
+		s.finish0Reason(cluster.OutcomeAborted, why+StalledSuffix)
 		return
 	}
 	s.applyLimit(why, p)
@@ -545,19 +547,19 @@ func (s *Stepper) fire(why string, bw float64) {
 
 func (s *Stepper) applyLimit(why string, p float64) {
 	switch s.c.OnLimit {
-	case Force:
-		s.stopAndCopy(p, Forced, why)
-	case Postcopy:
+	case cluster.LimitForce:
+		s.stopAndCopy(p, cluster.OutcomeForced, why)
+	case cluster.LimitPostcopy:
 		s.syncs++ // the discard bitmap sent at post-copy's start syncs once more
 		s.postcopy, s.pull = true, p
-		s.outcome, s.reason = PostCopy, why
+		s.outcome, s.reason = cluster.OutcomePostCopy, why
 		s.seg, s.leftNs = segCost, s.costNs()
 	default:
-		s.finish0Reason(Aborted, why)
+		s.finish0Reason(cluster.OutcomeAborted, why)
 	}
 }
 
-func (s *Stepper) stopAndCopy(p float64, o Outcome, why string) {
+func (s *Stepper) stopAndCopy(p float64, o cluster.Outcome, why string) {
 	s.syncs++ // ram_save_complete syncs once more, the guest stopped
 	s.outcome, s.reason = o, why
 	s.startBytes(segCopy, p)
@@ -565,7 +567,7 @@ func (s *Stepper) stopAndCopy(p float64, o Outcome, why string) {
 
 func (s *Stepper) finish0() { s.finish0Reason(s.outcome, s.reason) }
 
-func (s *Stepper) finish0Reason(o Outcome, why string) {
+func (s *Stepper) finish0Reason(o cluster.Outcome, why string) {
 	s.closeBytes()
 	s.seg, s.outcome, s.reason = segDone, o, why
 }
@@ -670,7 +672,7 @@ func (s *Stepper) Abort(reason string) {
 	if s.seg == segSend || s.seg == segSync {
 		s.record(s.roundBytes, s.dirty(), true)
 	}
-	s.finish0Reason(Aborted, reason)
+	s.finish0Reason(cluster.OutcomeAborted, reason)
 }
 
 // Result is the outcome once Done; before that, a partial result so far with
@@ -690,8 +692,8 @@ func (s *Stepper) result(rounds []Round) Result {
 	}
 	if s.seg == segDone {
 		r.Outcome, r.Reason = s.outcome, s.reason
-		r.Converged = s.outcome == Completed
-		if s.outcome == Aborted {
+		r.Converged = s.outcome == cluster.OutcomeCompleted
+		if s.outcome == cluster.OutcomeAborted {
 			r.Downtime = 0
 		}
 	}
@@ -702,7 +704,7 @@ func (s *Stepper) result(rounds []Round) Result {
 // timeouts on a real host end a migration this way (libvirt's abort,
 // suspend to force switch-over, or post-copy), and the simulator must
 // behave the same. It does nothing outside setup and pre-copy.
-func (s *Stepper) Intervene(action OnLimit, reason string, bandwidth float64) {
+func (s *Stepper) Intervene(action cluster.OnLimit, reason string, bandwidth float64) {
 	if !s.seg.limited() {
 		return
 	}

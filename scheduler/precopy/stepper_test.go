@@ -7,6 +7,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -26,8 +27,8 @@ var _ = Describe("Stepper", func() {
 		for _, c := range []precopy.Config{
 			{},
 			{Latency: 3 * time.Millisecond, SetupTime: time.Second},
-			{MaxIterations: 3, OnLimit: precopy.Postcopy},
-			{CompletionTimeoutPerGiB: 10 * time.Second, OnLimit: precopy.Force},
+			{MaxIterations: 3, OnLimit: cluster.LimitPostcopy},
+			{CompletionTimeoutPerGiB: 10 * time.Second, OnLimit: cluster.LimitForce},
 		} {
 			s := precopy.NewStepper(small, c)
 			runAt(s, smallBW)
@@ -38,9 +39,9 @@ var _ = Describe("Stepper", func() {
 	It("matches Predict when a caller slices constant bandwidth into arbitrary steps", func() {
 		r := rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 1))
 		for _, c := range []precopy.Config{
-			{Latency: 2 * time.Millisecond, MaxIterations: 10, OnLimit: precopy.Force},
+			{Latency: 2 * time.Millisecond, MaxIterations: 10, OnLimit: cluster.LimitForce},
 			{AutoConverge: true, MaxIterations: 40, Latency: time.Millisecond},
-			{ProgressTimeout: 50 * time.Second, OnLimit: precopy.Postcopy},
+			{ProgressTimeout: 50 * time.Second, OnLimit: cluster.LimitPostcopy},
 		} {
 			for _, w := range []precopy.Workload{small, hot} {
 				bw := float64(smallBW)
@@ -88,8 +89,8 @@ var _ = Describe("Stepper", func() {
 		Entry("converging", small, precopy.Config{Latency: 700 * time.Microsecond, SetupTime: 3 * time.Second}, float64(smallBW)),
 		Entry("odd bandwidth", small, precopy.Config{Latency: 333 * time.Microsecond}, 33_333_333.3),
 		Entry("idle", precopy.Workload{Memory: GiB, Resident: GiB / 3}, precopy.Config{}, 1e9),
-		Entry("max-iterations, force", hot, precopy.Config{MaxIterations: 4, OnLimit: precopy.Force}, float64(hotBW)),
-		Entry("completion timeout, postcopy", hot, precopy.Config{CompletionTimeoutPerGiB: 17 * time.Second, OnLimit: precopy.Postcopy, Latency: time.Millisecond}, float64(hotBW)),
+		Entry("max-iterations, force", hot, precopy.Config{MaxIterations: 4, OnLimit: cluster.LimitForce}, float64(hotBW)),
+		Entry("completion timeout, postcopy", hot, precopy.Config{CompletionTimeoutPerGiB: 17 * time.Second, OnLimit: cluster.LimitPostcopy, Latency: time.Millisecond}, float64(hotBW)),
 		Entry("progress timeout, abort", hot, precopy.Config{ProgressTimeout: 45 * time.Second}, float64(hotBW)),
 		Entry("auto-converge", hot, precopy.Config{AutoConverge: true, Latency: 5 * time.Millisecond}, float64(hotBW)),
 	)
@@ -97,8 +98,8 @@ var _ = Describe("Stepper", func() {
 	It("goes through the phases in order and pauses the guest only to switch over", func() {
 		for _, c := range []precopy.Config{
 			{SetupTime: time.Second, Profile: bare},
-			{SetupTime: time.Second, MaxIterations: 2, OnLimit: precopy.Force, Profile: bare},
-			{SetupTime: time.Second, MaxIterations: 2, OnLimit: precopy.Postcopy, Profile: bare},
+			{SetupTime: time.Second, MaxIterations: 2, OnLimit: cluster.LimitForce, Profile: bare},
+			{SetupTime: time.Second, MaxIterations: 2, OnLimit: cluster.LimitPostcopy, Profile: bare},
 		} {
 			s := precopy.NewStepper(small, c)
 			phases := []precopy.Phase{s.Phase()}
@@ -110,7 +111,7 @@ var _ = Describe("Stepper", func() {
 				Expect(s.Paused()).To(Equal(s.Phase() == precopy.PhaseStopAndCopy))
 			}
 			want := []precopy.Phase{precopy.PhaseSetup, precopy.PhasePreCopy, precopy.PhaseStopAndCopy}
-			if c.OnLimit == precopy.Postcopy {
+			if c.OnLimit == cluster.LimitPostcopy {
 				want = append(want, precopy.PhasePostCopy)
 			}
 			// bare has no confirm phase to see.
@@ -154,7 +155,7 @@ var _ = Describe("Stepper", func() {
 		Expect(s.Sent()).To(Equal(sent))
 		runAt(s, smallBW)
 		r := s.Result()
-		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted))
 		// The stall stretched round 1, and with it what the guest dirtied.
 		Expect(r.Rounds[0].Duration).To(BeNumerically(">", time.Minute))
 		Expect(r.Rounds[0].Dirtied).To(Equal(small.WSS))
@@ -169,7 +170,7 @@ var _ = Describe("Stepper", func() {
 			Expect(s.Done()).To(BeTrue())
 			Expect(s.Phase()).To(Equal(precopy.PhaseFinished))
 			r := s.Result()
-			Expect(r.Outcome).To(Equal(precopy.Aborted))
+			Expect(r.Outcome).To(Equal(cluster.OutcomeAborted))
 			Expect(r.Reason).To(Equal("host-down"))
 			Expect(r.Converged).To(BeFalse())
 			Expect(r.Downtime).To(BeZero())
@@ -186,7 +187,7 @@ var _ = Describe("Stepper", func() {
 		})
 
 		It("reports no downtime even from stop-and-copy", func() {
-			s := precopy.NewStepper(hot, precopy.Config{MaxIterations: 1, OnLimit: precopy.Force})
+			s := precopy.NewStepper(hot, precopy.Config{MaxIterations: 1, OnLimit: cluster.LimitForce})
 			for s.Phase() != precopy.PhaseStopAndCopy {
 				s.Advance(s.Next(hotBW), hotBW)
 			}

@@ -6,6 +6,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -23,7 +24,7 @@ var _ = Describe("QEMU's switch-over rule, derived by hand", func() {
 		// under 30 MiB (after 99: 36 MiB). The sync finds nothing new, so
 		// the 26 MiB go paused: 260 ms, plus 20 ms of switch-over.
 		r := precopy.Predict(precopy.Workload{Memory: GiB, Resident: GiB}, precopy.Config{Profile: bare}, bw)
-		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(r.Downtime).To(Equal(280 * time.Millisecond))
 		Expect(r.TotalTime).To(Equal(10*time.Second + 280*time.Millisecond))
 		Expect(r.TransferredBytes).To(Equal(int64(first)))
@@ -52,7 +53,7 @@ var _ = Describe("QEMU's switch-over rule, derived by hand", func() {
 		// 1 MiB·(1−22.6/64.1): 23.2 MiB go paused in 232 ms.
 		w := precopy.Workload{Memory: GiB, Resident: GiB, WSS: 64 * MiB, DirtyRate: 10 * MiB}
 		r := precopy.Predict(w, precopy.Config{Profile: bare}, bw)
-		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(r.Rounds).To(HaveLen(3))
 		Expect(roundEnd(r.Rounds[0])).To(Equal(10 * time.Second))
 		Expect(roundEnd(r.Rounds[1])).To(Equal(10600 * time.Millisecond))
@@ -66,7 +67,7 @@ var _ = Describe("QEMU's switch-over rule, derived by hand", func() {
 		// 64 KiB go out in well under a window; the threshold is still 0,
 		// so the sync waits for the window's end.
 		r := precopy.Predict(precopy.Workload{Memory: 64 * KiB, Resident: 64 * KiB}, precopy.Config{Profile: bare}, bw)
-		Expect(r.Outcome).To(Equal(precopy.Completed))
+		Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted))
 		Expect(roundEnd(r.Rounds[0])).To(Equal(100 * time.Millisecond))
 	})
 })
@@ -102,7 +103,7 @@ var _ = Describe("Overlap", func() {
 			p := bare
 			p.Overlap = ov
 			r := precopy.Predict(w, precopy.Config{Profile: p}, bw100)
-			Expect(r.Outcome).To(Equal(precopy.Completed))
+			Expect(r.Outcome).To(Equal(cluster.OutcomeCompleted))
 			Expect(r.Rounds[1].Start).To(Equal(10 * time.Second))
 			sent[ov] = r.TransferredBytes
 		}

@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/policy/balance"
 	"github.com/droverlab/drover/scheduler/policy/consolidate"
@@ -165,7 +164,7 @@ var _ = Describe("registry", func() {
 			MakeVM("v3", "a1").Obj(), MakeVM("v4", "a1").Obj(),
 		})
 		in := &policy.Input{Snap: snap, Zone: "a", Deadline: 6 * time.Second, Settings: policy.Settings{
-			TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults()}}
+			TLS: cluster.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults()}}
 		saved := func(margin string) int {
 			pol, err := registry.New("disaster", params("margin", margin))
 			Expect(err).NotTo(HaveOccurred())

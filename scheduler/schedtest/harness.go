@@ -80,7 +80,11 @@ type Mark int
 // Ready (the periodic timer, if any).
 func NewHarness(cfg scheduler.Config, world *cluster.Snapshot) *Harness {
 	h := newHarness(world)
-	h.Core = scheduler.New(cfg)
+	c, err := scheduler.New(cfg)
+	if err != nil {
+		panic(err) // a test's own configuration is wrong
+	}
+	h.Core = c
 	h.Core.Start(h.now)
 	_ = h.pump() // cannot fail: Start sets timers only, no snapshot to take
 	return h
@@ -338,7 +342,7 @@ func (h *Harness) Aborted(id int, reason string) error {
 
 // Finish ends migration id with any outcome: the guest moves to the
 // destination if the outcome succeeded, else stays on its source.
-func (h *Harness) Finish(id int, outcome, reason string) error {
+func (h *Harness) Finish(id int, outcome cluster.Outcome, reason string) error {
 	c, ok := h.inFlight[id]
 	if !ok {
 		return fmt.Errorf("schedtest: end of move %d, which is not running", id)

@@ -241,7 +241,7 @@ func (c *costs) of(v *cluster.VM, perGiB float64) (float64, bool) {
 	}
 	r := precopy.Predict(plan.Workload(v), c.cfg, c.bw)
 	x := perGiB * float64(r.TransferredBytes) / (1 << 30)
-	if r.Outcome != precopy.Completed {
+	if r.Outcome != cluster.OutcomeCompleted {
 		x = -1
 	}
 	c.cache[v.Name] = x

@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/precopy"
@@ -23,7 +22,7 @@ func TestBalance(t *testing.T) {
 // input plans over snap with TLS matching and 4x vCPU overcommit.
 func input(snap *cluster.Snapshot) *policy.Input {
 	return &policy.Input{Snap: snap, Settings: policy.Settings{
-		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
+		TLS: cluster.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
 	}}
 }
 
@@ -55,13 +54,13 @@ func apply(snap *cluster.Snapshot, moves []plan.Move) *cluster.Snapshot {
 }
 
 // imbalance is the measure the balancer uses, with default weights.
-func imbalance(snap *cluster.Snapshot, tls filter.TLSMode) float64 {
+func imbalance(snap *cluster.Snapshot, tls cluster.TLSMode) float64 {
 	return policy.Imbalance(cluster.NewState(snap), policy.DefaultWeights, tls)
 }
 
 // memImbalance is greedy-cv's default measure: memory alone.
 func memImbalance(snap *cluster.Snapshot) float64 {
-	return policy.Imbalance(cluster.NewState(snap), policy.Weights{Memory: 1}, filter.TLSMatching)
+	return policy.Imbalance(cluster.NewState(snap), policy.Weights{Memory: 1}, cluster.TLSMatching)
 }
 
 func must[T any](v T, err error) T {

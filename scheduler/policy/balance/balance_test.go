@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy/balance"
 	. "github.com/droverlab/drover/scheduler/schedtest"
@@ -51,7 +50,7 @@ var _ = Describe("balance", func() {
 	Describe("when to act", func() {
 		It("plans nothing at or under the threshold", func() {
 			snap := spread(3, 2, 2, 2) // uneven, but mildly: 0.19
-			x := imbalance(snap, filter.TLSMatching)
+			x := imbalance(snap, cluster.TLSMatching)
 			Expect(x).To(BeNumerically("~", 0.1925, 1e-4))
 			for _, th := range []float64{x, x + 0.01, 0.9, 0} { // 0: the default, 0.2
 				p := must(must(balance.New(balance.Args{Threshold: th})).Plan(input(snap)))
@@ -64,7 +63,7 @@ var _ = Describe("balance", func() {
 
 		It("acts just above it", func() {
 			snap := hot(3)
-			x := imbalance(snap, filter.TLSMatching)
+			x := imbalance(snap, cluster.TLSMatching)
 			p := must(must(balance.New(balance.Args{Threshold: x * 0.99})).Plan(input(snap)))
 			Expect(p.Moves).NotTo(BeEmpty())
 			Expect(p.ImbalanceBefore).To(BeNumerically("~", x, 1e-12))
@@ -77,10 +76,10 @@ var _ = Describe("balance", func() {
 		in := input(snap)
 		p := must(must(balance.New(balance.Args{MaxMoves: 50})).Plan(in))
 		Expect(len(p.Moves)).To(BeNumerically(">=", 4))
-		prev := imbalance(snap, filter.TLSMatching)
+		prev := imbalance(snap, cluster.TLSMatching)
 		Expect(p.ImbalanceBefore).To(BeNumerically("~", prev, 1e-12))
 		for i := range p.Moves {
-			x := imbalance(apply(snap, p.Moves[:i+1]), filter.TLSMatching)
+			x := imbalance(apply(snap, p.Moves[:i+1]), cluster.TLSMatching)
 			Expect(prev-x).To(BeNumerically(">", 0.01/4), "move %d: %s -> %s", i+1, p.Moves[i].VM, p.Moves[i].Destination)
 			prev = x
 		}
@@ -88,7 +87,7 @@ var _ = Describe("balance", func() {
 		for _, m := range p.Moves {
 			Expect(m.Source).To(Equal("h1"), "only h1 is hot")
 			Expect(m.Reason).To(Equal("balance"))
-			Expect(m.Predicted.Outcome).To(Equal("completed"))
+			Expect(m.Predicted.Outcome).To(Equal(cluster.OutcomeCompleted))
 		}
 	})
 
@@ -99,12 +98,12 @@ var _ = Describe("balance", func() {
 		p := must(must(balance.New(balance.Args{Threshold: 0.25, Hysteresis: 0.5, MaxMoves: 50})).Plan(input(snap)))
 		Expect(p.Moves).To(HaveLen(6))
 		Expect(p.ImbalanceAfter).To(BeNumerically("<=", 0.125))
-		Expect(imbalance(apply(snap, p.Moves[:5]), filter.TLSMatching)).To(BeNumerically(">", 0.125))
+		Expect(imbalance(apply(snap, p.Moves[:5]), cluster.TLSMatching)).To(BeNumerically(">", 0.125))
 		// With hysteresis 1 it stops at the threshold itself, a move sooner.
 		q := must(must(balance.New(balance.Args{Threshold: 0.25, Hysteresis: 1, MaxMoves: 50})).Plan(input(snap)))
 		Expect(q.Moves).To(HaveLen(5))
 		Expect(q.ImbalanceAfter).To(BeNumerically("~", 0.2357, 1e-4))
-		Expect(imbalance(apply(snap, q.Moves[:4]), filter.TLSMatching)).To(BeNumerically(">", 0.25))
+		Expect(imbalance(apply(snap, q.Moves[:4]), cluster.TLSMatching)).To(BeNumerically(">", 0.25))
 	})
 
 	DescribeTable("proposes at most MaxMoves",
@@ -234,7 +233,7 @@ var _ = Describe("balance", func() {
 
 		It("crosses them over TCP when enforcement is off", func() {
 			in := input(tls())
-			in.TLS = filter.TLSOff
+			in.TLS = cluster.TLSOff
 			p := must(must(balance.New(balance.Args{MaxMoves: 50})).Plan(in))
 			var crossed int
 			for _, m := range p.Moves {
@@ -262,7 +261,7 @@ var _ = Describe("balance", func() {
 				Expect(p.ImbalanceAfter).To(BeNumerically("<=", p.ImbalanceBefore))
 				if len(p.Moves) > 0 {
 					acted++
-					Expect(p.ImbalanceAfter).To(BeNumerically("~", imbalance(after, filter.TLSMatching), 1e-9))
+					Expect(p.ImbalanceAfter).To(BeNumerically("~", imbalance(after, cluster.TLSMatching), 1e-9))
 				}
 			}
 			Expect(acted).To(BeNumerically(">", 20))
@@ -347,7 +346,7 @@ var _ = Describe("greedy-cv", func() {
 		Expect(must(must(balance.New(balance.Args{})).Plan(in)).Moves).To(BeEmpty())
 		p := must(must(balance.NewGreedyCV(balance.Args{})).Plan(in))
 		Expect(p.Moves).NotTo(BeEmpty())
-		Expect(p.Moves[0].Predicted.Outcome).To(Equal("aborted"))
+		Expect(p.Moves[0].Predicted.Outcome).To(Equal(cluster.OutcomeAborted))
 		costly := must(balance.NewGreedyCV(balance.Args{CostPerGiB: 100}))
 		Expect(must(costly.Plan(input(hot(9)))).Moves).NotTo(BeEmpty())
 	})

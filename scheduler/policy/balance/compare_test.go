@@ -9,7 +9,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/policy/balance"
 	. "github.com/droverlab/drover/scheduler/schedtest"
@@ -37,7 +36,7 @@ func (r run) String() string {
 func rebalance(snap *cluster.Snapshot, pol policy.Policy, threshold float64, w policy.Weights) run {
 	GinkgoHelper()
 	measure := func(s *cluster.Snapshot) float64 {
-		return policy.Imbalance(cluster.NewState(s), w, filter.TLSMatching)
+		return policy.Imbalance(cluster.NewState(s), w, cluster.TLSMatching)
 	}
 	var r run
 	last := map[string]time.Duration{}
@@ -62,7 +61,7 @@ func rebalance(snap *cluster.Snapshot, pol policy.Policy, threshold float64, w p
 		Expect(Overloaded(snap, 4)).To(BeEmpty())
 		now += 5 * time.Minute
 	}
-	r.final, r.both = measure(snap), imbalance(snap, filter.TLSMatching)
+	r.final, r.both = measure(snap), imbalance(snap, cluster.TLSMatching)
 	return r
 }
 
@@ -95,13 +94,13 @@ var _ = Describe("balance against greedy-cv", func() {
 			seed := k.seed
 			r := rand.New(rand.NewPCG(seed, 41))
 			snap := RandomCluster(r, k.spec)
-			before := imbalance(snap, filter.TLSMatching)
+			before := imbalance(snap, cluster.TLSMatching)
 			Expect(before).To(BeNumerically(">", threshold), "seed %d must start imbalanced", seed)
 			b := rebalance(snap, bal, threshold, both)
 			g := rebalance(snap, greedy, threshold, both)
 			d := rebalance(snap, drs, threshold, memory)
 			msg := fmt.Sprintf("seed %d: %d VMs, cpu+mem %.4f, memory %.4f\n  balance:            %s\n  greedy-cv cpu+mem:  %s\n  greedy-cv memory:   %s",
-				seed, len(snap.VMs), before, policy.Imbalance(cluster.NewState(snap), memory, filter.TLSMatching), b, g, d)
+				seed, len(snap.VMs), before, policy.Imbalance(cluster.NewState(snap), memory, cluster.TLSMatching), b, g, d)
 			GinkgoWriter.Println(msg)
 			AddReportEntry(fmt.Sprintf("seed %d", seed), msg)
 			Expect(b.final).To(BeNumerically("<=", threshold*0.8), msg)

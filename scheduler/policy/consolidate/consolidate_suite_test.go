@@ -8,7 +8,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/precopy"
@@ -48,7 +47,7 @@ func hosts(per ...[]vmSpec) *cluster.Snapshot {
 
 func input(snap *cluster.Snapshot) *policy.Input {
 	return &policy.Input{Snap: snap, Settings: policy.Settings{
-		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
+		TLS: cluster.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
 	}}
 }
 

@@ -40,7 +40,7 @@ var _ = Describe("consolidate", func() {
 		m := p.Moves[0]
 		Expect([]string{m.VM, m.Source, m.Destination}).To(Equal([]string{"h3-a", "h3", "h1"}))
 		Expect(m.Reason).To(Equal("consolidate h3"))
-		Expect(m.Predicted.Outcome).To(Equal("completed"))
+		Expect(m.Predicted.Outcome).To(Equal(cluster.OutcomeCompleted))
 		checkTargets(snap, p, 0.8, 0.9)
 	})
 

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/policy/evacuate"
@@ -164,7 +165,7 @@ func lateMoves(p *plan.Plan, budget time.Duration) []*plan.Move {
 	var late []*plan.Move
 	for i := range p.Moves {
 		m := &p.Moves[i]
-		if m.Predicted.End > budget || m.Predicted.Outcome == "aborted" || m.Predicted.Outcome == "stalled" || m.Predicted.Outcome == "blocked" {
+		if m.Predicted.End > budget || m.Predicted.Outcome == cluster.OutcomeAborted || m.Predicted.Outcome == cluster.OutcomeStalled || m.Predicted.Outcome == cluster.OutcomeBlocked {
 			late = append(late, m)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/filter"
 	"github.com/droverlab/drover/scheduler/policy"
 	"github.com/droverlab/drover/scheduler/precopy"
 	. "github.com/droverlab/drover/scheduler/schedtest"
@@ -48,7 +47,7 @@ func noPrio(int, int) int { return 0 }
 // input warns zone "a" to fail deadline after now.
 func input(snap *cluster.Snapshot, deadline time.Duration) *policy.Input {
 	return &policy.Input{Snap: snap, Now: now, Zone: "a", Deadline: now + deadline, Settings: policy.Settings{
-		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
+		TLS: cluster.TLSMatching, Overcommit: 4, Migration: precopy.Config{}.WithDefaults(),
 	}}
 }
 

@@ -59,7 +59,7 @@ var _ = Describe("disaster", func() {
 		Expect(lost).To(BeEmpty())
 		for _, m := range p.Moves {
 			Expect(m.Reason).To(Equal("zone a fails at 2h0m0s"))
-			Expect(m.Predicted.Outcome).To(Equal("completed"))
+			Expect(m.Predicted.Outcome).To(Equal(cluster.OutcomeCompleted))
 			Expect(m.Predicted.Late).To(BeFalse())
 			Expect(m.Transport).To(Equal(cluster.TransportTLS))
 		}
@@ -109,7 +109,7 @@ var _ = Describe("disaster", func() {
 				Expect(m.Predicted.End).To(BeNumerically("<=", budget), m.VM)
 				Expect(p.At + m.Predicted.End).To(BeNumerically("<", in.Deadline))
 				Expect(m.Predicted.Late).To(BeFalse())
-				Expect(m.Predicted.Outcome).To(Equal("completed"))
+				Expect(m.Predicted.Outcome).To(Equal(cluster.OutcomeCompleted))
 			}
 			Expect(p.Makespan).To(BeNumerically("<=", budget))
 			for _, u := range p.Unplaced {

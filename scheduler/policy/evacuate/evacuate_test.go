@@ -45,7 +45,7 @@ func cluster16Seed(seed uint64) *cluster.Snapshot {
 
 func input(snap *cluster.Snapshot, drain ...string) *policy.Input {
 	return &policy.Input{Snap: snap, Drain: drain, Settings: policy.Settings{
-		TLS: filter.TLSMatching, Overcommit: 4, Migration: precopy.Config{SetupTime: 500 * time.Millisecond}.WithDefaults(),
+		TLS: cluster.TLSMatching, Overcommit: 4, Migration: precopy.Config{SetupTime: 500 * time.Millisecond}.WithDefaults(),
 	}}
 }
 
@@ -64,7 +64,7 @@ var _ = Describe("evacuate", func() {
 			Expect(p.Unplaced).To(BeEmpty())
 			for _, m := range p.Moves {
 				Expect(m.Destination).NotTo(BeElementOf("h03", "h07"))
-				Expect(m.Predicted.Outcome).To(Equal("completed"))
+				Expect(m.Predicted.Outcome).To(Equal(cluster.OutcomeCompleted))
 			}
 			Expect(p.Ratio()).To(BeNumerically("<=", 1.13), "seed %d: makespan %s, lower bound %s", seed+1, p.Makespan, p.LowerBound)
 			sum += p.Ratio()

@@ -6,7 +6,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/droverlab/drover/sim/network"
+	"github.com/droverlab/drover/scheduler/network"
 )
 
 // chain builds n0 - n1 - ... with links l1, l2, ... of the given capacities.

@@ -1,4 +1,7 @@
-package scenarios
+// Package profiles finds a calibration profile by the reference a file or a
+// flag gives: a built-in name or a profile file. It reads files, so it
+// lives outside the pure scheduler/precopy that defines the profile.
+package profiles
 
 import (
 	"fmt"
@@ -35,10 +38,10 @@ func LoadProfile(ref, dir string) (precopy.Profile, error) {
 	return p, nil
 }
 
-// profileRef is how to name ref again from anywhere: a built-in name as it
+// Ref is how to name ref again from anywhere: a built-in name as it
 // is, a file by its absolute path, so that a scenario exported elsewhere
 // still finds it.
-func profileRef(ref, dir string) string {
+func Ref(ref, dir string) string {
 	if _, err := precopy.BuiltinProfile(ref); err == nil || ref == "" {
 		return ref
 	}
@@ -59,5 +62,5 @@ func ResolveProfile(ref, dir string) (precopy.Profile, string, error) {
 	if err != nil {
 		return p, "", err
 	}
-	return p, profileRef(ref, dir), nil
+	return p, Ref(ref, dir), nil
 }

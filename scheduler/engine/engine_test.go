@@ -8,7 +8,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/droverlab/drover/sim/engine"
+	"github.com/droverlab/drover/scheduler/engine"
 )
 
 func TestEngine(t *testing.T) {

@@ -1,16 +1,17 @@
-package scenarios_test
+package units_test
 
 import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/units"
 )
 
 var _ = Describe("ParseSize", func() {
 	DescribeTable("valid sizes",
 		func(in string, want int64) {
-			got, err := scenarios.ParseSize(in)
+			got, err := units.ParseSize(in)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got).To(Equal(want))
 		},
@@ -32,7 +33,7 @@ var _ = Describe("ParseSize", func() {
 	)
 	DescribeTable("invalid sizes",
 		func(in, want string) {
-			_, err := scenarios.ParseSize(in)
+			_, err := units.ParseSize(in)
 			Expect(err).To(MatchError(ContainSubstring(want)))
 		},
 		Entry("empty", "", "empty value"),
@@ -49,7 +50,7 @@ var _ = Describe("ParseSize", func() {
 var _ = Describe("ParseRate", func() {
 	DescribeTable("valid rates",
 		func(in string, want float64) {
-			got, err := scenarios.ParseRate(in, 4096)
+			got, err := units.ParseRate(in, 4096)
 			Expect(err).NotTo(HaveOccurred())
 			Expect(got).To(BeNumerically("~", want, 1e-9))
 		},
@@ -72,7 +73,7 @@ var _ = Describe("ParseRate", func() {
 	)
 	DescribeTable("invalid rates",
 		func(in, want string) {
-			_, err := scenarios.ParseRate(in, 4096)
+			_, err := units.ParseRate(in, 4096)
 			Expect(err).To(MatchError(ContainSubstring(want)))
 		},
 		Entry("unknown unit", "10Gb/s", `unknown unit "Gb/s"`),
@@ -81,7 +82,7 @@ var _ = Describe("ParseRate", func() {
 		Entry("empty", " ", "empty value"),
 	)
 	It("needs a page size for pages/s", func() {
-		_, err := scenarios.ParseRate("10pages/s", 0)
+		_, err := units.ParseRate("10pages/s", 0)
 		Expect(err).To(MatchError(ContainSubstring("no page size")))
 	})
 })
@@ -120,9 +121,9 @@ var _ = Describe("ExpandNames", func() {
 
 var _ = Describe("FormatSize and FormatRate", func() {
 	It("writes short units", func() {
-		Expect(scenarios.FormatSize(8 << 30)).To(Equal("8GiB"))
-		Expect(scenarios.FormatSize(3 << 29)).To(Equal("1.5GiB"))
-		Expect(scenarios.FormatSize(1000)).To(Equal("1000B"))
-		Expect(scenarios.FormatRate(50 << 20)).To(Equal("50MiB/s"))
+		Expect(units.FormatSize(8 << 30)).To(Equal("8GiB"))
+		Expect(units.FormatSize(3 << 29)).To(Equal("1.5GiB"))
+		Expect(units.FormatSize(1000)).To(Equal("1000B"))
+		Expect(units.FormatRate(50 << 20)).To(Equal("50MiB/s"))
 	})
 })

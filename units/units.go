@@ -1,4 +1,7 @@
-package scenarios
+// Package units reads and writes the sizes, rates and durations every input
+// file of drover uses (scenarios, inventories, sweeps), so that "8GiB" or
+// "32MiB/s" means one thing everywhere.
+package units
 
 import (
 	"errors"
@@ -158,8 +161,8 @@ func ParseRate(s string, pageSize int64) (float64, error) {
 	return v, nil
 }
 
-// parseDuration parses a Go duration; a bare 0 is allowed.
-func parseDuration(s string) (time.Duration, error) {
+// ParseDuration parses a Go duration; a bare 0 is allowed.
+func ParseDuration(s string) (time.Duration, error) {
 	s = strings.TrimSpace(s)
 	if s == "0" {
 		return 0, nil
@@ -207,3 +210,61 @@ func FormatRate(r float64) string {
 func shortFloat(x float64) string {
 	return strconv.FormatFloat(math.Round(x*100)/100, 'f', -1, 64)
 }
+
+// ExactSize writes n in the largest binary unit that reads back as exactly
+// n with at most three decimals ("8GiB", "1.5GiB", "1000MiB"), else in
+// bytes.
+func ExactSize(n int64) string {
+	for _, u := range []struct {
+		name string
+		v    int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n < u.v {
+			continue
+		}
+		num := FormatFloat(float64(n) / float64(u.v))
+		s := num + u.name
+		if back, err := ParseSize(s); err == nil && back == n && fewDecimals(num) {
+			return s
+		}
+	}
+	return strconv.FormatInt(n, 10) + "B"
+}
+
+// ExactRate writes r (bytes/s) so that it reads back as exactly r: in
+// bits for network speeds (10Gbit/s), in binary bytes for dirty rates
+// (50MiB/s), with at most three decimals, else in bytes/s.
+func ExactRate(r float64, bits bool) string {
+	type unit struct {
+		name string
+		v    float64
+	}
+	cands := []unit{{"GiB/s", 1 << 30}, {"MiB/s", 1 << 20}, {"KiB/s", 1 << 10}}
+	if bits {
+		cands = []unit{{"Gbit/s", 1e9 / 8}, {"Mbit/s", 1e6 / 8}, {"Kbit/s", 1e3 / 8}}
+	}
+	if r == 0 {
+		return "0" + cands[1].name
+	}
+	for _, u := range cands {
+		if r < u.v {
+			continue
+		}
+		num := FormatFloat(r / u.v)
+		s := num + u.name
+		if back, err := ParseRate(s, PageSize); err == nil && back == r && fewDecimals(num) {
+			return s
+		}
+	}
+	return FormatFloat(r) + "B/s"
+}
+
+// fewDecimals reports whether the decimal num has at most three digits
+// after the point, so that a person reads it easily.
+func fewDecimals(num string) bool {
+	i := strings.IndexByte(num, '.')
+	return i < 0 || len(num)-i-1 <= 3
+}
+
+// FormatFloat is the shortest decimal that reads back as exactly f.
+func FormatFloat(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) }

@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/droverlab/drover/sim/network"
+	"github.com/droverlab/drover/scheduler/network"
 )
 
 // benchRoutes draws host pairs on a 1,000-host leaf-spine (40 racks, 1.25e9

@@ -9,7 +9,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/droverlab/drover/sim/network"
+	"github.com/droverlab/drover/scheduler/network"
 )
 
 const ms = time.Millisecond
