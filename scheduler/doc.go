@@ -14,8 +14,10 @@
 //     d. Advance(rd),
 //     e. if rd.NeedSnapshot, take a snapshot and Step(now, SnapshotTaken).
 //
-// The simulator's loop does this in virtual time; backend/driver.Run does
-// it on the wall clock. An operator's reviewed plan comes in as
+// Node is that loop, written once: the simulator runs it in virtual time,
+// backend/driver.Run on the wall clock, schedtest's harness in a test's
+// time, and drover apply --dry-run with nothing to carry out. Each gives
+// it an Env (journal, commands, timers, snapshots) and a clock. An operator's reviewed plan comes in as
 // PlanSubmitted and is checked against a fresh snapshot before it runs. Policies run on a snapshot, produce plans, and the
 // Core dispatches their moves under the plan's limits and a global one,
 // watches their progress, applies the limit action (abort, force

@@ -91,43 +91,50 @@ func (w *world) emit(ev cluster.Event) {
 	}
 }
 
-// pump is the driver loop of the scheduler package comment, run after
-// every engine event until the Core and the world have nothing left to say.
-func (w *world) pump() {
-	if w.core == nil {
-		return
-	}
-	ctx := context.Background()
-	for {
-		if len(w.outbox) > 0 {
-			ev := w.outbox[0]
-			w.outbox = w.outbox[1:]
-			if err := w.core.Step(w.eng.Now(), ev); err != nil {
-				panic(err) // an event the Core cannot read is a bug in this package
-			}
-			continue
-		}
-		if !w.core.HasReady() {
-			return
-		}
-		rd := w.core.Ready()
-		w.journal = append(w.journal, rd.Journal...)
+// drive hands the world to core: the world becomes the Core's Env and
+// events it emits go to the Core's Node.
+func (w *world) drive(core *scheduler.Core) {
+	w.node = scheduler.NewNode(core, coreEnv{w}, w.eng.Now)
+	w.node.OnReady = func(rd scheduler.Ready) {
 		for _, p := range rd.Plans {
 			w.plans = append(w.plans, planRecord{plan: p, at: w.eng.Now()})
 		}
-		if err := w.Apply(ctx, rd.Commands); err != nil {
-			panic(err)
-		}
-		for _, t := range rd.Timers {
-			w.timers = append(w.timers, t.Key)
-			w.eng.Schedule(t.At, evTimer, int32(len(w.timers)-1), 0)
-		}
-		w.core.Advance(rd)
-		if rd.NeedSnapshot {
-			w.outbox = append(w.outbox, cluster.SnapshotTaken{Snap: w.snapshot()})
-		}
+	}
+	w.Subscribe(w.node.Push)
+}
+
+// pump runs the Core's loop (scheduler.Node) after the engine's events of
+// an instant, until the Core and the world have nothing left to say.
+func (w *world) pump() {
+	if w.node == nil {
+		return
+	}
+	if err := w.node.Run(); err != nil {
+		panic(err) // an event the Core cannot read, or a command the world refuses: a bug in this package
 	}
 }
+
+// coreEnv is the world as the Core's Env (scheduler.Node).
+type coreEnv struct{ w *world }
+
+// Persist keeps the journal in memory: a simulated run cannot crash
+// half-way.
+func (e coreEnv) Persist(recs []scheduler.Record) error {
+	e.w.journal = append(e.w.journal, recs...)
+	return nil
+}
+
+// Execute is Apply in virtual time: the world carries commands out at once.
+func (e coreEnv) Execute(cmds []cluster.Command) error { return e.w.Apply(context.Background(), cmds) }
+
+// SetTimer schedules the timer on the engine.
+func (e coreEnv) SetTimer(t scheduler.Timer) {
+	e.w.timers = append(e.w.timers, t.Key)
+	e.w.eng.Schedule(t.At, evTimer, int32(len(e.w.timers)-1), 0)
+}
+
+// Snapshot for the Core: the world as it is at this instant.
+func (e coreEnv) Snapshot() (*cluster.Snapshot, error) { return e.w.snapshot(), nil }
 
 type planRecord struct {
 	plan *plan.Plan

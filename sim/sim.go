@@ -131,9 +131,8 @@ type world struct {
 	groups  []workloadGroup
 	rng     interface{ Float64() float64 }
 
-	core    *scheduler.Core
+	node    *scheduler.Node // nil: no Core drives the world
 	sink    func(cluster.Event)
-	outbox  []cluster.Event
 	timers  []string
 	journal []scheduler.Record
 	plans   []planRecord
@@ -244,7 +243,8 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 	if err != nil {
 		return nil, err
 	}
-	if w.core, err = scheduler.New(cfg); err != nil {
+	core, err := scheduler.New(cfg)
+	if err != nil {
 		return nil, err
 	}
 	pools := map[string]int{}
@@ -256,7 +256,7 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 		w.pool = append(w.pool, pools[k])
 	}
 	w.poolSums = make([]policy.Sums, len(pools))
-	w.Subscribe(func(ev cluster.Event) { w.outbox = append(w.outbox, ev) })
+	w.drive(core)
 	return w, nil
 }
 
@@ -276,7 +276,7 @@ func (w *world) run() {
 		}
 		w.eng.Schedule(0, evSample, 0, 0)
 	}
-	w.core.Start(0)
+	w.node.Core().Start(0)
 	w.pump()
 	for {
 		ev, ok := w.eng.Next(total)

@@ -24,7 +24,7 @@ func NewWorld(sc *scenarios.Scenario, opts Options) (*World, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.core = nil
+	w.node = nil
 	w.sink = nil
 	for i := range w.sc.Events {
 		w.eng.Schedule(w.sc.Events[i].At, evScenario, int32(i), 0)
@@ -67,12 +67,11 @@ func (W *World) Advance(d time.Duration, stop func() bool) bool {
 // appends every journal record to Journal. Drive(nil) detaches the Core,
 // as a crashed driver would: its journal stays, its memory is gone.
 func (W *World) Drive(core *scheduler.Core) {
-	W.w.core = core
 	if core == nil {
-		W.w.sink = nil
+		W.w.node, W.w.sink = nil, nil
 		return
 	}
-	W.w.Subscribe(func(ev cluster.Event) { W.w.outbox = append(W.w.outbox, ev) })
+	W.w.drive(core)
 	core.Start(W.w.eng.Now())
 	W.w.pump()
 }
@@ -80,7 +79,7 @@ func (W *World) Drive(core *scheduler.Core) {
 // Inject delivers an operator's event (a maintenance request, a migration
 // request, an abort) to the driving Core now.
 func (W *World) Inject(ev cluster.Event) {
-	W.w.outbox = append(W.w.outbox, ev)
+	W.w.node.Push(ev)
 	W.w.pump()
 }
 

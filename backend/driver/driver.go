@@ -1,8 +1,8 @@
 // Package driver runs a scheduler.Core against a real backend on the wall
-// clock: the loop of the scheduler package comment, with goroutines,
-// timers and a journal file. The simulator has its own loop in virtual
-// time (sim.world.pump); this one is for backend/libvirt and anything else
-// that lives in real time.
+// clock: the Core's one loop (scheduler.Node) with this package as its
+// Env, plus what real time needs: goroutines, timers and a journal file.
+// The simulator runs the same Node in virtual time; this is for
+// backend/libvirt and anything else that lives in real time.
 //
 // The Core is touched only from the goroutine that called Run. The
 // backend's events arrive on its own goroutine and wait in an unbounded
@@ -145,15 +145,15 @@ func Run(ctx context.Context, core *scheduler.Core, b backend.Backend, initial [
 		wake: time.NewTimer(time.Hour),
 		sync: syncerOf(opt.Journal),
 	}
+	d.node = scheduler.NewNode(core, coreEnv{d, ctx}, d.now)
+	d.node.OnEvent, d.node.OnReady = opt.OnEvent, opt.OnReady
 	d.wake.Stop()
 	defer d.wake.Stop()
 	b.Subscribe(d.q.push)
 	defer d.q.close()
 
 	for _, ev := range initial {
-		if err := d.step(ev); err != nil {
-			return err
-		}
+		d.node.Push(ev)
 	}
 	done := ctx.Done()
 	var (
@@ -170,14 +170,9 @@ func Run(ctx context.Context, core *scheduler.Core, b backend.Backend, initial [
 			d.stopping, done = true, nil
 			graceT = time.NewTimer(opt.AbortGrace)
 			grace = graceT.C
-			if err := d.step(cluster.AbortRequested{ID: 0, Reason: InterruptReason}); err != nil {
-				return err
-			}
+			d.node.Push(cluster.AbortRequested{ID: 0, Reason: InterruptReason})
 		}
 		if err := d.drain(); err != nil {
-			return err
-		}
-		if err := d.pump(ctx); err != nil {
 			return err
 		}
 		if d.q.pending() {
@@ -205,6 +200,7 @@ func Run(ctx context.Context, core *scheduler.Core, b backend.Backend, initial [
 
 type driver struct {
 	core  *scheduler.Core
+	node  *scheduler.Node
 	b     backend.Backend
 	opt   Options
 	work  context.Context
@@ -222,71 +218,60 @@ type driver struct {
 // now is the Core's time for the wall clock's now.
 func (d *driver) now() time.Duration { return d.base + d.opt.Clock().Sub(d.start) }
 
-func (d *driver) step(ev cluster.Event) error { return d.stepAt(d.now(), ev) }
-
-func (d *driver) stepAt(now time.Duration, ev cluster.Event) error {
-	if d.opt.OnEvent != nil {
-		d.opt.OnEvent(ev)
-	}
-	if err := d.core.Step(now, ev); err != nil {
+// run is the Core's loop (scheduler.Node) with this driver as its Env.
+func (d *driver) run() error {
+	if err := d.node.Run(); err != nil {
 		return fmt.Errorf("driver: %w", err)
 	}
 	return nil
 }
 
-// drain steps the events the backend has queued.
+// drain hands the events the backend has queued to the Node.
 func (d *driver) drain() error {
 	for _, ev := range d.q.take() {
-		if err := d.step(ev); err != nil {
-			return err
-		}
+		d.node.Push(ev)
+	}
+	return d.run()
+}
+
+// coreEnv is the driver as the Core's Env: the journal file, the backend,
+// the timer heap and the backend's snapshots.
+type coreEnv struct {
+	d   *driver
+	ctx context.Context // Run's: its end stops snapshots
+}
+
+func (e coreEnv) Persist(recs []scheduler.Record) error { return e.d.persist(recs) }
+
+func (e coreEnv) Execute(cmds []cluster.Command) error {
+	if err := e.d.b.Apply(e.d.work, cmds); err != nil {
+		return fmt.Errorf("apply: %w", err)
 	}
 	return nil
 }
 
-// pump carries out Readies until the Core has none: steps a-e of the
-// scheduler package comment.
-func (d *driver) pump(ctx context.Context) error {
-	for d.core.HasReady() {
-		rd := d.core.Ready()
-		if d.opt.OnReady != nil {
-			d.opt.OnReady(rd)
-		}
-		if err := d.persist(rd.Journal); err != nil {
-			return err
-		}
-		if len(rd.Commands) > 0 {
-			if err := d.b.Apply(d.work, rd.Commands); err != nil {
-				return fmt.Errorf("driver: apply: %w", err)
-			}
-		}
-		for _, t := range rd.Timers {
-			d.seq++
-			heap.Push(&d.timers, timer{Timer: t, seq: d.seq})
-		}
-		d.core.Advance(rd)
-		if !rd.NeedSnapshot || d.stopping {
-			// Once interrupted, no snapshot: it would let policies and
-			// retries start moves the operator wants stopped.
-			continue
-		}
-		// Events that came before the snapshot is taken go first, so the
-		// Core hears of a move's end before a snapshot that shows it.
-		if err := d.drain(); err != nil {
-			return err
-		}
-		snap, err := d.snapshot(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil // Run's loop turns to stopping
-			}
-			return err
-		}
-		if err := d.step(cluster.SnapshotTaken{Snap: snap}); err != nil {
-			return err
-		}
+func (e coreEnv) SetTimer(t scheduler.Timer) {
+	e.d.seq++
+	heap.Push(&e.d.timers, timer{Timer: t, seq: e.d.seq})
+}
+
+// Snapshot takes none once the driver is stopping: it would let policies
+// and retries start moves the operator wants stopped. Events that came
+// before the snapshot go first, so the Core hears of a move's end before a
+// snapshot that shows it.
+func (e coreEnv) Snapshot() (*cluster.Snapshot, error) {
+	d := e.d
+	if d.stopping {
+		return nil, nil
 	}
-	return nil
+	for _, ev := range d.q.take() {
+		d.node.Push(ev)
+	}
+	snap, err := d.snapshot(e.ctx)
+	if err != nil && e.ctx.Err() != nil {
+		return nil, nil // Run's loop turns to stopping
+	}
+	return snap, err
 }
 
 // persist writes records as JSON lines in one Write, then flushes and
@@ -299,20 +284,20 @@ func (d *driver) persist(rs []scheduler.Record) error {
 	enc := json.NewEncoder(&buf)
 	for i := range rs {
 		if err := enc.Encode(&rs[i]); err != nil {
-			return fmt.Errorf("driver: journal: %w", err)
+			return fmt.Errorf("journal: %w", err)
 		}
 	}
 	if _, err := d.opt.Journal.Write(buf.Bytes()); err != nil {
-		return fmt.Errorf("driver: journal: %w", err)
+		return fmt.Errorf("journal: %w", err)
 	}
 	if f, ok := d.opt.Journal.(interface{ Flush() error }); ok {
 		if err := f.Flush(); err != nil {
-			return fmt.Errorf("driver: journal: %w", err)
+			return fmt.Errorf("journal: %w", err)
 		}
 	}
 	if d.sync != nil {
 		if err := d.sync(); err != nil {
-			return fmt.Errorf("driver: journal: %w", err)
+			return fmt.Errorf("journal: %w", err)
 		}
 	}
 	return nil
@@ -350,7 +335,7 @@ func (d *driver) snapshot(ctx context.Context) (*cluster.Snapshot, error) {
 			return nil, ctx.Err()
 		}
 		if attempt > d.opt.SnapshotRetries {
-			return nil, fmt.Errorf("driver: snapshot failed %d times: %w", attempt, err)
+			return nil, fmt.Errorf("snapshot failed %d times: %w", attempt, err)
 		}
 		d.opt.Logger.Warn("snapshot failed; retrying", "attempt", attempt, "retry_in", wait, "err", err)
 		t := time.NewTimer(wait)
@@ -373,15 +358,13 @@ func (d *driver) arm() {
 	d.wake.Reset(max(d.timers[0].At-d.now(), 0))
 }
 
-// fire steps the earliest timer (its real timer fired) and every other
+// fire hands the Node the earliest timer (its real timer fired) and every other
 // one due by now, in order of time, then of setting.
 func (d *driver) fire() error {
 	now := d.now()
 	for first := true; len(d.timers) > 0 && (first || d.timers[0].At <= now); first = false {
 		t := heap.Pop(&d.timers).(timer)
-		if err := d.stepAt(max(now, t.At), cluster.TimerFired{Key: t.Key}); err != nil {
-			return err
-		}
+		d.node.PushAt(t.At, cluster.TimerFired{Key: t.Key})
 	}
 	return nil
 }

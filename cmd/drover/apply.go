@@ -143,18 +143,14 @@ func dryRunPlan(ctx context.Context, w io.Writer, b *libvirt.Backend, cfg schedu
 	if err != nil {
 		return err
 	}
-	if err := core.Step(snap.At, scheduler.PlanSubmitted{Plan: pl}); err != nil {
+	dry := &dryRun{}
+	node := scheduler.NewNode(core, dry, func() time.Duration { return snap.At })
+	node.Push(scheduler.PlanSubmitted{Plan: pl})
+	node.Push(cluster.SnapshotTaken{Snap: snap})
+	if err := node.Run(); err != nil {
 		return err
 	}
-	if err := core.Step(snap.At, cluster.SnapshotTaken{Snap: snap}); err != nil {
-		return err
-	}
-	var recs []scheduler.Record
-	for core.HasReady() {
-		rd := core.Ready()
-		recs = append(recs, rd.Journal...)
-		core.Advance(rd)
-	}
+	recs := dry.recs
 	fmt.Fprintf(w, "dry run of %d moves against the live cluster (%d hosts, %d VMs); nothing is moved\n",
 		len(pl.Moves), len(snap.Hosts), len(snap.VMs))
 	accepted := 0
@@ -173,6 +169,18 @@ func dryRunPlan(ctx context.Context, w io.Writer, b *libvirt.Backend, cfg schedu
 	fmt.Fprintf(w, "%d of %d moves would run; predicted makespan %s\n", accepted, len(pl.Moves), pl.Makespan.Round(100*time.Millisecond))
 	return nil
 }
+
+// dryRun is the Env of a dry run: it keeps the journal and carries out
+// nothing; the Core's later requests for snapshots go unanswered.
+type dryRun struct{ recs []scheduler.Record }
+
+func (d *dryRun) Persist(recs []scheduler.Record) error {
+	d.recs = append(d.recs, recs...)
+	return nil
+}
+func (*dryRun) Execute([]cluster.Command) error      { return nil }
+func (*dryRun) SetTimer(scheduler.Timer)             {}
+func (*dryRun) Snapshot() (*cluster.Snapshot, error) { return nil, nil }
 
 func predicted(pl *plan.Plan, vm string) plan.Prediction {
 	for _, m := range pl.Moves {

@@ -35,6 +35,8 @@ type Harness struct {
 
 	now   time.Duration
 	world *cluster.Snapshot
+	node  *scheduler.Node
+	ready int // index in readies of the Ready being carried out
 
 	readies  []scheduler.Ready
 	journal  []scheduler.Record
@@ -84,7 +86,7 @@ func NewHarness(cfg scheduler.Config, world *cluster.Snapshot) *Harness {
 	if err != nil {
 		panic(err) // a test's own configuration is wrong
 	}
-	h.Core = c
+	h.setCore(c)
 	h.Core.Start(h.now)
 	_ = h.pump() // cannot fail: Start sets timers only, no snapshot to take
 	return h
@@ -108,7 +110,7 @@ func RestoreHarness(cfg scheduler.Config, now time.Duration, records []scheduler
 	if err != nil {
 		return nil, err
 	}
-	h.Core = c
+	h.setCore(c)
 	h.journal = slices.Clone(records)
 	ended := map[int]bool{}
 	for _, r := range records {
@@ -154,57 +156,71 @@ func (h *Harness) Step(ev cluster.Event) error { return h.StepAll(ev) }
 // Readies: the Core sees them all before the driver asks what to do.
 func (h *Harness) StepAll(evs ...cluster.Event) error {
 	for _, ev := range evs {
-		if err := h.Core.Step(h.now, ev); err != nil {
-			return err
-		}
+		h.node.Push(ev)
 	}
-	return h.pump()
+	return h.node.Run()
 }
 
-// pump is the loop of the scheduler package comment.
-func (h *Harness) pump() error {
-	for h.Core.HasReady() {
-		rd := h.Core.Ready()
-		idx := len(h.readies)
+// setCore puts c under the one driver loop (scheduler.Node), with the
+// harness as its Env.
+func (h *Harness) setCore(c *scheduler.Core) {
+	h.Core = c
+	h.node = scheduler.NewNode(c, harnessEnv{h}, func() time.Duration { return h.now })
+	h.node.OnReady = func(rd scheduler.Ready) {
+		h.ready = len(h.readies)
 		h.readies = append(h.readies, cloneReady(rd))
-		// a. persist the journal, before any command runs.
-		for i := range rd.Journal {
-			r := rd.Journal[i]
-			h.journal = append(h.journal, r)
-			h.trace = append(h.trace, TraceEntry{Ready: idx, At: h.now, Record: &r})
-			switch r.Kind {
-			case scheduler.RecMove:
-				if r.Move != nil {
-					h.moves[r.ID] = *r.Move
-				}
-			case scheduler.RecStart:
-				h.startedIDs[r.ID] = true
+	}
+}
+
+func (h *Harness) pump() error { return h.node.Run() }
+
+// harnessEnv is the harness as the Core's Env: it records everything in
+// the trace and checks each command against the world.
+type harnessEnv struct{ h *Harness }
+
+// Persist records the journal, before any command runs.
+func (e harnessEnv) Persist(recs []scheduler.Record) error {
+	h := e.h
+	for i := range recs {
+		r := recs[i]
+		h.journal = append(h.journal, r)
+		h.trace = append(h.trace, TraceEntry{Ready: h.ready, At: h.now, Record: &r})
+		switch r.Kind {
+		case scheduler.RecMove:
+			if r.Move != nil {
+				h.moves[r.ID] = *r.Move
 			}
-		}
-		// b. carry out the commands in order.
-		for _, c := range rd.Commands {
-			h.commands = append(h.commands, c)
-			h.trace = append(h.trace, TraceEntry{Ready: idx, At: h.now, Command: c})
-			h.apply(c)
-		}
-		// c. set the timers.
-		for _, t := range rd.Timers {
-			h.timerSeq++
-			h.timers = append(h.timers, pendingTimer{Timer: t, seq: h.timerSeq})
-			tt := t
-			h.trace = append(h.trace, TraceEntry{Ready: idx, At: h.now, Timer: &tt})
-		}
-		// d. acknowledge.
-		h.Core.Advance(rd)
-		// e. answer a snapshot request.
-		if rd.NeedSnapshot {
-			h.trace = append(h.trace, TraceEntry{Ready: idx, At: h.now, Snapshot: true})
-			if err := h.Core.Step(h.now, cluster.SnapshotTaken{Snap: h.Snapshot()}); err != nil {
-				return err
-			}
+		case scheduler.RecStart:
+			h.startedIDs[r.ID] = true
 		}
 	}
 	return nil
+}
+
+// Execute carries out the commands in order.
+func (e harnessEnv) Execute(cmds []cluster.Command) error {
+	h := e.h
+	for _, c := range cmds {
+		h.commands = append(h.commands, c)
+		h.trace = append(h.trace, TraceEntry{Ready: h.ready, At: h.now, Command: c})
+		h.apply(c)
+	}
+	return nil
+}
+
+// SetTimer keeps the timer until FireTimersUntil reaches it.
+func (e harnessEnv) SetTimer(t scheduler.Timer) {
+	h := e.h
+	h.timerSeq++
+	h.timers = append(h.timers, pendingTimer{Timer: t, seq: h.timerSeq})
+	h.trace = append(h.trace, TraceEntry{Ready: h.ready, At: h.now, Timer: &t})
+}
+
+// Snapshot answers with a copy of the world.
+func (e harnessEnv) Snapshot() (*cluster.Snapshot, error) {
+	h := e.h
+	h.trace = append(h.trace, TraceEntry{Ready: h.ready, At: h.now, Snapshot: true})
+	return h.Snapshot(), nil
 }
 
 // apply checks a command against the world and, unless Frozen, carries it
