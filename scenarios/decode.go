@@ -585,6 +585,52 @@ func (t *duration) decodeYAML(d *decoder, n *yaml.Node, path string) {
 	*t = duration(v)
 }
 
+// policyParams is policy.params: by policy name, that policy's parameters
+// as written and where.
+type policyParams map[string]map[string]paramAt
+
+type paramAt struct {
+	Value string
+	Pos   Pos // of the value
+	Name  Pos // of the policy's name
+}
+
+func (pp *policyParams) decodeYAML(d *decoder, n *yaml.Node, path string) {
+	if n.Kind != yaml.MappingNode {
+		d.errf(n, path, "expected a mapping of policy names to their parameters, got %s", describe(n))
+		return
+	}
+	out := policyParams{}
+	for _, p := range d.pairs(n, path) {
+		sub := path + "." + p.k.Value
+		v, release := d.deref(p.v, sub)
+		if v == nil {
+			continue
+		}
+		if v.Kind != yaml.MappingNode {
+			d.errf(v, sub, "expected the parameters of policy %s as a mapping (params: {balance: {cooldown: 10m}}), got %s", p.k.Value, describe(v))
+			release()
+			continue
+		}
+		m := map[string]paramAt{}
+		for _, q := range d.pairs(v, sub) {
+			val, rel := d.deref(q.v, sub+"."+q.k.Value)
+			if val == nil {
+				continue
+			}
+			if val.Kind != yaml.ScalarNode || isNull(val) {
+				d.errf(val, sub+"."+q.k.Value, "expected a plain value, got %s", describe(val))
+			} else {
+				m[q.k.Value] = paramAt{Value: val.Value, Pos: d.pos(val), Name: d.pos(p.k)}
+			}
+			rel()
+		}
+		out[p.k.Value] = m
+		release()
+	}
+	*pp = out
+}
+
 func (ns *names) decodeYAML(d *decoder, n *yaml.Node, path string) {
 	switch n.Kind {
 	case yaml.ScalarNode:

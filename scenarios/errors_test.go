@@ -64,7 +64,15 @@ var _ = Describe("Parse errors", func() {
 		Entry("root is not a mapping", "- a\n- b\n", "testdata/t.yaml:1:1: a scenario must be a mapping of keys"),
 		Entry("two documents", base+"---\nname: u\n", "testdata/t.yaml:7:1: a second YAML document starts here"),
 		Entry("duplicate key", base+"name: u\n", `testdata/t.yaml:7:1: duplicate key "name" (first at line 1)`),
-		Entry("recursive alias", base+"policy: &p {params: *p}\n", "testdata/t.yaml:7:21: policy.params: alias *p refers to a value that contains it"),
+		Entry("recursive alias", base+"policy: &p {params: *p}\n", "testdata/t.yaml:7:21: policy.params.params: alias *p refers to a value that contains it"),
+		Entry("a parameter of another policy", base+"policy: {name: balance, params: {balance: {margin: 0.2}}}\n",
+			"testdata/t.yaml:7:52: policy.params.balance.margin: not a parameter of balance (known: cooldown, cost_per_gib, cpu_weight, dests, memory_weight, min_gain, sources)"),
+		Entry("a parameter of the wrong kind", base+"policy: {params: {disaster: {margin: ten}}}\n",
+			`testdata/t.yaml:7:38: policy.params.disaster.margin: want a number, got "ten"`),
+		Entry("an unknown policy's parameters", base+"policy: {params: {balanse: {cooldown: 1m}}}\n",
+			`testdata/t.yaml:7:19: policy.params.balanse: unknown policy "balanse"; did you mean "balance"?`),
+		Entry("flat parameters, as before they were per policy", base+"policy: {params: {cooldown: 1m}}\n",
+			"testdata/t.yaml:7:29: policy.params.cooldown: expected the parameters of policy cooldown as a mapping (params: {balance: {cooldown: 10m}}), got"),
 
 		// Unknown fields, anywhere.
 		Entry("unknown top-level field", base+"vmz: []\n", `testdata/t.yaml:7:1: unknown field "vmz" in scenario; did you mean "vms"?`),

@@ -172,7 +172,7 @@ var _ = Describe("Parse", func() {
 			Expect(sc.Policy).To(Equal(scheduler.Policy{
 				Name: "balance", Interval: 5 * time.Minute, TLS: "matching", Evacuation: "planned",
 				CPUOvercommit: 4, Threshold: 0.2, Hysteresis: 0.8, MaxMovesPerRound: 10,
-				Params: map[string]string{"any": "value"},
+				Params: map[string]map[string]string{"balance": {"cooldown": "10m"}, "disaster": {"margin": "0.2"}},
 			}))
 			Expect(sc.Migration).To(Equal(scheduler.Migration{
 				Profile: precopy.DefaultProfile(), ProfileRef: "qemu10-tcg",

@@ -259,15 +259,15 @@ type rawLoadSpike struct {
 
 type rawPolicy struct {
 	meta             `yaml:"-" kind:"policy"`
-	Name             *string           `yaml:"name" jsonschema:"enum=,enum=balance,enum=consolidate,enum=greedy-cv" jsonschema_description:"Periodic policy: empty for none, balance, consolidate or greedy-cv."`
-	Interval         *duration         `yaml:"interval" jsonschema_extras:"default=5m" jsonschema_description:"Time between periodic policy runs."`
-	TLS              *string           `yaml:"tls" jsonschema:"enum=matching,enum=required,enum=off,default=matching" jsonschema_description:"TLS enforcement: matching (TLS between TLS hosts), required (TLS only) or off."`
-	Evacuation       *string           `yaml:"evacuation" jsonschema:"enum=planned,enum=fixed-batch,default=planned" jsonschema_description:"Evacuation strategy for maintenance and disasters."`
-	CPUOvercommit    *float64          `yaml:"cpu_overcommit" jsonschema:"default=4" jsonschema_description:"Allowed ratio of vCPUs to host cores."`
-	Threshold        *float64          `yaml:"threshold" jsonschema:"default=0.2" jsonschema_description:"Imbalance (coefficient of variation) above which the balancer acts."`
-	Hysteresis       *float64          `yaml:"hysteresis" jsonschema:"default=0.8" jsonschema_description:"Fraction of the threshold the cluster must fall below before the balancer rests."`
-	MaxMovesPerRound *int              `yaml:"max_moves_per_round" jsonschema:"default=10" jsonschema_description:"Most migrations the balancer proposes per run."`
-	Params           map[string]string `yaml:"params" jsonschema_description:"Other policy settings, kept as strings for the scheduler."`
+	Name             *string      `yaml:"name" jsonschema:"enum=,enum=balance,enum=consolidate,enum=greedy-cv" jsonschema_description:"Periodic policy: empty for none, balance, consolidate or greedy-cv."`
+	Interval         *duration    `yaml:"interval" jsonschema_extras:"default=5m" jsonschema_description:"Time between periodic policy runs."`
+	TLS              *string      `yaml:"tls" jsonschema:"enum=matching,enum=required,enum=off,default=matching" jsonschema_description:"TLS enforcement: matching (TLS between TLS hosts), required (TLS only) or off."`
+	Evacuation       *string      `yaml:"evacuation" jsonschema:"enum=planned,enum=fixed-batch,default=planned" jsonschema_description:"Evacuation strategy for maintenance and disasters."`
+	CPUOvercommit    *float64     `yaml:"cpu_overcommit" jsonschema:"default=4" jsonschema_description:"Allowed ratio of vCPUs to host cores."`
+	Threshold        *float64     `yaml:"threshold" jsonschema:"default=0.2" jsonschema_description:"Imbalance (coefficient of variation) above which the balancer acts."`
+	Hysteresis       *float64     `yaml:"hysteresis" jsonschema:"default=0.8" jsonschema_description:"Fraction of the threshold the cluster must fall below before the balancer rests."`
+	MaxMovesPerRound *int         `yaml:"max_moves_per_round" jsonschema:"default=10" jsonschema_description:"Most migrations the balancer proposes per run."`
+	Params           policyParams `yaml:"params" jsonschema_description:"Each policy's own parameters, by policy name: {balance: {cooldown: 10m}, disaster: {margin: 0.2}}."`
 }
 
 type rawMigration struct {

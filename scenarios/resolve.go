@@ -3,6 +3,7 @@ package scenarios
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
+	"github.com/droverlab/drover/scheduler/registry"
 	"github.com/droverlab/drover/units"
 )
 
@@ -840,8 +842,32 @@ func (r *resolver) resolvePolicy() {
 			r.errf(&raw.meta, "max_moves_per_round", "must not be negative, got %d", p.MaxMovesPerRound)
 		}
 	}
-	if len(raw.Params) > 0 {
-		p.Params = raw.Params
+	for _, name := range slices.Sorted(maps.Keys(raw.Params)) {
+		ps := raw.Params[name]
+		path := raw.meta.path("params") + "." + name
+		if _, ok := registry.Lookup(name); !ok {
+			for _, at := range ps {
+				r.errAt(at.Name, path, "unknown policy %q%s", name, hint(name, registry.Names))
+				break
+			}
+			if len(ps) == 0 {
+				r.errf(&raw.meta, "params", "unknown policy %q%s", name, hint(name, registry.Names))
+			}
+			continue
+		}
+		vals := map[string]string{}
+		for _, key := range slices.Sorted(maps.Keys(ps)) {
+			at := ps[key]
+			if e := registry.CheckParam(name, key, at.Value); e != nil {
+				r.errAt(at.Pos, path+"."+key, "%s", e.Msg)
+				continue
+			}
+			vals[key] = at.Value
+		}
+		if p.Params == nil {
+			p.Params = map[string]map[string]string{}
+		}
+		p.Params[name] = vals
 	}
 	r.sc.Policy = p
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 
+	"github.com/droverlab/drover/scheduler/registry"
 	"github.com/invopop/jsonschema"
 )
 
@@ -44,6 +45,38 @@ func schemaName(t reflect.Type) string {
 }
 
 // The leaf types describe their own syntax.
+
+func (policyParams) JSONSchema() *jsonschema.Schema {
+	props := jsonschema.NewProperties()
+	for _, spec := range registry.Specs {
+		ps := jsonschema.NewProperties()
+		for _, p := range spec.Params {
+			d := p.Doc
+			if p.Default != "" {
+				d += " (default " + p.Default + ")"
+			}
+			s := &jsonschema.Schema{Description: d}
+			switch p.Kind {
+			case registry.Number:
+				s.Type = "number"
+			case registry.Integer:
+				s.Type = "integer"
+			case registry.Duration:
+				s.Type = "string"
+			case registry.Enum:
+				s.Type = "string"
+				for _, v := range p.Values {
+					s.Enum = append(s.Enum, v)
+				}
+			}
+			ps.Set(p.Key, s)
+		}
+		props.Set(spec.Name, &jsonschema.Schema{Type: "object", Description: spec.Doc, Properties: ps,
+			AdditionalProperties: jsonschema.FalseSchema})
+	}
+	return &jsonschema.Schema{Type: "object", Properties: props, AdditionalProperties: jsonschema.FalseSchema,
+		Description: "Each policy's own parameters, by policy name."}
+}
 
 func (size) JSONSchema() *jsonschema.Schema {
 	return &jsonschema.Schema{

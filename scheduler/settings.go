@@ -7,6 +7,8 @@ import (
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/policy"
+	"github.com/droverlab/drover/scheduler/policy/disaster"
+	"github.com/droverlab/drover/scheduler/policy/evacuate"
 	"github.com/droverlab/drover/scheduler/precopy"
 	"github.com/droverlab/drover/scheduler/registry"
 )
@@ -33,8 +35,9 @@ type Policy struct {
 	Hysteresis float64
 	// MaxMovesPerRound caps migrations the balancer proposes per run.
 	MaxMovesPerRound int
-	// Params keeps every other policy setting as written, for the scheduler.
-	Params map[string]string
+	// Params are each policy's own parameters as written, by policy name
+	// (registry.Specs: "balance", "evacuate", "disaster", ...).
+	Params map[string]map[string]string
 }
 
 // Migration holds migration defaults and executor limits, as a scenario
@@ -95,27 +98,37 @@ func NewConfig(p Policy, m Migration) (Config, error) {
 	if cfg.Overcommit <= 0 {
 		cfg.Overcommit = 4
 	}
-	set := registry.Settings{Threshold: p.Threshold, Hysteresis: p.Hysteresis, MaxMoves: p.MaxMovesPerRound, Params: p.Params}
 	var err error
 	if p.Name != "" {
-		if cfg.Periodic, err = registry.New(p.Name, set); err != nil {
+		if cfg.Periodic, err = registry.New(p.Name, p.Settings(p.Name)); err != nil {
 			return cfg, fmt.Errorf("policy: %w", err)
 		}
 		if cfg.Interval <= 0 {
 			cfg.Interval = 5 * time.Minute
 		}
 	}
-	evac, dis := "evacuate", "disaster"
-	if p.Evacuation == "fixed-batch" {
-		evac, dis = "fixed-batch", "disaster-fixed-batch"
+	var evac, dis string
+	switch p.Evacuation {
+	case "", evacuate.StrategyPlanned:
+		evac, dis = evacuate.Name, disaster.Name
+	case evacuate.StrategyFixedBatch:
+		evac, dis = evacuate.StrategyFixedBatch, "disaster-fixed-batch"
+	default:
+		return cfg, fmt.Errorf("policy: evacuation %q: want %s or %s", p.Evacuation, evacuate.StrategyPlanned, evacuate.StrategyFixedBatch)
 	}
-	if cfg.Evacuate, err = registry.New(evac, set); err != nil {
+	if cfg.Evacuate, err = registry.New(evac, p.Settings(evac)); err != nil {
 		return cfg, fmt.Errorf("policy: %w", err)
 	}
-	if cfg.Disaster, err = registry.New(dis, set); err != nil {
+	if cfg.Disaster, err = registry.New(dis, p.Settings(dis)); err != nil {
 		return cfg, fmt.Errorf("policy: %w", err)
 	}
 	return cfg, nil
+}
+
+// Settings are what registry.New needs to build the policy called name
+// under p: the common settings and that policy's own parameters.
+func (p Policy) Settings(name string) registry.Settings {
+	return registry.Settings{Threshold: p.Threshold, Hysteresis: p.Hysteresis, MaxMoves: p.MaxMovesPerRound, Params: p.Params[name]}
 }
 
 // Prediction is the model configuration planners predict with: the

@@ -52,9 +52,7 @@ func planCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			set := registry.Settings{Threshold: sc.Policy.Threshold, Hysteresis: sc.Policy.Hysteresis,
-				MaxMoves: sc.Policy.MaxMovesPerRound, Params: sc.Policy.Params}
-			pol, err := registry.New(name, set)
+			pol, err := registry.New(name, sc.Policy.Settings(name))
 			if err != nil {
 				return err
 			}

@@ -1,6 +1,8 @@
 // Package registry builds policies by name from settings as a scenario or
 // the command line gives them, so the simulator and the real driver
-// configure them the same way.
+// configure them the same way. Each policy declares the parameters it
+// reads (Spec), so a parameter is checked against the policy it is meant
+// for, and a default is written once, where the policy defines it.
 package registry
 
 import (
@@ -8,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/droverlab/drover/scheduler/policy"
@@ -17,8 +20,8 @@ import (
 	"github.com/droverlab/drover/scheduler/policy/evacuate"
 )
 
-// Settings are a policy's knobs as written: the common ones typed, the rest
-// as strings.
+// Settings are a policy's knobs as written: the common ones typed, the
+// policy's own parameters as strings (only that policy's: Spec.Params).
 type Settings struct {
 	Threshold  float64
 	Hysteresis float64
@@ -26,123 +29,252 @@ type Settings struct {
 	Params     map[string]string
 }
 
-// Names lists the policies New knows.
-var Names = []string{balance.Name, balance.GreedyCVName, consolidate.Name, evacuate.Name, "fixed-batch", disaster.Name}
+// Kind is how a parameter's value is read.
+type Kind string
 
-// New builds the named policy. Unknown names and unknown or malformed
-// parameters are errors, all reported at once.
-func New(name string, s Settings) (policy.Policy, error) {
-	p := params{m: s.Params, used: map[string]bool{}}
-	var pol policy.Policy
-	var err error
-	switch name {
-	case balance.Name, balance.GreedyCVName:
-		a := balance.Args{Threshold: s.Threshold, Hysteresis: s.Hysteresis, MaxMoves: s.MaxMoves}
-		a.Weights.CPU = p.float("cpu_weight")
-		a.Weights.Memory = p.float("memory_weight")
-		a.CostPerGiB = p.float("cost_per_gib")
-		a.MinGain = p.float("min_gain")
-		a.Cooldown = p.duration("cooldown")
-		a.Sources = p.int("sources")
-		a.Dests = p.int("dests")
-		if name == balance.Name {
-			pol, err = balance.New(a)
-		} else {
-			switch m, _ := p.get("metric"); m {
-			case "", "memory":
-				a.Weights.CPU, a.Weights.Memory = 0, 1
-			case "cpu":
-				a.Weights.CPU, a.Weights.Memory = 1, 0
-			default:
-				p.errs = append(p.errs, fmt.Errorf("policy param metric: want memory or cpu, got %q", m))
-			}
-			pol, err = balance.NewGreedyCV(a)
-		}
-	case consolidate.Name:
-		pol, err = consolidate.New(consolidate.Args{
-			TargetCPU: p.float("target_cpu"), TargetMemory: p.float("target_memory"), MaxHosts: p.int("max_hosts"),
-		})
-	case evacuate.Name, "planned":
-		pol, err = evacuate.New(evacuate.Args{SpreadWeight: p.float("spread_weight")})
-	case "fixed-batch":
-		pol, err = evacuate.New(evacuate.Args{Strategy: evacuate.StrategyFixedBatch})
-	case disaster.Name:
-		pol, err = disaster.New(disaster.Args{Margin: p.float("margin")})
-	case "disaster-fixed-batch":
-		pol, err = disaster.New(disaster.Args{FixedBatch: true})
-	default:
-		return nil, fmt.Errorf("unknown policy %q (want one of %v)", name, Names)
-	}
-	for _, k := range Unused(s.Params) {
-		p.errs = append(p.errs, fmt.Errorf("unknown policy param %q", k))
-	}
-	if err := errors.Join(append(p.errs, err)...); err != nil {
-		return nil, err
-	}
-	return pol, nil
+const (
+	Number   Kind = "number"
+	Integer  Kind = "integer"
+	Duration Kind = "duration"
+	Enum     Kind = "enum"
+)
+
+// Param is one parameter a policy reads.
+type Param struct {
+	Key     string
+	Kind    Kind
+	Values  []string // Enum's
+	Default string   // as written in a file; "" when the policy derives it
+	Doc     string
 }
 
-// Unused lists parameters no policy read, sorted, so callers can warn.
-func Unused(params map[string]string) []string {
-	used := map[string]bool{}
-	for _, k := range []string{"cpu_weight", "memory_weight", "cost_per_gib", "min_gain", "cooldown", "sources", "dests", "metric",
-		"target_cpu", "target_memory", "max_hosts", "spread_weight", "margin"} {
-		used[k] = true
+// Spec is a policy the registry builds: its name and its parameters.
+type Spec struct {
+	Name   string
+	Doc    string
+	Params []Param
+	build  func(p *params, s Settings) (policy.Policy, error)
+}
+
+// Param returns the parameter called key.
+func (s Spec) Param(key string) (Param, bool) {
+	i := slices.IndexFunc(s.Params, func(p Param) bool { return p.Key == key })
+	if i < 0 {
+		return Param{}, false
 	}
-	var out []string
-	for k := range params {
-		if !used[k] {
-			out = append(out, k)
-		}
+	return s.Params[i], true
+}
+
+// Keys lists the parameters' names, sorted.
+func (s Spec) Keys() []string {
+	out := make([]string, len(s.Params))
+	for i, p := range s.Params {
+		out[i] = p.Key
 	}
 	slices.Sort(out)
 	return out
 }
 
-type params struct {
-	m    map[string]string
-	used map[string]bool
-	errs []error
+var balanceParams = []Param{
+	{Key: "cpu_weight", Kind: Number, Default: "1", Doc: "weight of CPU in the imbalance (with memory_weight; both 0: 1 and 1)"},
+	{Key: "memory_weight", Kind: Number, Default: "1", Doc: "weight of memory in the imbalance"},
+	{Key: "cost_per_gib", Kind: Number, Default: fmt.Sprint(balance.DefaultCostPerGiB), Doc: "imbalance a move must remove per GiB it transfers (0: free moves)"},
+	{Key: "min_gain", Kind: Number, Default: fmt.Sprint(balance.DefaultMinGain), Doc: "least imbalance any move must remove (0: any gain)"},
+	{Key: "cooldown", Kind: Duration, Default: balance.DefaultCooldown.String(), Doc: "how long a VM rests after it moved (0: no rest)"},
+	{Key: "sources", Kind: Integer, Default: "8", Doc: "most loaded hosts that offer VMs each step"},
+	{Key: "dests", Kind: Integer, Default: "32", Doc: "least loaded hosts of each pool that may receive them"},
 }
 
-func (p *params) get(k string) (string, bool) {
-	v, ok := p.m[k]
-	p.used[k] = true
-	return v, ok
+func balanceArgs(p *params, s Settings) balance.Args {
+	a := balance.Args{Threshold: s.Threshold, Hysteresis: s.Hysteresis, MaxMoves: s.MaxMoves}
+	a.Weights.CPU = p.float("cpu_weight")
+	a.Weights.Memory = p.float("memory_weight")
+	a.CostPerGiB = p.optFloat("cost_per_gib")
+	a.MinGain = p.optFloat("min_gain")
+	a.Cooldown = p.optDuration("cooldown")
+	a.Sources = p.int("sources")
+	a.Dests = p.int("dests")
+	return a
 }
+
+var evacuateParams = []Param{{Key: "spread_weight", Kind: Number, Default: fmt.Sprint(evacuate.DefaultSpreadWeight),
+	Doc: "seconds of planned inbound transfer a destination's free room is worth (0: room alone)"}}
+
+func buildEvacuate(p *params, _ Settings) (policy.Policy, error) {
+	return evacuate.New(evacuate.Args{SpreadWeight: p.optFloat("spread_weight")})
+}
+
+// Specs are the policies New builds, in the order messages list them.
+var Specs = []Spec{
+	{Name: balance.Name, Doc: "periodic: CPU and memory balance with a cost per moved GiB", Params: balanceParams,
+		build: func(p *params, s Settings) (policy.Policy, error) { return balance.New(balanceArgs(p, s)) }},
+	{Name: balance.GreedyCVName, Doc: "periodic baseline: CloudStack DRS's greedy coefficient of variation",
+		Params: append(slices.Clone(balanceParams), Param{Key: "metric", Kind: Enum, Values: []string{"memory", "cpu"}, Default: "memory",
+			Doc: "the one metric balanced"}),
+		build: func(p *params, s Settings) (policy.Policy, error) {
+			a := balanceArgs(p, s)
+			switch m := p.enum("metric", "memory"); m {
+			case "memory":
+				a.Weights.CPU, a.Weights.Memory = 0, 1
+			case "cpu":
+				a.Weights.CPU, a.Weights.Memory = 1, 0
+			}
+			return balance.NewGreedyCV(a)
+		}},
+	{Name: consolidate.Name, Doc: "periodic: empty lightly used hosts", Params: []Param{
+		{Key: "target_cpu", Kind: Number, Doc: "CPU utilisation a receiving host may reach (0, 1]"},
+		{Key: "target_memory", Kind: Number, Doc: "memory utilisation a receiving host may reach (0, 1]"},
+		{Key: "max_hosts", Kind: Integer, Doc: "hosts emptied per run"},
+	}, build: func(p *params, _ Settings) (policy.Policy, error) {
+		return consolidate.New(consolidate.Args{TargetCPU: p.float("target_cpu"), TargetMemory: p.float("target_memory"), MaxHosts: p.int("max_hosts")})
+	}},
+	{Name: evacuate.Name, Doc: "maintenance: drain hosts, spreading the transfers", Params: evacuateParams, build: buildEvacuate},
+	{Name: evacuate.StrategyPlanned, Doc: "the evacuation strategy planned: evacuate", Params: evacuateParams, build: buildEvacuate},
+	{Name: evacuate.StrategyFixedBatch, Doc: "maintenance baseline: KubeVirt's fixed batches",
+		build: func(*params, Settings) (policy.Policy, error) {
+			return evacuate.New(evacuate.Args{Strategy: evacuate.StrategyFixedBatch})
+		}},
+	{Name: disaster.Name, Doc: "disaster avoidance: evacuate a warned zone before its deadline", Params: []Param{
+		{Key: "margin", Kind: Number, Default: fmt.Sprint(disaster.DefaultMargin), Doc: "share of the time to the deadline kept in reserve [0, 1)"},
+	}, build: func(p *params, _ Settings) (policy.Policy, error) {
+		return disaster.New(disaster.Args{Margin: p.optFloat("margin")})
+	}},
+	{Name: "disaster-fixed-batch", Doc: "disaster baseline: the zone drained in fixed batches",
+		build: func(*params, Settings) (policy.Policy, error) { return disaster.New(disaster.Args{FixedBatch: true}) }},
+}
+
+// Names lists every name New builds.
+var Names = func() []string {
+	out := make([]string, len(Specs))
+	for i, s := range Specs {
+		out[i] = s.Name
+	}
+	return out
+}()
+
+// Lookup returns the policy called name.
+func Lookup(name string) (Spec, bool) {
+	i := slices.IndexFunc(Specs, func(s Spec) bool { return s.Name == name })
+	if i < 0 {
+		return Spec{}, false
+	}
+	return Specs[i], true
+}
+
+// ParamError is a parameter a policy refuses: unknown to it, or of the
+// wrong kind. A caller that read the parameter from a file puts it at the
+// key's place.
+type ParamError struct {
+	Policy, Key string
+	Msg         string
+}
+
+func (e *ParamError) Error() string { return fmt.Sprintf("policy %s: param %s: %s", e.Policy, e.Key, e.Msg) }
+
+// CheckParam checks one parameter of the policy called name without
+// building it (nil when fine).
+func CheckParam(name, key, value string) *ParamError {
+	spec, ok := Lookup(name)
+	if !ok {
+		return &ParamError{Policy: name, Key: key, Msg: fmt.Sprintf("unknown policy (want one of %s)", strings.Join(Names, ", "))}
+	}
+	p, ok := spec.Param(key)
+	if !ok {
+		known := "it has none"
+		if len(spec.Params) > 0 {
+			known = "known: " + strings.Join(spec.Keys(), ", ")
+		}
+		return &ParamError{Policy: name, Key: key, Msg: fmt.Sprintf("not a parameter of %s (%s)", name, known)}
+	}
+	var err error
+	switch p.Kind {
+	case Number:
+		_, err = strconv.ParseFloat(value, 64)
+		if err != nil {
+			err = fmt.Errorf("want a number, got %q", value)
+		}
+	case Integer:
+		if _, e := strconv.Atoi(value); e != nil {
+			err = fmt.Errorf("want an integer, got %q", value)
+		}
+	case Duration:
+		if _, e := time.ParseDuration(value); e != nil && value != "0" {
+			err = fmt.Errorf("want a duration, got %q", value)
+		}
+	case Enum:
+		if !slices.Contains(p.Values, value) {
+			err = fmt.Errorf("want %s, got %q", strings.Join(p.Values, " or "), value)
+		}
+	default:
+		panic(fmt.Sprintf("registry: %s.%s has kind %q", name, key, p.Kind))
+	}
+	if err != nil {
+		return &ParamError{Policy: name, Key: key, Msg: err.Error()}
+	}
+	return nil
+}
+
+// New builds the named policy. Unknown names, and parameters the policy
+// does not have or cannot read, are errors, all reported at once, with
+// the policy's own refusals of the values.
+func New(name string, s Settings) (policy.Policy, error) {
+	spec, ok := Lookup(name)
+	if !ok {
+		return nil, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names, ", "))
+	}
+	var errs []error
+	keys := make([]string, 0, len(s.Params))
+	for k := range s.Params {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if e := CheckParam(name, k, s.Params[k]); e != nil {
+			errs = append(errs, e)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	pol, err := spec.build(&params{m: s.Params}, s)
+	if err != nil {
+		return nil, err
+	}
+	return pol, nil
+}
+
+// params reads values CheckParam has passed.
+type params struct{ m map[string]string }
 
 func (p *params) float(k string) float64 {
-	v, ok := p.get(k)
-	if !ok {
-		return 0
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("policy param %s: want a number, got %q", k, v))
-	}
+	f, _ := strconv.ParseFloat(p.m[k], 64)
 	return f
 }
 
+func (p *params) optFloat(k string) *float64 {
+	if _, ok := p.m[k]; !ok {
+		return nil
+	}
+	return new(p.float(k))
+}
+
 func (p *params) int(k string) int {
-	v, ok := p.get(k)
-	if !ok {
-		return 0
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("policy param %s: want an integer, got %q", k, v))
-	}
+	n, _ := strconv.Atoi(p.m[k])
 	return n
 }
 
-func (p *params) duration(k string) time.Duration {
-	v, ok := p.get(k)
+func (p *params) optDuration(k string) *time.Duration {
+	v, ok := p.m[k]
 	if !ok {
-		return 0
+		return nil
 	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		p.errs = append(p.errs, fmt.Errorf("policy param %s: want a duration, got %q", k, v))
+	d, _ := time.ParseDuration(v)
+	return &d
+}
+
+func (p *params) enum(k, def string) string {
+	if v, ok := p.m[k]; ok {
+		return v
 	}
-	return d
+	return def
 }

@@ -18,11 +18,12 @@ type Args struct {
 	// CostPerGiB is the imbalance a move must remove per GiB it is
 	// predicted to transfer; MinGain is the least any move must remove.
 	// Both are in imbalance × usable hosts, so they mean the same at any
-	// cluster size.
-	CostPerGiB float64
-	MinGain    float64
-	// Cooldown is how long a VM rests after it moved.
-	Cooldown time.Duration
+	// cluster size. Nil: the default; 0 is a value like any other.
+	CostPerGiB *float64
+	MinGain    *float64
+	// Cooldown is how long a VM rests after it moved (nil: the default;
+	// 0: no rest).
+	Cooldown *time.Duration
 	// Sources is how many of the most loaded hosts offer VMs each step;
 	// Dests how many of each pool's least loaded hosts may receive them.
 	Sources int

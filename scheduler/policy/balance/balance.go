@@ -174,10 +174,10 @@ func (b *Balance) top(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, 
 			if moved[vm] || v.Migrating || v.Host != st.Snap.Hosts[src].Name {
 				continue
 			}
-			if t, ok := in.LastMoved[v.Name]; ok && !b.baseline && in.Now-t < b.args.Cooldown {
+			if t, ok := in.LastMoved[v.Name]; ok && !b.baseline && in.Now-t < *b.args.Cooldown {
 				continue
 			}
-			cost, ok := costs.of(v, b.args.CostPerGiB)
+			cost, ok := costs.of(v, *b.args.CostPerGiB)
 			if b.baseline {
 				cost, ok = 0, true
 			}
@@ -190,7 +190,7 @@ func (b *Balance) top(in *policy.Input, bl *policy.Builder, tr *policy.Tracker, 
 				}
 				after := tr.After(vm, dst)
 				net := (now-after)*scale - cost
-				if net <= b.args.MinGain || len(out) == lookaheadWidth && net <= out[len(out)-1].net {
+				if net <= *b.args.MinGain || len(out) == lookaheadWidth && net <= out[len(out)-1].net {
 					continue
 				}
 				if !bl.Placer.Feasible(vm, dst).IsSuccess() {

@@ -21,12 +21,19 @@ var _ = Describe("balance", func() {
 		Expect(a.MaxMoves).To(Equal(10))
 		Expect(a.Weights.CPU).To(Equal(1.0))
 		Expect(a.Weights.Memory).To(Equal(1.0))
-		Expect(a.CostPerGiB).To(Equal(0.005))
-		Expect(a.MinGain).To(Equal(0.01))
-		Expect(a.Cooldown).To(Equal(30 * time.Minute))
+		Expect(*a.CostPerGiB).To(Equal(0.005))
+		Expect(*a.MinGain).To(Equal(0.01))
+		Expect(*a.Cooldown).To(Equal(30 * time.Minute))
 		Expect(a.Sources).To(Equal(8))
 		Expect(a.Dests).To(Equal(32))
 		Expect(must(balance.New(balance.Args{})).Name()).To(Equal("balance"))
+	})
+
+	It("keeps a zero that was asked for", func() {
+		a := must(balance.New(balance.Args{CostPerGiB: new(0.0), MinGain: new(0.0), Cooldown: new(time.Duration(0))})).Args()
+		Expect(*a.CostPerGiB).To(BeZero())
+		Expect(*a.MinGain).To(BeZero())
+		Expect(*a.Cooldown).To(BeZero())
 	})
 
 	DescribeTable("refuses bad arguments, all at once",
@@ -41,8 +48,8 @@ var _ = Describe("balance", func() {
 		Entry("threshold", balance.Args{Threshold: -0.1}, []string{"threshold must be positive, got -0.1"}),
 		Entry("hysteresis above 1", balance.Args{Hysteresis: 1.5}, []string{"hysteresis must be in (0, 1], got 1.5"}),
 		Entry("negative max moves", balance.Args{MaxMoves: -1}, []string{"max moves must not be negative, got -1"}),
-		Entry("negative cooldown", balance.Args{Cooldown: -time.Second}, []string{"cooldown must not be negative, got -1s"}),
-		Entry("everything", balance.Args{Threshold: -1, Hysteresis: -1, MaxMoves: -2, CostPerGiB: -1, Cooldown: -time.Minute,
+		Entry("negative cooldown", balance.Args{Cooldown: new(time.Duration(-time.Second))}, []string{"cooldown must not be negative, got -1s"}),
+		Entry("everything", balance.Args{Threshold: -1, Hysteresis: -1, MaxMoves: -2, CostPerGiB: new(-1.0), Cooldown: new(time.Duration(-time.Minute)),
 			Weights: struct{ CPU, Memory float64 }{-1, 1}},
 			[]string{"threshold", "hysteresis", "max moves", "weights must not be negative", "cost per GiB", "cooldown"}),
 	)
@@ -158,7 +165,7 @@ var _ = Describe("balance", func() {
 			in.LastMoved = rest(snap, "h1", in.Now-30*time.Minute)
 			p := must(must(balance.New(balance.Args{})).Plan(in))
 			Expect(p.Moves).NotTo(BeEmpty())
-			short := must(balance.New(balance.Args{Cooldown: 5 * time.Minute}))
+			short := must(balance.New(balance.Args{Cooldown: new(time.Duration(5 * time.Minute))}))
 			in.LastMoved = rest(snap, "h1", in.Now-10*time.Minute)
 			Expect(must(short.Plan(in)).Moves).NotTo(BeEmpty(), "a 5 minute cooldown is over after 10")
 		})
@@ -190,7 +197,7 @@ var _ = Describe("balance", func() {
 		in := input(snap)
 		in.Migration.MaxIterations = 30
 		Expect(must(must(balance.New(balance.Args{})).Plan(in)).Moves).To(BeEmpty())
-		costly := must(balance.New(balance.Args{CostPerGiB: 100}))
+		costly := must(balance.New(balance.Args{CostPerGiB: new(100.0)}))
 		Expect(must(costly.Plan(input(hot(9)))).Moves).To(BeEmpty())
 	})
 
@@ -303,14 +310,14 @@ var _ = Describe("balance", func() {
 
 var _ = Describe("greedy-cv", func() {
 	It("is the balancer without cost, cooldown or hysteresis", func() {
-		g := must(balance.NewGreedyCV(balance.Args{Threshold: 0.3, Hysteresis: 0.5, CostPerGiB: 1, Cooldown: time.Hour}))
+		g := must(balance.NewGreedyCV(balance.Args{Threshold: 0.3, Hysteresis: 0.5, CostPerGiB: new(1.0), Cooldown: new(time.Duration(time.Hour))}))
 		Expect(g.Name()).To(Equal("greedy-cv"))
 		a := g.Args()
 		Expect(a.Threshold).To(Equal(0.3))
 		Expect(a.Hysteresis).To(Equal(1.0))
-		Expect(a.CostPerGiB).To(BeZero())
-		Expect(a.Cooldown).To(BeZero())
-		Expect(a.MinGain).To(Equal(1e-9))
+		Expect(*a.CostPerGiB).To(BeZero())
+		Expect(*a.Cooldown).To(BeZero())
+		Expect(*a.MinGain).To(Equal(1e-9))
 		Expect(a.Weights.CPU).To(BeZero(), "CloudStack's default metric: memory alone")
 		Expect(a.Weights.Memory).To(Equal(1.0))
 		both := must(balance.NewGreedyCV(balance.Args{Weights: struct{ CPU, Memory float64 }{1, 1}})).Args()
@@ -347,7 +354,7 @@ var _ = Describe("greedy-cv", func() {
 		p := must(must(balance.NewGreedyCV(balance.Args{})).Plan(in))
 		Expect(p.Moves).NotTo(BeEmpty())
 		Expect(p.Moves[0].Predicted.Outcome).To(Equal(cluster.OutcomeAborted))
-		costly := must(balance.NewGreedyCV(balance.Args{CostPerGiB: 100}))
+		costly := must(balance.NewGreedyCV(balance.Args{CostPerGiB: new(100.0)}))
 		Expect(must(costly.Plan(input(hot(9)))).Moves).NotTo(BeEmpty())
 	})
 

@@ -2,7 +2,15 @@ package balance
 
 import "time"
 
-// SetDefaults fills unset arguments.
+// Defaults of the arguments where 0 is a value one may ask for.
+const (
+	DefaultCostPerGiB = 0.005
+	DefaultMinGain    = 0.01
+	DefaultCooldown   = 30 * time.Minute
+)
+
+// SetDefaults fills unset arguments: nil pointers, and the zero of those
+// where 0 would mean nothing (threshold, hysteresis, weights, counts).
 func SetDefaults(a *Args) {
 	if a.Threshold == 0 {
 		a.Threshold = 0.2
@@ -16,14 +24,14 @@ func SetDefaults(a *Args) {
 	if a.Weights.CPU == 0 && a.Weights.Memory == 0 {
 		a.Weights.CPU, a.Weights.Memory = 1, 1
 	}
-	if a.CostPerGiB == 0 {
-		a.CostPerGiB = 0.005
+	if a.CostPerGiB == nil {
+		a.CostPerGiB = new(DefaultCostPerGiB)
 	}
-	if a.MinGain == 0 {
-		a.MinGain = 0.01
+	if a.MinGain == nil {
+		a.MinGain = new(DefaultMinGain)
 	}
-	if a.Cooldown == 0 {
-		a.Cooldown = 30 * time.Minute
+	if a.Cooldown == nil {
+		a.Cooldown = new(DefaultCooldown)
 	}
 	if a.Sources == 0 {
 		a.Sources = 8

@@ -1,5 +1,7 @@
 package balance
 
+import "time"
+
 // GreedyCVName is the baseline's name in scenarios, plans and --policy.
 const GreedyCVName = "greedy-cv"
 
@@ -16,9 +18,9 @@ func NewGreedyCV(args Args) (*Balance, error) {
 	}
 	SetDefaults(&args)
 	args.Hysteresis = 1
-	args.CostPerGiB = 0
-	args.Cooldown = 0
-	args.MinGain = 1e-9
+	args.CostPerGiB = new(0.0)
+	args.Cooldown = new(time.Duration(0))
+	args.MinGain = new(1e-9)
 	if err := Validate(&args); err != nil {
 		return nil, err
 	}

@@ -20,11 +20,14 @@ func Validate(a *Args) error {
 	if a.Weights.CPU < 0 || a.Weights.Memory < 0 {
 		errs = append(errs, fmt.Errorf("balance: weights must not be negative"))
 	}
-	if a.CostPerGiB < 0 || a.MinGain < 0 {
-		errs = append(errs, fmt.Errorf("balance: cost per GiB and min gain must not be negative"))
+	if a.CostPerGiB != nil && *a.CostPerGiB < 0 {
+		errs = append(errs, fmt.Errorf("balance: cost per GiB must not be negative, got %g", *a.CostPerGiB))
 	}
-	if a.Cooldown < 0 {
-		errs = append(errs, fmt.Errorf("balance: cooldown must not be negative, got %s", a.Cooldown))
+	if a.MinGain != nil && *a.MinGain < 0 {
+		errs = append(errs, fmt.Errorf("balance: min gain must not be negative, got %g", *a.MinGain))
+	}
+	if a.Cooldown != nil && *a.Cooldown < 0 {
+		errs = append(errs, fmt.Errorf("balance: cooldown must not be negative, got %s", *a.Cooldown))
 	}
 	return errors.Join(errs...)
 }

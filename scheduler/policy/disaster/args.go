@@ -6,8 +6,9 @@ package disaster
 // Args tune disaster avoidance.
 type Args struct {
 	// Margin is the fraction of the time to the deadline kept in reserve
-	// against prediction error (0.1 = plan to finish at 90%).
-	Margin float64
+	// against prediction error (0.1 = plan to finish at 90%; nil: the
+	// default; 0: trust the prediction fully).
+	Margin *float64
 	// FixedBatch makes the policy the baseline it is measured against:
 	// the zone's hosts drained in name order in fixed batches, with no
 	// priorities and no look at the deadline.

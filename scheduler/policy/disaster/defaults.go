@@ -1,8 +1,11 @@
 package disaster
 
+// DefaultMargin is Margin's default.
+const DefaultMargin = 0.1
+
 // SetDefaults fills unset arguments.
 func SetDefaults(a *Args) {
-	if a.Margin == 0 {
-		a.Margin = 0.1
+	if a.Margin == nil {
+		a.Margin = new(DefaultMargin)
 	}
 }

@@ -87,7 +87,7 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 		}
 		return p, nil
 	}
-	budget := time.Duration(float64(in.Deadline-in.Now) * (1 - d.args.Margin))
+	budget := time.Duration(float64(in.Deadline-in.Now) * (1 - *d.args.Margin))
 	// With time to spare, largest first within each priority: the big
 	// transfers overlap the small ones and the drain ends soonest. Only
 	// when the deadline bites does the order turn to smallest first, which
@@ -124,7 +124,7 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 			b.Remove(st.VMIndex(m.VM))
 			unplaced = append(unplaced, plan.Unplaced{VM: m.VM, Host: m.Source, Priority: m.Priority,
 				Reason: fmt.Sprintf("cannot be saved before the deadline: its route out of the zone is full past it (zone fails at %s, margin %.0f%%)",
-					in.Deadline, 100*d.args.Margin)})
+					in.Deadline, 100**d.args.Margin)})
 		}
 	}
 	for {
@@ -156,7 +156,7 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 			b.Remove(st.VMIndex(m.VM))
 			unplaced = append(unplaced, plan.Unplaced{VM: m.VM, Host: m.Source, Priority: m.Priority,
 				Reason: fmt.Sprintf("cannot be saved before the deadline: predicted end %s, zone fails at %s, margin %.0f%%",
-					(in.Now + m.Predicted.End).Round(time.Second), in.Deadline, 100*d.args.Margin)})
+					(in.Now + m.Predicted.End).Round(time.Second), in.Deadline, 100**d.args.Margin)})
 		}
 	}
 }

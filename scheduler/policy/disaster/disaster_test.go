@@ -141,8 +141,8 @@ var _ = Describe("disaster", func() {
 
 		It("saves fewer with a wider margin", func() {
 			snap := zones(6, noPrio)
-			narrow := must(pol(disaster.Args{Margin: 0.01}).Plan(input(snap, 6*time.Second)))
-			wide := must(pol(disaster.Args{Margin: 0.5}).Plan(input(snap, 6*time.Second)))
+			narrow := must(pol(disaster.Args{Margin: new(0.01)}).Plan(input(snap, 6*time.Second)))
+			wide := must(pol(disaster.Args{Margin: new(0.5)}).Plan(input(snap, 6*time.Second)))
 			Expect(len(wide.Moves)).To(BeNumerically("<", len(narrow.Moves)))
 			Expect(wide.Makespan).To(BeNumerically("<=", 3*time.Second))
 		})
@@ -188,14 +188,14 @@ var _ = Describe("disaster", func() {
 
 	DescribeTable("validates its margin",
 		func(margin float64, ok bool) {
-			_, err := disaster.New(disaster.Args{Margin: margin})
+			_, err := disaster.New(disaster.Args{Margin: new(margin)})
 			if ok {
 				Expect(err).NotTo(HaveOccurred())
 			} else {
 				Expect(err).To(MatchError(ContainSubstring("margin must be in [0, 1)")))
 			}
 		},
-		Entry("default", 0.0, true),
+		Entry("0: no reserve", 0.0, true),
 		Entry("0.5", 0.5, true),
 		Entry("1", 1.0, false),
 		Entry("negative", -0.1, false),

@@ -10,6 +10,7 @@ type Args struct {
 	// Strategy is "planned" (default) or "fixed-batch".
 	Strategy string
 	// SpreadWeight is how much planned inbound transfer time (seconds) on
-	// a destination weighs against its free room (0..100).
-	SpreadWeight float64
+	// a destination weighs against its free room (0..100; nil: the
+	// default; 0: room alone).
+	SpreadWeight *float64
 }

@@ -7,10 +7,13 @@ func SetDefaults(a *Args) {
 	if a.Strategy == "" {
 		a.Strategy = StrategyPlanned
 	}
-	if a.SpreadWeight == 0 {
-		a.SpreadWeight = 10
+	if a.SpreadWeight == nil {
+		a.SpreadWeight = new(DefaultSpreadWeight)
 	}
 }
+
+// DefaultSpreadWeight is SpreadWeight's default.
+const DefaultSpreadWeight = 10.0
 
 const (
 	StrategyPlanned    = "planned"

@@ -28,6 +28,9 @@ func New(args Args) (*Evacuate, error) {
 	return &Evacuate{args: args}, nil
 }
 
+// Args returns the arguments in force, defaults filled in.
+func (e *Evacuate) Args() Args { return e.args }
+
 func (e *Evacuate) Name() string {
 	if e.args.Strategy == StrategyFixedBatch {
 		return "fixed-batch"
@@ -59,7 +62,7 @@ func (e *Evacuate) Plan(in *policy.Input) (*plan.Plan, error) {
 	})
 	inbound := make([]float64, len(st.Snap.Hosts)) // planned seconds of transfer into each host
 	score := func(st *cluster.State, vm, dst int) float64 {
-		return place.LeastLoaded(st, vm, dst) - e.args.SpreadWeight*inbound[dst]
+		return place.LeastLoaded(st, vm, dst) - *e.args.SpreadWeight*inbound[dst]
 	}
 	if e.args.Strategy == StrategyFixedBatch {
 		score = place.LeastLoaded

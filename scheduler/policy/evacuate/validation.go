@@ -13,8 +13,8 @@ func Validate(a *Args) error {
 	default:
 		errs = append(errs, fmt.Errorf("evacuate: strategy: want %q or %q, got %q", StrategyPlanned, StrategyFixedBatch, a.Strategy))
 	}
-	if a.SpreadWeight < 0 {
-		errs = append(errs, fmt.Errorf("evacuate: spread weight must not be negative, got %g", a.SpreadWeight))
+	if a.SpreadWeight != nil && *a.SpreadWeight < 0 {
+		errs = append(errs, fmt.Errorf("evacuate: spread weight must not be negative, got %g", *a.SpreadWeight))
 	}
 	return errors.Join(errs...)
 }
