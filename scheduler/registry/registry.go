@@ -122,9 +122,9 @@ var Specs = []Spec{
 			return balance.NewGreedyCV(a)
 		}},
 	{Name: consolidate.Name, Doc: "periodic: empty lightly used hosts", Params: []Param{
-		{Key: "target_cpu", Kind: Number, Doc: "CPU utilisation a receiving host may reach (0, 1]"},
-		{Key: "target_memory", Kind: Number, Doc: "memory utilisation a receiving host may reach (0, 1]"},
-		{Key: "max_hosts", Kind: Integer, Doc: "hosts emptied per run"},
+		{Key: "target_cpu", Kind: Number, Default: "0.8", Doc: "CPU utilisation a receiving host may reach (0, 1]"},
+		{Key: "target_memory", Kind: Number, Default: "0.9", Doc: "memory utilisation a receiving host may reach (0, 1]"},
+		{Key: "max_hosts", Kind: Integer, Default: "2", Doc: "hosts emptied per run"},
 	}, build: func(p *params, _ Settings) (policy.Policy, error) {
 		return consolidate.New(consolidate.Args{TargetCPU: p.float("target_cpu"), TargetMemory: p.float("target_memory"), MaxHosts: p.int("max_hosts")})
 	}},
