@@ -81,8 +81,8 @@ var balanceParams = []Param{
 	{Key: "cost_per_gib", Kind: Number, Default: fmt.Sprint(balance.DefaultCostPerGiB), Doc: "imbalance a move must remove per GiB it transfers (0: free moves)"},
 	{Key: "min_gain", Kind: Number, Default: fmt.Sprint(balance.DefaultMinGain), Doc: "least imbalance any move must remove (0: any gain)"},
 	{Key: "cooldown", Kind: Duration, Default: balance.DefaultCooldown.String(), Doc: "how long a VM rests after it moved (0: no rest)"},
-	{Key: "sources", Kind: Integer, Default: "8", Doc: "most loaded hosts that offer VMs each step"},
-	{Key: "dests", Kind: Integer, Default: "32", Doc: "least loaded hosts of each pool that may receive them"},
+	{Key: "sources", Kind: Integer, Default: fmt.Sprint(balance.DefaultSources), Doc: "most loaded hosts that offer VMs each step"},
+	{Key: "dests", Kind: Integer, Default: fmt.Sprint(balance.DefaultDests), Doc: "least loaded hosts of each pool that may receive them"},
 }
 
 func balanceArgs(p *params, s Settings) balance.Args {
@@ -122,9 +122,9 @@ var Specs = []Spec{
 			return balance.NewGreedyCV(a)
 		}},
 	{Name: consolidate.Name, Doc: "periodic: empty lightly used hosts", Params: []Param{
-		{Key: "target_cpu", Kind: Number, Default: "0.8", Doc: "CPU utilisation a receiving host may reach (0, 1]"},
-		{Key: "target_memory", Kind: Number, Default: "0.9", Doc: "memory utilisation a receiving host may reach (0, 1]"},
-		{Key: "max_hosts", Kind: Integer, Default: "2", Doc: "hosts emptied per run"},
+		{Key: "target_cpu", Kind: Number, Default: fmt.Sprint(consolidate.DefaultTargetCPU), Doc: "CPU utilisation a receiving host may reach (0, 1]"},
+		{Key: "target_memory", Kind: Number, Default: fmt.Sprint(consolidate.DefaultTargetMemory), Doc: "memory utilisation a receiving host may reach (0, 1]"},
+		{Key: "max_hosts", Kind: Integer, Default: fmt.Sprint(consolidate.DefaultMaxHosts), Doc: "hosts emptied per run"},
 	}, build: func(p *params, _ Settings) (policy.Policy, error) {
 		return consolidate.New(consolidate.Args{TargetCPU: p.float("target_cpu"), TargetMemory: p.float("target_memory"), MaxHosts: p.int("max_hosts")})
 	}},

@@ -7,6 +7,8 @@ const (
 	DefaultCostPerGiB = 0.005
 	DefaultMinGain    = 0.01
 	DefaultCooldown   = 30 * time.Minute
+	DefaultSources    = 8
+	DefaultDests      = 32
 )
 
 // SetDefaults fills unset arguments: nil pointers, and the zero of those
@@ -34,9 +36,9 @@ func SetDefaults(a *Args) {
 		a.Cooldown = new(DefaultCooldown)
 	}
 	if a.Sources == 0 {
-		a.Sources = 8
+		a.Sources = DefaultSources
 	}
 	if a.Dests == 0 {
-		a.Dests = 32
+		a.Dests = DefaultDests
 	}
 }
