@@ -17,13 +17,6 @@ type FilterPlugin interface {
 	Filter(st *cluster.State, vm, dst int) *Status
 }
 
-// ScorePlugin ranks feasible hosts for a VM; higher is better. Scores of
-// different plugins are summed, so each keeps to [0, 100].
-type ScorePlugin interface {
-	Plugin
-	Score(st *cluster.State, vm, dst int) float64
-}
-
 // Rejection is one host refused for one VM, kept for --explain.
 type Rejection struct {
 	VM     string   `json:"vm"`
@@ -37,7 +30,7 @@ type Rejection struct {
 // plugin named; nil when every filter passed.
 func RunFilters(filters []FilterPlugin, st *cluster.State, vm, dst int) *Status {
 	for _, f := range filters {
-		if s := f.Filter(st, vm, dst); !s.IsSuccess() && s.Code() != Skip {
+		if s := f.Filter(st, vm, dst); !s.IsSuccess() {
 			return s.WithPlugin(f.Name())
 		}
 	}

@@ -1,30 +1,28 @@
-// Package framework holds the small interfaces policies are built from, and
+// Package framework holds the filter interface policies are built from, and
 // Status, which keeps an expected "no" (this host cannot take this VM, and
-// here is why) apart from a fault.
+// here is why) apart from a host that might take it later.
 package framework
 
 import (
-	"errors"
 	"strings"
 )
 
-// Code says what kind of answer a plugin gave.
+// Code says what kind of answer a filter gave. Filters are pure functions
+// of the planned state, so a "no" is a decision, never a fault: there is no
+// error code, and nothing to skip.
 type Code int
 
 const (
-	// Success: the host is feasible, or the step did its work. A nil
-	// *Status means Success.
+	// Success: the host is feasible. A nil *Status means Success.
 	Success Code = iota
-	// Unschedulable: the host cannot take the VM now, but might after other
-	// moves (capacity, anti-affinity). Planners may retry after reordering.
+	// Unschedulable: the host cannot take the VM now, but might after
+	// other moves (capacity, affinity): a placer asks again on its next
+	// try, and --explain says so.
 	Unschedulable
-	// UnschedulableAndUnresolvable: no move will change the answer (pool
-	// mismatch, security state, host down). Planners skip the host for good.
+	// UnschedulableAndUnresolvable: no move will change the answer (pool,
+	// security state, host down, the VM pinned): --explain says so, so an
+	// operator knows that freeing room would not help.
 	UnschedulableAndUnresolvable
-	// Error: a fault, not a decision; the caller stops and reports it.
-	Error
-	// Skip: the plugin does not apply to this VM or host.
-	Skip
 )
 
 func (c Code) String() string {
@@ -35,10 +33,6 @@ func (c Code) String() string {
 		return "Unschedulable"
 	case UnschedulableAndUnresolvable:
 		return "UnschedulableAndUnresolvable"
-	case Error:
-		return "Error"
-	case Skip:
-		return "Skip"
 	}
 	return "Unknown"
 }
@@ -48,21 +42,12 @@ func (c Code) String() string {
 type Status struct {
 	code    Code
 	reasons []string
-	err     error
 	plugin  string
 }
 
 // NewStatus makes a status with reasons.
 func NewStatus(code Code, reasons ...string) *Status {
 	return &Status{code: code, reasons: reasons}
-}
-
-// AsStatus wraps a fault as an Error status; nil stays nil (Success).
-func AsStatus(err error) *Status {
-	if err == nil {
-		return nil
-	}
-	return &Status{code: Error, reasons: []string{err.Error()}, err: err}
 }
 
 // Code is the status code; a nil Status is Success.
@@ -104,17 +89,6 @@ func (s *Status) WithPlugin(name string) *Status {
 		s.plugin = name
 	}
 	return s
-}
-
-// AsError turns a non-success status into an error.
-func (s *Status) AsError() error {
-	if s.IsSuccess() || s.code == Skip {
-		return nil
-	}
-	if s.err != nil {
-		return s.err
-	}
-	return errors.New(s.Message())
 }
 
 // Message joins the reasons.
