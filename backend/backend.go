@@ -6,7 +6,6 @@ package backend
 
 import (
 	"context"
-	"errors"
 
 	"github.com/droverlab/drover/scheduler/cluster"
 )
@@ -15,24 +14,19 @@ import (
 type Backend interface {
 	// Snapshot returns the cluster as it is now. The caller owns the
 	// result; the backend never changes it afterwards. Errors:
-	// ErrHostUnreachable when a host cannot be asked (the snapshot is not
-	// partial: it fails whole).
+	// cluster.ErrHostUnreachable when a host cannot be asked (the snapshot
+	// is not partial: it fails whole).
 	Snapshot(ctx context.Context) (*cluster.Snapshot, error)
 	// Apply carries out commands in order. A command that the world
 	// refuses (unknown VM, destination full, mixed security at the daemon)
 	// is answered by a MigrationDone event with outcome rejected or
-	// failed, not by an error; an error is a fault of the backend itself,
-	// and commands after it were not carried out.
+	// failed (its Err wrapping cluster.ErrNotFound for an unknown VM or
+	// host), not by an error; an error is a fault of the backend itself
+	// (cluster.ErrUnknownCommand for a command it cannot carry out), and
+	// commands after it were not carried out.
 	Apply(ctx context.Context, cmds []cluster.Command) error
 	// Subscribe sets the sink that receives every event from then on, in
 	// order, one at a time. The simulator calls it synchronously from its
 	// event loop; a real backend from one goroutine of its own.
 	Subscribe(sink func(cluster.Event))
 }
-
-// Sentinel errors both worlds return; check them with errors.Is.
-var (
-	ErrHostUnreachable  = errors.New("host unreachable")
-	ErrMigrationAborted = errors.New("migration aborted")
-	ErrNotFound         = errors.New("not found")
-)

@@ -76,7 +76,7 @@ func (w *world) Apply(_ context.Context, cmds []cluster.Command) error {
 		case cluster.StartPostCopy:
 			w.intervene(c.ID, cluster.LimitPostcopy, c.Reason)
 		default:
-			return fmt.Errorf("sim: unknown command %T", c)
+			return fmt.Errorf("sim: %w %T", cluster.ErrUnknownCommand, c)
 		}
 	}
 	return nil

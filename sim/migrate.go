@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"slices"
 	"time"
 
@@ -89,14 +90,15 @@ func (w *world) start(c cluster.StartMigration) {
 	idx := len(w.migs)
 	w.migs = append(w.migs, m)
 	w.byID[c.ID] = int32(idx)
-	reject := func(reason string) {
+	rejectErr := func(reason string, err error) {
 		m.done = true
 		m.rec.Outcome, m.rec.Reason = cluster.OutcomeRejected, reason
-		w.emit(cluster.MigrationDone{ID: c.ID, VM: c.VM, Outcome: cluster.OutcomeRejected, Reason: reason})
+		w.emit(cluster.MigrationDone{ID: c.ID, VM: c.VM, Outcome: cluster.OutcomeRejected, Reason: reason, Err: err})
 	}
+	reject := func(reason string) { rejectErr(reason, nil) }
 	vi, ok := w.vmIx[c.VM]
 	if !ok {
-		reject(ReasonUnknownVM)
+		rejectErr(ReasonUnknownVM, fmt.Errorf("%w: vm %s", cluster.ErrNotFound, c.VM))
 		return
 	}
 	v := &w.vms[vi]
@@ -116,7 +118,7 @@ func (w *world) start(c cluster.StartMigration) {
 	}
 	di, ok := w.hostIx[c.Destination]
 	if !ok {
-		reject(ReasonUnknownHost)
+		rejectErr(ReasonUnknownHost, fmt.Errorf("%w: host %s", cluster.ErrNotFound, c.Destination))
 		return
 	}
 	d := &w.hosts[di]

@@ -157,8 +157,8 @@ func Specs(newHarness func() Harness, lock func(func())) {
 
 	It("aborts a running migration and leaves the VM on its source", func() {
 		start(3, fx.SlowVM, fx.Destination, fx.SlowOptions)
-		h.Wait(2*time.Second, nil)
-		Expect(snapshot().VM(fx.SlowVM).Migrating).To(BeTrue())
+		Expect(h.Wait(fx.Patience, func() bool { return snapshot().VM(fx.SlowVM).Migrating })).To(BeTrue(),
+			"the migration never showed as running")
 		Expect(h.Backend().Apply(ctx, []cluster.Command{cluster.AbortMigration{ID: 3, Reason: "operator abort"}})).To(Succeed())
 		d := waitDone(3)
 		Expect(d.Outcome).To(Equal(cluster.OutcomeAborted))
@@ -170,18 +170,20 @@ func Specs(newHarness func() Harness, lock func(func())) {
 	It("rejects a migration to an unknown host, VM untouched", func() {
 		start(4, fx.VM, "no-such-host", cluster.MigrationOptions{})
 		d := waitDone(4)
-		Expect(d.Outcome).To(BeElementOf(cluster.OutcomeRejected, cluster.OutcomeFailed))
+		Expect(d.Outcome).To(Equal(cluster.OutcomeRejected))
+		Expect(d.Err).To(MatchError(cluster.ErrNotFound), "the sentinel both worlds give for an unknown host")
 		Expect(snapshot().VM(fx.VM).Host).To(Equal(fx.Source))
 	})
 
 	It("rejects a migration of an unknown VM", func() {
 		start(5, "no-such-vm", fx.Destination, cluster.MigrationOptions{})
 		d := waitDone(5)
-		Expect(d.Outcome).To(BeElementOf(cluster.OutcomeRejected, cluster.OutcomeFailed))
+		Expect(d.Outcome).To(Equal(cluster.OutcomeRejected))
+		Expect(d.Err).To(MatchError(cluster.ErrNotFound), "the sentinel both worlds give for an unknown VM")
 	})
 
 	It("refuses a command it does not know with an error", func() {
-		Expect(h.Backend().Apply(ctx, []cluster.Command{unknownCommand{}})).To(HaveOccurred())
+		Expect(h.Backend().Apply(ctx, []cluster.Command{unknownCommand{}})).To(MatchError(cluster.ErrUnknownCommand))
 	})
 }
 

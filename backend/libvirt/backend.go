@@ -102,7 +102,7 @@ func (b *Backend) Apply(_ context.Context, cmds []cluster.Command) error {
 		case cluster.StartPostCopy:
 			b.control(c.ID, control{kind: ctlPostCopy, reason: c.Reason})
 		default:
-			return fmt.Errorf("libvirt: unknown command %T", c)
+			return fmt.Errorf("libvirt: %w %T", cluster.ErrUnknownCommand, c)
 		}
 	}
 	return nil

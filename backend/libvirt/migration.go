@@ -12,7 +12,6 @@ import (
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 
-	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/filter"
 )
@@ -120,12 +119,17 @@ func (b *Backend) migrate(m *migration) cluster.MigrationDone {
 	end := func(outcome cluster.Outcome, format string, args ...any) cluster.MigrationDone {
 		return cluster.MigrationDone{ID: c.ID, VM: c.VM, Outcome: outcome, Reason: fmt.Sprintf(format, args...)}
 	}
+	notFound := func(what, name string) cluster.MigrationDone {
+		d := end(cluster.OutcomeRejected, "unknown %s %s", what, name)
+		d.Err = fmt.Errorf("%w: %s %s", cluster.ErrNotFound, what, name)
+		return d
+	}
 	src, dst := b.hosts[c.Source], b.hosts[c.Destination]
 	switch {
 	case src == nil:
-		return end(cluster.OutcomeRejected, "unknown source host %s", c.Source)
+		return notFound("source host", c.Source)
 	case dst == nil:
-		return end(cluster.OutcomeRejected, "unknown destination host %s", c.Destination)
+		return notFound("destination host", c.Destination)
 	case src == dst:
 		return end(cluster.OutcomeRejected, "source and destination are both %s", c.Source)
 	case src.cfg.State == cluster.HostDown:
@@ -159,8 +163,10 @@ func (b *Backend) migrate(m *migration) cluster.MigrationDone {
 	}
 	before, dom, err := b.lookup(ctx, sc, c.VM)
 	switch {
-	case errors.Is(err, backend.ErrNotFound):
-		return end(cluster.OutcomeRejected, "no running vm %s on %s", c.VM, c.Source)
+	case errors.Is(err, cluster.ErrNotFound):
+		d := end(cluster.OutcomeRejected, "no running vm %s on %s", c.VM, c.Source)
+		d.Err = err
+		return d
 	case err != nil:
 		return end(cluster.OutcomeFailed, "source: %v", err)
 	case before.State != stateRunning && before.State != "paused":
@@ -263,7 +269,7 @@ func (r *runner) follow(ctx context.Context, src *host, tick <-chan time.Time) e
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%w: %s: could not follow the migration after losing the connection: %w",
-				backend.ErrHostUnreachable, src.cfg.Name, ctx.Err())
+				cluster.ErrHostUnreachable, src.cfg.Name, ctx.Err())
 		case k := <-r.m.ctl:
 			r.want(k)
 		case <-tick:
@@ -274,7 +280,7 @@ func (r *runner) follow(ctx context.Context, src *host, tick <-chan time.Time) e
 		}
 		if sc != r.sc {
 			dom, err := call(ctx, sc, func() (golibvirt.Domain, error) { return sc.l.DomainLookupByName(r.m.cmd.VM) })
-			if errors.Is(err, backend.ErrNotFound) {
+			if errors.Is(err, cluster.ErrNotFound) {
 				return nil // gone from the source: undefined after a completed migration
 			}
 			if err != nil {
@@ -290,7 +296,7 @@ func (r *runner) follow(ctx context.Context, src *host, tick <-chan time.Time) e
 		})
 		jcancel()
 		switch {
-		case errors.Is(err, backend.ErrNotFound):
+		case errors.Is(err, cluster.ErrNotFound):
 			return nil
 		case err != nil:
 			continue
@@ -344,7 +350,7 @@ func (b *Backend) lookup(ctx context.Context, c *Conn, name string) (*VM, golibv
 		return nil, d, err
 	}
 	if active != 1 {
-		return nil, d, fmt.Errorf("%w: domain %s is defined but not running", backend.ErrNotFound, name)
+		return nil, d, fmt.Errorf("%w: domain %s is defined but not running", cluster.ErrNotFound, name)
 	}
 	vm, err := c.domain(ctx, d, InventoryOptions{SharedPaths: b.cfg.SharedPaths, BlockMigration: b.cfg.BlockMigration})
 	return vm, d, err
@@ -615,7 +621,7 @@ func (b *Backend) locate(ctx context.Context, vm string, hosts ...*host) placeme
 				if err == nil {
 					p.state[h.cfg.Name], p.macs[h.cfg.Name] = v.State, v.MACs
 				}
-				if err == nil || errors.Is(err, backend.ErrNotFound) {
+				if err == nil || errors.Is(err, cluster.ErrNotFound) {
 					lastErr = nil
 					break
 				}

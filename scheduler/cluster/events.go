@@ -92,6 +92,9 @@ type MigrationDone struct {
 	Elapsed time.Duration
 	// Lost is set when the guest died with a host during the migration.
 	Lost bool
+	// Err is why a rejected or failed migration ended, where a sentinel
+	// says it (ErrNotFound for an unknown VM or host); nil otherwise.
+	Err error `json:"-"`
 }
 
 // Succeeded reports whether the guest now runs on the destination.

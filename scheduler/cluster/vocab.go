@@ -1,8 +1,21 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+)
+
+// Sentinel errors both worlds return for the same faults; check them with
+// errors.Is. The conformance specs (backend/backendtest) hold both to them.
+var (
+	// ErrHostUnreachable: a host cannot be asked (a snapshot fails whole).
+	ErrHostUnreachable = errors.New("host unreachable")
+	// ErrNotFound: a migration names a VM or a host the world does not
+	// have; MigrationDone.Err wraps it.
+	ErrNotFound = errors.New("not found")
+	// ErrUnknownCommand: Apply got a command the backend cannot carry out.
+	ErrUnknownCommand = errors.New("unknown command")
 )
 
 // The words both worlds, every file format and every report share. Each is
