@@ -250,7 +250,7 @@ var _ = Describe("Run", func() {
 			f.snapFails = 100
 			err := driver.Run(ctx, newCore(config()), f, []cluster.Event{scheduler.PlanSubmitted{Plan: threeMoves()}},
 				driver.Options{Journal: buf, SnapshotRetries: 2, SnapshotBackoff: time.Millisecond})
-			Expect(err).To(MatchError(backend.ErrHostUnreachable))
+			Expect(err).To(MatchError(cluster.ErrHostUnreachable))
 			Expect(err.Error()).To(ContainSubstring("failed 3 times"))
 			Expect(f.starts()).To(BeEmpty())
 		})

@@ -59,7 +59,7 @@ func (f *fake) Snapshot(ctx context.Context) (*cluster.Snapshot, error) {
 	defer f.mu.Unlock()
 	f.snaps++
 	if f.snaps <= f.snapFails {
-		return nil, fmt.Errorf("fake: host h1: %w", backend.ErrHostUnreachable)
+		return nil, fmt.Errorf("fake: host h1: %w", cluster.ErrHostUnreachable)
 	}
 	return schedtest.Clone(f.world), nil
 }

@@ -639,7 +639,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 		// The same Backend finds lab3 unreachable while its daemon is
 		// down, and reconnects by itself once it is back.
 		_, err = b.Snapshot(context.Background())
-		Expect(err).To(MatchError(backend.ErrHostUnreachable))
+		Expect(err).To(MatchError(cluster.ErrHostUnreachable))
 		cmd := exec.Command(filepath.Join(labDir, "host.sh"), "exec", tcp2Name, "libvirtd", "--listen", "-d")
 		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
 		Expect(cmd.Run()).To(Succeed())

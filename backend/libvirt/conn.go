@@ -27,8 +27,8 @@ import (
 
 	golibvirt "github.com/digitalocean/go-libvirt"
 
-	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/backend/pki"
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // Transport is how drover reaches a libvirtd.
@@ -91,7 +91,7 @@ type Conn struct {
 
 // Dial connects to the host name (used in errors and as cluster.Host.Name)
 // as opts says and opens libvirt's qemu:///system driver there. ctx (and
-// opts.Timeout) bound the whole of it. Errors: backend.ErrHostUnreachable
+// opts.Timeout) bound the whole of it. Errors: cluster.ErrHostUnreachable
 // when the host cannot be reached or does not answer in time; a TLS
 // verification failure is returned as is (errors.As finds the
 // *tls.CertificateVerificationError), not as unreachable: the host answers
@@ -132,12 +132,12 @@ func connect(ctx context.Context, name string, opts Options, d *dialer) (*Conn, 
 			if d.err != nil { // the dialer failed: already classified
 				return nil, d.err
 			}
-			return nil, fmt.Errorf("%w: %s: connect: %w", backend.ErrHostUnreachable, name, err)
+			return nil, fmt.Errorf("%w: %s: connect: %w", cluster.ErrHostUnreachable, name, err)
 		}
 	case <-ctx.Done():
 		d.closeConn()
 		<-done
-		return nil, fmt.Errorf("%w: %s: connect: %w", backend.ErrHostUnreachable, name, ctx.Err())
+		return nil, fmt.Errorf("%w: %s: connect: %w", cluster.ErrHostUnreachable, name, ctx.Err())
 	}
 	return &Conn{name: name, opts: opts, l: l, d: d}, nil
 }
@@ -210,7 +210,7 @@ func (d *dialer) dial() (net.Conn, error) {
 		c, err = nd.DialContext(d.ctx, network, addr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: dial %s %s: %w", backend.ErrHostUnreachable, d.name, network, addr, err)
+		return nil, fmt.Errorf("%w: %s: dial %s %s: %w", cluster.ErrHostUnreachable, d.name, network, addr, err)
 	}
 	if d.tls == nil {
 		return c, nil
@@ -224,7 +224,7 @@ func (d *dialer) dial() (net.Conn, error) {
 		}
 		var nerr net.Error
 		if d.ctx.Err() != nil || (errors.As(err, &nerr) && nerr.Timeout()) {
-			return nil, fmt.Errorf("%w: %s: TLS handshake with %s: %w", backend.ErrHostUnreachable, d.name, addr, err)
+			return nil, fmt.Errorf("%w: %s: TLS handshake with %s: %w", cluster.ErrHostUnreachable, d.name, addr, err)
 		}
 		return nil, fmt.Errorf("libvirt: %s: TLS handshake with %s: %w", d.name, addr, err)
 	}
@@ -239,7 +239,7 @@ func (d *dialer) dial() (net.Conn, error) {
 		tc.Close()
 		var nerr net.Error
 		if d.ctx.Err() != nil || (errors.As(err, &nerr) && nerr.Timeout()) {
-			return nil, fmt.Errorf("%w: %s: no TLS check answer from %s: %w", backend.ErrHostUnreachable, d.name, addr, err)
+			return nil, fmt.Errorf("%w: %s: no TLS check answer from %s: %w", cluster.ErrHostUnreachable, d.name, addr, err)
 		}
 		return nil, fmt.Errorf("libvirt: %s: %s refused drover's client certificate: %w", d.name, addr, err)
 	}
@@ -340,7 +340,7 @@ func call[T any](ctx context.Context, c *Conn, fn func() (T, error)) (T, error) 
 		return r.v, nil
 	case <-ctx.Done():
 		var zero T
-		return zero, fmt.Errorf("%w: %s: %w", backend.ErrHostUnreachable, c.name, ctx.Err())
+		return zero, fmt.Errorf("%w: %s: %w", cluster.ErrHostUnreachable, c.name, ctx.Err())
 	case <-c.l.Disconnected():
 		// the call may still have answered: prefer its result
 		select {
@@ -352,13 +352,13 @@ func call[T any](ctx context.Context, c *Conn, fn func() (T, error)) (T, error) 
 		case <-time.After(100 * time.Millisecond):
 		}
 		var zero T
-		return zero, fmt.Errorf("%w: %s: connection lost", backend.ErrHostUnreachable, c.name)
+		return zero, fmt.Errorf("%w: %s: connection lost", cluster.ErrHostUnreachable, c.name)
 	}
 }
 
 func (c *Conn) mapError(err error) error {
 	if !c.l.IsConnected() && !isLibvirtError(err) {
-		return fmt.Errorf("%w: %s: connection lost: %w", backend.ErrHostUnreachable, c.name, err)
+		return fmt.Errorf("%w: %s: connection lost: %w", cluster.ErrHostUnreachable, c.name, err)
 	}
 	return fmt.Errorf("%s: %w", c.name, MapError(err))
 }
@@ -369,9 +369,9 @@ func isLibvirtError(err error) bool {
 }
 
 // MapError makes libvirt's error codes answer errors.Is with the backend's
-// sentinels: VIR_ERR_NO_DOMAIN is backend.ErrNotFound; VIR_ERR_NO_CONNECT,
+// sentinels: VIR_ERR_NO_DOMAIN is cluster.ErrNotFound; VIR_ERR_NO_CONNECT,
 // VIR_ERR_SYSTEM_ERROR on the RPC layer and VIR_ERR_RPC are
-// backend.ErrHostUnreachable. The libvirt error stays reachable with
+// cluster.ErrHostUnreachable. The libvirt error stays reachable with
 // errors.As (golibvirt.Error) and its message is kept. nil stays nil.
 func MapError(err error) error {
 	if err == nil {
@@ -383,9 +383,9 @@ func MapError(err error) error {
 	}
 	switch golibvirt.ErrorNumber(le.Code) {
 	case golibvirt.ErrNoDomain:
-		return &mappedError{backend.ErrNotFound, err}
+		return &mappedError{cluster.ErrNotFound, err}
 	case golibvirt.ErrNoConnect, golibvirt.ErrRPC:
-		return &mappedError{backend.ErrHostUnreachable, err}
+		return &mappedError{cluster.ErrHostUnreachable, err}
 	}
 	return err
 }

@@ -13,8 +13,8 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/libvirttest"
 
-	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/backend/pki"
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // These unit tests cover error paths only, with plain sockets and
@@ -38,7 +38,7 @@ func TestDialRefusedIsUnreachable(t *testing.T) {
 			opts.PKIDir = clientDir(t, mustCA(t, "drover"))
 		}
 		_, err := Dial(context.Background(), "h1", opts)
-		if !errors.Is(err, backend.ErrHostUnreachable) {
+		if !errors.Is(err, cluster.ErrHostUnreachable) {
 			t.Errorf("%s: err = %v, want ErrHostUnreachable", tr, err)
 		}
 	}
@@ -46,7 +46,7 @@ func TestDialRefusedIsUnreachable(t *testing.T) {
 
 func TestDialMissingSocketIsUnreachable(t *testing.T) {
 	_, err := Dial(context.Background(), "local", Options{Transport: Unix, Address: filepath.Join(t.TempDir(), "nope")})
-	if !errors.Is(err, backend.ErrHostUnreachable) {
+	if !errors.Is(err, cluster.ErrHostUnreachable) {
 		t.Fatalf("err = %v, want ErrHostUnreachable", err)
 	}
 }
@@ -70,7 +70,7 @@ func TestDialSilentHostTimesOut(t *testing.T) {
 	start := time.Now()
 	_, err = Dial(context.Background(), "h1", Options{Transport: TCP, Address: "127.0.0.1",
 		Port: ln.Addr().(*net.TCPAddr).Port, Timeout: 300 * time.Millisecond})
-	if !errors.Is(err, backend.ErrHostUnreachable) {
+	if !errors.Is(err, cluster.ErrHostUnreachable) {
 		t.Fatalf("err = %v, want ErrHostUnreachable", err)
 	}
 	if d := time.Since(start); d > 3*time.Second {
@@ -80,7 +80,7 @@ func TestDialSilentHostTimesOut(t *testing.T) {
 
 func TestDialUnknownTransport(t *testing.T) {
 	_, err := Dial(context.Background(), "h1", Options{Transport: "ssh", Address: "127.0.0.1"})
-	if err == nil || errors.Is(err, backend.ErrHostUnreachable) {
+	if err == nil || errors.Is(err, cluster.ErrHostUnreachable) {
 		t.Fatalf("err = %v, want a configuration error", err)
 	}
 }
@@ -108,7 +108,7 @@ func TestTLSForeignCARefused(t *testing.T) {
 	if !errors.As(err, &verr) {
 		t.Fatalf("err = %v, want a certificate verification error", err)
 	}
-	if errors.Is(err, backend.ErrHostUnreachable) {
+	if errors.Is(err, cluster.ErrHostUnreachable) {
 		t.Fatalf("err = %v: a foreign CA is not unreachable", err)
 	}
 }
@@ -208,7 +208,7 @@ func TestMockConnectionLostIsUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_, err := c.Inventory(ctx, InventoryOptions{})
-	if !errors.Is(err, backend.ErrHostUnreachable) {
+	if !errors.Is(err, cluster.ErrHostUnreachable) {
 		t.Fatalf("err = %v, want ErrHostUnreachable", err)
 	}
 	if err := c.Close(); err != nil {
@@ -224,7 +224,7 @@ func TestMockUnansweredCallBoundedByContext(t *testing.T) {
 	defer cancel()
 	// libvirttest does not implement NodeGetInfo: the request stays unanswered.
 	_, err := c.Inventory(ctx, InventoryOptions{})
-	if !errors.Is(err, backend.ErrHostUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
+	if !errors.Is(err, cluster.ErrHostUnreachable) || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("err = %v, want ErrHostUnreachable and DeadlineExceeded", err)
 	}
 }
@@ -242,18 +242,18 @@ func TestMockCloseTwice(t *testing.T) {
 func TestMapError(t *testing.T) {
 	noDom := golibvirt.Error{Code: uint32(golibvirt.ErrNoDomain), Message: "Domain not found: no domain with matching name 'x'"}
 	err := MapError(noDom)
-	if !errors.Is(err, backend.ErrNotFound) {
+	if !errors.Is(err, cluster.ErrNotFound) {
 		t.Fatalf("%v is not ErrNotFound", err)
 	}
 	var le golibvirt.Error
 	if !errors.As(err, &le) || le.Code != uint32(golibvirt.ErrNoDomain) || !golibvirt.IsNotFound(err) {
 		t.Fatalf("libvirt error lost in %v", err)
 	}
-	if err := MapError(golibvirt.Error{Code: uint32(golibvirt.ErrRPC), Message: "rpc"}); !errors.Is(err, backend.ErrHostUnreachable) {
+	if err := MapError(golibvirt.Error{Code: uint32(golibvirt.ErrRPC), Message: "rpc"}); !errors.Is(err, cluster.ErrHostUnreachable) {
 		t.Fatalf("%v is not ErrHostUnreachable", err)
 	}
 	other := golibvirt.Error{Code: uint32(golibvirt.ErrOperationInvalid), Message: "invalid"}
-	if err := MapError(other); errors.Is(err, backend.ErrNotFound) || errors.Is(err, backend.ErrHostUnreachable) {
+	if err := MapError(other); errors.Is(err, cluster.ErrNotFound) || errors.Is(err, cluster.ErrHostUnreachable) {
 		t.Fatalf("%v mapped to a sentinel", err)
 	}
 	if MapError(nil) != nil {

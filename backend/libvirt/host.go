@@ -12,7 +12,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/backend/pki"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
@@ -73,7 +72,7 @@ func (h *host) conn(ctx context.Context) (*Conn, error) {
 		select {
 		case <-time.After(wait):
 		case <-ctx.Done():
-			return nil, fmt.Errorf("%w: %s: waiting to reconnect after: %w", backend.ErrHostUnreachable, h.cfg.Name, h.lastErr)
+			return nil, fmt.Errorf("%w: %s: waiting to reconnect after: %w", cluster.ErrHostUnreachable, h.cfg.Name, h.lastErr)
 		}
 	}
 	c, err := Dial(ctx, h.cfg.Name, h.options())
@@ -215,7 +214,7 @@ func (h *host) inventory(ctx context.Context) (*Inventory, error) {
 
 // failed drops the connection when err says the host stopped answering.
 func (h *host) failed(c *Conn, err error) error {
-	if errors.Is(err, backend.ErrHostUnreachable) {
+	if errors.Is(err, cluster.ErrHostUnreachable) {
 		h.drop(c)
 	}
 	return err
@@ -284,7 +283,7 @@ func (h *host) stats(ctx context.Context, c *Conn, inv *Inventory) error {
 		select {
 		case <-time.After(500 * time.Millisecond):
 		case <-ctx.Done():
-			return fmt.Errorf("%w: %s: %w", backend.ErrHostUnreachable, h.cfg.Name, ctx.Err())
+			return fmt.Errorf("%w: %s: %w", cluster.ErrHostUnreachable, h.cfg.Name, ctx.Err())
 		}
 		if cur, err = c.Stats(ctx); err != nil {
 			return err
@@ -363,7 +362,7 @@ func (h *host) campaign(ctx context.Context, c *Conn, names []string, cur map[st
 				continue
 			}
 			if err := c.StartDirtyRate(ctx, n, w); err != nil {
-				if !errors.Is(err, backend.ErrNotFound) {
+				if !errors.Is(err, cluster.ErrNotFound) {
 					h.b.log.Warn("libvirt: cannot measure dirty rate", "host", h.cfg.Name, "vm", n, "err", err)
 				}
 				continue
@@ -378,7 +377,7 @@ func (h *host) campaign(ctx context.Context, c *Conn, names []string, cur map[st
 		select {
 		case <-time.After(w):
 		case <-ctx.Done():
-			return got, cur, fmt.Errorf("%w: %s: %w", backend.ErrHostUnreachable, h.cfg.Name, ctx.Err())
+			return got, cur, fmt.Errorf("%w: %s: %w", cluster.ErrHostUnreachable, h.cfg.Name, ctx.Err())
 		}
 		active = nil
 		for pending := started; len(pending) > 0; {

@@ -12,7 +12,6 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
 
@@ -92,7 +91,7 @@ type InventoryOptions struct {
 
 // Inventory reads the host's size and CPU model and its running domains.
 // A domain that vanishes while it is read is left out. Errors wrap
-// backend.ErrHostUnreachable when the host stops answering (or ctx ends).
+// cluster.ErrHostUnreachable when the host stops answering (or ctx ends).
 func (c *Conn) Inventory(ctx context.Context, opt InventoryOptions) (*Inventory, error) {
 	type nodeInfo struct {
 		memKiB uint64
@@ -144,7 +143,7 @@ func (c *Conn) Inventory(ctx context.Context, opt InventoryOptions) (*Inventory,
 	return inv, nil
 }
 
-func errorsIsNotFound(err error) bool { return errors.Is(err, backend.ErrNotFound) }
+func errorsIsNotFound(err error) bool { return errors.Is(err, cluster.ErrNotFound) }
 
 func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOptions) (*VM, error) {
 	type info struct {

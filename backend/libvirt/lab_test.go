@@ -15,8 +15,8 @@ import (
 	. "github.com/onsi/gomega"
 	"libvirt.org/go/libvirtxml"
 
-	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/backend/pki"
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // The specs in this file run against real libvirtd daemons from e2e/lab
@@ -219,13 +219,13 @@ var _ = Describe("a tcp lab host", Ordered, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, err := call(ctx, c, func() (golibvirt.Domain, error) { return c.Libvirt().DomainLookupByName("nosuchvm") })
-		Expect(err).To(MatchError(backend.ErrNotFound))
+		Expect(err).To(MatchError(cluster.ErrNotFound))
 		Expect(golibvirt.IsNotFound(err)).To(BeTrue())
 	})
 
 	It("refuses qemu+tls: the host listens on tcp only", func() {
 		_, err := Dial(context.Background(), tcpName, Options{Transport: TLS, Address: tcpIP, PKIDir: labPKI, Timeout: 5 * time.Second})
-		Expect(err).To(MatchError(backend.ErrHostUnreachable))
+		Expect(err).To(MatchError(cluster.ErrHostUnreachable))
 	})
 })
 
@@ -233,7 +233,7 @@ var _ = Describe("an address where no host runs", func() {
 	It("is unreachable within the timeout", func() {
 		start := time.Now()
 		_, err := Dial(context.Background(), "lab9", Options{Transport: TCP, Address: "198.18.0.19", Timeout: 2 * time.Second})
-		Expect(err).To(MatchError(backend.ErrHostUnreachable))
+		Expect(err).To(MatchError(cluster.ErrHostUnreachable))
 		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
 	})
 })
@@ -251,7 +251,7 @@ var _ = Describe("a tls lab host", Ordered, func() {
 		_, err := Dial(context.Background(), tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: foreignCADir(), Timeout: 5 * time.Second})
 		var verr *tls.CertificateVerificationError
 		Expect(errors.As(err, &verr)).To(BeTrue(), "err = %v", err)
-		Expect(err).NotTo(MatchError(backend.ErrHostUnreachable))
+		Expect(err).NotTo(MatchError(cluster.ErrHostUnreachable))
 	})
 
 	It("is refused by the host when drover's client certificate is from another CA", func() {
@@ -267,7 +267,7 @@ var _ = Describe("a tls lab host", Ordered, func() {
 		Expect(os.WriteFile(filepath.Join(dir, pki.ClientCACertFile), caPEM, 0o644)).To(Succeed())
 		_, err = Dial(context.Background(), tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: dir, Timeout: 5 * time.Second})
 		Expect(err).To(MatchError(ContainSubstring("refused drover's client certificate")))
-		Expect(err).NotTo(MatchError(backend.ErrHostUnreachable))
+		Expect(err).NotTo(MatchError(cluster.ErrHostUnreachable))
 	})
 
 	It("connects to a host it cannot verify only with InsecureSkipVerify", func() {

@@ -8,9 +8,8 @@ import (
 	"strings"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
+	"github.com/droverlab/drover/scheduler/cluster"
 	"libvirt.org/go/libvirtxml"
-
-	"github.com/droverlab/drover/backend"
 )
 
 // Workload is the project's workload guest (e2e/lab/guest, built by
@@ -134,7 +133,7 @@ func (c *Conn) RemoveWorkload(ctx context.Context, name string) error {
 		_ = c.l.DomainDestroy(d) // not running is fine
 		return struct{}{}, c.l.DomainUndefine(d)
 	})
-	if errors.Is(err, backend.ErrNotFound) {
+	if errors.Is(err, cluster.ErrNotFound) {
 		return nil
 	}
 	return err

@@ -13,7 +13,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
 
@@ -48,7 +47,7 @@ const settle = 200 * time.Millisecond
 //     host rejects drover's certificate, not TLS at all).
 //
 // The string says why, for people. The error, which wraps
-// backend.ErrHostUnreachable, is for a host that cannot be asked: nothing
+// cluster.ErrHostUnreachable, is for a host that cannot be asked: nothing
 // answers on either port, or the connection or handshake times out.
 func Probe(ctx context.Context, addr string, tlsPort, tcpPort int, client *tls.Config) (cluster.Security, string, error) {
 	if client == nil {
@@ -66,13 +65,13 @@ func Probe(ctx context.Context, addr string, tlsPort, tcpPort int, client *tls.C
 	raw, err := d.DialContext(ctx, "tcp", tlsAddr)
 	if err != nil {
 		if !errors.Is(err, syscall.ECONNREFUSED) {
-			return "", "", fmt.Errorf("%w: %s: %v", backend.ErrHostUnreachable, tlsAddr, err)
+			return "", "", fmt.Errorf("%w: %s: %v", cluster.ErrHostUnreachable, tlsAddr, err)
 		}
 		tcpAddr := net.JoinHostPort(host, strconv.Itoa(tcpPort))
 		c, err := d.DialContext(ctx, "tcp", tcpAddr)
 		if err != nil {
 			return "", "", fmt.Errorf("%w: TLS port %d refuses connections and %s: %v",
-				backend.ErrHostUnreachable, tlsPort, tcpAddr, err)
+				cluster.ErrHostUnreachable, tlsPort, tcpAddr, err)
 		}
 		c.Close()
 		return cluster.Unsecured, fmt.Sprintf("nothing listens on TLS port %d; TCP port %d answers", tlsPort, tcpPort), nil
@@ -85,7 +84,7 @@ func Probe(ctx context.Context, addr string, tlsPort, tcpPort int, client *tls.C
 	conn := tls.Client(raw, cfg)
 	if err := conn.HandshakeContext(ctx); err != nil {
 		if ctx.Err() != nil || isTimeout(err) {
-			return "", "", fmt.Errorf("%w: TLS handshake with %s: %v", backend.ErrHostUnreachable, tlsAddr, err)
+			return "", "", fmt.Errorf("%w: TLS handshake with %s: %v", cluster.ErrHostUnreachable, tlsAddr, err)
 		}
 		return cluster.Invalid, handshakeReason(tlsPort, err), nil
 	}

@@ -13,7 +13,6 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
-	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/backend/pki"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
@@ -174,7 +173,7 @@ var _ = Describe("Probe", func() {
 
 	It("cannot ask a host where nothing listens", func() {
 		st, _, err := pki.Probe(ctx, "127.0.0.1", closedPort(), tcp, client)
-		Expect(errors.Is(err, backend.ErrHostUnreachable)).To(BeTrue(), "%v", err)
+		Expect(errors.Is(err, cluster.ErrHostUnreachable)).To(BeTrue(), "%v", err)
 		Expect(st).To(BeEmpty())
 	})
 
@@ -187,7 +186,7 @@ var _ = Describe("Probe", func() {
 		defer cancel()
 		start := time.Now()
 		_, _, err := pki.Probe(short, "127.0.0.1", port(ln), tcp, client)
-		Expect(errors.Is(err, backend.ErrHostUnreachable)).To(BeTrue(), "%v", err)
+		Expect(errors.Is(err, cluster.ErrHostUnreachable)).To(BeTrue(), "%v", err)
 		Expect(time.Since(start)).To(BeNumerically("<", time.Second))
 	})
 
