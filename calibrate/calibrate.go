@@ -86,7 +86,7 @@ func Read(r io.Reader) ([]Point, error) {
 				DirtyRate: f("guest_rate_bps"),
 			},
 			Cap:        f("cap_mibs") * (1 << 20),
-			TLS:        col["transport"] < len(row) && row[col["transport"]] == "tls",
+			TLS:        col["transport"] < len(row) && cluster.Transport(row[col["transport"]]) == cluster.TransportTLS,
 			Conc:       max(1, int(f("conc"))),
 			Link:       f("link_mibs") * (1 << 20),
 			TimeMS:     f("time_ms"),

@@ -69,6 +69,10 @@ type Record struct {
 	Reason string          `json:"reason,omitempty"`
 }
 
+// CauseRequest is the policy and cause of a move an operator requested
+// (MigrationRequested): a plan of one move, made by no policy.
+const CauseRequest = "request"
+
 // Journal record kinds.
 const (
 	RecMove   = "move"   // queued
@@ -626,7 +630,7 @@ func (c *Core) request(t trigger) {
 	v := &snap.VMs[vm]
 	m := plan.Move{ID: 1, VM: v.Name, Source: v.Host, Destination: t.host, Transport: pl.Transport(vm, dst),
 		Bandwidth: t.options.Bandwidth, DowntimeLimit: t.options.DowntimeLimit, Priority: v.Priority, Reason: "requested"}
-	a := c.enqueue(&plan.Plan{Policy: "request", At: c.now, Moves: []plan.Move{m}}, "request")
+	a := c.enqueue(&plan.Plan{Policy: CauseRequest, At: c.now, Moves: []plan.Move{m}}, CauseRequest)
 	j := a.jobs[0]
 	j.maxIter, j.onLimit = t.options.MaxIterations, t.options.OnLimit
 	opts := t.options

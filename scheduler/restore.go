@@ -83,3 +83,25 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 	c.rd.NeedSnapshot = true
 	return c, nil
 }
+
+// PlanMoves lists, for each plan that queued moves, in the order its first
+// move was journalled, the IDs of its moves: what a report needs to set a
+// plan's figures beside what its moves did. Moves of migration requests
+// ("request") belong to no plan.
+func PlanMoves(journal []Record) [][]int {
+	var out [][]int
+	index := map[int]int{}
+	for _, r := range journal {
+		if r.Kind != RecMove || r.Policy == CauseRequest {
+			continue
+		}
+		i, ok := index[r.Plan]
+		if !ok {
+			i = len(out)
+			index[r.Plan] = i
+			out = append(out, nil)
+		}
+		out[i] = append(out[i], r.ID)
+	}
+	return out
+}

@@ -35,10 +35,7 @@ func (w *world) report() *reports.Report {
 	// reported as rejected all the same.
 	for _, rec := range w.journal {
 		if rec.Kind == scheduler.RecRefuse {
-			r.Migrations = append(r.Migrations, reports.Migration{
-				VM: rec.VM, Destination: rec.Destination, Cause: "request", StartMS: reports.MS(rec.At),
-				EndMS: reports.MS(rec.At), Outcome: cluster.OutcomeRejected, Reason: rec.Reason,
-			})
+			r.Migrations = append(r.Migrations, reports.Refused(rec.At, rec.VM, rec.Destination, refusalCause(rec), rec.Reason))
 		}
 	}
 	slices.SortStableFunc(r.Migrations, func(a, b reports.Migration) int {
@@ -65,8 +62,8 @@ func (w *world) report() *reports.Report {
 				over++
 			}
 		}
-		s.ImbalanceMean = round4(sum / float64(n))
-		s.ImbalanceOver = round4(float64(over) / float64(n))
+		s.ImbalanceMean = reports.Round4(sum / float64(n))
+		s.ImbalanceOver = reports.Round4(float64(over) / float64(n))
 	}
 	w.reportPlans(r)
 	w.reportDisasters(r)
@@ -75,56 +72,20 @@ func (w *world) report() *reports.Report {
 
 // reportPlans sets each plan's predictions beside what its moves did.
 func (w *world) reportPlans(r *reports.Report) {
-	r.Plans = []reports.Plan{}
-	// The journal names each plan's moves by global ID, in plan order.
-	planOf := map[int]int{}
-	nplan := 0
-	seen := map[int]bool{}
-	for _, rec := range w.journal {
-		if rec.Kind == scheduler.RecMove && rec.Policy != "request" {
-			if !seen[rec.Plan] {
-				seen[rec.Plan] = true
-				nplan++
-			}
-			planOf[rec.ID] = nplan - 1
-		}
+	plans := make([]reports.Plan, len(w.plans))
+	for i, pr := range w.plans {
+		plans[i] = reports.PlanOf(pr.plan, pr.at)
 	}
-	type span struct {
-		start, end float64
-		set        bool
-		completed  int
+	r.SetPlans(plans, scheduler.PlanMoves(w.journal))
+}
+
+// refusalCause is the cause a refused move is reported under: the plan's
+// it belonged to, or an operator's request.
+func refusalCause(rec scheduler.Record) string {
+	if rec.Policy != "" {
+		return rec.Policy
 	}
-	spans := make([]span, nplan)
-	for _, m := range w.migs {
-		i, ok := planOf[m.id]
-		if !ok || !m.done {
-			continue
-		}
-		sp := &spans[i]
-		if !sp.set || m.rec.StartMS < sp.start {
-			sp.start = m.rec.StartMS
-		}
-		sp.end = max(sp.end, m.rec.EndMS)
-		sp.set = true
-		if m.rec.Outcome.Succeeded() {
-			sp.completed++
-		}
-	}
-	i := 0
-	for _, pr := range w.plans {
-		p := pr.plan
-		rp := reports.Plan{
-			Policy: p.Policy, AtMS: reports.MS(pr.at), Moves: len(p.Moves), Unplaced: len(p.Unplaced),
-			PredictedMakespanMS: reports.MS(p.Makespan), LowerBoundMS: reports.MS(p.LowerBound),
-			ImbalanceBefore: round4(p.ImbalanceBefore), ImbalanceAfter: round4(p.ImbalanceAfter),
-		}
-		if len(p.Moves) > 0 && i < len(spans) {
-			rp.MakespanMS = spans[i].end - spans[i].start
-			rp.Completed = spans[i].completed
-			i++
-		}
-		r.Plans = append(r.Plans, rp)
-	}
+	return scheduler.CauseRequest
 }
 
 // reportDisasters follows each warned zone's VMs to their fate.

@@ -470,8 +470,6 @@ func (w *world) workload(g int) {
 	}
 }
 
-func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
-
 func (w *world) sample() {
 	w.rep.SampleTimesMS = append(w.rep.SampleTimesMS, reports.MS(w.eng.Now()))
 	clear(w.poolSums)
@@ -486,12 +484,12 @@ func (w *world) sample() {
 				w.poolSums[w.pool[i]].Add(cpu, mem, 1)
 			}
 		}
-		s.CPU = append(s.CPU, round4(cpu))
-		s.Memory = append(s.Memory, round4(mem))
+		s.CPU = append(s.CPU, reports.Round4(cpu))
+		s.Memory = append(s.Memory, reports.Round4(mem))
 		s.VMs = append(s.VMs, hs.vms)
 	}
 	// The same measure the balancer acts on.
-	w.rep.Imbalance = append(w.rep.Imbalance, round4(policy.Combine(w.poolSums, policy.DefaultWeights)))
+	w.rep.Imbalance = append(w.rep.Imbalance, reports.Round4(policy.Combine(w.poolSums, policy.DefaultWeights)))
 }
 
 // SnapshotAt runs sc up to at and returns the cluster as it is then, for

@@ -25,7 +25,11 @@ func TestApplyReport(t *testing.T) {
 	var out bytes.Buffer
 	pr := newProgress(&out, pl)
 	pr.ready(scheduler.Ready{
-		Journal: []scheduler.Record{{Kind: scheduler.RecRefuse, VM: "v3", Destination: "c", Policy: "evacuate", Reason: "insufficient memory"}},
+		Journal: []scheduler.Record{
+			{Kind: scheduler.RecMove, Plan: 1, Policy: "evacuate", ID: 7},
+			{Kind: scheduler.RecMove, Plan: 1, Policy: "evacuate", ID: 8},
+			{Kind: scheduler.RecRefuse, VM: "v3", Destination: "c", Policy: "evacuate", Reason: "insufficient memory"},
+		},
 		Commands: []cluster.Command{
 			cluster.StartMigration{ID: 7, VM: "v1", Source: "a", Destination: "b", Transport: cluster.TransportTLS, Cause: "evacuate"},
 			cluster.StartMigration{ID: 8, VM: "v2", Source: "a", Destination: "b", Transport: cluster.TransportTLS, Cause: "evacuate"},

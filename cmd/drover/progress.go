@@ -32,6 +32,7 @@ type progress struct {
 	round   map[int]int
 	done    []doneMove
 	refused []scheduler.Record
+	journal []scheduler.Record
 	failed  int
 	began   time.Time
 	running int
@@ -79,6 +80,7 @@ func (pr *progress) ready(rd scheduler.Ready) {
 		pr.printf("plan    %s: %d moves, %d unplaced, predicted makespan %s\n", pl.Policy, len(pl.Moves), len(pl.Unplaced),
 			pl.Makespan.Round(100*time.Millisecond))
 	}
+	pr.journal = append(pr.journal, rd.Journal...)
 	for _, r := range rd.Journal {
 		if r.Kind == scheduler.RecRefuse {
 			pr.refused = append(pr.refused, r)
@@ -246,39 +248,17 @@ func (pr *progress) report(planPath string) *reports.Report {
 		})
 	}
 	for _, rec := range pr.refused {
-		r.Migrations = append(r.Migrations, reports.Migration{VM: rec.VM, Destination: rec.Destination, Cause: rec.Policy,
-			Outcome: cluster.OutcomeRejected, Reason: rec.Reason})
+		r.Migrations = append(r.Migrations, reports.Refused(rec.At, rec.VM, rec.Destination, rec.Policy, rec.Reason))
 	}
 	sort.SliceStable(r.Migrations, func(i, j int) bool { return r.Migrations[i].StartMS < r.Migrations[j].StartMS })
 	r.SummarizeMigrations()
 	r.Summary.MaxConcurrent = pr.maxConc
 	r.Summary.OverCapacityMS = []reports.HostTime{}
-	r.Plans = []reports.Plan{}
-	for _, pl := range pr.plans {
-		rp := reports.Plan{Policy: pl.Policy, AtMS: reports.MS(pl.At), Moves: len(pl.Moves), Unplaced: len(pl.Unplaced),
-			PredictedMakespanMS: reports.MS(pl.Makespan), LowerBoundMS: reports.MS(pl.LowerBound)}
-		in := map[string]bool{}
-		for _, m := range pl.Moves {
-			in[m.VM] = true
-		}
-		first, last, seen := 0.0, 0.0, false
-		for _, m := range r.Migrations {
-			if !in[m.VM] || m.Outcome == cluster.OutcomeRejected {
-				continue
-			}
-			if !seen || m.StartMS < first {
-				first = m.StartMS
-			}
-			seen = true
-			last = max(last, m.EndMS)
-			rp.MakespanMS = last - first
-			switch m.Outcome {
-			case cluster.OutcomeCompleted, cluster.OutcomeForced, cluster.OutcomePostCopy:
-				rp.Completed++
-			}
-		}
-		r.Plans = append(r.Plans, rp)
+	plans := make([]reports.Plan, len(pr.plans))
+	for i, pl := range pr.plans {
+		plans[i] = reports.PlanOf(pl, pl.At)
 	}
+	r.SetPlans(plans, scheduler.PlanMoves(pr.journal))
 	r.Disasters = []reports.Disaster{}
 	return r
 }

@@ -1,0 +1,67 @@
+package reports
+
+import (
+	"math"
+	"time"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/plan"
+)
+
+// PlanOf is p, made at at, as a report lists it: what the plan predicted.
+// SetPlans adds what its moves did.
+func PlanOf(p *plan.Plan, at time.Duration) Plan {
+	return Plan{
+		Policy: p.Policy, AtMS: MS(at), Moves: len(p.Moves), Unplaced: len(p.Unplaced),
+		PredictedMakespanMS: MS(p.Makespan), LowerBoundMS: MS(p.LowerBound),
+		ImbalanceBefore: Round4(p.ImbalanceBefore), ImbalanceAfter: Round4(p.ImbalanceAfter),
+	}
+}
+
+// SetPlans sets r.Plans to plans, in order, and gives each plan that moved
+// anything its makespan (first start to last end) and completed count from
+// the migrations in r.Migrations that ended. moves holds, for the plans with
+// moves in the same order, their migrations' IDs (scheduler.PlanMoves). The
+// simulator and real runs report plans this one way.
+func (r *Report) SetPlans(plans []Plan, moves [][]int) {
+	byID := map[int]*Migration{}
+	for i := range r.Migrations {
+		if m := &r.Migrations[i]; m.ID != 0 && m.Outcome != cluster.OutcomeUnfinished {
+			byID[m.ID] = m
+		}
+	}
+	r.Plans = make([]Plan, 0, len(plans))
+	next := 0
+	for _, p := range plans {
+		if p.Moves > 0 && next < len(moves) {
+			first, last, seen := 0.0, 0.0, false
+			for _, id := range moves[next] {
+				m, ok := byID[id]
+				if !ok {
+					continue
+				}
+				if !seen || m.StartMS < first {
+					first = m.StartMS
+				}
+				last = max(last, m.EndMS)
+				seen = true
+				if m.Outcome.Succeeded() {
+					p.Completed++
+				}
+			}
+			p.MakespanMS = last - first
+			next++
+		}
+		r.Plans = append(r.Plans, p)
+	}
+}
+
+// Refused is a move the scheduler refused before it reached the world, as
+// a rejected migration.
+func Refused(at time.Duration, vm, destination, cause, reason string) Migration {
+	return Migration{VM: vm, Destination: destination, Cause: cause, StartMS: MS(at), EndMS: MS(at),
+		Outcome: cluster.OutcomeRejected, Reason: reason}
+}
+
+// Round4 rounds x to four decimals, as reports write ratios.
+func Round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
