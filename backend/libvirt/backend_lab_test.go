@@ -22,6 +22,7 @@ import (
 	"github.com/droverlab/drover/backend"
 	"github.com/droverlab/drover/backend/backendtest"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/units"
 )
 
 // The Backend against real daemons. Hosts: lab1 and lab3 unsecured (tcp),
@@ -84,8 +85,8 @@ func newLabBackend(cfg *Config) *Backend {
 // guest is a lab guest started on a host; its heartbeat proves it runs.
 type guest struct {
 	name, mac string
-	dirty     string // bytes/s the guest writes, as its command line takes it
-	wss       string // the memory it writes in, 16M when empty
+	dirty     string // the rate the guest writes (units.ParseRate), 4MiB/s when empty
+	wss       string // the memory it writes in (units.ParseSize), 16MiB when empty
 	disk      string // a qcow2 image attached as vda, none when empty
 	mib       int    // its memory, guestMiB when 0
 }
@@ -122,13 +123,18 @@ func launchGuest(g guest, h labHost, everywhere ...labHost) {
 	if g.mib > 0 {
 		mib = g.mib
 	}
-	xml := guestXML(g.name, mib, g.mac)
+	w := labGuest(g.name, mib, g.mac)
 	if g.dirty != "" {
-		xml = strings.Replace(xml, "drover.dirty=4M", "drover.dirty="+g.dirty, 1)
+		r, err := units.ParseRate(g.dirty, units.PageSize)
+		Expect(err).NotTo(HaveOccurred())
+		w.Dirty = int64(r)
 	}
 	if g.wss != "" {
-		xml = strings.Replace(xml, "drover.wss=16M", "drover.wss="+g.wss, 1)
+		n, err := units.ParseSize(g.wss)
+		Expect(err).NotTo(HaveOccurred())
+		w.WSS = n
 	}
+	xml := guestXML(w)
 	if g.disk != "" {
 		var d libvirtxml.Domain
 		Expect(d.Unmarshal(xml)).To(Succeed())
@@ -296,8 +302,8 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	})
 
 	Describe("conformance, between two unsecured hosts", func() {
-		fast := guest{name: "drcf1", mac: "52:54:00:dd:01:01", dirty: "2M"}
-		slow := guest{name: "drcf2", mac: "52:54:00:dd:01:02", dirty: "8M"}
+		fast := guest{name: "drcf1", mac: "52:54:00:dd:01:01", dirty: "2MiB/s"}
+		slow := guest{name: "drcf2", mac: "52:54:00:dd:01:02", dirty: "8MiB/s"}
 		backendtest.Specs(func() backendtest.Harness {
 			startGuest(fast, lab1, lab1, lab3)
 			startGuest(slow, lab1, lab1, lab3)
@@ -311,7 +317,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	})
 
 	It("reports a running TCG guest's CPU use and the dirty rate libvirt measures beside the guest's own", func() {
-		g := guest{name: "drst1", mac: "52:54:00:dd:02:01", dirty: "16M"}
+		g := guest{name: "drst1", mac: "52:54:00:dd:02:01", dirty: "16MiB/s"}
 		startGuest(g, lab1, lab1)
 		b := newLabBackend(labConfig(lab1, lab3))
 		snap, err := b.Snapshot(context.Background())
@@ -341,7 +347,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	})
 
 	It("live-migrates over TCP: the guest goes on on the destination, persistent there, gone from the source", func() {
-		g := guest{name: "drtcp1", mac: "52:54:00:dd:03:01", dirty: "8M"}
+		g := guest{name: "drtcp1", mac: "52:54:00:dd:03:01", dirty: "8MiB/s"}
 		startGuest(g, lab1, lab1, lab3)
 		b := newLabBackend(labConfig(lab1, lab3))
 		ev := &events{}
@@ -370,7 +376,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	})
 
 	It("live-migrates over TLS between secured hosts, with QEMU native TLS", func() {
-		g := guest{name: "drtls1", mac: "52:54:00:dd:04:01", dirty: "8M"}
+		g := guest{name: "drtls1", mac: "52:54:00:dd:04:01", dirty: "8MiB/s"}
 		startGuest(g, lab2, lab2, lab4)
 		b := newLabBackend(labConfig(lab2, lab4))
 		ev := &events{}
@@ -442,7 +448,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	})
 
 	It("aborts a migration capped at 1 MiB/s and leaves the guest running on its source", func() {
-		g := guest{name: "drab1", mac: "52:54:00:dd:07:01", dirty: "8M"}
+		g := guest{name: "drab1", mac: "52:54:00:dd:07:01", dirty: "8MiB/s"}
 		b, ev, was := migrateFromLab1(g, 7, cluster.MigrationOptions{Bandwidth: 1 << 20})
 		Eventually(func() int64 { p, _ := ev.progressed(7); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 1<<20))
 		p, _ := ev.progressed(7)
@@ -462,7 +468,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	// A guest that re-dirties 16 MiB four times a second cannot converge at
 	// 32 MiB/s with a 300 ms downtime limit: each round leaves ~16 MiB,
 	// above the 9.6 MiB QEMU may send while paused.
-	hot := func(name, mac string) guest { return guest{name: name, mac: mac, dirty: "64M"} }
+	hot := func(name, mac string) guest { return guest{name: name, mac: mac, dirty: "64MiB/s"} }
 	stuck := cluster.MigrationOptions{Bandwidth: 32 << 20, DowntimeLimit: 300 * time.Millisecond}
 	waitRound := func(ev *events, id, round int) {
 		GinkgoHelper()
@@ -542,7 +548,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	})
 
 	It("follows a migration to its end when drover's connection to the source drops", func() {
-		g := guest{name: "drfw1", mac: "52:54:00:dd:0b:01", dirty: "4M"}
+		g := guest{name: "drfw1", mac: "52:54:00:dd:0b:01", dirty: "4MiB/s"}
 		b, ev, was := migrateFromLab1(g, 12, cluster.MigrationOptions{Bandwidth: 16 << 20})
 		Eventually(func() int64 { p, _ := ev.progressed(12); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 16<<20))
 		b.hosts[tcpName].mu.Lock()
@@ -616,7 +622,7 @@ var _ = Describe("the libvirt backend", Ordered, func() {
 	})
 
 	It("leaves the guest running on its source when the destination daemon is killed mid-migration", func() {
-		g := guest{name: "drkill1", mac: "52:54:00:dd:08:01", dirty: "8M"}
+		g := guest{name: "drkill1", mac: "52:54:00:dd:08:01", dirty: "8MiB/s"}
 		b, ev, was := migrateFromLab1(g, 8, cluster.MigrationOptions{Bandwidth: 1 << 20})
 		Eventually(func() int64 { p, _ := ev.progressed(8); return p.Sent }).WithTimeout(30 * time.Second).Should(BeNumerically(">", 1<<20))
 		pidText, err := os.ReadFile(hostPath(tcp2Name, "/run/libvirtd.pid"))

@@ -13,7 +13,6 @@ import (
 	golibvirt "github.com/digitalocean/go-libvirt"
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-	"libvirt.org/go/libvirtxml"
 
 	"github.com/droverlab/drover/backend/pki"
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -81,45 +80,19 @@ var _ = AfterSuite(func() {
 	}
 })
 
-// guestXML is the lab guest (see e2e/lab/README.md): kernel + initrd, no
-// disk, serial console to a file, one user-mode NIC with a fixed MAC (none
-// when mac is empty). The guest writes memory at drover.dirty per second
-// within drover.wss and prints a heartbeat on its console.
-func guestXML(name string, mib int, mac string) string {
+// labGuest is the lab guest (see e2e/lab/README.md): the workload guest
+// writing 4 MiB/s within 16 MiB, with its serial console to a file the
+// specs read on each host (serialPath), no balloon and one user-mode NIC
+// with a fixed MAC (none when mac is empty).
+func labGuest(name string, mib int, mac string) Workload {
+	return Workload{Name: name, MemoryMiB: mib, WSS: 16 << 20, Dirty: 4 << 20, GuestDir: guestDir,
+		SerialFile: serialPath(name), NoBalloon: true, MAC: mac}
+}
+
+// guestXML is w's domain.
+func guestXML(w Workload) string {
 	GinkgoHelper()
-	serial := "/var/log/libvirt/qemu/" + name + "-serial.log"
-	chardev := libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: serial, Append: "on"}}
-	port := uint(0)
-	d := libvirtxml.Domain{
-		Type:   "qemu",
-		Name:   name,
-		Memory: &libvirtxml.DomainMemory{Value: uint(mib), Unit: "MiB"},
-		VCPU:   &libvirtxml.DomainVCPU{Value: 1},
-		OS: &libvirtxml.DomainOS{
-			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"},
-			Kernel:  guestDir + "/vmlinuz",
-			Initrd:  guestDir + "/initrd.gz",
-			Cmdline: "console=ttyS0 panic=-1 quiet drover.wss=16M drover.dirty=4M",
-		},
-		// Without <acpi/> libvirt passes -no-acpi, which QEMU 10 rejects.
-		Features:   &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}},
-		OnPoweroff: "destroy", OnReboot: "destroy", OnCrash: "destroy",
-		Devices: &libvirtxml.DomainDeviceList{
-			Serials: []libvirtxml.DomainSerial{{Source: &chardev, Target: &libvirtxml.DomainSerialTarget{Port: &port}}},
-			Consoles: []libvirtxml.DomainConsole{{Source: &chardev,
-				Target: &libvirtxml.DomainConsoleTarget{Type: "serial", Port: &port}}},
-			Controllers: []libvirtxml.DomainController{{Type: "usb", Model: "none"}},
-			MemBalloon:  &libvirtxml.DomainMemBalloon{Model: "none"},
-		},
-	}
-	if mac != "" {
-		d.Devices.Interfaces = []libvirtxml.DomainInterface{{
-			Source: &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}},
-			MAC:    &libvirtxml.DomainInterfaceMAC{Address: mac},
-			Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
-		}}
-	}
-	s, err := d.Marshal()
+	s, err := w.XML()
 	Expect(err).NotTo(HaveOccurred())
 	return s
 }
@@ -181,7 +154,7 @@ var _ = Describe("a tcp lab host", Ordered, func() {
 
 	It("lists a running persistent guest with its vCPUs, memory and MAC", func() {
 		l := c.Libvirt()
-		dom, err := l.DomainDefineXML(guestXML(guestName, guestMiB, guestMAC))
+		dom, err := l.DomainDefineXML(guestXML(labGuest(guestName, guestMiB, guestMAC)))
 		Expect(err).NotTo(HaveOccurred())
 		Expect(l.DomainCreate(dom)).To(Succeed())
 		DeferCleanup(func() {
@@ -205,7 +178,7 @@ var _ = Describe("a tcp lab host", Ordered, func() {
 
 	It("lists a transient guest as not persistent", func() {
 		l := c.Libvirt()
-		dom, err := l.DomainCreateXML(guestXML("drgo2", 96, ""), 0)
+		dom, err := l.DomainCreateXML(guestXML(labGuest("drgo2", 96, "")), 0)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { _ = l.DomainDestroy(dom) })
 

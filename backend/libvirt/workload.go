@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
+	"path"
 	"strings"
 
 	golibvirt "github.com/digitalocean/go-libvirt"
@@ -27,6 +29,20 @@ type Workload struct {
 	GuestDir string
 	// KVM asks for hardware virtualization; TCG otherwise.
 	KVM bool
+
+	// The knobs below keep their zero value for drover calibrate; the lab
+	// scripts (e2e/lab, through drover guest-xml) and the lab specs set them.
+
+	// SerialFile, when set, sends the serial console straight to this
+	// file (a path on the host the guest runs on) instead of to a pty
+	// logged to /var/log/libvirt/qemu/NAME-serial.log; Console cannot read
+	// such a guest.
+	SerialFile string
+	// NoBalloon leaves the virtio-balloon out (memballoon model none).
+	NoBalloon bool
+	// MAC, when set, gives the guest one user-mode virtio NIC with this
+	// address.
+	MAC string
 }
 
 // WorkloadDescription marks a domain as a workload guest, so that drover
@@ -36,13 +52,22 @@ const WorkloadDescription = "drover calibrate: workload guest (e2e/lab/guest), s
 // XML is the workload's domain. The serial console is a pty, so that it
 // can be read over libvirt's RPC from anywhere (Console), and is logged
 // on the host as well; a virtio-balloon reports the guest's free memory
-// every second, the live figure of its non-zero memory.
+// every second, the live figure of its non-zero memory. SerialFile,
+// NoBalloon and MAC change those devices (the lab's variants).
 func (w Workload) XML() (string, error) {
 	if w.Name == "" || w.MemoryMiB <= 0 || w.GuestDir == "" {
 		return "", fmt.Errorf("workload: name, memory and guest directory are required (got %q, %d MiB, %q)", w.Name, w.MemoryMiB, w.GuestDir)
 	}
 	if strings.ContainsAny(w.GuestDir, " \t\n") {
 		return "", fmt.Errorf("workload: guest directory %q has white space", w.GuestDir)
+	}
+	if w.SerialFile != "" && !path.IsAbs(w.SerialFile) {
+		return "", fmt.Errorf("workload: serial file %q is not an absolute path", w.SerialFile)
+	}
+	if w.MAC != "" {
+		if _, err := net.ParseMAC(w.MAC); err != nil {
+			return "", fmt.Errorf("workload: %v", err)
+		}
 	}
 	typ := "qemu"
 	if w.KVM {
@@ -51,6 +76,24 @@ func (w Workload) XML() (string, error) {
 	port := uint(0)
 	pty := libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}}
 	logf := &libvirtxml.DomainChardevLog{File: "/var/log/libvirt/qemu/" + w.Name + "-serial.log", Append: "on"}
+	serial := libvirtxml.DomainSerial{Source: &pty, Log: logf, Target: &libvirtxml.DomainSerialTarget{Port: &port}}
+	console := libvirtxml.DomainConsole{Source: &pty, Target: &libvirtxml.DomainConsoleTarget{Type: "serial", Port: &port}}
+	if w.SerialFile != "" {
+		file := libvirtxml.DomainChardevSource{File: &libvirtxml.DomainChardevSourceFile{Path: w.SerialFile, Append: "on"}}
+		serial.Source, serial.Log, console.Source = &file, nil, &file
+	}
+	balloon := &libvirtxml.DomainMemBalloon{Model: "virtio", Stats: &libvirtxml.DomainMemBalloonStats{Period: 1}}
+	if w.NoBalloon {
+		balloon = &libvirtxml.DomainMemBalloon{Model: "none"}
+	}
+	var nics []libvirtxml.DomainInterface
+	if w.MAC != "" {
+		nics = []libvirtxml.DomainInterface{{
+			Source: &libvirtxml.DomainInterfaceSource{User: &libvirtxml.DomainInterfaceSourceUser{}},
+			MAC:    &libvirtxml.DomainInterfaceMAC{Address: w.MAC},
+			Model:  &libvirtxml.DomainInterfaceModel{Type: "virtio"},
+		}}
+	}
 	d := libvirtxml.Domain{
 		Type:        typ,
 		Name:        w.Name,
@@ -67,12 +110,11 @@ func (w Workload) XML() (string, error) {
 		Features:   &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}},
 		OnPoweroff: "destroy", OnReboot: "destroy", OnCrash: "destroy",
 		Devices: &libvirtxml.DomainDeviceList{
-			Serials: []libvirtxml.DomainSerial{{Source: &pty, Log: logf,
-				Target: &libvirtxml.DomainSerialTarget{Port: &port}}},
-			Consoles: []libvirtxml.DomainConsole{{Source: &pty,
-				Target: &libvirtxml.DomainConsoleTarget{Type: "serial", Port: &port}}},
+			Serials:     []libvirtxml.DomainSerial{serial},
+			Consoles:    []libvirtxml.DomainConsole{console},
+			Interfaces:  nics,
 			Controllers: []libvirtxml.DomainController{{Type: "usb", Model: "none"}},
-			MemBalloon:  &libvirtxml.DomainMemBalloon{Model: "virtio", Stats: &libvirtxml.DomainMemBalloonStats{Period: 1}},
+			MemBalloon:  balloon,
 		},
 	}
 	return d.Marshal()

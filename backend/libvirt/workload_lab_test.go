@@ -7,6 +7,7 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
+	"libvirt.org/go/libvirtxml"
 
 	"github.com/droverlab/drover/calibrate/grid"
 )
@@ -52,7 +53,12 @@ var _ = Describe("the workload guest", func() {
 		c := dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
 		l := c.Libvirt()
 		name := "drwork-foreign"
-		dom, err := l.DomainDefineXML(guestXML(name, 128, ""))
+		var d libvirtxml.Domain
+		Expect(d.Unmarshal(guestXML(labGuest(name, 128, "")))).To(Succeed())
+		d.Description = "someone else's guest"
+		x, err := d.Marshal()
+		Expect(err).NotTo(HaveOccurred())
+		dom, err := l.DomainDefineXML(x)
 		Expect(err).NotTo(HaveOccurred())
 		DeferCleanup(func() { _ = l.DomainUndefine(dom) })
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

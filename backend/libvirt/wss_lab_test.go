@@ -45,10 +45,10 @@ type wssCase struct {
 var _ = Describe("the working set", func() {
 	It("is estimated from page-sampling windows: within tolerance, the truth inside the bounds", func() {
 		cases := []wssCase{
-			{g: guest{name: "drws16", wss: "16M", dirty: "8M"}, wss: 16, tolWSS: 8, tolRate: 0.45},
-			{g: guest{name: "drws64", wss: "64M", dirty: "8M"}, wss: 64, rss: true, tolRate: 0.45},
-			{g: guest{name: "drwsidle", wss: "16M", dirty: "0"}, wss: 0, tolWSS: 8, tolRate: 2},
-			{g: guest{name: "drws128", wss: "128M", dirty: "16M", mib: 256}, wss: 128, rss: true, tolRate: 0.45},
+			{g: guest{name: "drws16", wss: "16MiB", dirty: "8MiB/s"}, wss: 16, tolWSS: 8, tolRate: 0.45},
+			{g: guest{name: "drws64", wss: "64MiB", dirty: "8MiB/s"}, wss: 64, rss: true, tolRate: 0.45},
+			{g: guest{name: "drwsidle", wss: "16MiB", dirty: "0"}, wss: 0, tolWSS: 8, tolRate: 2},
+			{g: guest{name: "drws128", wss: "128MiB", dirty: "16MiB/s", mib: 256}, wss: 128, rss: true, tolRate: 0.45},
 		}
 		for _, c := range cases {
 			launchGuest(c.g, lab1, lab1)

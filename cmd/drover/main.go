@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // exitError carries a status code without printing twice.
@@ -23,7 +24,7 @@ func main() {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(simCmd(), validateCmd(), schemaCmd(), predictCmd(), genCmd(), planCmd(), pkiCmd(), reportCmd(), inventoryCmd(), applyCmd(), runCmd(), calibrateCmd())
+	root.AddCommand(simCmd(), validateCmd(), schemaCmd(), predictCmd(), genCmd(), planCmd(), pkiCmd(), reportCmd(), inventoryCmd(), applyCmd(), runCmd(), calibrateCmd(), guestXMLCmd(), policiesCmd())
 	if err := root.Execute(); err != nil {
 		var ee exitError
 		if errors.As(err, &ee) {
@@ -34,9 +35,8 @@ func main() {
 	}
 }
 
-// isTerminal reports whether f is a character device, which is all a
-// progress bar needs to know.
+// isTerminal reports whether f is a terminal, where a progress bar may
+// redraw itself (not /dev/null, which is a character device too).
 func isTerminal(f *os.File) bool {
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
 }

@@ -60,27 +60,7 @@ host_of() {
 }
 
 for g in $guests; do
-	cat >"$work/$g.xml" <<XML
-<domain type='qemu'>
-  <name>$g</name>
-  <memory unit='MiB'>128</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$guestdir/vmlinuz</kernel>
-    <initrd>$guestdir/initrd.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet drover.wss=16M drover.dirty=4M</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    <serial type='file'><source path='$(serial $g)' append='on'/><target port='0'/></serial>
-    <interface type='user'><mac address='52:54:00:dd:0a:0${g: -1}'/><model type='virtio'/></interface>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-XML
+	BALLOON=0 MAC=52:54:00:dd:0a:0${g: -1} guest_xml "$g" 128 16M 4M "$(serial $g)" "$guestdir" >"$work/$g.xml"
 	virsh -q -c $u1 define "$work/$g.xml" >/dev/null
 	virsh -q -c $u1 start $g >/dev/null
 done

@@ -64,28 +64,7 @@ slow_migrate() {
 DROVER_LAB_PKI=$state/pki-foreign "$H" up lab4 198.18.0.14 tls
 
 xml=$(mktemp)
-cat >"$xml" <<XML
-<domain type='qemu'>
-  <name>$dom</name>
-  <memory unit='MiB'>160</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$guestdir/vmlinuz</kernel>
-    <initrd>$guestdir/initrd.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet drover.wss=64M drover.dirty=16M</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff><on_reboot>destroy</on_reboot><on_crash>destroy</on_crash>
-  <devices>
-    <serial type='file'><source path='$serial' append='on'/><target port='0'/></serial>
-    <console type='file'><source path='$serial' append='on'/><target type='serial' port='0'/></console>
-    <interface type='user'><mac address='52:54:00:dd:00:01'/><model type='virtio'/></interface>
-    <controller type='usb' model='none'/>
-    <memballoon model='none'/>
-  </devices>
-</domain>
-XML
+BALLOON=0 MAC=52:54:00:dd:00:01 guest_xml "$dom" 160 64M 16M "$serial" "$guestdir" >"$xml"
 virsh -q -c "$u1" create "$xml" >/dev/null
 rm -f "$xml"
 s1=$("$H" path lab1 "$serial")

@@ -15,38 +15,31 @@ last_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null
 first_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null | head -n1 | sed -E 's/.*seq=([0-9]+) boot=([^ ]+).*/\1 \2/'; }
 
 # guest_xml NAME MEM_MIB WSS DIRTY SERIAL GUESTDIR: the heartbeat guest's domain XML on
-# stdout (TCG, kernel + initrd from GUESTDIR, no disk, serial and console to SERIAL),
-# with a virtio-balloon reporting the guest's free memory every second (BALLOON=0: none).
+# stdout, from drover guest-xml (libvirt.Workload, the guest drover calibrate boots):
+# TCG, kernel + initrd from GUESTDIR, no disk, serial and console to the file SERIAL,
+# a virtio-balloon reporting the guest's free memory every second (BALLOON=0: none),
+# one user-mode virtio NIC when MAC is set. WSS and DIRTY as the guest reads them
+# (16M: K, M, G are powers of 1024; bytes without) or in drover's units (16MiB, 16MiB/s).
+# Builds drover (drover_bin) into $drover unless it is set.
 guest_xml() {
-	cat <<XML
-<domain type='qemu'>
-  <name>$1</name>
-  <memory unit='MiB'>$2</memory>
-  <vcpu>1</vcpu>
-  <os>
-    <type arch='x86_64' machine='pc'>hvm</type>
-    <kernel>$6/vmlinuz</kernel>
-    <initrd>$6/initrd.gz</initrd>
-    <cmdline>console=ttyS0 panic=-1 quiet drover.wss=$3 drover.dirty=$4</cmdline>
-  </os>
-  <features><acpi/></features>
-  <on_poweroff>destroy</on_poweroff>
-  <on_reboot>destroy</on_reboot>
-  <on_crash>destroy</on_crash>
-  <devices>
-    <serial type='file'>
-      <source path='$5' append='on'/>
-      <target port='0'/>
-    </serial>
-    <console type='file'>
-      <source path='$5' append='on'/>
-      <target type='serial' port='0'/>
-    </console>
-    <controller type='usb' model='none'/>
-    $(if [ "${BALLOON:-1}" = 1 ]; then echo "<memballoon model='virtio'><stats period='1'/></memballoon>"; else echo "<memballoon model='none'/>"; fi)
-  </devices>
-</domain>
-XML
+	[ -n "${drover:-}" ] || drover=$(drover_bin "$repo" "$state")
+	local dirty extra=()
+	dirty=$(lab_units "$4")
+	case $dirty in *B) dirty=$dirty/s ;; esac
+	[ "${BALLOON:-1}" = 1 ] || extra+=(--no-balloon)
+	[ -z "${MAC:-}" ] || extra+=(--mac "$MAC")
+	"$drover" guest-xml --name "$1" --memory "$2" --wss "$(lab_units "$3")" --dirty "$dirty" \
+		--serial-file "$5" --guest-dir "$6" "${extra[@]}"
+}
+
+# lab_units SIZE: the guest's shorthand (16M) in drover's units (16MiB); anything else as it is.
+lab_units() {
+	case $1 in
+	*[0-9][kK]) echo "${1%?}KiB" ;;
+	*[0-9][mM]) echo "${1%?}MiB" ;;
+	*[0-9][gG]) echo "${1%?}GiB" ;;
+	*) echo "$1" ;;
+	esac
 }
 
 # drover_bin REPO STATE: the drover binary the lab scripts run: $DROVER when

@@ -3,8 +3,6 @@ package policy
 import (
 	"math"
 
-	"gonum.org/v1/gonum/stat"
-
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/filter"
 )
@@ -27,29 +25,6 @@ func PoolKey(h *cluster.Host, tls cluster.TLSMode) string { return filter.PoolKe
 // relative spread score the same.
 func Imbalance(st *cluster.State, w Weights, tls cluster.TLSMode) float64 {
 	return NewTracker(st, w, tls).Value()
-}
-
-// WeightedStdDev is the standard deviation of CPU and memory utilisation
-// over usable hosts, each weighted by its capacity (cores, bytes), combined
-// with w: a big host that is hot matters more than a small one.
-func WeightedStdDev(st *cluster.State, w Weights) float64 {
-	var cpu, mem, cw, mw []float64
-	for h := range st.Snap.Hosts {
-		host := &st.Snap.Hosts[h]
-		if !host.Usable() {
-			continue
-		}
-		cpu = append(cpu, st.CPU[h]/float64(host.CPUs))
-		mem = append(mem, float64(st.Memory[h])/float64(host.Memory))
-		cw = append(cw, float64(host.CPUs))
-		mw = append(mw, float64(host.Memory))
-	}
-	if len(cpu) == 0 {
-		return 0
-	}
-	_, sc := stat.PopMeanStdDev(cpu, cw)
-	_, sm := stat.PopMeanStdDev(mem, mw)
-	return combine(sc, sm, w)
 }
 
 func combine(c, m float64, w Weights) float64 {

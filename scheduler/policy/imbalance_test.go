@@ -124,39 +124,6 @@ var _ = Describe("Imbalance", func() {
 		Expect(policy.PoolKey(&tcp, cluster.TLSOff)).To(Equal(policy.PoolKey(&a, cluster.TLSOff)))
 	})
 
-	Describe("WeightedStdDev", func() {
-		It("weights hosts by their cores and bytes", func() {
-			// A 64-core host at half load and a 16-core host idle: weighted
-			// mean 0.4, standard deviation 0.2 (0.25 unweighted).
-			st := utilCluster([]loaded{{32, 0}, {}}, func(i int, w *HostWrapper) {
-				if i == 0 {
-					w.CPUs(64)
-				} else {
-					w.CPUs(16)
-				}
-			})
-			Expect(policy.WeightedStdDev(st, policy.Weights{CPU: 1})).To(BeNumerically("~", 0.2, 1e-12))
-			// Memory alike: 256 GiB half full, 64 GiB empty.
-			st = utilCluster([]loaded{{0, 128}, {}}, func(i int, w *HostWrapper) {
-				if i == 1 {
-					w.Memory(64 * GiB)
-				}
-			})
-			Expect(policy.WeightedStdDev(st, policy.Weights{Memory: 1})).To(BeNumerically("~", 0.2, 1e-12))
-			Expect(policy.WeightedStdDev(st, both)).To(BeNumerically("~", 0.1, 1e-12), "CPU is even (idle)")
-		})
-
-		It("equals the plain standard deviation on equal hosts", func() {
-			st := utilCluster([]loaded{{16, 128}, {}}, nil)
-			Expect(policy.WeightedStdDev(st, both)).To(BeNumerically("~", 0.25, 1e-12))
-		})
-
-		It("is 0 without usable hosts", func() {
-			st := utilCluster([]loaded{{16, 128}}, func(_ int, w *HostWrapper) { w.State(cluster.HostDown) })
-			Expect(policy.WeightedStdDev(st, both)).To(BeZero())
-		})
-	})
-
 	Describe("Tracker", func() {
 		// mixed is a random cluster with three pools (by CPU model and
 		// security) and a host in maintenance.

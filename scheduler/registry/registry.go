@@ -81,9 +81,14 @@ var balanceParams = []Param{
 	{Key: "cost_per_gib", Kind: Number, Default: fmt.Sprint(balance.DefaultCostPerGiB), Doc: "imbalance a move must remove per GiB it transfers (0: free moves)"},
 	{Key: "min_gain", Kind: Number, Default: fmt.Sprint(balance.DefaultMinGain), Doc: "least imbalance any move must remove (0: any gain)"},
 	{Key: "cooldown", Kind: Duration, Default: balance.DefaultCooldown.String(), Doc: "how long a VM rests after it moved (0: no rest)"},
-	{Key: "sources", Kind: Integer, Default: fmt.Sprint(balance.DefaultSources), Doc: "most loaded hosts that offer VMs each step"},
-	{Key: "dests", Kind: Integer, Default: fmt.Sprint(balance.DefaultDests), Doc: "least loaded hosts of each pool that may receive them"},
+	sourcesParam, destsParam,
 }
+
+// The search balance and greedy-cv share.
+var (
+	sourcesParam = Param{Key: "sources", Kind: Integer, Default: fmt.Sprint(balance.DefaultSources), Doc: "most loaded hosts that offer VMs each step"}
+	destsParam   = Param{Key: "dests", Kind: Integer, Default: fmt.Sprint(balance.DefaultDests), Doc: "least loaded hosts of each pool that may receive them"}
+)
 
 func balanceArgs(p *params, s Settings) balance.Args {
 	a := balance.Args{Threshold: s.Threshold, Hysteresis: s.Hysteresis, MaxMoves: s.MaxMoves}
@@ -108,11 +113,14 @@ func buildEvacuate(p *params, _ Settings) (policy.Policy, error) {
 var Specs = []Spec{
 	{Name: balance.Name, Doc: "periodic: CPU and memory balance with a cost per moved GiB", Params: balanceParams,
 		build: func(p *params, s Settings) (policy.Policy, error) { return balance.New(balanceArgs(p, s)) }},
-	{Name: balance.GreedyCVName, Doc: "periodic baseline: CloudStack DRS's greedy coefficient of variation",
-		Params: append(slices.Clone(balanceParams), Param{Key: "metric", Kind: Enum, Values: []string{"memory", "cpu"}, Default: "memory",
-			Doc: "the one metric balanced"}),
+	{Name: balance.GreedyCVName, Doc: "periodic baseline: CloudStack DRS's greedy coefficient of variation (no cost, cooldown or hysteresis)",
+		Params: []Param{
+			{Key: "metric", Kind: Enum, Values: []string{"memory", "cpu"}, Default: "memory", Doc: "the one metric balanced"},
+			sourcesParam, destsParam,
+		},
 		build: func(p *params, s Settings) (policy.Policy, error) {
-			a := balanceArgs(p, s)
+			a := balance.Args{Threshold: s.Threshold, Hysteresis: s.Hysteresis, MaxMoves: s.MaxMoves,
+				Sources: p.int("sources"), Dests: p.int("dests")}
 			switch m := p.enum("metric", "memory"); m {
 			case "memory":
 				a.Weights.CPU, a.Weights.Memory = 0, 1
@@ -169,7 +177,9 @@ type ParamError struct {
 	Msg         string
 }
 
-func (e *ParamError) Error() string { return fmt.Sprintf("policy %s: param %s: %s", e.Policy, e.Key, e.Msg) }
+func (e *ParamError) Error() string {
+	return fmt.Sprintf("policy %s: param %s: %s", e.Policy, e.Key, e.Msg)
+}
 
 // CheckParam checks one parameter of the policy called name without
 // building it (nil when fine).

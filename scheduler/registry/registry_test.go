@@ -153,6 +153,8 @@ var _ = Describe("registry", func() {
 		Entry("balance: another policy's parameters", "balance", params("margin", "0.2", "spread_weight", "3"),
 			`policy balance: param margin: not a parameter of balance (known: cooldown, cost_per_gib, cpu_weight, dests, memory_weight, min_gain, sources)`,
 			`policy balance: param spread_weight: not a parameter of balance`),
+		Entry("greedy-cv: balance's knobs it would ignore", "greedy-cv", params("cooldown", "5m"),
+			`policy greedy-cv: param cooldown: not a parameter of greedy-cv (known: dests, metric, sources)`),
 		Entry("fixed-batch has none", "fixed-batch", params("spread_weight", "3"),
 			`policy fixed-batch: param spread_weight: not a parameter of fixed-batch (it has none)`),
 		Entry("greedy-cv: an unknown metric", "greedy-cv", params("metric", "disk", "dests", "1.5"),
