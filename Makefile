@@ -15,7 +15,7 @@ setup:
 	@$(GO) mod download
 
 build: setup
-	$(GO) build -o $(BIN) ./cmd/drover
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/drover
 
 # The main job on a bundled scenario: simulate it and print the summary.
 demo: build
@@ -44,7 +44,7 @@ fuzz: setup
 e2e: setup
 	e2e/lab/install.sh
 	DROVER_LAB=1 $(GO) test -count=1 -timeout 25m ./backend/libvirt/
-	$(GO) build -o $(BIN) ./cmd/drover
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/drover
 	DROVER=$(CURDIR)/$(BIN) e2e/lab/apply.sh
 	# Plan against apply on three dirtying guests with the lab's profile;
 	# fails if a guest is lost or the median error is above 25%.

@@ -1,11 +1,12 @@
 package reports
 
 import (
+	"bytes"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 
+	"github.com/google/renameio/v2"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -43,13 +44,9 @@ func (cv *canvas) split(h vg.Length) (top, bottom draw.Canvas) {
 }
 
 func (cv *canvas) save(path string) error {
-	f, err := os.Create(path)
-	if err != nil {
+	var buf bytes.Buffer
+	if _, err := cv.c.WriteTo(io.Writer(&buf)); err != nil {
 		return err
 	}
-	if _, err := cv.c.WriteTo(io.Writer(f)); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return renameio.WriteFile(path, buf.Bytes(), 0o644)
 }

@@ -4,6 +4,7 @@
 package reports
 
 import (
+	"bytes"
 	"cmp"
 	"encoding/json"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/google/renameio/v2"
 )
 
 // Report is the outcome of one simulation run. Times are milliseconds since
@@ -255,21 +257,19 @@ func (r *Report) WriteJSON(w io.Writer) error {
 	return enc.Encode(r)
 }
 
-// Save writes dir/report.json, creating dir.
+// Save writes dir/report.json, creating dir. The file appears whole or
+// not at all (a temporary file renamed over it): a run that fails while
+// writing leaves the report before it, never an empty or half one.
 func (r *Report) Save(dir string) (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
+	var buf bytes.Buffer
+	if err := r.WriteJSON(&buf); err != nil {
+		return "", err
+	}
 	path := filepath.Join(dir, "report.json")
-	f, err := os.Create(path)
-	if err != nil {
-		return "", err
-	}
-	if err := r.WriteJSON(f); err != nil {
-		f.Close()
-		return "", err
-	}
-	return path, f.Close()
+	return path, renameio.WriteFile(path, buf.Bytes(), 0o644)
 }
 
 // Load reads a report.json.

@@ -107,6 +107,9 @@ func (e *Errors) finish(main string) error {
 			out = append(out, x)
 		}
 	}
+	if n := len(out) - MaxErrors; n > 0 {
+		out = append(out[:MaxErrors], Error{Pos: Pos{File: main}, Msg: fmt.Sprintf("and %d more problems", n)})
+	}
 	*e = out
 	return e
 }

@@ -155,7 +155,7 @@ var _ = Describe("Parse errors", func() {
 		Entry("event with no kind", base+"events: [{at: 1m}]\n", "testdata/t.yaml:7:10: events[0]: event has no kind; add one of migrate, host_crash"),
 		Entry("event without at", base+"events: [{host_crash: h1}]\n", `testdata/t.yaml:7:10: events[0]: missing required field "at" in event`),
 		Entry("disaster fails before warning", base+"events: [{at: 5m, disaster_warning: {zone: b, fails_at: 1m}}]\n", "testdata/t.yaml:7:57: events[0].disaster_warning.fails_at: fails_at 1m is before the warning at 5m"),
-		Entry("load spike factor", base+"vms: [{names: v, hosts: h1, vcpus: 1, memory: 1GiB}]\nevents: [{at: 5m, load_spike: {vms: v, factor: 0, for: 1m}}]\n", "testdata/t.yaml:8:48: events[0].load_spike.factor: must be more than 0, got 0"),
+		Entry("load spike factor", base+"vms: [{names: v, hosts: h1, vcpus: 1, memory: 1GiB}]\nevents: [{at: 5m, load_spike: {vms: v, factor: 0, for: 1m}}]\n", "testdata/t.yaml:8:48: events[0].load_spike.factor: must be more than 0 and at most 1000, got 0"),
 		Entry("many unknown hosts, counted", base+"events: [{at: 5m, maintenance: \"q[1-9]\"}]\n", `testdata/t.yaml:7:32: events[0].maintenance: and 6 more unknown hosts`),
 		Entry("unknown host in maintenance", base+"events: [{at: 5m, maintenance: \"h[3-4]\"}]\n", `testdata/t.yaml:7:32: events[0].maintenance: unknown host "h4"`),
 	)

@@ -133,3 +133,16 @@ func benchLoad(b *testing.B, opts scenarios.GenOptions) {
 		}
 	}
 }
+
+// BenchmarkHostile validates a 1 MB file of junk keys (BENCHMARKS.md: the
+// bound is 1 s and 200 MB).
+func BenchmarkHostile(b *testing.B) {
+	data := hostile()
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := scenarios.Parse("hostile.yaml", data); err == nil {
+			b.Fatal("a hostile file passed")
+		}
+	}
+}

@@ -20,7 +20,14 @@ import (
 // Problems in the file come back as a *Errors; a file that cannot be read
 // gives the error of os.ReadFile (errors.Is(err, fs.ErrNotExist) works).
 func Load(path string) (*Scenario, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	defer f.Close()
+	// Read one byte past the bound, so a huge file is refused without
+	// being read whole.
+	data, err := io.ReadAll(io.LimitReader(f, MaxFileBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("scenarios: %w", err)
 	}
@@ -32,6 +39,9 @@ func Load(path string) (*Scenario, error) {
 // holding every problem found, sorted by position. Parse never panics.
 func Parse(file string, data []byte) (*Scenario, error) {
 	var errs Errors
+	if !prescan(file, data, &errs) {
+		return nil, errs.finish(file)
+	}
 	root, ok := parseYAML(file, data, &errs)
 	if !ok {
 		return nil, errs.finish(file)

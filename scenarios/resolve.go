@@ -288,19 +288,23 @@ func (r *resolver) resolveSim() {
 			s.Seed = *raw.Seed
 		}
 		if raw.Duration != nil {
-			if s.Duration = time.Duration(*raw.Duration); s.Duration <= 0 {
+			switch s.Duration = time.Duration(*raw.Duration); {
+			case s.Duration <= 0:
 				r.errf(&raw.meta, "duration", "must be more than 0, got %s", formatDuration(s.Duration))
+				s.Duration = time.Hour
+			case s.Duration > MaxDuration:
+				r.errf(&raw.meta, "duration", "must be at most %s (a year), got %s", formatDuration(MaxDuration), formatDuration(s.Duration))
 				s.Duration = time.Hour
 			}
 		}
 		if raw.SampleInterval != nil {
-			if s.SampleInterval = time.Duration(*raw.SampleInterval); s.SampleInterval <= 0 {
-				r.errf(&raw.meta, "sample_interval", "must be more than 0, got %s", formatDuration(s.SampleInterval))
+			if s.SampleInterval = time.Duration(*raw.SampleInterval); !r.atLeast(&raw.meta, "sample_interval", s.SampleInterval, MinInterval) {
 				s.SampleInterval = 5 * time.Minute
 			}
 		}
 	}
 	r.sc.Sim = s
+	r.checkBudget()
 }
 
 func (r *resolver) resolveZones() {
@@ -812,9 +816,8 @@ func (r *resolver) resolvePolicy() {
 		p.Name = *raw.Name
 	}
 	if raw.Interval != nil {
-		if p.Interval = time.Duration(*raw.Interval); p.Interval <= 0 {
-			r.errf(&raw.meta, "interval", "must be more than 0")
-		}
+		p.Interval = time.Duration(*raw.Interval)
+		r.atLeast(&raw.meta, "interval", p.Interval, MinInterval)
 	}
 	if raw.TLS != nil {
 		p.TLS = cluster.TLSMode(*raw.TLS)

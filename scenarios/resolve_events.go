@@ -181,8 +181,8 @@ func (r *resolver) resolveEvent(e *rawEvent) []Event {
 		}
 		u.flush()
 		if s.Factor != nil {
-			if ev.Factor = *s.Factor; ev.Factor <= 0 {
-				r.errf(&s.meta, "factor", "must be more than 0, got %g", ev.Factor)
+			if ev.Factor = *s.Factor; !(ev.Factor > 0 && ev.Factor <= MaxFactor) {
+				r.errf(&s.meta, "factor", "must be more than 0 and at most %g, got %g", MaxFactor, ev.Factor)
 				good = false
 			}
 		}

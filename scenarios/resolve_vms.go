@@ -222,8 +222,7 @@ func (r *resolver) demand(m *meta, c *cpuSpec, vcpus int) (Demand, bool) {
 	if hasTrace {
 		d := Demand{Kind: DemandTrace, TraceInterval: r.sc.Sim.SampleInterval}
 		if mod.Interval != nil {
-			if d.TraceInterval = time.Duration(*mod.Interval); d.TraceInterval <= 0 {
-				r.errf(&mod.meta, "interval", "must be more than 0")
+			if d.TraceInterval = time.Duration(*mod.Interval); !r.atLeast(&mod.meta, "interval", d.TraceInterval, MinInterval) {
 				return d, false
 			}
 		}
@@ -268,8 +267,7 @@ func (r *resolver) demand(m *meta, c *cpuSpec, vcpus int) (Demand, bool) {
 		d.Walk.Max = max(d.Walk.Start, d.Walk.Min)
 	}
 	if w.Interval != nil {
-		if d.Walk.Interval = time.Duration(*w.Interval); d.Walk.Interval <= 0 {
-			r.errf(&w.meta, "interval", "must be more than 0")
+		if d.Walk.Interval = time.Duration(*w.Interval); !r.atLeast(&w.meta, "interval", d.Walk.Interval, MinInterval) {
 			ok = false
 		}
 	}

@@ -7,6 +7,7 @@ package sim
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -31,7 +32,17 @@ type Options struct {
 	// Policy and Evacuation replace the scenario's (for comparisons).
 	Policy     *string
 	Evacuation *string
+	// MaxEvents bounds the events a run may process (0: DefaultMaxEvents;
+	// negative: no bound); a run that needs more ends with ErrBudget.
+	MaxEvents int64
 }
+
+// DefaultMaxEvents is a thousand times what the generated 1,000-host day
+// needs (48,000): a run that needs more is almost surely a mistake.
+const DefaultMaxEvents = 50_000_000
+
+// ErrBudget is wrapped by the error of a run that exceeded its event budget.
+var ErrBudget = errors.New("event budget exceeded")
 
 // PolicyOf is sc's policy with the replacements o asks for.
 func (o Options) PolicyOf(sc *scenarios.Scenario) scheduler.Policy {
@@ -77,7 +88,9 @@ func RunFull(sc *scenarios.Scenario, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	w.run()
+	if err := w.run(); err != nil {
+		return nil, err
+	}
 	return &Result{Report: w.report(), Journal: w.journal}, nil
 }
 
@@ -260,8 +273,15 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 	return w, nil
 }
 
-func (w *world) run() {
+func (w *world) run() error {
 	total := w.sc.Sim.Duration
+	budget := uint64(w.opts.MaxEvents)
+	switch {
+	case w.opts.MaxEvents == 0:
+		budget = DefaultMaxEvents
+	case w.opts.MaxEvents < 0:
+		budget = math.MaxUint64
+	}
 	for i := range w.sc.Events {
 		w.eng.Schedule(w.sc.Events[i].At, evScenario, int32(i), 0)
 	}
@@ -282,6 +302,10 @@ func (w *world) run() {
 		ev, ok := w.eng.Next(total)
 		if !ok {
 			break
+		}
+		if w.eng.Processed > budget {
+			return fmt.Errorf("sim: %w: %d events by %s of %s; give --max-events to allow more", ErrBudget, budget,
+				w.eng.Now().Round(time.Second), total)
 		}
 		w.process(ev)
 		if w.opts.Progress != nil && w.eng.Processed&0xffff == 0 {
@@ -305,6 +329,7 @@ func (w *world) run() {
 	if w.opts.Progress != nil {
 		w.opts.Progress(total, total)
 	}
+	return nil
 }
 
 // process handles an event and, once the instant's last event is handled,

@@ -64,7 +64,7 @@ func applyCmd() *cobra.Command {
 			var jf *os.File
 			if _, err := os.Stat(journal); err == nil {
 				if !resume {
-					return fmt.Errorf("journal %s exists: --resume to continue that run, or remove it to start over", journal)
+					return badInput("journal %s exists: --resume to continue that run, or remove it to start over", journal)
 				}
 				f, recs, err := driver.OpenJournal(journal)
 				if err != nil {
@@ -82,7 +82,7 @@ func applyCmd() *cobra.Command {
 				fmt.Fprintf(out, "resuming from %s (%d records)\n", journal, len(recs))
 			} else {
 				if resume {
-					return fmt.Errorf("--resume: no journal %s", journal)
+					return badInput("--resume: no journal %s", journal)
 				}
 				if jf, err = os.OpenFile(journal, os.O_CREATE|os.O_EXCL|os.O_WRONLY|os.O_APPEND, 0o644); err != nil {
 					return err
@@ -94,19 +94,16 @@ func applyCmd() *cobra.Command {
 			defer jf.Close()
 
 			run := live{b: b, log: log, journal: jf, pl: pl, outDir: outDir, label: args[0], profile: ccfg.Settings.Migration.Profile.Name}
-			failed, err := run.drive(ctx, out, core, []cluster.Event{scheduler.PlanSubmitted{Plan: pl}})
+			status, err := run.drive(ctx, out, core, []cluster.Event{scheduler.PlanSubmitted{Plan: pl}})
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintf(out, "interrupted: running migrations aborted; continue with --resume (journal %s)\n", journal)
-				return exitError{130}
+				return exitError{exitInterrupted}
 			}
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(out, "journal: %s\n", journal)
-			if failed > 0 {
-				return exitError{1}
-			}
-			return nil
+			return status
 		},
 	}
 	f := c.Flags()

@@ -22,7 +22,7 @@ func openInventory(file string) (*libvirt.Config, *libvirt.Backend, *slog.Logger
 	cfg, err := libvirt.LoadConfig(file)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		return nil, nil, nil, exitError{2}
+		return nil, nil, nil, exitError{exitBadInput}
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	b, err := libvirt.New(cfg, log)
@@ -63,8 +63,8 @@ type live struct {
 
 // drive runs core on the wall clock until it is done or ctx ends, shows
 // progress on out, and writes the report. It returns driver.Run's error
-// and how many moves did not end on their destination.
-func (l live) drive(ctx context.Context, out io.Writer, core *scheduler.Core, initial []cluster.Event) (int, error) {
+// and the exit status the moves call for (movesExit).
+func (l live) drive(ctx context.Context, out io.Writer, core *scheduler.Core, initial []cluster.Event) (error, error) {
 	pr := newProgress(out, l.pl)
 	pr.profile = l.profile
 	err := driver.Run(ctx, core, l.b, initial, driver.Options{
@@ -74,9 +74,9 @@ func (l live) drive(ctx context.Context, out io.Writer, core *scheduler.Core, in
 	if l.outDir != "" {
 		path, rerr := pr.report(l.label).Save(l.outDir)
 		if rerr != nil {
-			return pr.failed, rerr
+			return nil, rerr
 		}
 		fmt.Fprintf(out, "report: %s\n", path)
 	}
-	return pr.failed, err
+	return pr.exit(), err
 }

@@ -12,27 +12,33 @@ import (
 	"golang.org/x/term"
 )
 
-// exitError carries a status code without printing twice.
-type exitError struct{ code int }
-
-func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
-
 func main() {
+	if err := newRoot().Execute(); err != nil {
+		var ee exitError
+		if !errors.As(err, &ee) {
+			fmt.Fprintln(os.Stderr, "drover:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// newRoot is the command tree.
+func newRoot() *cobra.Command {
 	root := &cobra.Command{
 		Use:           "drover",
 		Short:         "Plan, simulate and carry out live migrations of VMs between KVM hosts",
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version(),
+		Long: "Plan, simulate and carry out live migrations of VMs between KVM hosts.\n\n" +
+			"Exit codes, the same for every command: 0 ok; 1 failed; 2 bad input or usage (nothing was done);\n" +
+			"3 partial (some moves failed or VMs were left unplaced); 4 refused (nothing was done: every move\n" +
+			"was refused, or the plan is stale); 130 interrupted.",
 	}
-	root.AddCommand(simCmd(), validateCmd(), schemaCmd(), predictCmd(), genCmd(), planCmd(), pkiCmd(), reportCmd(), inventoryCmd(), applyCmd(), runCmd(), calibrateCmd(), guestXMLCmd(), policiesCmd())
-	if err := root.Execute(); err != nil {
-		var ee exitError
-		if errors.As(err, &ee) {
-			os.Exit(ee.code)
-		}
-		fmt.Fprintln(os.Stderr, "drover:", err)
-		os.Exit(1)
-	}
+	root.AddCommand(simCmd(), validateCmd(), schemaCmd(), predictCmd(), genCmd(), planCmd(), pkiCmd(), reportCmd(), inventoryCmd(),
+		applyCmd(), runCmd(), calibrateCmd(), guestXMLCmd(), policiesCmd(), versionCmd())
+	markUsage(root)
+	return root
 }
 
 // isTerminal reports whether f is a terminal, where a progress bar may

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/droverlab/drover/backend/pki"
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // pkiCmd is `drover pki`: the cluster CA, host and client certificates for
@@ -190,7 +191,7 @@ func pkiInspectCmd() *cobra.Command {
 			}
 			if !r.Valid {
 				fmt.Fprintf(w, "host %q under %s: invalid (%d of %d checks failed)\n", r.Host, root, len(r.Failures()), len(r.Findings))
-				return exitError{1}
+				return exitError{exitFailed}
 			}
 			fmt.Fprintf(w, "host %q under %s: valid\n", r.Host, root)
 			return nil
@@ -231,6 +232,9 @@ func pkiProbeCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s: %s (%s)\n", args[0], st, why)
+			if st == cluster.Invalid {
+				return exitError{exitFailed} // no migration may touch it
+			}
 			return nil
 		},
 	}

@@ -1,11 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/droverlab/drover/scenarios"
@@ -18,7 +20,7 @@ import (
 func planCmd() *cobra.Command {
 	var (
 		name, hosts, zone, out, inv string
-		at, deadline                time.Duration
+		at, deadline, failsAt       time.Duration
 		explain                     bool
 	)
 	c := &cobra.Command{
@@ -43,18 +45,27 @@ func planCmd() *cobra.Command {
 				sc, err = scenarios.Load(args[0])
 				if err != nil {
 					fmt.Fprintln(os.Stderr, err)
-					return exitError{2}
+					return exitError{exitBadInput}
 				}
 			default:
-				return fmt.Errorf("give a scenario file or --inventory FILE, not both")
+				return badInput("give a scenario file or --inventory FILE, not both")
+			}
+			if at < 0 || inv == "" && at > sc.Sim.Duration {
+				return badInput("--at %s: want a time within the scenario, 0 to %s", at, sc.Sim.Duration)
+			}
+			if cmd.Flags().Changed("deadline") && cmd.Flags().Changed("fails-at") {
+				return badInput("give --deadline (from --at) or --fails-at (from the scenario's start), not both")
+			}
+			if deadline < 0 || failsAt < 0 {
+				return badInput("--deadline and --fails-at must not be negative")
 			}
 			cfg, err := scheduler.NewConfig(sc.Policy, sc.Migration)
 			if err != nil {
-				return err
+				return badInput("%v", err)
 			}
 			pol, err := registry.New(name, sc.Policy.Settings(name))
 			if err != nil {
-				return err
+				return badInput("--policy %s: %v", name, err)
 			}
 			in := &policy.Input{Now: at, Settings: cfg.Settings}
 			in.Explain = explain
@@ -70,20 +81,34 @@ func planCmd() *cobra.Command {
 					}
 				}
 				if len(in.Drain) == 0 {
-					return fmt.Errorf("--hosts: no hosts to drain (and the scenario requests no maintenance)")
+					return badInput("--hosts: no hosts to drain (and the scenario requests no maintenance)")
 				}
 			case "disaster":
-				in.Zone, in.Deadline = zone, deadline
+				// --deadline counts from --at, as drover run's counts from
+				// now; --fails-at is the scenario's own clock.
+				in.Zone = zone
+				switch {
+				case failsAt > 0:
+					in.Deadline = failsAt
+				case deadline > 0:
+					in.Deadline = at + deadline
+				}
 				for _, e := range sc.Events {
-					if e.Kind == scenarios.EventDisasterWarning && in.Zone == "" {
+					if e.Kind == scenarios.EventDisasterWarning && (in.Zone == "" || in.Zone == e.Zone) {
 						in.Zone = e.Zone
 						if in.Deadline == 0 {
 							in.Deadline = e.FailsAt - e.At + at
 						}
+						break
 					}
 				}
-				if in.Zone == "" || in.Deadline <= at {
-					return fmt.Errorf("--zone and --deadline are needed (the scenario warns of no disaster)")
+				switch {
+				case in.Zone == "":
+					return badInput("--zone is needed: the scenario warns of no disaster")
+				case in.Deadline == 0:
+					return badInput("--deadline (or --fails-at) is needed: the scenario warns zone %s of no disaster", in.Zone)
+				case in.Deadline <= at:
+					return badInput("the zone fails at %s, not after --at %s", in.Deadline, at)
 				}
 			}
 			snap, err := sim.SnapshotAt(sc, at, sim.Options{})
@@ -93,7 +118,7 @@ func planCmd() *cobra.Command {
 			in.Snap = snap
 			p, err := pol.Plan(in)
 			if err != nil {
-				return err
+				return badInput("%v", err)
 			}
 			p.WriteTable(cmd.OutOrStdout())
 			if explain {
@@ -103,18 +128,17 @@ func planCmd() *cobra.Command {
 				}
 			}
 			if out != "" {
-				f, err := os.Create(out)
-				if err != nil {
+				var buf bytes.Buffer
+				if err := p.WriteJSON(&buf); err != nil {
 					return err
 				}
-				if err := p.WriteJSON(f); err != nil {
-					f.Close()
-					return err
-				}
-				if err := f.Close(); err != nil {
+				if err := renameio.WriteFile(out, buf.Bytes(), 0o644); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "plan: %s\n", out)
+			}
+			if len(p.Unplaced) > 0 {
+				return exitError{exitPartial} // the table above says which and why
 			}
 			return nil
 		},
@@ -123,7 +147,8 @@ func planCmd() *cobra.Command {
 	f.StringVar(&name, "policy", "balance", "balance, greedy-cv, consolidate, evacuate, fixed-batch or disaster")
 	f.StringVar(&hosts, "hosts", "", "hosts to drain, comma-separated (evacuate, fixed-batch)")
 	f.StringVar(&zone, "zone", "", "zone predicted to fail (disaster)")
-	f.DurationVar(&deadline, "deadline", 0, "when the zone fails, from the start of the scenario (disaster)")
+	f.DurationVar(&deadline, "deadline", 0, "how long after --at the zone fails (disaster), as drover run's --deadline counts from now")
+	f.DurationVar(&failsAt, "fails-at", 0, "when the zone fails on the scenario's clock (disaster), instead of --deadline")
 	f.DurationVar(&at, "at", 0, "plan on the cluster as it is at this time of the scenario")
 	f.BoolVar(&explain, "explain", false, "list every host refused for every VM, and why")
 	f.StringVar(&out, "out", "", "write the plan as JSON")

@@ -225,6 +225,16 @@ func (pr *progress) finish() {
 	}
 }
 
+// exit is the status the run's moves call for: moves that failed, were
+// refused or found no host count against it.
+func (pr *progress) exit() error {
+	unplaced := 0
+	for _, pl := range pr.plans {
+		unplaced += len(pl.Unplaced)
+	}
+	return movesExit(len(pr.done)-pr.failed, pr.failed, len(pr.refused)+unplaced)
+}
+
 // report is the run in the format of drover sim's reports, so `drover
 // report` reads, compares and charts real runs too. Times are from the
 // start of this apply; each migration's predicted_ms is the plan's.

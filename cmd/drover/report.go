@@ -21,6 +21,12 @@ func reportCmd() *cobra.Command {
 			"migration of one run as CSV.",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if format != "md" && format != "csv" {
+				return badInput("--format %q: want md or csv", format)
+			}
+			if migrations && (chart != "" || cmd.Flags().Changed("format")) {
+				return badInput("--migrations prints CSV of one run; it takes neither --chart nor --format")
+			}
 			var reps []*reports.Report
 			var names []string
 			for _, dir := range args {
@@ -30,25 +36,29 @@ func reportCmd() *cobra.Command {
 				}
 				r, err := reports.Load(path)
 				if err != nil {
-					return err
+					return badInput("%v", err)
 				}
 				reps = append(reps, r)
 				names = append(names, filepath.Base(filepath.Clean(dir)))
+			}
+			if migrations {
+				if len(reps) != 1 {
+					return badInput("--migrations takes one run")
+				}
+				return reps[0].WriteMigrationsCSV(cmd.OutOrStdout())
+			}
+			// The comparison is printed with or without a chart: --chart
+			// adds a file, it does not replace the table.
+			if err := reports.Compare(cmd.OutOrStdout(), format, names, reps); err != nil {
+				return err
 			}
 			if chart != "" {
 				if err := reports.Chart(chart, names, reps); err != nil {
 					return err
 				}
 				fmt.Fprintf(cmd.OutOrStdout(), "chart: %s\n", chart)
-				return nil
 			}
-			if migrations {
-				if len(reps) != 1 {
-					return fmt.Errorf("--migrations takes one run")
-				}
-				return reps[0].WriteMigrationsCSV(cmd.OutOrStdout())
-			}
-			return reports.Compare(cmd.OutOrStdout(), format, names, reps)
+			return nil
 		},
 	}
 	c.Flags().StringVar(&format, "format", "md", "md or csv")

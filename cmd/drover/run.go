@@ -48,12 +48,12 @@ func runCmd() *cobra.Command {
 			}
 			if zone != "" {
 				if deadline <= 0 {
-					return fmt.Errorf("--disaster needs --deadline")
+					return badInput("--disaster needs --deadline")
 				}
 				initial = append(initial, cluster.DisasterWarning{Zone: zone, FailsAt: deadline})
 			}
 			if len(initial) == 0 && !forever {
-				return fmt.Errorf("nothing to do: give --drain, --disaster or --policy")
+				return badInput("nothing to do: give --drain, --disaster or --policy")
 			}
 			if journal == "" {
 				journal = fmt.Sprintf("drover-run-%s.journal.jsonl", time.Now().UTC().Format("20060102T150405Z"))
@@ -80,20 +80,18 @@ func runCmd() *cobra.Command {
 			}
 			out := cmd.OutOrStdout()
 			run := live{b: b, log: log, journal: jf, forever: forever, outDir: outDir, label: "run " + inv, profile: ccfg.Settings.Migration.Profile.Name}
-			failed, err := run.drive(ctx, out, core, initial)
+			status, err := run.drive(ctx, out, core, initial)
 			fmt.Fprintf(out, "journal: %s\n", journal)
 			switch {
 			case forever && (errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)):
-				return nil // the operator's or --for's end of a periodic run
+				return status // the operator's or --for's end of a periodic run
 			case errors.Is(err, context.Canceled):
 				fmt.Fprintln(out, "interrupted: running migrations aborted")
-				return exitError{130}
+				return exitError{exitInterrupted}
 			case err != nil:
 				return err
-			case failed > 0:
-				return exitError{1}
 			}
-			return nil
+			return status
 		},
 	}
 	f := c.Flags()

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
@@ -23,6 +24,7 @@ func simCmd() *cobra.Command {
 		out              string
 		noProgr          bool
 		policy, evacuate string
+		maxEvents        int64
 	)
 	c := &cobra.Command{
 		Use:   "sim SCENARIO.yaml",
@@ -32,7 +34,7 @@ func simCmd() *cobra.Command {
 			sc, err := scenarios.Load(args[0])
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
-				return exitError{2}
+				return exitError{exitBadInput}
 			}
 			var opts sim.Options
 			if cmd.Flags().Changed("seed") {
@@ -43,6 +45,13 @@ func simCmd() *cobra.Command {
 			}
 			if cmd.Flags().Changed("evacuation") {
 				opts.Evacuation = &evacuate
+			}
+			if maxEvents != 0 {
+				opts.MaxEvents = maxEvents
+			}
+			// The flags' policy names are checked before anything runs.
+			if _, err := scheduler.NewConfig(opts.PolicyOf(sc), sc.Migration); err != nil {
+				return badInput("%v", err)
 			}
 			var bar *mpb.Bar
 			var progress *mpb.Progress
@@ -81,29 +90,29 @@ func simCmd() *cobra.Command {
 	c.Flags().BoolVar(&noProgr, "no-progress", false, "never show a progress bar")
 	c.Flags().StringVar(&policy, "policy", "", "periodic policy instead of the scenario's: balance, greedy-cv, consolidate, or \"\" for none")
 	c.Flags().StringVar(&evacuate, "evacuation", "", "evacuation strategy instead of the scenario's: planned or fixed-batch")
+	c.Flags().Int64Var(&maxEvents, "max-events", 0, fmt.Sprintf("stop a run that needs more events than this (default %d; -1: no bound)", sim.DefaultMaxEvents))
 	return c
 }
 
 // writeJournal writes the scheduler's journal, one JSON record a line, as
 // a real driver appends it: what was decided, started and ended, and why.
 func writeJournal(path string, records []scheduler.Record) error {
-	f, err := os.Create(path)
+	f, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644))
 	if err != nil {
 		return err
 	}
+	defer f.Cleanup()
 	w := bufio.NewWriter(f)
 	enc := json.NewEncoder(w)
 	for i := range records {
 		if err := enc.Encode(&records[i]); err != nil {
-			f.Close()
 			return err
 		}
 	}
 	if err := w.Flush(); err != nil {
-		f.Close()
 		return err
 	}
-	return f.Close()
+	return f.CloseAtomicallyReplace()
 }
 
 func validateCmd() *cobra.Command {
@@ -123,7 +132,7 @@ func validateCmd() *cobra.Command {
 				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d hosts, %d vms, %d events)\n", a, len(sc.Hosts), len(sc.VMs), len(sc.Events))
 			}
 			if bad {
-				return exitError{1}
+				return exitError{exitBadInput}
 			}
 			return nil
 		},
