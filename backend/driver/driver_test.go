@@ -345,3 +345,17 @@ func newCore(cfg scheduler.Config) *scheduler.Core {
 	Expect(err).NotTo(HaveOccurred())
 	return c
 }
+
+var _ = Describe("LockJournal", func() {
+	It("lets one run hold a journal and refuses a second until the first lets go", func() {
+		path := filepath.Join(GinkgoT().TempDir(), "plan.json.journal.jsonl")
+		unlock, err := driver.LockJournal(path)
+		Expect(err).NotTo(HaveOccurred())
+		_, err = driver.LockJournal(path)
+		Expect(err).To(MatchError(driver.ErrJournalLocked))
+		Expect(unlock()).To(Succeed())
+		again, err := driver.LockJournal(path)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(again()).To(Succeed())
+	})
+})

@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/droverlab/drover/scheduler"
+	"github.com/gofrs/flock"
 )
 
 // ReadJournal reads a journal Run wrote (Options.Journal): one
@@ -99,4 +100,25 @@ func readJournal(r io.Reader) (journalRead, error) {
 			return j, nil
 		}
 	}
+}
+
+// ErrJournalLocked is returned by LockJournal when another process holds
+// the journal: two runs appending to one journal would interleave records
+// and each resume the other's moves.
+var ErrJournalLocked = errors.New("journal is in use by another run")
+
+// LockJournal takes an exclusive lock on the journal at path (an advisory
+// lock on path+".lock", which the kernel releases if the process dies) and
+// returns its release. It does not wait: a journal in use is an error
+// wrapping ErrJournalLocked.
+func LockJournal(path string) (unlock func() error, err error) {
+	l := flock.New(path + ".lock")
+	ok, err := l.TryLock()
+	if err != nil {
+		return nil, fmt.Errorf("journal %s: lock: %w", path, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("%s: %w (another drover apply or run; it holds %s.lock)", path, ErrJournalLocked, path)
+	}
+	return l.Unlock, nil
 }

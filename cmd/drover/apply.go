@@ -60,6 +60,12 @@ func applyCmd() *cobra.Command {
 			if journal == "" {
 				journal = args[0] + ".journal.jsonl"
 			}
+			unlock, err := driver.LockJournal(journal)
+			if err != nil {
+				fmt.Fprintln(cmd.ErrOrStderr(), "drover:", err)
+				return exitError{exitRefused}
+			}
+			defer unlock()
 			var core *scheduler.Core
 			var jf *os.File
 			if _, err := os.Stat(journal); err == nil {
