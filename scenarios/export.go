@@ -35,6 +35,10 @@ type ExportOptions struct {
 	// fields are left out (the format's defaults apply), except the two
 	// timeouts, which are written as they are.
 	Migration *scheduler.Migration
+	// TLS, when set and not matching, is written as policy.tls: the
+	// enforcement real migrations run under, so plans refuse what apply
+	// would.
+	TLS cluster.TLSMode
 }
 
 // Values Export assumes for what a snapshot leaves unknown (zero or empty).
@@ -123,6 +127,8 @@ type exporter struct {
 	zone, rack         []string
 	zoneNote, rackNote []string
 	rackGiven          []bool
+	// sizeUnknown are the down hosts whose size was assumed.
+	sizeUnknown map[string]bool
 }
 
 func (x *exporter) prepare(snap *cluster.Snapshot) error {
@@ -148,6 +154,15 @@ func (x *exporter) prepare(snap *cluster.Snapshot) error {
 			return fmt.Errorf("duplicate host %q", h.Name)
 		}
 		x.hostIx[h.Name] = i
+		if h.State == cluster.HostDown && (h.CPUs < 1 || h.Memory <= 0) {
+			// A host that could not be asked: its size is unknown, and a
+			// down host takes no guest, so any size will do.
+			h.CPUs, h.Memory = max(h.CPUs, 1), max(h.Memory, 1<<30)
+			if x.sizeUnknown == nil {
+				x.sizeUnknown = map[string]bool{}
+			}
+			x.sizeUnknown[h.Name] = true
+		}
 		if h.CPUs < 1 {
 			return fmt.Errorf("host %q has no CPUs", h.Name)
 		}
@@ -295,6 +310,11 @@ func (x *exporter) document() (yMapping, error) {
 	root.add("sim", sim.Node, "")
 	if m := x.opt.Migration; m != nil {
 		root.add("migration", migrationNode(m).Node, "")
+	}
+	if tls := x.opt.TLS; tls != "" && tls != cluster.TLSMatching {
+		pol := yMap()
+		pol.add("tls", yStr(string(tls)), "as the inventory enforces it")
+		root.add("policy", pol.Node, "")
 	}
 
 	root.add("zones", x.zones(), "")
@@ -497,6 +517,9 @@ func (x *exporter) hostEntries() (classes, hosts *yaml.Node) {
 			note = "in maintenance: see the maintenance event at 0s"
 		case cluster.HostDown:
 			note = "down: see the host_crash event at 0s"
+			if x.sizeUnknown[h.Name] {
+				note = "down, not asked: its size is unknown (assumed 1 CPU, 1GiB); see the host_crash event at 0s"
+			}
 		default:
 			note = fmt.Sprintf("unknown state %q: assumed up", string(h.State))
 		}

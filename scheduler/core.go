@@ -951,9 +951,13 @@ func (c *Core) reconcile() {
 			j.plan.disp.Finish(j.index, true)
 			c.journal(Record{Kind: RecDone, ID: id, Outcome: cluster.OutcomeCompleted, Reason: "found on destination after restart"})
 		case v.Migrating:
-			// Still under way in the world: wait for its MigrationDone.
+			// Still under way in the world, started by an earlier process:
+			// the backend follows it to its MigrationDone.
 			j.state = running
 			c.running++
+			m := j.move
+			c.rd.Commands = append(c.rd.Commands, cluster.FollowMigration{ID: id, VM: m.VM, Source: m.Source,
+				Destination: m.Destination, Transport: m.Transport})
 		case c.failed[j.move.Destination]:
 			// The guest is home and its destination is gone: try elsewhere.
 			c.retire(j, cancelled)

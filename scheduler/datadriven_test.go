@@ -542,6 +542,8 @@ func writePlan(b *strings.Builder, p *plan.Plan) {
 func writeCommand(b *strings.Builder, c cluster.Command) {
 	b.WriteString("command ")
 	switch c := c.(type) {
+	case cluster.FollowMigration:
+		fmt.Fprintf(b, "follow %d %s %s->%s %s", c.ID, c.VM, c.Source, c.Destination, c.Transport)
 	case cluster.StartMigration:
 		fmt.Fprintf(b, "start %d %s %s->%s %s cause=%s", c.ID, c.VM, c.Source, c.Destination, c.Transport, c.Cause)
 		o := c.Options

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -102,6 +103,59 @@ func PlanMoves(journal []Record) [][]int {
 			out = append(out, nil)
 		}
 		out[i] = append(out[i], r.ID)
+	}
+	return out
+}
+
+// Remaining is what a resumed run must submit again of pl, an operator's
+// plan the journal's run was applying: the moves the journal leaves
+// unsettled. A move whose VM's last journalled move succeeded is done; one
+// still queued or under way belongs to the Core Restore rebuilds (it runs
+// or follows it); the others (cancelled or aborted by an interrupt,
+// failed, or never journalled) go in again. Dependencies on moves left out
+// are dropped: those are done or under way. Nil when nothing remains.
+func Remaining(pl *plan.Plan, journal []Record) *plan.Plan {
+	const (
+		live = iota + 1
+		done
+		ended
+	)
+	vmOf := map[int]string{}
+	state := map[string]int{}
+	for _, r := range journal {
+		switch r.Kind {
+		case RecMove:
+			if r.Move != nil {
+				vmOf[r.ID] = r.Move.VM
+				state[r.Move.VM] = live
+			}
+		case RecDone:
+			if vm, ok := vmOf[r.ID]; ok {
+				state[vm] = ended
+				if r.Outcome.Succeeded() {
+					state[vm] = done
+				}
+			}
+		case RecCancel:
+			if vm, ok := vmOf[r.ID]; ok {
+				state[vm] = ended
+			}
+		}
+	}
+	out := clonePlan(pl)
+	out.Moves = out.Moves[:0]
+	kept := map[int]bool{}
+	for _, m := range pl.Moves {
+		if s := state[m.VM]; s == 0 || s == ended {
+			out.Moves = append(out.Moves, m)
+			kept[m.ID] = true
+		}
+	}
+	if len(out.Moves) == 0 {
+		return nil
+	}
+	for i := range out.Moves {
+		out.Moves[i].After = slices.DeleteFunc(slices.Clone(out.Moves[i].After), func(id int) bool { return !kept[id] })
 	}
 	return out
 }

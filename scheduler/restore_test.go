@@ -204,3 +204,42 @@ var _ = Describe("Core restored after an operator abort", func() {
 		Expect(r.Started()).To(BeEmpty())
 	})
 })
+
+var _ = Describe("Remaining", func() {
+	pl := &plan.Plan{Policy: "evacuate", Moves: []plan.Move{
+		mv(1, "v1", "h1", "h2"), mv(2, "v2", "h1", "h2", 1), mv(3, "v3", "h1", "h3"), mv(4, "v4", "h1", "h3", 3), mv(5, "v5", "h1", "h2"),
+	}}
+	rec := func(kind string, id int, vm string, out cluster.Outcome) scheduler.Record {
+		r := scheduler.Record{Kind: kind, ID: id, Outcome: out}
+		if kind == scheduler.RecMove {
+			r.Move = &plan.Move{ID: id, VM: vm}
+		}
+		return r
+	}
+	It("submits again only what the journal leaves unsettled", func() {
+		journal := []scheduler.Record{
+			rec(scheduler.RecMove, 11, "v1", ""), rec(scheduler.RecMove, 12, "v2", ""), rec(scheduler.RecMove, 13, "v3", ""),
+			rec(scheduler.RecMove, 14, "v4", ""),
+			rec(scheduler.RecStart, 11, "", ""), rec(scheduler.RecStart, 13, "", ""),
+			rec(scheduler.RecDone, 11, "", cluster.OutcomeCompleted), // v1 done
+			rec(scheduler.RecDone, 13, "", cluster.OutcomeAborted),   // v3 stopped by an interrupt: again
+			rec(scheduler.RecCancel, 14, "", ""),                     // v4 dropped by the interrupt: again
+			// v2 queued: the restored Core's; v5 never journalled: again
+		}
+		got := scheduler.Remaining(pl, journal)
+		Expect(got).NotTo(BeNil())
+		var vms []string
+		for _, m := range got.Moves {
+			vms = append(vms, m.VM)
+		}
+		Expect(vms).To(Equal([]string{"v3", "v4", "v5"}))
+		Expect(got.Moves[1].After).To(Equal([]int{3}), "v4 still waits for v3, submitted with it")
+		Expect(pl.Moves).To(HaveLen(5), "the plan given is not changed")
+	})
+	It("is nil when every move is settled or under way", func() {
+		journal := []scheduler.Record{rec(scheduler.RecMove, 1, "v1", ""), rec(scheduler.RecMove, 2, "v2", ""),
+			rec(scheduler.RecMove, 3, "v3", ""), rec(scheduler.RecMove, 4, "v4", ""), rec(scheduler.RecMove, 5, "v5", ""),
+			rec(scheduler.RecStart, 1, "", ""), rec(scheduler.RecDone, 1, "", cluster.OutcomeForced)}
+		Expect(scheduler.Remaining(pl, journal)).To(BeNil())
+	})
+})

@@ -63,12 +63,25 @@ func (w *world) snapshot() *cluster.Snapshot {
 	return s
 }
 
+// follow: the world runs every migration to its end whoever drives it, so
+// a migration an earlier Core started reports to the new one by itself.
+// One the world does not have is answered at once.
+func (w *world) follow(c cluster.FollowMigration) {
+	if i, ok := w.byID[c.ID]; ok && !w.migs[i].done {
+		return
+	}
+	w.emit(cluster.MigrationDone{ID: c.ID, VM: c.VM, Outcome: cluster.OutcomeFailed, Reason: "no such migration to follow",
+		Err: fmt.Errorf("%w: migration %d of %s", cluster.ErrNotFound, c.ID, c.VM)})
+}
+
 // Apply carries out commands now, in virtual time.
 func (w *world) Apply(_ context.Context, cmds []cluster.Command) error {
 	for _, c := range cmds {
 		switch c := c.(type) {
 		case cluster.StartMigration:
 			w.start(c)
+		case cluster.FollowMigration:
+			w.follow(c)
 		case cluster.AbortMigration:
 			w.intervene(c.ID, cluster.LimitAbort, c.Reason)
 		case cluster.ForceSwitchover:

@@ -95,6 +95,8 @@ func (b *Backend) Apply(_ context.Context, cmds []cluster.Command) error {
 		switch c := c.(type) {
 		case cluster.StartMigration:
 			b.startMigration(c)
+		case cluster.FollowMigration:
+			b.followMigration(c)
 		case cluster.AbortMigration:
 			b.control(c.ID, control{kind: ctlAbort, reason: c.Reason})
 		case cluster.ForceSwitchover:
@@ -146,6 +148,22 @@ func (b *Backend) Close() error {
 // be asked. A VM that a migration has on two hosts at once is listed
 // once, on its source, as migrating.
 func (b *Backend) Snapshot(ctx context.Context) (*cluster.Snapshot, error) {
+	snap, errs := b.snapshot(ctx, false)
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return snap, nil
+}
+
+// SnapshotReachable is Snapshot for a person reading the cluster (drover
+// inventory, plan --inventory): a host that cannot be asked is listed as
+// down, with its error, and the rest are read as usual. The Core never
+// takes it: a partial snapshot would make a host's guests look gone.
+func (b *Backend) SnapshotReachable(ctx context.Context) (*cluster.Snapshot, []error) {
+	return b.snapshot(ctx, true)
+}
+
+func (b *Backend) snapshot(ctx context.Context, partial bool) (*cluster.Snapshot, []error) {
 	type result struct {
 		host cluster.Host
 		vms  []VM
@@ -173,13 +191,15 @@ func (b *Backend) Snapshot(ctx context.Context) (*cluster.Snapshot, error) {
 	wg.Wait()
 	snap := &cluster.Snapshot{At: time.Since(b.start)}
 	var errs []error
-	for _, r := range res {
+	for i, r := range res {
 		if r.err != nil {
 			errs = append(errs, r.err)
+			res[i].host = b.hosts[b.names[i]].describe(nil)
+			res[i].host.State = cluster.HostDown
 		}
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+	if len(errs) > 0 && !partial {
+		return nil, errs
 	}
 	b.mu.Lock()
 	running := map[string]*migration{}
@@ -213,7 +233,7 @@ func (b *Backend) Snapshot(ctx context.Context) (*cluster.Snapshot, error) {
 		}
 	}
 	slices.SortFunc(snap.VMs, func(a, c cluster.VM) int { return strings.Compare(a.Name, c.Name) })
-	return snap, nil
+	return snap, errs
 }
 
 // keepAlive checks idle connections and drops dead ones, so that the next

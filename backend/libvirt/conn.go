@@ -210,7 +210,8 @@ func (d *dialer) dial() (net.Conn, error) {
 		c, err = nd.DialContext(d.ctx, network, addr)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: dial %s %s: %w", cluster.ErrHostUnreachable, d.name, network, addr, err)
+		// net's error already names the network and the address.
+		return nil, fmt.Errorf("%w: %s: %w", cluster.ErrHostUnreachable, d.name, err)
 	}
 	if d.tls == nil {
 		return c, nil

@@ -75,7 +75,18 @@ func (b *Backend) control(id int, c control) {
 	}
 }
 
-func (b *Backend) startMigration(c cluster.StartMigration) {
+func (b *Backend) startMigration(c cluster.StartMigration) { b.launch(c, b.migrate) }
+
+// followMigration adopts a migration an earlier process started: the
+// source daemon drives a peer-to-peer migration on its own, so the job is
+// there to be watched, aborted, forced, and settled like one of ours.
+func (b *Backend) followMigration(c cluster.FollowMigration) {
+	b.launch(cluster.StartMigration{ID: c.ID, VM: c.VM, Source: c.Source, Destination: c.Destination, Transport: c.Transport}, b.adopt)
+}
+
+// launch registers a migration and runs it to its MigrationDone in the
+// background.
+func (b *Backend) launch(c cluster.StartMigration, run func(*migration) cluster.MigrationDone) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -99,7 +110,7 @@ func (b *Backend) startMigration(c cluster.StartMigration) {
 	b.mu.Unlock()
 	go func() {
 		defer b.migWG.Done()
-		d := b.migrate(m)
+		d := run(m)
 		b.mu.Lock()
 		delete(b.migs, c.ID)
 		if b.byVM[c.VM] == m {
@@ -251,6 +262,27 @@ loop:
 		perr = r.follow(ctx, src, tick.C)
 	}
 	return r.finish(ctx, perr, before, src, dst)
+}
+
+// adopt follows a migration this process did not start, from its source,
+// to its end.
+func (b *Backend) adopt(m *migration) cluster.MigrationDone {
+	c := m.cmd
+	src, dst := b.hosts[c.Source], b.hosts[c.Destination]
+	if src == nil || dst == nil {
+		name := c.Source
+		if src != nil {
+			name = c.Destination
+		}
+		return cluster.MigrationDone{ID: c.ID, VM: c.VM, Outcome: cluster.OutcomeFailed, Reason: "unknown host " + name,
+			Err: fmt.Errorf("%w: host %s", cluster.ErrNotFound, name)}
+	}
+	m.set(stageRunning)
+	r := runner{b: b, m: m, downtimeSet: true, lastIter: -1}
+	tick := time.NewTicker(b.cfg.pollInterval())
+	defer tick.Stop()
+	perr := r.follow(b.ctx, src, tick.C)
+	return r.finish(b.ctx, perr, nil, src, dst)
 }
 
 // followLimit bounds how long a migration whose source connection broke
@@ -640,7 +672,8 @@ func (b *Backend) locate(ctx context.Context, vm string, hosts ...*host) placeme
 }
 
 // postconditions of a migration that libvirt says completed: the guest
-// runs on the destination only, with the MAC addresses it had.
+// runs on the destination only, with the MAC addresses it had (before is
+// nil for a migration another process started: its MACs are not known).
 func postconditions(before *VM, where placement, src, dst string) string {
 	var problems []string
 	if where.err != nil {
@@ -652,7 +685,7 @@ func postconditions(before *VM, where placement, src, dst string) string {
 	if where.on(src) {
 		problems = append(problems, fmt.Sprintf("still %s on %s", where.state[src], src))
 	}
-	if where.on(dst) && !slices.Equal(where.macs[dst], before.MACs) {
+	if before != nil && where.on(dst) && !slices.Equal(where.macs[dst], before.MACs) {
 		problems = append(problems, fmt.Sprintf("MAC addresses changed: %v before, %v after", before.MACs, where.macs[dst]))
 	}
 	return strings.Join(problems, "; ")

@@ -68,6 +68,10 @@ func applyCmd() *cobra.Command {
 			defer unlock()
 			var core *scheduler.Core
 			var jf *os.File
+			// A resumed run submits only what its journal left unsettled;
+			// the rest is the restored Core's, which runs what was queued
+			// and follows what is still migrating.
+			initial := []cluster.Event{scheduler.PlanSubmitted{Plan: pl}}
 			if _, err := os.Stat(journal); err == nil {
 				if !resume {
 					return badInput("journal %s exists: --resume to continue that run, or remove it to start over", journal)
@@ -85,7 +89,13 @@ func applyCmd() *cobra.Command {
 					jf.Close()
 					return fmt.Errorf("journal %s: %w", journal, err)
 				}
-				fmt.Fprintf(out, "resuming from %s (%d records)\n", journal, len(recs))
+				initial = nil
+				again := 0
+				if rem := scheduler.Remaining(pl, recs); rem != nil {
+					initial, again = []cluster.Event{scheduler.PlanSubmitted{Plan: rem}}, len(rem.Moves)
+				}
+				fmt.Fprintf(out, "resuming from %s (%d records): %d of %d moves submitted again, the rest done or under way\n",
+					journal, len(recs), again, len(pl.Moves))
 			} else {
 				if resume {
 					return badInput("--resume: no journal %s", journal)
@@ -100,7 +110,7 @@ func applyCmd() *cobra.Command {
 			defer jf.Close()
 
 			run := live{b: b, log: log, journal: jf, pl: pl, outDir: outDir, label: args[0], profile: ccfg.Settings.Migration.Profile.Name}
-			status, err := run.drive(ctx, out, core, []cluster.Event{scheduler.PlanSubmitted{Plan: pl}})
+			status, err := run.drive(ctx, out, core, initial)
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintf(out, "interrupted: running migrations aborted; continue with --resume (journal %s)\n", journal)
 				return exitError{exitInterrupted}

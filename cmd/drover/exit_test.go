@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 // Every command answers with the documented exit codes (exit.go, README).
@@ -55,5 +58,48 @@ func TestExitCodes(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(out, "report.json")); err == nil {
 		t.Errorf("a run stopped by its budget left a report")
+	}
+}
+
+// An unreachable host is listed as down and the rest is read: the scenario
+// is written, the warning says which host and why, and the exit is 3
+// (partial). The host is a closed port on loopback, refused at once.
+func TestInventoryCarriesOnPastAnUnreachableHost(t *testing.T) {
+	dir := t.TempDir()
+	inv := filepath.Join(dir, "hosts.yaml")
+	if err := os.WriteFile(inv, []byte("tls: required\nhosts:\n  - {name: gone, address: 127.0.0.1, port: 1, transport: tcp}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "live.yaml")
+	root := newRoot()
+	var stdout, stderr bytes.Buffer
+	root.SetOut(&stdout)
+	root.SetErr(&stderr)
+	root.SetArgs([]string{"inventory", "--inventory", inv, "--out", out})
+	err := root.Execute()
+	if got := exitCode(err); got != exitPartial {
+		t.Fatalf("exit %d (%v), want %d; stderr:\n%s", got, err, exitPartial, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "gone") || !strings.Contains(stderr.String(), "taken as down") {
+		t.Errorf("no warning for the unreachable host:\n%s", stderr.String())
+	}
+	if strings.Count(stderr.String(), "dial tcp") > 1 {
+		t.Errorf("the dial error is said twice:\n%s", stderr.String())
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"down, not asked", "host_crash", "tls: required"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the scenario lacks %q:\n%s", want, data)
+		}
+	}
+	sc, err := scenarios.Load(out)
+	if err != nil {
+		t.Fatalf("the scenario inventory wrote does not load: %v\n%s", err, data)
+	}
+	if sc.Policy.TLS != cluster.TLSRequired {
+		t.Errorf("policy.tls %q, want required", sc.Policy.TLS)
 	}
 }

@@ -27,7 +27,7 @@ func inventoryCmd() *cobra.Command {
 			"`drover plan` and `drover sim` take. A summary goes to stderr.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			snap, cfg, err := liveSnapshot(cmd.Context(), file)
+			snap, cfg, unreachable, err := liveSnapshot(cmd.Context(), file, cmd.ErrOrStderr())
 			if err != nil {
 				return err
 			}
@@ -49,6 +49,9 @@ func inventoryCmd() *cobra.Command {
 					fmt.Fprintf(cmd.ErrOrStderr(), "scenario: %s\n", out)
 				}
 			}
+			if err == nil && unreachable > 0 {
+				return exitError{exitPartial} // the scenario has them as down
+			}
 			return err
 		},
 	}
@@ -59,10 +62,12 @@ func inventoryCmd() *cobra.Command {
 }
 
 // liveSnapshot reads an inventory file and takes a snapshot of its hosts.
-func liveSnapshot(ctx context.Context, file string) (*cluster.Snapshot, *libvirt.Config, error) {
+// A host that cannot be asked is listed as down and said on warn; the
+// count of them is returned.
+func liveSnapshot(ctx context.Context, file string, warn io.Writer) (*cluster.Snapshot, *libvirt.Config, int, error) {
 	cfg, b, _, err := openInventory(file)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, err
 	}
 	defer b.Close()
 	if ctx == nil {
@@ -70,22 +75,25 @@ func liveSnapshot(ctx context.Context, file string) (*cluster.Snapshot, *libvirt
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	snap, err := b.Snapshot(ctx)
-	return snap, cfg, err
+	snap, errs := b.SnapshotReachable(ctx)
+	for _, e := range errs {
+		fmt.Fprintf(warn, "warning: %v; the host is taken as down\n", e)
+	}
+	return snap, cfg, len(errs), nil
 }
 
 // exportLive writes the snapshot as a scenario with the inventory's
 // migration settings, so plans on it predict what apply will do.
 func exportLive(w io.Writer, snap *cluster.Snapshot, cfg *libvirt.Config, file string) error {
 	name := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	return scenarios.Export(w, snap, scenarios.ExportOptions{Name: name, Migration: new(cfg.SchedulerMigration()),
+	return scenarios.Export(w, snap, scenarios.ExportOptions{Name: name, Migration: new(cfg.SchedulerMigration()), TLS: cfg.TLS,
 		Comment: fmt.Sprintf("taken by drover inventory from %s at %s", file, time.Now().UTC().Format(time.RFC3339))})
 }
 
 // liveScenario is the live cluster of an inventory file as a loaded
 // scenario, so every command that plans on a scenario plans on it too.
 func liveScenario(ctx context.Context, file string) (*scenarios.Scenario, error) {
-	snap, cfg, err := liveSnapshot(ctx, file)
+	snap, cfg, _, err := liveSnapshot(ctx, file, os.Stderr)
 	if err != nil {
 		return nil, err
 	}

@@ -33,10 +33,13 @@ type progress struct {
 	done    []doneMove
 	refused []scheduler.Record
 	journal []scheduler.Record
-	failed  int
-	began   time.Time
-	running int
-	maxConc int
+	// followed are moves an earlier run started: their start is unknown,
+	// so their actual duration is not compared with the prediction.
+	followed map[int]bool
+	failed   int
+	began    time.Time
+	running  int
+	maxConc  int
 	// snap is the latest snapshot the Core was given, and inputs each
 	// started move's model inputs from it, for the report.
 	snap    *cluster.Snapshot
@@ -54,7 +57,8 @@ type doneMove struct {
 // Plans the Core makes on its own (drover run) are added as they come.
 func newProgress(w io.Writer, pl *plan.Plan) *progress {
 	pr := &progress{w: w, pred: map[string]plan.Prediction{}, bars: map[int]*mpb.Bar{}, moves: map[int]cluster.StartMigration{},
-		start: map[int]time.Time{}, round: map[int]int{}, inputs: map[int]*reports.MigrationInputs{}, began: time.Now()}
+		start: map[int]time.Time{}, round: map[int]int{}, inputs: map[int]*reports.MigrationInputs{}, began: time.Now(),
+		followed: map[int]bool{}}
 	if pl != nil {
 		pr.addPlan(pl)
 	}
@@ -101,6 +105,12 @@ func (pr *progress) ready(rd scheduler.Ready) {
 			} else {
 				pr.printf("start   %s over %s\n", label, c.Transport)
 			}
+		case cluster.FollowMigration:
+			pr.moves[c.ID], pr.start[c.ID], pr.followed[c.ID] = cluster.StartMigration{ID: c.ID, VM: c.VM, Source: c.Source,
+				Destination: c.Destination, Transport: c.Transport}, time.Now(), true
+			pr.running++
+			pr.maxConc = max(pr.maxConc, pr.running)
+			pr.printf("follow  %s %s->%s: started by an earlier run, still migrating\n", c.VM, c.Source, c.Destination)
 		case cluster.AbortMigration:
 			pr.printf("abort   move %d: %s\n", c.ID, c.Reason)
 		case cluster.ForceSwitchover:
@@ -143,8 +153,9 @@ func (pr *progress) event(ev cluster.Event) {
 				float64(e.Sent)/(1<<20), float64(e.Remaining)/(1<<20))
 		}
 	case cluster.MigrationDone:
-		d := doneMove{MigrationDone: e, took: time.Since(pr.start[e.ID]), end: time.Now()}
-		if _, started := pr.start[e.ID]; started {
+		d := doneMove{MigrationDone: e, end: time.Now()}
+		if s, started := pr.start[e.ID]; started {
+			d.took = d.end.Sub(s)
 			pr.running--
 		}
 		pr.done = append(pr.done, d)
@@ -187,7 +198,7 @@ func (pr *progress) finish() {
 		if p.High > 0 {
 			span = fmt.Sprintf("%s..%s", p.Low.Round(100*time.Millisecond), p.High.Round(100*time.Millisecond))
 		}
-		if want > 0 && d.Succeeded() {
+		if want > 0 && d.Succeeded() && !pr.followed[d.ID] {
 			rel := (float64(want) - float64(d.took)) / float64(d.took)
 			e = fmt.Sprintf("%+.0f%%", 100*rel)
 			errs = append(errs, math.Abs(rel))

@@ -117,7 +117,34 @@ for g in $guests; do
 done
 say "interrupted: every guest runs where it was, same boot"
 
-"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --out "$work/real" | tee "$work/apply2.txt"
+# Resume, and kill that run outright while a migration is under way: the
+# source daemons carry the migrations on without it.
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume >"$work/apply2a.txt" 2>&1 &
+pid=$!
+for ((i = 0; i < 300; i++)); do
+	grep -q '^round' "$work/apply2a.txt" && break
+	sleep 0.2
+done
+kill -KILL $pid 2>/dev/null || { cat "$work/apply2a.txt"; fail "the resumed apply ended before it could be killed"; }
+wait $pid || true
+cat "$work/apply2a.txt"
+say "killed the resumed apply with a migration under way"
+
+# Resume again at once: the migrations the killed run left going are
+# followed to their end (never refused, never waited on for ever), and a
+# second apply on the same journal meanwhile is refused.
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --out "$work/real" >"$work/apply2.txt" 2>&1 &
+pid=$!
+sleep 1
+rc=0; "$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume >"$work/apply3.txt" 2>&1 || rc=$?
+cat "$work/apply3.txt"
+[ "$rc" = 4 ] || fail "a second apply on a journal in use exited $rc, want 4"
+grep -q 'in use by another run' "$work/apply3.txt" || fail "the second apply does not say the journal is in use"
+rc=0; timeout 300 tail --pid=$pid -f /dev/null || fail "the resumed apply did not end within 5 minutes"
+wait $pid || rc=$?
+cat "$work/apply2.txt"
+[ "$rc" = 0 ] || fail "the resumed apply exited $rc, want 0"
+grep -q '^refused' "$work/apply2.txt" && fail "the resumed apply refused a move of its own plan"
 "$drover" report "$work/real" | tee "$work/report.md"
 grep -q '"outcome": "completed"' "$work/real/report.json" || fail "report.json has no completed migration"
 for g in $guests; do

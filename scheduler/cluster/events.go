@@ -42,6 +42,18 @@ type StartMigration struct {
 	Cause string
 }
 
+// FollowMigration asks the backend to watch a migration it did not start
+// (one an earlier process started before it stopped; the journal says so,
+// the snapshot shows the guest migrating): progress and abort, force and
+// post-copy as for its own, and exactly one MigrationDone when it ends.
+type FollowMigration struct {
+	ID          int
+	VM          string
+	Source      string
+	Destination string
+	Transport   Transport
+}
+
 // AbortMigration cancels a running migration; the guest stays on its
 // source, and MigrationDone follows with outcome aborted.
 type AbortMigration struct {
@@ -63,6 +75,7 @@ type StartPostCopy struct {
 }
 
 func (StartMigration) IsCommand()  {}
+func (FollowMigration) IsCommand() {}
 func (AbortMigration) IsCommand()  {}
 func (ForceSwitchover) IsCommand() {}
 func (StartPostCopy) IsCommand()   {}

@@ -250,6 +250,12 @@ func (h *Harness) apply(c cluster.Command) {
 		if v != nil && !h.Frozen {
 			v.Migrating = true
 		}
+	case cluster.FollowMigration:
+		v := h.world.VM(c.VM)
+		if v == nil || !v.Migrating {
+			h.violate("follow of move %d: vm %s is not migrating", c.ID, c.VM)
+		}
+		h.inFlight[c.ID] = cluster.StartMigration{ID: c.ID, VM: c.VM, Source: c.Source, Destination: c.Destination, Transport: c.Transport}
 	case cluster.AbortMigration:
 		h.checkRunning("abort", c.ID)
 	case cluster.ForceSwitchover:
