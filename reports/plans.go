@@ -1,7 +1,10 @@
 package reports
 
 import (
+	"cmp"
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -13,9 +16,37 @@ import (
 func PlanOf(p *plan.Plan, at time.Duration) Plan {
 	return Plan{
 		Policy: p.Policy, AtMS: MS(at), Moves: len(p.Moves), Unplaced: len(p.Unplaced),
-		PredictedMakespanMS: MS(p.Makespan), LowerBoundMS: MS(p.LowerBound),
+		PredictedMakespanMS: MS(p.Makespan), LowerBoundMS: MS(p.LowerBound), BoundBy: p.BoundBy,
 		ImbalanceBefore: Round4(p.ImbalanceBefore), ImbalanceAfter: Round4(p.ImbalanceAfter),
+		Why: why(p.Unplaced),
 	}
+}
+
+// why counts the reasons of unplaced VMs, most frequent first (ties by
+// reason), so a summary can say the top ones.
+func why(us []plan.Unplaced) []ReasonCount {
+	n := map[string]int{}
+	example := map[string]string{}
+	for _, u := range us {
+		kind, detail, found := strings.Cut(u.Reason, ": ")
+		if !found {
+			detail = u.Reason
+		}
+		if n[kind]++; n[kind] == 1 {
+			example[kind] = u.VM + ": " + detail
+		}
+	}
+	out := make([]ReasonCount, 0, len(n))
+	for r, c := range n {
+		out = append(out, ReasonCount{Reason: r, VMs: c, Example: example[r]})
+	}
+	slices.SortFunc(out, func(a, b ReasonCount) int {
+		return cmp.Or(cmp.Compare(b.VMs, a.VMs), strings.Compare(a.Reason, b.Reason))
+	})
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // SetPlans sets r.Plans to plans, in order, and gives each plan that moved

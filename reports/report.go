@@ -53,10 +53,23 @@ type Plan struct {
 	// from its first start to its last end in the run.
 	PredictedMakespanMS float64 `json:"predicted_makespan_ms"`
 	LowerBoundMS        float64 `json:"lower_bound_ms"`
+	// BoundBy names what sets the lower bound (a NIC, a link, a limit).
+	BoundBy string `json:"bound_by,omitempty"`
 	MakespanMS          float64 `json:"makespan_ms"`
 	Completed           int     `json:"completed"`
 	ImbalanceBefore     float64 `json:"imbalance_before,omitempty"`
 	ImbalanceAfter      float64 `json:"imbalance_after,omitempty"`
+	// Why are the reasons VMs were left unplaced, most frequent first.
+	Why []ReasonCount `json:"unplaced_why,omitempty"`
+}
+
+// ReasonCount is how many VMs one kind of reason left unplaced: reasons
+// are grouped by what comes before their first ": " (the numbers after it
+// differ from VM to VM); Example is the first one in full.
+type ReasonCount struct {
+	Reason  string `json:"reason"`
+	VMs     int    `json:"vms"`
+	Example string `json:"example,omitempty"`
 }
 
 // Disaster is one warned zone: how many of its VMs were saved.
@@ -304,12 +317,27 @@ func (r *Report) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "  %-12s %d migrations\n", c.Cause, c.N)
 	}
 	for _, p := range r.Plans {
-		if p.Moves == 0 {
+		if p.Moves == 0 && p.Unplaced == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "plan %s at %s: %d moves (%d completed), makespan %.1f s (predicted %.1f s, lower bound %.1f s), %d unplaced\n",
+		by := ""
+		if p.BoundBy != "" {
+			by = " set by " + p.BoundBy
+		}
+		fmt.Fprintf(w, "plan %s at %s: %d moves (%d completed), makespan %.1f s (predicted %.1f s, lower bound %.1f s%s), %d unplaced\n",
 			p.Policy, time.Duration(p.AtMS*float64(time.Millisecond)), p.Moves, p.Completed, p.MakespanMS/1000,
-			p.PredictedMakespanMS/1000, p.LowerBoundMS/1000, p.Unplaced)
+			p.PredictedMakespanMS/1000, p.LowerBoundMS/1000, by, p.Unplaced)
+		for i, c := range p.Why {
+			if i == 3 {
+				fmt.Fprintf(w, "    and %d more reasons (report.json has them all)\n", len(p.Why)-3)
+				break
+			}
+			if c.Example != "" {
+				fmt.Fprintf(w, "    %d unplaced: %s (e.g. %s)\n", c.VMs, c.Reason, c.Example)
+			} else {
+				fmt.Fprintf(w, "    %d unplaced: %s\n", c.VMs, c.Reason)
+			}
+		}
 	}
 	for _, d := range r.Disasters {
 		met := "met"

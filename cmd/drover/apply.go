@@ -1,15 +1,19 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
 	"github.com/droverlab/drover/backend/driver"
@@ -17,6 +21,7 @@ import (
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
+	"github.com/droverlab/drover/units"
 )
 
 func applyCmd() *cobra.Command {
@@ -24,6 +29,7 @@ func applyCmd() *cobra.Command {
 		inv, journal, outDir string
 		dryRun               bool
 		resume               bool
+		replan, yes          bool
 	)
 	c := &cobra.Command{
 		Use:   "apply PLAN.json --inventory FILE [--dry-run] [--journal FILE] [--resume] [--out DIR]",
@@ -34,7 +40,12 @@ func applyCmd() *cobra.Command {
 			"or overrun their timeouts get the configured limit action, and failed moves are retried elsewhere.\n" +
 			"Every step goes to the journal (default PLAN.journal.jsonl) before it happens. Ctrl-C aborts the\n" +
 			"running migrations (guests stay on their sources); --resume continues from the journal, skipping\n" +
-			"the moves that are done. --dry-run checks the plan against the live cluster and changes nothing.",
+			"the moves that are done. --dry-run checks the plan against the live cluster and changes nothing.\n\n" +
+			"The contract: a plan made on live hosts (plan --inventory) records the cluster it was made on. apply\n" +
+			"refuses it (exit 4), saying what changed, once it has expired or a guest has moved or gone or a host\n" +
+			"has changed state or security, unless --replan: plan again on the cluster as it is, show the\n" +
+			"difference, and carry on with the new plan. apply asks for confirmation on a terminal and needs\n" +
+			"--yes anywhere else.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			pl, err := readPlan(args[0])
@@ -54,11 +65,23 @@ func applyCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 
+			// A resumed run's journal is its authority: the cluster has
+			// moved on by the run's own moves.
+			if !resume {
+				if pl, err = current(ctx, out, b, inv, args[0], pl, replan, dryRun); err != nil {
+					return err
+				}
+			}
 			if dryRun {
 				return dryRunPlan(ctx, out, b, ccfg, pl)
 			}
 			if journal == "" {
 				journal = args[0] + ".journal.jsonl"
+			}
+			if !yes {
+				if err := confirm(cmd, pl, inv); err != nil {
+					return err
+				}
 			}
 			unlock, err := driver.LockJournal(journal)
 			if err != nil {
@@ -128,8 +151,93 @@ func applyCmd() *cobra.Command {
 	f.BoolVar(&dryRun, "dry-run", false, "check the plan against the live cluster; move nothing")
 	f.BoolVar(&resume, "resume", false, "continue the run the journal records")
 	f.StringVar(&outDir, "out", "", "write DIR/report.json: every migration, predicted against actual, as drover sim's reports")
+	f.BoolVar(&replan, "replan", false, "when the plan no longer fits the live cluster, plan again on it, show the difference and go on")
+	f.BoolVar(&yes, "yes", false, "do not ask for confirmation (needed when not on a terminal)")
 	c.MarkFlagRequired("inventory")
 	return c
+}
+
+// current checks that pl (read from path) still fits the live cluster (its
+// Basis) and returns the plan to run: pl, or with replan a new plan made
+// the same way on the cluster as it is, which replaces the file (the old
+// one kept as PATH.stale) so that a resumed run reads the plan it ran. A
+// stale plan without replan is refused (exit 4); a dry run only says so.
+func current(ctx context.Context, out io.Writer, b *libvirt.Backend, inv, path string, pl *plan.Plan, replan, dryRun bool) (*plan.Plan, error) {
+	if pl.Basis == nil {
+		fmt.Fprintln(out, "note: this plan was made on a scenario file, not on live hosts: apply cannot check that it is current")
+		return pl, nil
+	}
+	snap, err := b.Snapshot(ctx)
+	if err != nil {
+		return nil, err
+	}
+	changes := pl.Basis.Changes(snap, time.Now())
+	if len(changes) == 0 {
+		fmt.Fprintf(out, "the plan fits the cluster it was made on (%s, expires %s)\n", pl.Basis.Fingerprint,
+			pl.Basis.Expires.Local().Format(time.DateTime))
+		return pl, nil
+	}
+	fmt.Fprintf(out, "the plan no longer fits the cluster it was made on (%s at %s):\n", pl.Basis.Fingerprint,
+		pl.Basis.MadeAt.Local().Format(time.DateTime))
+	for _, c := range changes {
+		fmt.Fprintf(out, "  %s\n", c)
+	}
+	switch {
+	case dryRun && !replan:
+		return pl, nil
+	case !replan:
+		fmt.Fprintln(out, "refused: make a new plan (drover plan --inventory), or give --replan")
+		return nil, exitError{exitRefused}
+	}
+	req := pl.Basis.Request
+	sc, live, err := liveScenario(ctx, inv)
+	if err != nil {
+		return nil, err
+	}
+	np, err := makePlan(sc, planRequest{policy: req.Policy, hosts: strings.Join(req.Hosts, ","), zone: req.Zone, deadline: req.Deadline})
+	if err != nil {
+		return nil, err
+	}
+	np.Basis = plan.NewBasis(live, time.Now(), pl.Basis.Expires.Sub(pl.Basis.MadeAt), req)
+	fmt.Fprintf(out, "planned again (%s): %d moves, predicted makespan %s\n", req.Policy, len(np.Moves), np.Makespan.Round(100*time.Millisecond))
+	for _, d := range plan.Diff(pl, np) {
+		fmt.Fprintf(out, "  %s\n", d)
+	}
+	if dryRun {
+		return np, nil
+	}
+	var buf bytes.Buffer
+	if err := np.WriteJSON(&buf); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(path, path+".stale"); err != nil {
+		return nil, err
+	}
+	if err := renameio.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(out, "plan: %s (the stale one kept as %s.stale)\n", path, path)
+	return np, nil
+}
+
+// confirm asks the operator on a terminal; anywhere else apply needs --yes.
+func confirm(cmd *cobra.Command, pl *plan.Plan, inv string) error {
+	if !isTerminal(os.Stdin) {
+		return badInput("apply changes the live cluster: give --yes to run it without a terminal to confirm on")
+	}
+	var bytes int64
+	for _, m := range pl.Moves {
+		bytes += m.Predicted.Bytes
+	}
+	fmt.Fprintf(cmd.OutOrStdout(), "apply %d moves (%s, predicted makespan %s) to the hosts of %s? [y/N] ", len(pl.Moves),
+		units.FormatSize(bytes), pl.Makespan.Round(100*time.Millisecond), inv)
+	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return nil
+	}
+	fmt.Fprintln(cmd.OutOrStdout(), "not confirmed: nothing was done")
+	return exitError{exitRefused}
 }
 
 func readPlan(path string) (*plan.Plan, error) {

@@ -92,16 +92,18 @@ func exportLive(w io.Writer, snap *cluster.Snapshot, cfg *libvirt.Config, file s
 
 // liveScenario is the live cluster of an inventory file as a loaded
 // scenario, so every command that plans on a scenario plans on it too.
-func liveScenario(ctx context.Context, file string) (*scenarios.Scenario, error) {
+// The snapshot it was made from comes too (a plan's basis).
+func liveScenario(ctx context.Context, file string) (*scenarios.Scenario, *cluster.Snapshot, error) {
 	snap, cfg, _, err := liveSnapshot(ctx, file, os.Stderr)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var buf bytes.Buffer
 	if err := exportLive(&buf, snap, cfg, file); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return scenarios.Parse(file+" (live snapshot)", buf.Bytes())
+	sc, err := scenarios.Parse(file+" (live snapshot)", buf.Bytes())
+	return sc, snap, err
 }
 
 func summarize(w io.Writer, s *cluster.Snapshot, cfg *libvirt.Config) {

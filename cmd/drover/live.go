@@ -24,12 +24,31 @@ func openInventory(file string) (*libvirt.Config, *libvirt.Backend, *slog.Logger
 		fmt.Fprintln(os.Stderr, err)
 		return nil, nil, nil, exitError{exitBadInput}
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	log, err := newLogger(os.Stderr)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	b, err := libvirt.New(cfg, log)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	return cfg, b, log, nil
+}
+
+// logFormat is --log-format, for every command that talks to hosts.
+var logFormat = "text"
+
+// newLogger is the logger of the commands that talk to hosts: warnings and
+// worse on w, as text or as JSON lines (--log-format) for machines.
+func newLogger(w io.Writer) (*slog.Logger, error) {
+	o := &slog.HandlerOptions{Level: slog.LevelWarn}
+	switch logFormat {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, o)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, o)), nil
+	}
+	return nil, badInput("--log-format %q: want text or json", logFormat)
 }
 
 // coreConfig is the scheduler's configuration for the hosts of an

@@ -37,6 +37,7 @@ func newRoot() *cobra.Command {
 	}
 	root.AddCommand(simCmd(), validateCmd(), schemaCmd(), predictCmd(), genCmd(), planCmd(), pkiCmd(), reportCmd(), inventoryCmd(),
 		applyCmd(), runCmd(), calibrateCmd(), guestXMLCmd(), policiesCmd(), versionCmd())
+	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "logs of the commands that talk to hosts: text or json (one JSON object a line)")
 	markUsage(root)
 	return root
 }

@@ -93,8 +93,25 @@ grep -q '3 of 3 moves would run' "$work/dry.txt" || fail "the dry run does not a
 [ ! -e "$work/plan.json.journal.jsonl" ] || fail "the dry run wrote a journal"
 [ "$(host_of drap1)" = lab1 ] || fail "the dry run moved drap1"
 
+# The operator's contract: without a terminal apply needs --yes; a plan
+# past its expiry is refused, saying why; --replan plans again on the
+# cluster as it is (here with --dry-run: nothing moves).
+rc=0; "$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" </dev/null >"$work/noyes.txt" 2>&1 || rc=$?
+[ "$rc" = 2 ] && grep -q -- '--yes' "$work/noyes.txt" || { cat "$work/noyes.txt"; fail "apply without a terminal or --yes exited $rc, want 2"; }
+"$drover" plan --inventory "$work/inventory.yaml" --policy evacuate --hosts lab1 --expires 1s --out "$work/stale.json" >/dev/null || true
+sleep 2
+rc=0; "$drover" apply "$work/stale.json" --inventory "$work/inventory.yaml" --yes >"$work/stale.txt" 2>&1 || rc=$?
+cat "$work/stale.txt"
+[ "$rc" = 4 ] || fail "apply of an expired plan exited $rc, want 4"
+grep -q 'the plan expired' "$work/stale.txt" || fail "apply does not say the plan expired"
+"$drover" apply "$work/stale.json" --inventory "$work/inventory.yaml" --replan --dry-run | tee "$work/replan.txt"
+grep -q '^planned again' "$work/replan.txt" && grep -q '3 of 3 moves would run' "$work/replan.txt" \
+	|| fail "--replan --dry-run does not plan again and check the new plan"
+[ "$(host_of drap1)" = lab1 ] || fail "the stale plan moved drap1"
+say "contract: --yes needed, an expired plan refused (exit 4), --replan plans again"
+
 # Interrupt the first run once a migration has made progress.
-"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" >"$work/apply1.txt" 2>&1 &
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --yes >"$work/apply1.txt" 2>&1 &
 pid=$!
 for ((i = 0; i < 150; i++)); do
 	grep -q '^start' "$work/apply1.txt" && break
@@ -119,7 +136,7 @@ say "interrupted: every guest runs where it was, same boot"
 
 # Resume, and kill that run outright while a migration is under way: the
 # source daemons carry the migrations on without it.
-"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume >"$work/apply2a.txt" 2>&1 &
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --yes >"$work/apply2a.txt" 2>&1 &
 pid=$!
 for ((i = 0; i < 300; i++)); do
 	grep -q '^round' "$work/apply2a.txt" && break
@@ -133,10 +150,10 @@ say "killed the resumed apply with a migration under way"
 # Resume again at once: the migrations the killed run left going are
 # followed to their end (never refused, never waited on for ever), and a
 # second apply on the same journal meanwhile is refused.
-"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --out "$work/real" >"$work/apply2.txt" 2>&1 &
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --yes --out "$work/real" >"$work/apply2.txt" 2>&1 &
 pid=$!
 sleep 1
-rc=0; "$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume >"$work/apply3.txt" 2>&1 || rc=$?
+rc=0; "$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --yes >"$work/apply3.txt" 2>&1 || rc=$?
 cat "$work/apply3.txt"
 [ "$rc" = 4 ] || fail "a second apply on a journal in use exited $rc, want 4"
 grep -q 'in use by another run' "$work/apply3.txt" || fail "the second apply does not say the journal is in use"
@@ -148,7 +165,8 @@ grep -q '^refused' "$work/apply2.txt" && fail "the resumed apply refused a move 
 "$drover" report "$work/real" | tee "$work/report.md"
 grep -q '"outcome": "completed"' "$work/real/report.json" || fail "report.json has no completed migration"
 for g in $guests; do
-	[ "$(host_of $g)" = lab3 ] || fail "$g is not on lab3 after the resumed apply"
+	h=$(host_of $g)
+	[ "$h" = lab3 ] || { virsh -c $u1 list --all; virsh -c $u3 list --all; fail "$g is not on lab3 after the resumed apply (found: ${h:-nowhere})"; }
 	alive $g lab3 "${boot[$g]}" || fail "$g is not alive on lab3 (same boot) after the resumed apply"
 	virsh -q -c $u1 list --all --name | grep -qx $g && fail "$g is still defined on lab1"
 done

@@ -44,6 +44,8 @@ type Prediction struct {
 	Downtime time.Duration   `json:"downtime"`
 	Bytes    int64           `json:"bytes"`
 	Outcome  cluster.Outcome `json:"outcome"`
+	// Reason is the limit that ends a move predicted not to complete.
+	Reason string `json:"reason,omitempty"`
 	// Low and High bound the move's duration (End − Start) with 80%
 	// confidence: the profile's held-out error, widened by the bounds of
 	// a live VM's measured working set and dirty rate.
@@ -105,6 +107,9 @@ type Plan struct {
 	// bandwidth).
 	Makespan   time.Duration `json:"makespan"`
 	LowerBound time.Duration `json:"lower_bound"`
+	// BoundBy names the term that sets LowerBound: a NIC ("nic h1"), a
+	// shared link, or one of the plan's limits on migrations in flight.
+	BoundBy string `json:"bound_by,omitempty"`
 	Bytes      int64         `json:"bytes"`
 	Downtime   time.Duration `json:"total_downtime"`
 	// Imbalance before and after, for balancing policies.
@@ -112,6 +117,10 @@ type Plan struct {
 	ImbalanceAfter  float64 `json:"imbalance_after,omitempty"`
 	// Rejections explain refused hosts (only with --explain).
 	Rejections []framework.Rejection `json:"rejections,omitempty"`
+	// Basis is the live cluster the plan was made on (plan --inventory),
+	// for apply to check it is still current; nil for plans made on a
+	// scenario file.
+	Basis *Basis `json:"basis,omitempty"`
 }
 
 // Move returns the move with id, or nil.
@@ -164,8 +173,12 @@ func (p *Plan) WriteTable(w io.Writer) {
 			mib(m.Predicted.Bytes), outcome, after)
 	}
 	tw.Flush()
-	fmt.Fprintf(w, "\n%s: %d moves, %s, makespan %s (lower bound %s, ratio %.2f), total downtime %s\n",
-		p.Policy, len(p.Moves), mib(p.Bytes), round(p.Makespan), round(p.LowerBound), p.Ratio(),
+	by := ""
+	if p.BoundBy != "" {
+		by = " set by " + p.BoundBy
+	}
+	fmt.Fprintf(w, "\n%s: %d moves, %s, makespan %s (lower bound %s%s, ratio %.2f), total downtime %s\n",
+		p.Policy, len(p.Moves), mib(p.Bytes), round(p.Makespan), round(p.LowerBound), by, p.Ratio(),
 		p.Downtime.Round(time.Millisecond))
 	if p.Deadline > 0 {
 		met := "met"

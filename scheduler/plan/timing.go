@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -270,7 +272,7 @@ func (t *Timer) Schedule(p *Plan) error {
 		m.Predicted.End = eng.Now()
 		m.Predicted.Downtime = res.Downtime
 		m.Predicted.Bytes = res.TransferredBytes
-		m.Predicted.Outcome = res.Outcome
+		m.Predicted.Outcome, m.Predicted.Reason = res.Outcome, res.Reason
 		m.Predicted.Low, m.Predicted.High = Interval(t.snap.VM(m.VM), r.st.Config(), r.cap, m.Predicted.End-m.Predicted.Start)
 		r.done = true
 		live--
@@ -348,16 +350,7 @@ func (t *Timer) totals(p *Plan) {
 		in[m.Destination] += pr.Bytes
 		pr.Late = p.Deadline > 0 && p.At+pr.End > p.Deadline
 	}
-	p.LowerBound = LowerBound(t.snap, out, in, t.cfg.Profile.Goodput)
-	defer func() {
-		// Nothing is sent before the first migration's setup (libvirt's
-		// phases outside the job included) is over, and
-		// the last one still has libvirt's confirm to go once its guest
-		// runs on the destination.
-		if len(p.Moves) > 0 {
-			p.LowerBound += t.cfg.SetupTime + t.cfg.Profile.Overhead(false) + t.cfg.Profile.Finish()
-		}
-	}()
+	p.LowerBound, p.BoundBy = lowerBound(t.snap, out, in, t.cfg.Profile.Goodput)
 	// A shared link (a rack's uplink) can bind harder than any NIC: the
 	// bytes that must cross it over its capacity bound the makespan too.
 	load := map[network.LinkID]int64{}
@@ -369,11 +362,80 @@ func (t *Timer) totals(p *Plan) {
 			}
 		}
 	}
-	for l, b := range load {
+	for _, l := range slices.Sorted(maps.Keys(load)) {
 		if c := t.net.Capacity(l); c > 0 {
-			p.LowerBound = max(p.LowerBound, time.Duration(float64(b)/(c*t.cfg.Profile.Goodput)*float64(time.Second)))
+			if lb := time.Duration(float64(load[l]) / (c * t.cfg.Profile.Goodput) * float64(time.Second)); lb > p.LowerBound {
+				p.LowerBound, p.BoundBy = lb, "link "+t.net.LinkName(l)
+			}
 		}
 	}
+	if len(p.Moves) == 0 {
+		return
+	}
+	// Nothing is sent before the first migration's setup (libvirt's
+	// phases outside the job included) is over, and the last one still
+	// has libvirt's confirm to go once its guest runs on the destination.
+	fixed := t.cfg.SetupTime + t.cfg.Profile.Overhead(false) + t.cfg.Profile.Finish()
+	p.LowerBound += fixed
+	// The plan's own limits on migrations in flight: each move takes at
+	// least its fixed cost and its bytes at the most its stream could get,
+	// and at most K run at once, in the cluster and out of or into a host.
+	least := func(m *Move) time.Duration {
+		d := fixed
+		if r := m.Predicted.Rate; r > 0 {
+			d += time.Duration(float64(m.Predicted.Bytes) / (r * t.cfg.Profile.Goodput) * float64(time.Second))
+		}
+		return d
+	}
+	var all time.Duration
+	perOut, perIn := map[string]time.Duration{}, map[string]time.Duration{}
+	for i := range p.Moves {
+		m := &p.Moves[i]
+		d := least(m)
+		all += d
+		perOut[m.Source] += d
+		perIn[m.Destination] += d
+	}
+	bind := func(lb time.Duration, by string) {
+		if lb > p.LowerBound {
+			p.LowerBound, p.BoundBy = lb, by
+		}
+	}
+	if k := p.Limits.MaxParallel; k > 0 {
+		bind(all/time.Duration(k), fmt.Sprintf("max_parallel %d", k))
+	}
+	for _, lim := range []struct {
+		k    int
+		per  map[string]time.Duration
+		name string
+	}{{p.Limits.MaxPerHostOut, perOut, "max_per_host_out"}, {p.Limits.MaxPerHostIn, perIn, "max_per_host_in"}} {
+		if lim.k <= 0 {
+			continue
+		}
+		for _, h := range slices.Sorted(maps.Keys(lim.per)) {
+			bind(lim.per[h]/time.Duration(lim.k), fmt.Sprintf("%s %d on %s", lim.name, lim.k, h))
+		}
+	}
+}
+
+// lowerBound is LowerBound and what binds it ("nic h1").
+func lowerBound(snap *cluster.Snapshot, out, in map[string]int64, goodput float64) (time.Duration, string) {
+	if !(goodput > 0) {
+		goodput = 1
+	}
+	var lb float64
+	by := ""
+	for i := range snap.Hosts {
+		h := &snap.Hosts[i]
+		bw := h.NICBandwidth() * goodput
+		if bw <= 0 {
+			continue
+		}
+		if x := max(float64(out[h.Name])/bw, float64(in[h.Name])/bw); x > lb {
+			lb, by = x, "nic "+h.Name
+		}
+	}
+	return time.Duration(lb * float64(time.Second)), by
 }
 
 // LowerBound is a time no schedule can beat: for each host, the bytes it
@@ -382,17 +444,6 @@ func (t *Timer) totals(p *Plan) {
 // tightens it with every link the moves cross, and adds the setup time,
 // during which no migration sends anything.
 func LowerBound(snap *cluster.Snapshot, out, in map[string]int64, goodput float64) time.Duration {
-	if !(goodput > 0) {
-		goodput = 1
-	}
-	var lb float64
-	for i := range snap.Hosts {
-		h := &snap.Hosts[i]
-		bw := h.NICBandwidth() * goodput
-		if bw <= 0 {
-			continue
-		}
-		lb = max(lb, float64(out[h.Name])/bw, float64(in[h.Name])/bw)
-	}
-	return time.Duration(lb * float64(time.Second))
+	lb, _ := lowerBound(snap, out, in, goodput)
+	return lb
 }
