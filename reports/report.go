@@ -54,11 +54,11 @@ type Plan struct {
 	PredictedMakespanMS float64 `json:"predicted_makespan_ms"`
 	LowerBoundMS        float64 `json:"lower_bound_ms"`
 	// BoundBy names what sets the lower bound (a NIC, a link, a limit).
-	BoundBy string `json:"bound_by,omitempty"`
-	MakespanMS          float64 `json:"makespan_ms"`
-	Completed           int     `json:"completed"`
-	ImbalanceBefore     float64 `json:"imbalance_before,omitempty"`
-	ImbalanceAfter      float64 `json:"imbalance_after,omitempty"`
+	BoundBy         string  `json:"bound_by,omitempty"`
+	MakespanMS      float64 `json:"makespan_ms"`
+	Completed       int     `json:"completed"`
+	ImbalanceBefore float64 `json:"imbalance_before,omitempty"`
+	ImbalanceAfter  float64 `json:"imbalance_after,omitempty"`
 	// Why are the reasons VMs were left unplaced, most frequent first.
 	Why []ReasonCount `json:"unplaced_why,omitempty"`
 }

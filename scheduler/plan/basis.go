@@ -147,4 +147,3 @@ func mapKeys(ms ...map[string]string) func(func(string) bool) {
 		}
 	}
 }
-

@@ -109,9 +109,9 @@ type Plan struct {
 	LowerBound time.Duration `json:"lower_bound"`
 	// BoundBy names the term that sets LowerBound: a NIC ("nic h1"), a
 	// shared link, or one of the plan's limits on migrations in flight.
-	BoundBy string `json:"bound_by,omitempty"`
-	Bytes      int64         `json:"bytes"`
-	Downtime   time.Duration `json:"total_downtime"`
+	BoundBy  string        `json:"bound_by,omitempty"`
+	Bytes    int64         `json:"bytes"`
+	Downtime time.Duration `json:"total_downtime"`
 	// Imbalance before and after, for balancing policies.
 	ImbalanceBefore float64 `json:"imbalance_before,omitempty"`
 	ImbalanceAfter  float64 `json:"imbalance_after,omitempty"`
