@@ -108,7 +108,8 @@ func (e *Errors) finish(main string) error {
 		}
 	}
 	if n := len(out) - MaxErrors; n > 0 {
-		out = append(out[:MaxErrors], Error{Pos: Pos{File: main}, Msg: fmt.Sprintf("and %d more problems", n)})
+		// Said where the first of the rest is, so the line still has a place.
+		out = append(out[:MaxErrors], Error{Pos: out[MaxErrors].Pos, Msg: fmt.Sprintf("and %d more problems", n)})
 	}
 	*e = out
 	return e

@@ -15,6 +15,14 @@ import (
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(base))
 	f.Add([]byte(base + "vms: [{names: \"v[1-3]\", hosts: h1, vcpus: 2, memory: 1GiB, cpu: {random_walk: {start: 1, step: 0.5}}}]\n"))
+	// Depth and size: nesting at and past the bound, in flow and block
+	// style, alias chains, many problems at once.
+	f.Add([]byte(base + "x: " + strings.Repeat("[", 63) + strings.Repeat("]", 63) + "\n"))
+	f.Add([]byte(base + "x: " + strings.Repeat("{a: ", 70) + "\n"))
+	f.Add([]byte(base + "x:\n" + strings.Repeat("- ", 80) + "1\n"))
+	f.Add([]byte(base + "a: &a [1]\nb: &b [*a, *a]\nc: &c [*b, *b]\nd: [*c, *c, *c]\n"))
+	f.Add([]byte(base + strings.Repeat("junk: 1\n", 200)))
+	f.Add([]byte(base + "sim: {duration: 1000000h, sample_interval: 1ns}\npolicy: {interval: 1ns}\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sc, err := scenarios.Parse("fuzz.yaml", data)
 		if err == nil {
