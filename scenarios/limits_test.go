@@ -94,3 +94,31 @@ func hostile() []byte {
 	}
 	return []byte(b.String())
 }
+
+var _ = Describe("Warnings", func() {
+	warnings := func(text string) []string {
+		GinkgoHelper()
+		sc, err := scenarios.Parse(testFile, []byte(text))
+		Expect(err).NotTo(HaveOccurred())
+		var out []string
+		for _, w := range sc.Warnings {
+			out = append(out, w.Error())
+		}
+		return out
+	}
+	It("says where a valid file sets up refusals for later", func() {
+		Expect(warnings(base + "  - {names: h4, class: std, rack: r3, memory: 128GiB}\n" +
+			"vms: [{names: \"v[1-2]\", hosts: h1, vcpus: 1, memory: 1GiB, group: g}, {names: big, hosts: h4, vcpus: 1, memory: 80GiB}]\n" +
+			"groups: [{name: g, kind: anti-affinity}]\n")).To(ContainElements(
+			"testdata/t.yaml:8:79: warning: vm big needs 80GiB, more than any other host has (64GiB): it can never move",
+			"testdata/t.yaml:9:17: warning: anti-affinity group g starts with members sharing a host (v1, v2 on h1); every move of them that keeps them together is refused",
+		))
+	})
+	It("says when hosts can never exchange guests, and why", func() {
+		Expect(warnings(base + "  - {names: h9, class: std, rack: r3, nics: {count: 2, speed: 25Gbit/s}}\n")).To(ConsistOf(
+			ContainSubstring("warning: the hosts form 2 pools that never exchange guests (nic ports differ: h1 (3 hosts), h9 (1 hosts))")))
+	})
+	It("has nothing to say of a cluster that can balance", func() {
+		Expect(warnings(base + "vms: [{names: \"v[1-2]\", hosts: \"h[1-2]\", vcpus: 1, memory: 1GiB}]\n")).To(BeEmpty())
+	})
+})

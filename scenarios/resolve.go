@@ -120,6 +120,9 @@ func resolve(file string, raw *rawFile, errs *Errors) *Scenario {
 	r.resolveMigration()
 	r.finishHosts()
 	r.finishVMs()
+	if len(*r.errs) == 0 {
+		r.lint()
+	}
 	return r.sc
 }
 

@@ -31,6 +31,10 @@ type Scenario struct {
 	Events    []Event
 	Policy    scheduler.Policy
 	Migration scheduler.Migration
+	// Warnings are what a valid file sets up that the scheduler will refuse
+	// later (anti-affinity members sharing a host, a guest no host can
+	// take, pools that never exchange guests), as "file:line:col: warning:".
+	Warnings []Error
 }
 
 // Sim holds knobs that exist only in simulation.

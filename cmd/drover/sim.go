@@ -36,6 +36,9 @@ func simCmd() *cobra.Command {
 				fmt.Fprintln(os.Stderr, err)
 				return exitError{exitBadInput}
 			}
+			for _, w := range sc.Warnings {
+				fmt.Fprintln(os.Stderr, w)
+			}
 			var opts sim.Options
 			if cmd.Flags().Changed("seed") {
 				opts.Seed = &seed
@@ -116,10 +119,14 @@ func writeJournal(path string, records []scheduler.Record) error {
 }
 
 func validateCmd() *cobra.Command {
-	return &cobra.Command{
+	var strict bool
+	c := &cobra.Command{
 		Use:   "validate SCENARIO.yaml...",
 		Short: "Check scenario files; print every problem as file:line:col: message",
-		Args:  cobra.MinimumNArgs(1),
+		Long: "Checks scenario files and prints every problem as file:line:col: message. A valid file may still\n" +
+			"set up what the scheduler will refuse later (anti-affinity members sharing a host, a guest no host\n" +
+			"can take, hosts that can never exchange guests): those are warnings, and errors with --strict.",
+		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			bad := false
 			for _, a := range args {
@@ -129,7 +136,14 @@ func validateCmd() *cobra.Command {
 					bad = true
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d hosts, %d vms, %d events)\n", a, len(sc.Hosts), len(sc.VMs), len(sc.Events))
+				for _, w := range sc.Warnings {
+					fmt.Fprintln(cmd.OutOrStdout(), w)
+				}
+				if strict && len(sc.Warnings) > 0 {
+					bad = true
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "%s: ok (%d hosts, %d vms, %d events, %d warnings)\n", a, len(sc.Hosts), len(sc.VMs), len(sc.Events), len(sc.Warnings))
 			}
 			if bad {
 				return exitError{exitBadInput}
@@ -137,6 +151,8 @@ func validateCmd() *cobra.Command {
 			return nil
 		},
 	}
+	c.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors")
+	return c
 }
 
 func schemaCmd() *cobra.Command {
