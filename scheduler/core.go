@@ -399,6 +399,12 @@ func (c *Core) journal(r Record) {
 
 // overlay marks what the Core knows and the world may not: drained hosts
 // are in maintenance, warned zones and failed hosts take no VMs.
+// View is s as the Core plans on it: the hosts it drains in maintenance,
+// warned zones closed to arrivals, the hosts it knows failed down. Planning
+// on a snapshot outside the Core (drover plan --at) uses it too, so that it
+// sees what the Core would.
+func (c *Core) View(s *cluster.Snapshot) *cluster.Snapshot { return c.overlay(s) }
+
 func (c *Core) overlay(s *cluster.Snapshot) *cluster.Snapshot {
 	out := *s
 	out.Hosts = slices.Clone(s.Hosts)

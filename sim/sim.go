@@ -524,14 +524,32 @@ func SnapshotAt(sc *scenarios.Scenario, at time.Duration, opts Options) (*cluste
 	if err != nil {
 		return nil, err
 	}
+	core := w.node.Core()
 	if at > 0 {
+		// With the Core up to the instant before at; then the world's own
+		// events at at (load changes, crashes) without it: what the Core
+		// would decide at at (a warning, a maintenance request and the
+		// moves its policies start then) is the plan's to decide.
 		saved := w.sc.Sim.Duration
 		w.sc = ptr(*w.sc)
-		w.sc.Sim.Duration = at
-		w.run()
+		w.sc.Sim.Duration = at - 1
+		if err := w.run(); err != nil {
+			return nil, err
+		}
+		w.node, w.sink = nil, nil
+		for {
+			ev, ok := w.eng.Next(at)
+			if !ok {
+				break
+			}
+			w.process(ev)
+		}
+		w.eng.AdvanceTo(at)
 		w.sc.Sim.Duration = saved
 	}
-	return w.snapshot(), nil
+	// As the Core sees it: hosts it drains are in maintenance, warned zones
+	// take no guests, hosts it knows failed are down.
+	return core.View(w.snapshot()), nil
 }
 
 func ptr[T any](v T) *T { return &v }
