@@ -25,15 +25,26 @@ func PlanOf(p *plan.Plan, at time.Duration) Plan {
 // why counts the reasons of unplaced VMs, most frequent first (ties by
 // reason), so a summary can say the top ones.
 func why(us []plan.Unplaced) []ReasonCount {
+	reasons := make([]string, len(us))
+	for i, u := range us {
+		reasons[i] = u.VM + ": " + u.Reason
+	}
+	return groupReasons(reasons)
+}
+
+// groupReasons groups "VM: reason" lines by the reason's kind (what comes
+// before its first ": "), most frequent first, each with one example.
+func groupReasons(lines []string) []ReasonCount {
 	n := map[string]int{}
 	example := map[string]string{}
-	for _, u := range us {
-		kind, detail, found := strings.Cut(u.Reason, ": ")
+	for _, l := range lines {
+		vm, reason, _ := strings.Cut(l, ": ")
+		kind, detail, found := strings.Cut(reason, ": ")
 		if !found {
-			detail = u.Reason
+			detail = reason
 		}
 		if n[kind]++; n[kind] == 1 {
-			example[kind] = u.VM + ": " + detail
+			example[kind] = vm + ": " + detail
 		}
 	}
 	out := make([]ReasonCount, 0, len(n))

@@ -305,6 +305,24 @@ func (r *Report) PrintSummary(w io.Writer) {
 		time.Duration(r.DurationMS*float64(time.Millisecond)), s.Events)
 	fmt.Fprintf(w, "migrations: %d (completed %d, forced %d, postcopy %d, aborted %d, failed %d, rejected %d)\n",
 		s.Migrations, s.Completed, s.Forced, s.PostCopy, s.Aborted, s.Failed, s.Rejected)
+	// Why moves did not happen, where a person looks: the kinds of reason
+	// of the rejected and failed ones, most frequent first.
+	for _, o := range []cluster.Outcome{cluster.OutcomeRejected, cluster.OutcomeFailed} {
+		var reasons []string
+		for _, m := range r.Migrations {
+			if m.Outcome == o {
+				reasons = append(reasons, m.VM+": "+m.Reason)
+			}
+		}
+		gs := groupReasons(reasons)
+		for i, c := range gs {
+			if i == 3 {
+				fmt.Fprintf(w, "    and %d more kinds (report.json has every one)\n", len(gs)-3)
+				break
+			}
+			fmt.Fprintf(w, "    %d %s: %s (e.g. %s)\n", c.VMs, o, c.Reason, c.Example)
+		}
+	}
 	fmt.Fprintf(w, "moved %s, downtime total %.1f ms, max %.1f ms, mean duration %.1f s, max concurrent %d\n",
 		FormatBytes(s.BytesMoved), s.TotalDowntimeMS, s.MaxDowntimeMS, s.MeanDurationMS/1000, s.MaxConcurrent)
 	fmt.Fprintf(w, "hosts crashed %d, VMs lost %d, mixed-security migrations %d, hosts over capacity %d\n",

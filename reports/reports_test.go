@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/scheduler/cluster"
 )
 
 func TestReports(t *testing.T) {
@@ -127,5 +128,21 @@ var _ = Describe("Chart", func() {
 		Expect(string(data)).To(ContainSubstring("<svg"))
 		Expect(reports.Chart(filepath.Join(dir, "c.gif"), []string{"a"}, []*reports.Report{r})).To(MatchError(ContainSubstring("want .png")))
 		Expect(reports.Chart(png, []string{"a"}, []*reports.Report{sample()})).To(MatchError(ContainSubstring("no samples")))
+	})
+})
+
+var _ = Describe("The summary says why", func() {
+	It("groups the reasons of rejected moves, most frequent first, with an example", func() {
+		r := &reports.Report{Scenario: "s", Migrations: []reports.Migration{
+			{VM: "a", Outcome: cluster.OutcomeRejected, Reason: "pool: nic ports differ (h1 2x10Gbit, h5 2x25Gbit)"},
+			{VM: "b", Outcome: cluster.OutcomeRejected, Reason: "pool: nic ports differ (h2 2x10Gbit, h6 2x25Gbit)"},
+			{VM: "c", Outcome: cluster.OutcomeRejected, Reason: "insufficient memory on destination"},
+			{VM: "d", Outcome: cluster.OutcomeCompleted},
+		}}
+		r.SummarizeMigrations()
+		var b strings.Builder
+		r.PrintSummary(&b)
+		Expect(b.String()).To(ContainSubstring("    2 rejected: pool (e.g. a: nic ports differ (h1 2x10Gbit, h5 2x25Gbit))\n" +
+			"    1 rejected: insufficient memory on destination (e.g. c: insufficient memory on destination)\n"))
 	})
 })
