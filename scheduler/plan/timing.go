@@ -378,12 +378,16 @@ func (t *Timer) totals(p *Plan) {
 	fixed := t.cfg.SetupTime + t.cfg.Profile.Overhead(false) + t.cfg.Profile.Finish()
 	p.LowerBound += fixed
 	// The plan's own limits on migrations in flight: each move takes at
-	// least its fixed cost and its bytes at the most its stream could get,
-	// and at most K run at once, in the cluster and out of or into a host.
+	// least its fixed cost and its first pass (the guest's non-zero pages,
+	// sent under the stream's limit: the final copy, with the limit lifted,
+	// may go faster) at the most its stream could get, and at most K run at
+	// once, in the cluster and out of or into a host.
 	least := func(m *Move) time.Duration {
 		d := fixed
-		if r := m.Predicted.Rate; r > 0 {
-			d += time.Duration(float64(m.Predicted.Bytes) / (r * t.cfg.Profile.Goodput) * float64(time.Second))
+		v := t.snap.VM(m.VM)
+		if r := m.Predicted.Rate; r > 0 && v != nil {
+			first := min(v.Resident, m.Predicted.Bytes)
+			d += time.Duration(float64(first) / (r * t.cfg.Profile.Goodput) * float64(time.Second))
 		}
 		return d
 	}

@@ -302,6 +302,27 @@ var _ = Describe("Timer", func() {
 	})
 
 	Describe("lower bound", func() {
+		It("counts the plan's limit on migrations in flight and says that it binds", func() {
+			var vms []cluster.VM
+			for i := range 6 {
+				vms = append(vms, MakeVM(fmt.Sprintf("v%d", i), "h1").Memory(4*GiB).Resident(2*GiB).Obj())
+			}
+			snap := Snapshot(hostsN(4), vms)
+			var moves []plan.Move
+			for i := range 6 {
+				m := to(snap, i+1, fmt.Sprintf("v%d", i), fmt.Sprintf("h%d", 2+i%3))
+				m.Bandwidth = 64 << 20 // capped: the NIC is far from binding
+				moves = append(moves, m)
+			}
+			free := schedule(snap, cfg, &plan.Plan{Moves: moves})
+			one := schedule(snap, cfg, &plan.Plan{Moves: moves, Limits: plan.Limits{MaxParallel: 1}})
+			Expect(one.BoundBy).To(Equal("max_parallel 1"))
+			Expect(free.BoundBy).NotTo(HavePrefix("max_parallel"))
+			Expect(one.LowerBound).To(BeNumerically(">", 5*free.LowerBound), "six moves one at a time")
+			Expect(one.Makespan).To(BeNumerically(">=", one.LowerBound))
+			Expect(one.LowerBound).To(BeNumerically(">=", one.Makespan*7/10), "one at a time, the bound is most of the makespan (the rest: pages written again)")
+		})
+
 		It("is the drained host's bytes over its NICs, plus the setup time, on a star network", func() {
 			var vms []cluster.VM
 			for i := range 6 {
