@@ -66,6 +66,11 @@ type Record struct {
 	Outcome     cluster.Outcome `json:"outcome,omitempty"`
 	// Action is the limit action on "limit" records.
 	Action cluster.OnLimit `json:"action,omitempty"`
+	// Hosts, Zone and FailsAt are set on drain, warn and host-failed
+	// records.
+	Hosts   []string      `json:"hosts,omitempty"`
+	Zone    string        `json:"zone,omitempty"`
+	FailsAt time.Duration `json:"fails_at,omitempty"`
 	Reason string          `json:"reason,omitempty"`
 }
 
@@ -82,6 +87,12 @@ const (
 	RecCancel = "cancel" // dropped before it started
 	RecRefuse = "refuse" // a requested move broke a constraint
 	RecPlan   = "plan"   // a policy ran (Policy, Reason: summary)
+	// What the Core was told about the cluster, so that a restored Core
+	// knows it too: hosts to drain (Hosts), a zone warned to fail (Zone,
+	// FailsAt), a host that failed (Hosts).
+	RecDrain      = "drain"
+	RecWarn       = "warn"
+	RecHostFailed = "host-failed"
 )
 
 // Ready is what the Core wants done. Empty fields mean nothing to do.
@@ -305,9 +316,11 @@ func (c *Core) Step(now time.Duration, ev cluster.Event) error {
 		for _, h := range e.Hosts {
 			c.drained[h] = true
 		}
+		c.journal(Record{Kind: RecDrain, Hosts: slices.Clone(e.Hosts)})
 		c.want(trigger{kind: trigEvacuate, hosts: e.Hosts})
 	case cluster.DisasterWarning:
 		c.warned[e.Zone] = e.FailsAt
+		c.journal(Record{Kind: RecWarn, Zone: e.Zone, FailsAt: e.FailsAt})
 		c.want(trigger{kind: trigDisaster, zone: e.Zone, deadline: e.FailsAt})
 	case cluster.MigrationRequested:
 		c.want(trigger{kind: trigRequest, vm: e.VM, host: e.Host, options: e.Options})
@@ -862,6 +875,7 @@ func (c *Core) track(a *active, m plan.Move, index int) *job {
 
 func (c *Core) hostFailed(h string) {
 	c.failed[h] = true
+	c.journal(Record{Kind: RecHostFailed, Hosts: []string{h}})
 	jobs := c.byHost[h]
 	delete(c.byHost, h)
 	for _, j := range jobs {

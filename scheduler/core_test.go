@@ -73,10 +73,10 @@ var _ = Describe("Core", func() {
 			ok(h.Step(cluster.MaintenanceRequested{Hosts: []string{"h1"}}))
 			rds := h.Readies()
 			Expect(rds).To(HaveLen(2))
-			By("first asking for a snapshot, and nothing else")
+			By("first journalling the request and asking for a snapshot, and nothing else")
 			Expect(rds[0].NeedSnapshot).To(BeTrue())
 			Expect(rds[0].Commands).To(BeEmpty())
-			Expect(rds[0].Journal).To(BeEmpty())
+			Expect(rds[0].Journal).To(Equal([]scheduler.Record{{Kind: scheduler.RecDrain, Hosts: []string{"h1"}}}))
 
 			By("then planning on that snapshot and starting what the limits allow")
 			rd := rds[1]
@@ -350,8 +350,8 @@ var _ = Describe("Core odd events", func() {
 		cfg.Evacuate = &failing{}
 		h := schedtest.NewHarness(cfg, drainWorld())
 		ok(h.Step(cluster.MaintenanceRequested{Hosts: []string{"h1"}}))
-		Expect(h.Journal()).To(Equal([]scheduler.Record{{Kind: scheduler.RecPlan, Policy: "failing", Outcome: "error",
-			Reason: "no room"}}))
+		Expect(h.Journal()).To(Equal([]scheduler.Record{{Kind: scheduler.RecDrain, Hosts: []string{"h1"}},
+			{Kind: scheduler.RecPlan, Policy: "failing", Outcome: "error", Reason: "no room"}}))
 		Expect(h.Started()).To(BeEmpty())
 		Expect(h.Core.Idle()).To(BeTrue())
 	})

@@ -90,6 +90,7 @@ var _ = Describe("Core executor", func() {
 			m := h.Mark()
 			ok(h.Step(cluster.HostFailed{Host: "h1"}))
 			Expect(h.JournalSince(m)).To(Equal([]scheduler.Record{
+				{Kind: scheduler.RecHostFailed, Hosts: []string{"h1"}},
 				{Kind: scheduler.RecCancel, ID: 2, Reason: "source host failed"},
 				{Kind: scheduler.RecCancel, ID: 3, Reason: "source host failed"},
 			}))

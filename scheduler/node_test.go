@@ -69,7 +69,7 @@ var _ = Describe("Node, the one driver loop", func() {
 		env := &recEnv{snap: world(hostsNamed("h1", "h2"), vmsOn("h1", "v", 1))}
 		n := newNode(env)
 		Expect(n.Step(cluster.MaintenanceRequested{Hosts: []string{"h1"}})).To(Succeed())
-		Expect(env.log).To(HaveExactElements("snapshot", "journal plan", "journal move", "journal start", "start v1"))
+		Expect(env.log).To(HaveExactElements("journal drain", "snapshot", "journal plan", "journal move", "journal start", "start v1"))
 		Expect(n.Core().Running()).To(HaveLen(1))
 	})
 
@@ -85,7 +85,7 @@ var _ = Describe("Node, the one driver loop", func() {
 		env := &recEnv{}
 		n := newNode(env)
 		Expect(n.Step(cluster.MaintenanceRequested{Hosts: []string{"h1"}})).To(Succeed())
-		Expect(env.log).To(HaveExactElements("snapshot"))
+		Expect(env.log).To(HaveExactElements("journal drain", "snapshot"))
 		Expect(n.Core().Idle()).To(BeFalse(), "the drain waits for a snapshot")
 	})
 
@@ -102,7 +102,7 @@ var _ = Describe("Node, the one driver loop", func() {
 		n.Push(cluster.MaintenanceRequested{Hosts: []string{"h1"}})
 		n.Push(cluster.MaintenanceRequested{Hosts: []string{"h3"}})
 		Expect(n.Run()).To(Succeed())
-		Expect(env.log[0]).To(Equal("snapshot"))
-		Expect(env.log).To(HaveLen(5), "one snapshot and one plan for both requests: %v", env.log)
+		Expect(env.log[:3]).To(Equal([]string{"journal drain", "journal drain", "snapshot"}))
+		Expect(env.log).To(HaveLen(7), "one snapshot and one plan for both requests: %v", env.log)
 	})
 })

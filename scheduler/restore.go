@@ -33,6 +33,16 @@ func Restore(cfg Config, now time.Duration, records []Record) (*Core, error) {
 	dropped := map[int]bool{}
 	for i, r := range records {
 		switch r.Kind {
+		case RecDrain:
+			for _, h := range r.Hosts {
+				c.drained[h] = true
+			}
+		case RecWarn:
+			c.warned[r.Zone] = r.FailsAt
+		case RecHostFailed:
+			for _, h := range r.Hosts {
+				c.failed[h] = true
+			}
 		case RecMove:
 			if r.Move == nil {
 				return nil, fmt.Errorf("journal record %d: move without move", i+1)
