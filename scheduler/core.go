@@ -71,7 +71,7 @@ type Record struct {
 	Hosts   []string      `json:"hosts,omitempty"`
 	Zone    string        `json:"zone,omitempty"`
 	FailsAt time.Duration `json:"fails_at,omitempty"`
-	Reason string          `json:"reason,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
 }
 
 // CauseRequest is the policy and cause of a move an operator requested
