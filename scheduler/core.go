@@ -90,7 +90,10 @@ const (
 	// What the Core was told about the cluster, so that a restored Core
 	// knows it too: hosts to drain (Hosts), a zone warned to fail (Zone,
 	// FailsAt), a host that failed (Hosts).
-	RecDrain      = "drain"
+	RecDrain = "drain"
+	// RecGiveUp: a failed move is not tried again (its retries are used
+	// up); VM and Reason say which and why.
+	RecGiveUp     = "give-up"
 	RecWarn       = "warn"
 	RecHostFailed = "host-failed"
 )
@@ -813,7 +816,14 @@ func (c *Core) done(e cluster.MigrationDone) {
 
 // retry re-places a failed or cancelled move on another host.
 func (c *Core) retry(j *job) {
-	if j.attempts >= c.cfg.MaxRetries || c.snap == nil {
+	if c.snap == nil {
+		return
+	}
+	if j.attempts >= c.cfg.MaxRetries {
+		// Said in the journal, so that a person (and a report) knows the
+		// move was given up, and why.
+		c.journal(Record{Kind: RecGiveUp, ID: j.move.ID, VM: j.move.VM,
+			Reason: fmt.Sprintf("retries used up (%d of %d)", j.attempts, c.cfg.MaxRetries)})
 		return
 	}
 	snap, st := c.state()

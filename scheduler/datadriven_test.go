@@ -499,6 +499,12 @@ func writeRecord(b *strings.Builder, r scheduler.Record, predicted bool) {
 		}
 	case scheduler.RecCancel:
 		fmt.Fprintf(b, "cancel %d: %s", r.ID, r.Reason)
+	case scheduler.RecGiveUp:
+		fmt.Fprintf(b, "give-up %d %s: %s", r.ID, r.VM, r.Reason)
+	case scheduler.RecDrain, scheduler.RecHostFailed:
+		fmt.Fprintf(b, "%s %s", r.Kind, strings.Join(r.Hosts, ","))
+	case scheduler.RecWarn:
+		fmt.Fprintf(b, "warn zone %s fails at %s", r.Zone, r.FailsAt)
 	case scheduler.RecRefuse:
 		fmt.Fprintf(b, "refuse %s->%s", r.VM, r.Destination)
 		if r.Policy != "" {
