@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/plan"
 )
 
 // Every command answers with the documented exit codes (exit.go, README).
@@ -101,5 +103,38 @@ func TestInventoryCarriesOnPastAnUnreachableHost(t *testing.T) {
 	}
 	if sc.Policy.TLS != cluster.TLSRequired {
 		t.Errorf("policy.tls %q, want required", sc.Policy.TLS)
+	}
+}
+
+// plan warns of the moves its own prediction ends by a limit.
+func TestPlanWarnsOfLimits(t *testing.T) {
+	p := &plan.Plan{Moves: []plan.Move{
+		{ID: 1, VM: "a", Destination: "h2", Predicted: plan.Prediction{Outcome: cluster.OutcomeCompleted}},
+		{ID: 2, VM: "b", Destination: "h3", Predicted: plan.Prediction{Outcome: cluster.OutcomeAborted, Reason: "completion-timeout"}},
+	}}
+	var b bytes.Buffer
+	warnLimits(&b, p)
+	if got, want := b.String(), "warning: move 2 (b -> h3) is predicted to end aborted: completion-timeout\n"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// --log-format json gives one JSON object a line; anything else is refused.
+func TestLogFormat(t *testing.T) {
+	defer func(f string) { logFormat = f }(logFormat)
+	logFormat = "json"
+	var b bytes.Buffer
+	log, err := newLogger(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Warn("snapshot failed; retrying", "attempt", 1)
+	var m map[string]any
+	if err := json.Unmarshal(b.Bytes(), &m); err != nil || m["msg"] != "snapshot failed; retrying" || m["attempt"] != 1.0 {
+		t.Errorf("not a JSON line: %q (%v)", b.String(), err)
+	}
+	logFormat = "xml"
+	if _, err := newLogger(&b); exitCode(err) != exitBadInput {
+		t.Errorf("--log-format xml: %v, want a usage error", err)
 	}
 }
