@@ -154,9 +154,14 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 		}
 		for _, m := range late[:n] {
 			b.Remove(st.VMIndex(m.VM))
-			unplaced = append(unplaced, plan.Unplaced{VM: m.VM, Host: m.Source, Priority: m.Priority,
-				Reason: fmt.Sprintf("cannot be saved before the deadline: predicted end %s, zone fails at %s, margin %.0f%%",
-					(in.Now + m.Predicted.End).Round(time.Second), in.Deadline, 100**d.args.Margin)})
+			why := fmt.Sprintf("cannot be saved before the deadline: predicted end %s, zone fails at %s, margin %.0f%%",
+				(in.Now + m.Predicted.End).Round(time.Second), in.Deadline, 100**d.args.Margin)
+			if o := m.Predicted.Outcome; o == cluster.OutcomeAborted || o == cluster.OutcomeStalled || o == cluster.OutcomeBlocked {
+				// It would not end before the deadline because it would
+				// not end at all: say that, not a time.
+				why = fmt.Sprintf("cannot be saved: its migration is predicted to end %s (%s), zone fails at %s", o, orNone(m.Predicted.Reason), in.Deadline)
+			}
+			unplaced = append(unplaced, plan.Unplaced{VM: m.VM, Host: m.Source, Priority: m.Priority, Reason: why})
 		}
 	}
 }
@@ -170,4 +175,11 @@ func lateMoves(p *plan.Plan, budget time.Duration) []*plan.Move {
 		}
 	}
 	return late
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no reason given"
+	}
+	return s
 }
