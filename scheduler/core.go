@@ -673,7 +673,17 @@ func (c *Core) dispatch() {
 			}
 		}
 		for _, i := range a.disp.NextUpTo(room) {
-			c.start(a.jobs[i])
+			j := a.jobs[i]
+			if why := c.closed(j.move.Destination); why != "" {
+				// Queued before its destination was closed (a later drain,
+				// a warning, a failure): it must not land there now.
+				c.retire(j, cancelled)
+				a.disp.Finish(i, false)
+				c.journal(Record{Kind: RecCancel, ID: j.move.ID, Reason: "destination " + why})
+				c.want(trigger{kind: trigRetry, job: j})
+				continue
+			}
+			c.start(j)
 		}
 		for _, i := range a.disp.Blocked() {
 			j := a.jobs[i]
@@ -684,6 +694,25 @@ func (c *Core) dispatch() {
 			}
 		}
 	}
+}
+
+// closed says why host may take no guest now ("" if it may): the Core was
+// told it failed, is drained, or sits in a zone warned to fail.
+func (c *Core) closed(host string) string {
+	switch {
+	case c.failed[host]:
+		return host + " failed"
+	case c.drained[host]:
+		return host + " is being drained"
+	}
+	if c.snap != nil {
+		if h := c.snap.Host(host); h != nil {
+			if _, ok := c.warned[h.Zone]; ok {
+				return fmt.Sprintf("%s is in zone %s, warned to fail", host, h.Zone)
+			}
+		}
+	}
+	return ""
 }
 
 func (c *Core) start(j *job) {

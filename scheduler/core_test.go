@@ -331,7 +331,9 @@ var _ = Describe("Core odd events", func() {
 		cfg := config()
 		p := fixed("disaster", plan.Limits{}, mv(1, "v1", "h1", "h2"))
 		cfg.Disaster = p
-		h := schedtest.NewHarness(cfg, world(hostsNamed("h1", "h2"), vmsOn("h1", "v", 1)))
+		hosts := hostsNamed("h1", "h2")
+		hosts[1].Zone = "b"
+		h := schedtest.NewHarness(cfg, world(hosts, vmsOn("h1", "v", 1)))
 		ok(h.Wait(time.Minute))
 		ok(h.Step(cluster.DisasterWarning{Zone: "a", FailsAt: 10 * time.Minute}))
 		Expect(p.calls).To(HaveLen(1))
@@ -339,9 +341,8 @@ var _ = Describe("Core odd events", func() {
 		Expect(p.calls[0].Deadline).To(Equal(10 * time.Minute))
 		Expect(p.calls[0].Now).To(Equal(time.Minute))
 		// Every host of the warned zone is closed to arrivals.
-		for _, hs := range p.calls[0].Snap.Hosts {
-			Expect(hs.State).To(Equal(cluster.HostMaintenance), hs.Name)
-		}
+		Expect(p.calls[0].Snap.Host("h1").State).To(Equal(cluster.HostMaintenance))
+		Expect(p.calls[0].Snap.Host("h2").State).To(Equal(cluster.HostUp), "zone b is not warned")
 		Expect(h.Started()).To(HaveLen(1))
 	})
 
