@@ -25,20 +25,23 @@ func PlanOf(p *plan.Plan, at time.Duration) Plan {
 // why counts the reasons of unplaced VMs, most frequent first (ties by
 // reason), so a summary can say the top ones.
 func why(us []plan.Unplaced) []ReasonCount {
-	reasons := make([]string, len(us))
+	reasons := make([]vmReason, len(us))
 	for i, u := range us {
-		reasons[i] = u.VM + ": " + u.Reason
+		reasons[i] = vmReason{u.VM, u.Reason}
 	}
 	return groupReasons(reasons)
 }
 
-// groupReasons groups "VM: reason" lines by the reason's kind (what comes
-// before its first ": "), most frequent first, each with one example.
-func groupReasons(lines []string) []ReasonCount {
+// vmReason is why one VM was not moved.
+type vmReason struct{ vm, reason string }
+
+// groupReasons groups reasons by their kind (what comes before the first
+// ": "), most frequent first, each with one example.
+func groupReasons(rs []vmReason) []ReasonCount {
 	n := map[string]int{}
 	example := map[string]string{}
-	for _, l := range lines {
-		vm, reason, _ := strings.Cut(l, ": ")
+	for _, r := range rs {
+		vm, reason := r.vm, r.reason
 		kind, detail, found := strings.Cut(reason, ": ")
 		if !found {
 			detail = reason

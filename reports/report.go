@@ -308,10 +308,10 @@ func (r *Report) PrintSummary(w io.Writer) {
 	// Why moves did not happen, where a person looks: the kinds of reason
 	// of the rejected and failed ones, most frequent first.
 	for _, o := range []cluster.Outcome{cluster.OutcomeRejected, cluster.OutcomeFailed} {
-		var reasons []string
+		var reasons []vmReason
 		for _, m := range r.Migrations {
 			if m.Outcome == o {
-				reasons = append(reasons, m.VM+": "+m.Reason)
+				reasons = append(reasons, vmReason{m.VM, m.Reason})
 			}
 		}
 		gs := groupReasons(reasons)

@@ -59,10 +59,7 @@ func prescan(file string, data []byte, errs *Errors) bool {
 		col++
 		if c == '\n' {
 			line, col, lineStart, indent, comment, escape = line+1, 0, true, 0, false, false
-			if quote == '"' || quote == '\'' {
-				continue // a quoted scalar may span lines
-			}
-			continue
+			continue // a quoted scalar may span lines: quote stays as it is
 		}
 		if comment {
 			continue

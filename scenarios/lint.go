@@ -3,6 +3,7 @@ package scenarios
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -37,7 +38,7 @@ func (r *resolver) lint() {
 			}
 		}
 		var crowded []string
-		for _, h := range slices.Sorted(mapKeysOf(on)) {
+		for _, h := range slices.Sorted(maps.Keys(on)) {
 			if vs := on[h]; len(vs) > 1 {
 				crowded = append(crowded, fmt.Sprintf("%s on %s", strings.Join(head(vs, 3), ", "), h))
 			}
@@ -80,7 +81,7 @@ func (r *resolver) lint() {
 		}
 	}
 	if len(pools) > 1 {
-		keys := slices.SortedFunc(mapKeysOf(pools), func(a, b string) int {
+		keys := slices.SortedFunc(maps.Keys(pools), func(a, b string) int {
 			return cmp.Or(cmp.Compare(len(pools[b]), len(pools[a])), strings.Compare(a, b))
 		})
 		var names []string
@@ -106,14 +107,4 @@ func head(s []string, n int) []string {
 		return s
 	}
 	return append(slices.Clone(s[:n]), fmt.Sprintf("%d more", len(s)-n))
-}
-
-func mapKeysOf[V any](m map[string]V) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }

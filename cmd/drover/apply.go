@@ -225,12 +225,8 @@ func confirm(cmd *cobra.Command, pl *plan.Plan, inv string) error {
 	if !isTerminal(os.Stdin) {
 		return badInput("apply changes the live cluster: give --yes to run it without a terminal to confirm on")
 	}
-	var bytes int64
-	for _, m := range pl.Moves {
-		bytes += m.Predicted.Bytes
-	}
 	fmt.Fprintf(cmd.OutOrStdout(), "apply %d moves (%s, predicted makespan %s) to the hosts of %s? [y/N] ", len(pl.Moves),
-		units.FormatSize(bytes), pl.Makespan.Round(100*time.Millisecond), inv)
+		units.FormatSize(pl.Bytes), pl.Makespan.Round(100*time.Millisecond), inv)
 	line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 	switch strings.ToLower(strings.TrimSpace(line)) {
 	case "y", "yes":

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -118,8 +119,10 @@ func Diff(p, q *Plan) []string {
 		return m
 	}
 	a, b := dst(p), dst(q)
+	both := maps.Clone(a)
+	maps.Copy(both, b)
 	var out []string
-	for _, vm := range slices.Sorted(mapKeys(a, b)) {
+	for _, vm := range slices.Sorted(maps.Keys(both)) {
 		switch x, y := a[vm], b[vm]; {
 		case y == "":
 			out = append(out, fmt.Sprintf("- %s -> %s (no longer planned)", vm, x))
@@ -130,20 +133,4 @@ func Diff(p, q *Plan) []string {
 		}
 	}
 	return out
-}
-
-func mapKeys(ms ...map[string]string) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		seen := map[string]bool{}
-		for _, m := range ms {
-			for k := range m {
-				if !seen[k] {
-					seen[k] = true
-					if !yield(k) {
-						return
-					}
-				}
-			}
-		}
-	}
 }
