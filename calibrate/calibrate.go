@@ -127,7 +127,7 @@ func Predict(p Point, prof precopy.Profile) precopy.Result {
 			link = p.Link
 		}
 	}
-	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap, LinkRate: link, TLS: p.TLS}
+	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap, LinkRate: link, TLS: p.TLS, Bound: prof.Bound(p.Cap, p.TLS)}
 	// Sharing a link, the final copy gets its share too, as in the
 	// simulator: the other streams are still sending.
 	c.CopyShared = p.Link > 0
@@ -434,7 +434,9 @@ func fitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profi
 	names = Learnable(pts, names)
 	base = seed(pts, base, names)
 	ps, err := pick(names)
-	if err != nil {
+	if err != nil || len(ps) == 0 {
+		// Nothing left free (all held, or nothing these points can
+		// teach): the base, as seeded, is the fit.
 		return base, err
 	}
 	prob := optimize.Problem{Func: func(x []float64) float64 { return loss(pts, fromVec(base, ps, x)) }}
@@ -730,4 +732,60 @@ func WallErrors(rows []Row, prof precopy.Profile) []float64 {
 		out = append(out, math.Abs(w-r.WallMS)/r.WallMS)
 	}
 	return out
+}
+
+// QueueParam is the profile field FitQueue fits.
+const QueueParam = "queue_bytes"
+
+// maxQueue bounds the queue a fit may find: Linux's largest TCP send
+// buffer by default (tcp_wmem, 4 MiB) twice over, for the link's own queue.
+const maxQueue = 8 << 20
+
+// FitQueue is the profile's queue_bytes that best predicts the downtimes of
+// pts' migrations bound by a shaped link, all else as in prof (0 when none
+// is): the queue shows in nothing else a single capped migration measures,
+// so it is fitted apart, after the rest. The loss is the summed absolute
+// downtime error, so that a switch-over QEMU stretched for its own reasons
+// pulls it no more than any other.
+func FitQueue(pts []Point, prof precopy.Profile) float64 {
+	var shared []Point
+	for _, p := range pts {
+		if p.Link > 0 {
+			shared = append(shared, p)
+		}
+	}
+	if len(shared) == 0 {
+		return 0
+	}
+	best, bestLoss := 0.0, math.Inf(1)
+	for q := 0.0; q <= maxQueue; q += 64 << 10 {
+		prof.QueueBytes = q
+		l := 0.0
+		for _, p := range shared {
+			l += math.Abs(ms(Predict(p, prof).Downtime.Seconds()) - p.DowntimeMS)
+		}
+		if l < bestLoss-1e-9 {
+			best, bestLoss = q, l
+		}
+	}
+	return best
+}
+
+// CrossValidateQueue predicts each of pts (migrations sharing a shaped
+// link) under prof with a queue fitted on the other folds only. Folds are
+// contiguous runs of rows, so that a group migrating together is mostly
+// held out together.
+func CrossValidateQueue(pts []Point, prof precopy.Profile, k int) []Row {
+	k = min(k, len(pts))
+	rows := make([]Row, 0, len(pts))
+	for f := range k {
+		lo, hi := f*len(pts)/k, (f+1)*len(pts)/k
+		train := slices.Concat(pts[:lo], pts[hi:])
+		p := prof
+		p.QueueBytes = FitQueue(train, prof)
+		for _, x := range pts[lo:hi] {
+			rows = append(rows, predictRow(x, p, prof.RelErr))
+		}
+	}
+	return rows
 }

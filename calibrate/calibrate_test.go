@@ -226,3 +226,36 @@ func synthetic(t *testing.T, truth precopy.Profile, cases []synth) []calibrate.P
 	}
 	return pts
 }
+
+// The queue is found from what it does to downtimes of streams sharing a
+// link, held out fold by fold, and counts nothing for streams held to
+// their cap.
+func TestFitQueue(t *testing.T) {
+	prof := precopy.DefaultProfile()
+	truth := prof
+	truth.QueueBytes = 2 << 20
+	var pts []calibrate.Point
+	for i, dirty := range []float64{0, 2 << 20, 4 << 20, 6 << 20} {
+		for _, conc := range []int{2, 3} {
+			p := calibrate.Point{ID: fmt.Sprint(i, conc), Conc: conc, Link: 24 << 20,
+				Workload: precopy.Workload{Memory: 256 << 20, Resident: 128 << 20, WSS: 64 << 20, DirtyRate: dirty}}
+			p.DowntimeMS = calibrate.Predict(p, truth).Downtime.Seconds() * 1000
+			pts = append(pts, p)
+		}
+	}
+	if q := calibrate.FitQueue(pts, prof); math.Abs(q-truth.QueueBytes) > 64<<10 {
+		t.Fatalf("queue %v, want %v", q, truth.QueueBytes)
+	}
+	for _, r := range calibrate.CrossValidateQueue(pts, prof, 4) {
+		if d := r.Predicted.Downtime.Seconds()*1000 - r.DowntimeMS; math.Abs(d) > 5 {
+			t.Errorf("%s: held-out downtime off by %.1f ms", r.ID, d)
+		}
+	}
+	capped := calibrate.Point{Cap: 32 << 20, Conc: 1, Workload: pts[0].Workload}
+	if a, b := calibrate.Predict(capped, prof).Downtime, calibrate.Predict(capped, truth).Downtime; a != b {
+		t.Fatalf("a capped stream waits for a queue: %v against %v", b, a)
+	}
+	if calibrate.FitQueue([]calibrate.Point{capped}, prof) != 0 {
+		t.Fatal("a queue fitted from migrations no link bound")
+	}
+}

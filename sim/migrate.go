@@ -155,6 +155,7 @@ func (w *world) start(c cluster.StartMigration) {
 	// QEMU's unthrottled final copy is bounded by the path, not the cap.
 	rate, link := cfg.Profile.Stream(cluster.StreamCap(&src.Host, &d.Host, 0), c.Options.Bandwidth, tr == cluster.TransportTLS)
 	cfg.LinkRate, cfg.TLS, cfg.Wall = link, tr == cluster.TransportTLS, true
+	cfg.Bound = cfg.Profile.Bound(c.Options.Bandwidth, cfg.TLS)
 	wl := precopy.Workload{
 		Memory: v.spec.Memory, Resident: v.spec.Resident, WSS: v.spec.WSS, DirtyRate: v.spec.DirtyRate,
 	}

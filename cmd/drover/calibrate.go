@@ -139,9 +139,10 @@ predicts the rows with --base).`,
 			if len(single) < 3 {
 				return fmt.Errorf("%d migrations to fit: need at least 3 (each is held out in turn)", len(single))
 			}
+			fittable := append(slices.Clone(calibrate.AllParams), calibrate.QueueParam)
 			for _, h := range hold {
-				if !slices.Contains(calibrate.AllParams, h) {
-					return fmt.Errorf("--hold %s: not a fitted parameter (%s)", h, strings.Join(calibrate.AllParams, ", "))
+				if !slices.Contains(fittable, h) {
+					return fmt.Errorf("--hold %s: not a fitted parameter (%s)", h, strings.Join(fittable, ", "))
 				}
 			}
 			names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(hold, n) })
@@ -157,6 +158,12 @@ predicts the rows with --base).`,
 			}
 			prof.Name = name
 			prof.RelErr = calibrate.RelErr(rows)
+			refit := len(names) > 0
+			if !refit {
+				// Everything held: the base stands as it was fitted, and
+				// only what the concurrent groups teach is added below.
+				prof.RelErr = start.RelErr
+			}
 			if wall {
 				// A transport the data does not have keeps the base's figure.
 				tcp, tls := calibrate.Overheads(single)
@@ -166,17 +173,30 @@ predicts the rows with --base).`,
 				if tls > 0 {
 					prof.OverheadTLSMS = tls
 				}
-			} else {
+			} else if refit {
 				prof.OverheadMS, prof.OverheadTLSMS = 0, 0
 			}
-			prof.FittedOn = fmt.Sprintf("%s: %d single migrations from %s (fitted: %s)", fittedOn, len(single), strings.Join(sources, ", "), strings.Join(names, ", "))
+			if refit {
+				prof.FittedOn = fmt.Sprintf("%s: %d single migrations from %s (fitted: %s)", fittedOn, len(single), strings.Join(sources, ", "), strings.Join(names, ", "))
+			}
 			var concPts []calibrate.Point
 			for _, p := range pts {
 				if p.Conc > 1 {
 					concPts = append(concPts, p)
 				}
 			}
+			// The path's queue shows only where a link binds the streams:
+			// fitted on the concurrent groups alone, after the rest, and
+			// their accuracy held out the same way.
 			conc := calibrate.Evaluate(concPts, prof)
+			concTitle := "Concurrent migrations on a shaped link (not in any fit), with the final profile"
+			if len(concPts) >= 2 && !slices.Contains(hold, calibrate.QueueParam) {
+				kq := min(folds, len(concPts))
+				conc = calibrate.CrossValidateQueue(concPts, prof, kq)
+				prof.QueueBytes = calibrate.FitQueue(concPts, prof)
+				prof.FittedOn += fmt.Sprintf("; queue_bytes from %d concurrent migrations over a shaped link (%s)", len(concPts), strings.Join(sources, ", "))
+				concTitle = fmt.Sprintf("Concurrent migrations on a shaped link, held out (%d-fold): queue_bytes fitted without each row's fold, the rest on the single migrations", kq)
+			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err
 			}
@@ -195,7 +215,7 @@ predicts the rows with --base).`,
 					prof.OverheadMS, prof.OverheadTLSMS, 100*we[len(we)/2], 100*we[len(we)-1], len(we))
 			}
 			if len(conc) > 0 {
-				writeAccuracy(&md, "Concurrent migrations on a shaped link (not in any fit), with the final profile", conc)
+				writeAccuracy(&md, concTitle, conc)
 			}
 			if err := os.WriteFile(filepath.Join(out, "accuracy.md"), []byte(md.String()), 0o644); err != nil {
 				return err

@@ -79,6 +79,10 @@ func predictCmd() *cobra.Command {
 				}
 				cfg.Profile = p
 			}
+			// A stream granted less than its cap is bound by its path and
+			// keeps the path's queue full; without a cap, --bandwidth is
+			// taken to be the migration's own rate, as most callers mean it.
+			cfg.Bound = cfg.BandwidthCap
 			res := precopy.Predict(w, cfg.WithDefaults(), bw)
 			if !rounds {
 				res.Rounds = nil

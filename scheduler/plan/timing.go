@@ -223,6 +223,7 @@ func (t *Timer) Schedule(p *Plan) error {
 			// QEMU's unthrottled final copy is bounded by the path, not the cap.
 			rate, link := cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
 			cfg.LinkRate, cfg.CopyShared, cfg.TLS, cfg.Wall = link, true, m.Transport == cluster.TransportTLS, true
+			cfg.Bound = cfg.Profile.Bound(m.Bandwidth, cfg.TLS)
 			m.Predicted = Prediction{Start: eng.Now(), Outcome: cluster.OutcomeRunning, Rate: rate}
 			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
 				cap: rate, last: eng.Now()}

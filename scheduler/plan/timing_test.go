@@ -37,6 +37,7 @@ func to(snap *cluster.Snapshot, id int, vm, dst string, after ...int) plan.Move 
 // cap, on the wall clock as plans count it.
 func predict(snap *cluster.Snapshot, cfg precopy.Config, vm, src, dst string) precopy.Result {
 	cfg.Latency, cfg.Wall = starLatency, true
+	cfg.Bound = cfg.Profile.Bound(0, false) // no cap: bound by the path, whose queue it fills
 	return precopy.Predict(plan.Workload(snap.VM(vm)), cfg,
 		cluster.StreamCap(snap.Host(src), snap.Host(dst), 0))
 }
@@ -368,7 +369,10 @@ var _ = Describe("Timer", func() {
 			Expect(p.Makespan).To(BeNumerically(">=", p.LowerBound))
 			// Each stream gets half the uplink (the links above have no
 			// latency); the fair share may round a hair below 5 Gbit/s.
-			half := precopy.Predict(plan.Workload(snap.VM("x")), cfg, 5*Gbit)
+			// Bound by the path, each keeps its queue full.
+			shared := cfg
+			shared.Bound = prof.Bound(0, false)
+			half := precopy.Predict(plan.Workload(snap.VM("x")), shared, 5*Gbit)
 			for _, m := range p.Moves {
 				Expect(m.Predicted.End).To(BeNumerically("~", half.TotalTime, 10), m.VM)
 			}

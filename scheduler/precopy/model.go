@@ -86,6 +86,12 @@ type Config struct {
 	// final copy runs at min(Profile.FinalRate, LinkRate), never slower than
 	// the rate pre-copy had.
 	LinkRate float64
+	// Bound is the most the stream itself may take, bytes/s: its cap and
+	// its hosts' stream rate, without the path (+Inf: nothing but the
+	// path; 0: not known, and no path queue is counted). Granted less, the
+	// stream is bound by its path and keeps its queue full
+	// (Profile.QueueBytes).
+	Bound float64
 	// CopyShared says the caller shares links among streams: it lifts a
 	// stream's cap for the stop-and-copy (and post-copy's pull), as QEMU
 	// lifts its rate limit, and passes the share of the path the stream
@@ -191,6 +197,9 @@ func (c Config) Validate() error {
 	}
 	if c.BandwidthCap < 0 || math.IsNaN(c.BandwidthCap) {
 		bad("bandwidth cap %v is not a non-negative number", c.BandwidthCap)
+	}
+	if c.Bound < 0 || math.IsNaN(c.Bound) {
+		bad("stream bound %v is not a non-negative number", c.Bound)
 	}
 	// QEMU's own ranges (migrate-set-parameters refuses anything else).
 	for _, t := range []struct {

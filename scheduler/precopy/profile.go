@@ -89,6 +89,15 @@ type Profile struct {
 	// nothing else holds the stream back (a rate limit hides it: the
 	// thread scans while it waits). 0: free.
 	ZeroPageUS float64 `json:"zero_page_us,omitempty"`
+	// QueueBytes is what a stream bound by its path (a narrow or shared
+	// link), not by its cap or its host's CPU, keeps queued ahead of the
+	// bottleneck: its TCP send buffer and the link's queue, which such a
+	// stream fills and a capped one leaves empty. When the guest stops,
+	// the destination still has these bytes to receive before it can
+	// resume, so the switch-over waits for them at the stream's rate.
+	// Fitted on concurrent migrations over a shaped link; on a fast path
+	// it costs milliseconds. 0: no queue.
+	QueueBytes float64 `json:"queue_bytes,omitempty"`
 	// WindowMS is QEMU's rate-limit window (BUFFER_DELAY, 100 ms): the
 	// switch-over test runs once per window, on the bandwidth measured in
 	// the last one.
@@ -165,7 +174,7 @@ func (p Profile) Validate() error {
 		v    float64
 	}{
 		{"setup_ms", p.SetupMS}, {"sync_ms", p.SyncMS}, {"switchover_ms", p.SwitchoverMS},
-		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate}, {"stream_rate_tls", p.StreamRateTLS}, {"zero_page_us", p.ZeroPageUS}, {"overhead_ms", p.OverheadMS}, {"overhead_tls_ms", p.OverheadTLSMS},
+		{"finish_ms", p.FinishMS}, {"final_rate", p.FinalRate}, {"stream_rate", p.StreamRate}, {"stream_rate_tls", p.StreamRateTLS}, {"zero_page_us", p.ZeroPageUS}, {"queue_bytes", p.QueueBytes}, {"overhead_ms", p.OverheadMS}, {"overhead_tls_ms", p.OverheadTLSMS},
 		{"zero_page_bytes", p.ZeroPageBytes}, {"dirty_factor", p.DirtyFactor}, {"page_header_bytes", p.PageHeaderBytes}, {"rel_err", p.RelErr},
 	} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) || f.v < 0 {
@@ -259,6 +268,15 @@ func (p Profile) Stream(path, cap float64, tls bool) (rate, link float64) {
 	}
 	link = bound(path, p.Achievable(tls))
 	return bound(link, cap), link
+}
+
+// Bound is Config.Bound of a stream under cap (0: none): what it may take
+// whatever its path offers.
+func (p Profile) Bound(cap float64, tls bool) float64 {
+	if r, _ := p.Stream(0, cap, tls); r > 0 {
+		return r
+	}
+	return math.Inf(1)
 }
 
 // Overhead is OverheadMS (or OverheadTLSMS over TLS) as a duration.

@@ -81,6 +81,8 @@ type Stepper struct {
 
 	sent     float64 // bytes sent in pre-copy and finished bytes segments
 	downtime int64
+	bw       float64 // the bandwidth granted in the current Advance
+	queueNs  int64   // the switch-over's wait for the path's queue to drain
 
 	// Progress is judged in whole pages at each sync, as QEMU reports
 	// remaining RAM.
@@ -296,6 +298,7 @@ func (s *Stepper) limit() (int64, string) {
 // It never goes past Done. Events due exactly at the end of dt happen.
 func (s *Stepper) Advance(dt time.Duration, bandwidth float64) {
 	bw := cleanBandwidth(bandwidth)
+	s.bw = bw
 	left := max(int64(dt), 0)
 	for s.seg != segDone {
 		left -= s.skipWindows(left, bw)
@@ -502,7 +505,18 @@ func (s *Stepper) autoConverge(d float64) {
 	s.acStart, s.acDirty, s.acSent = s.now, 0, 0
 }
 
-func (s *Stepper) costNs() int64 { return sat(nonneg(s.c.SwitchoverCost), s.rtt) }
+func (s *Stepper) costNs() int64 { return sat(sat(nonneg(s.c.SwitchoverCost), s.rtt), s.queueNs) }
+
+// pathQueue is how long the destination waits, once the guest has stopped,
+// for what the path still holds: only a stream granted less than its own
+// bound (cap, CPU) keeps the path's queue full.
+func (s *Stepper) pathQueue() int64 {
+	q := s.c.Profile.QueueBytes
+	if q <= 0 || !(s.bw < s.c.Bound*(1-1e-9)) {
+		return 0
+	}
+	return bytesNs(q, s.finalRate(s.bw))
+}
 
 func (s *Stepper) startBytes(g segment, n float64) {
 	s.seg, s.left, s.size = g, n, n
@@ -562,6 +576,7 @@ func (s *Stepper) applyLimit(why string, p float64) {
 func (s *Stepper) stopAndCopy(p float64, o cluster.Outcome, why string) {
 	s.syncs++ // ram_save_complete syncs once more, the guest stopped
 	s.outcome, s.reason = o, why
+	s.queueNs = s.pathQueue()
 	s.startBytes(segCopy, p)
 }
 

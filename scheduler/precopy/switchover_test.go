@@ -43,6 +43,25 @@ var _ = Describe("QEMU's switch-over rule, derived by hand", func() {
 		Expect(r.Downtime).To(Equal(130*time.Millisecond + 20*time.Millisecond))
 	})
 
+	It("waits, paused, for the queue a path-bound stream keeps full, and only then", func() {
+		queued := bare
+		queued.QueueBytes = 5 * MiB
+		w := precopy.Workload{Memory: GiB, Resident: GiB}
+		// Granted 100 MiB/s under a 200 MiB/s cap: the path binds the
+		// stream, so its 5 MiB of queue drain at 100 MiB/s after the
+		// 26 MiB of the first case: 50 ms more, paused, and no more bytes.
+		r := precopy.Predict(w, precopy.Config{Profile: queued, Bound: 2 * bw}, bw)
+		Expect(r.Downtime).To(Equal(280*time.Millisecond + 50*time.Millisecond))
+		Expect(r.TotalTime).To(Equal(10*time.Second + 330*time.Millisecond))
+		Expect(r.TransferredBytes).To(Equal(int64(first)))
+		// Held to its own cap, QEMU's rate limit keeps the queue empty.
+		r = precopy.Predict(w, precopy.Config{Profile: queued, Bound: bw}, bw)
+		Expect(r.Downtime).To(Equal(280 * time.Millisecond))
+		// Without a known bound nothing is counted.
+		r = precopy.Predict(w, precopy.Config{Profile: queued}, bw)
+		Expect(r.Downtime).To(Equal(280 * time.Millisecond))
+	})
+
 	It("syncs again each time the estimate falls under the threshold until what is pending fits", func() {
 		// 64 MiB hot, 10 MiB/s. Sync 2 at 10.0 s: 26 MiB unsent, of which
 		// 1/16 is hot; the 64 MiB dirtied add 64·(1+1/512)·(1−1/16) MiB:
