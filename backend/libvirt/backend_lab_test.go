@@ -174,11 +174,14 @@ type beat struct {
 	seq     int
 	boot    string
 	rate    float64
-	starts  int  // GUEST START lines: more than one is a reboot
-	panicky bool // a panic or oops was printed
+	bad     int    // pages the guest found holding something other than what it last wrote
+	pfn     uint64 // the guest-physical frame of its working set's first page
+	starts  int    // GUEST START lines: more than one is a reboot
+	panicky bool   // a panic or oops was printed
+	corrupt string // the first GUEST CORRUPT line
 }
 
-var heartbeatRE = regexp.MustCompile(`^HEARTBEAT seq=(\d+) boot=(\S+) uptime=\S+ dirtied=\d+ rate=(\d+)$`)
+var heartbeatRE = regexp.MustCompile(`^HEARTBEAT seq=(\d+) boot=(\S+) uptime=\S+ dirtied=\d+ rate=(\d+) bad=(\d+) verified=\d+ pfn=0x([0-9a-f]+)$`)
 
 // lastBeat reads a guest's serial log on a host. Only whole lines count:
 // QEMU writes the file as the guest prints.
@@ -198,17 +201,23 @@ func lastBeat(hostName, dom string) beat {
 		if strings.Contains(line, "Kernel panic") || strings.Contains(line, "GUEST PANIC") || strings.Contains(line, "Oops") {
 			b.panicky = true
 		}
+		if strings.HasPrefix(line, "GUEST CORRUPT") && b.corrupt == "" {
+			b.corrupt = line
+		}
 		if m := heartbeatRE.FindStringSubmatch(line); m != nil {
 			b.seq, _ = strconv.Atoi(m[1])
 			b.boot = m[2]
 			b.rate, _ = strconv.ParseFloat(m[3], 64)
+			b.bad, _ = strconv.Atoi(m[4])
+			b.pfn, _ = strconv.ParseUint(m[5], 16, 64)
 		}
 	}
 	return b
 }
 
 // expectAlive checks that the guest, last seen at was, keeps beating on
-// hostName with the same boot id, without a reboot or a panic.
+// hostName with the same boot id, without a reboot or a panic, and that
+// every page it checked still held what it last wrote.
 func expectAlive(hostName, dom string, was beat) {
 	GinkgoHelper()
 	Eventually(func() int { return lastBeat(hostName, dom).seq }).WithTimeout(30*time.Second).WithPolling(300*time.Millisecond).
@@ -217,6 +226,8 @@ func expectAlive(hostName, dom string, was beat) {
 	Expect(now.boot).To(Equal(was.boot), "boot id changed: the guest rebooted")
 	Expect(now.panicky).To(BeFalse(), "the guest printed a panic on %s", hostName)
 	Expect(now.starts).To(BeNumerically("<=", 1), "the guest started again on %s", hostName)
+	Expect(now.corrupt).To(BeEmpty(), "the guest's memory changed under it on %s", hostName)
+	Expect(now.bad).To(BeZero(), "the guest found pages it did not write on %s", hostName)
 }
 
 // events records a Backend's events.

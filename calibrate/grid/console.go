@@ -2,6 +2,7 @@ package grid
 
 import (
 	"bytes"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -10,18 +11,21 @@ import (
 
 // Heartbeat is one line of the workload guest's console:
 //
-//	HEARTBEAT seq=N boot=<id> uptime=<s> dirtied=<bytes> rate=<bytes/s>
+//	HEARTBEAT seq=N boot=<id> uptime=<s> dirtied=<bytes> rate=<bytes/s> bad=<pages> verified=<pages> pfn=<hex>
 //
-// The boot id is fixed for one boot, seq only grows within it, and
-// dirtied counts every byte the guest wrote since it started.
+// The boot id is fixed for one boot, seq only grows within it, dirtied
+// counts every byte the guest wrote since it started, and bad every page
+// it found holding something other than what it last wrote (a guest built
+// before the check printed no bad=).
 type Heartbeat struct {
 	Seq     int64
 	Boot    string
 	Uptime  float64
 	Dirtied int64
+	Bad     int64
 }
 
-var heartbeatRE = regexp.MustCompile(`^HEARTBEAT seq=([0-9]+) boot=([^ ]+) uptime=([0-9.]+) dirtied=([0-9]+) rate=[0-9]+$`)
+var heartbeatRE = regexp.MustCompile(`^HEARTBEAT seq=([0-9]+) boot=([^ ]+) uptime=([0-9.]+) dirtied=([0-9]+) rate=[0-9]+(?: bad=([0-9]+)(?: .*)?)?$`)
 
 // maxLine bounds a console line: a guest that never ends one cannot make
 // the reader hold its whole output.
@@ -36,6 +40,7 @@ type Console struct {
 	beats    []Heartbeat
 	started  bool // the guest printed GUEST START: it (re)booted
 	panicked string
+	corrupt  string // the first GUEST CORRUPT line
 	tail     []string // the last lines, for the raw record
 }
 
@@ -77,6 +82,10 @@ func (c *Console) line(s string) {
 		if c.panicked == "" {
 			c.panicked = s
 		}
+	case strings.HasPrefix(s, "GUEST CORRUPT"):
+		if c.corrupt == "" {
+			c.corrupt = s
+		}
 	}
 	m := heartbeatRE.FindStringSubmatch(s)
 	if m == nil {
@@ -85,7 +94,8 @@ func (c *Console) line(s string) {
 	seq, _ := strconv.ParseInt(m[1], 10, 64)
 	up, _ := strconv.ParseFloat(m[3], 64)
 	d, _ := strconv.ParseInt(m[4], 10, 64)
-	c.beats = append(c.beats, Heartbeat{Seq: seq, Boot: m[2], Uptime: up, Dirtied: d})
+	bad, _ := strconv.ParseInt(m[5], 10, 64)
+	c.beats = append(c.beats, Heartbeat{Seq: seq, Boot: m[2], Uptime: up, Dirtied: d, Bad: bad})
 }
 
 // Beats is how many heartbeats the guest printed.
@@ -123,8 +133,8 @@ func (c *Console) Rate(window int) float64 {
 	return float64(b[len(b)-1].Dirtied-b[0].Dirtied) / (b[len(b)-1].Uptime - b[0].Uptime)
 }
 
-// Trouble says what the console shows went wrong: a reboot or a panic;
-// "" when neither.
+// Trouble says what the console shows went wrong: a reboot, a panic, or
+// memory that no longer holds what the guest wrote; "" when none.
 func (c *Console) Trouble() string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -133,6 +143,10 @@ func (c *Console) Trouble() string {
 		return "guest panicked: " + c.panicked
 	case c.started:
 		return "guest rebooted"
+	case c.corrupt != "":
+		return "guest memory corrupt: " + c.corrupt
+	case len(c.beats) > 0 && c.beats[len(c.beats)-1].Bad > 0:
+		return fmt.Sprintf("guest memory corrupt: %d pages", c.beats[len(c.beats)-1].Bad)
 	}
 	return ""
 }

@@ -301,3 +301,20 @@ func TestConsoleCountsWholeLinesOnly(t *testing.T) {
 		t.Fatalf("partial line of %d bytes kept", len(c.partial))
 	}
 }
+
+func TestConsoleSaysMemoryCorrupt(t *testing.T) {
+	var c Console
+	io.WriteString(&c, "HEARTBEAT seq=1 boot=abc uptime=0.500 dirtied=0 rate=0 bad=0 verified=512 pfn=0x1a2b3\n")
+	if last, _ := c.Last(); c.Trouble() != "" || last.Seq != 1 || last.Bad != 0 {
+		t.Fatalf("intact guest: trouble %q, last %+v", c.Trouble(), last)
+	}
+	io.WriteString(&c, "HEARTBEAT seq=2 boot=abc uptime=1.000 dirtied=0 rate=0 bad=1 verified=1024 pfn=0x1a2b3\n")
+	if !strings.Contains(c.Trouble(), "corrupt: 1 pages") {
+		t.Fatalf("trouble %q", c.Trouble())
+	}
+	var d Console
+	io.WriteString(&d, "GUEST CORRUPT page=3 word=12 want=0x9e37 got=0x9f37\n")
+	if !strings.Contains(d.Trouble(), "page=3") {
+		t.Fatalf("trouble %q", d.Trouble())
+	}
+}

@@ -42,6 +42,7 @@ alive() {
 	done
 	[ "$s" -ge $((seq0 + 3)) ] || return 1
 	[ "$(grep -ac 'GUEST START' "$f")" -le 1 ] || return 1
+	intact "$f" || return 1
 	! grep -aqiE 'kernel panic|GUEST PANIC|Oops' "$f"
 }
 # dump GUEST: the end of its serial and QEMU logs on both hosts, for a failure.

@@ -33,7 +33,7 @@ alive_on() {
 	for ((i = 0; i < 75; i++)); do
 		read -r s b < <(last_hb "$f")
 		[ "$b" = "$boot" ] || return 1
-		[ "$s" -ge $((seq + 4)) ] && { [ "$b" = "$boot0" ] && return 0 || return 1; }
+		[ "$s" -ge $((seq + 4)) ] && { [ "$b" = "$boot0" ] && intact "$f" && return 0 || return 1; }
 		sleep 0.2
 	done
 	return 1

@@ -108,8 +108,9 @@ for g in "${names[@]}"; do
 	sleep 1.2
 	[ "$(seq_of "$g" lab3)" -gt "$s0" ] || fail "$g: heartbeat stopped on lab3"
 	if grep -aqiE 'kernel panic|GUEST PANIC|Oops' "$("$H" path lab3 "$(serial "$g")")"; then fail "$g: panicked"; fi
+	intact "$("$H" path lab3 "$(serial "$g")")" || fail "$g: its memory changed under it"
 done
-say "every guest beats on lab3 with the same boot id"
+say "every guest beats on lab3 with the same boot id, its memory intact"
 
 {
 	echo "# drover plan against drover apply on the lab ($(date -u +%F), $MODE, cap ${CAP} MiB/s, $PARALLEL at a time)"

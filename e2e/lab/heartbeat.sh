@@ -1,6 +1,6 @@
 # heartbeat.sh: sourced by the lab scripts: where things are, the heartbeat guest's domain and its console. The guest prints
 #   HEARTBEAT seq=N boot=<id> uptime=<s> dirtied=<bytes> rate=<bytes/s>
-# on its serial console. Only whole lines count: QEMU writes the serial file
+# on its serial console, followed by bad=<pages> verified=<pages> pfn=<hex>. Only whole lines count: QEMU writes the serial file
 # byte by byte, so the last line may be cut short (a partial boot id would
 # look like a reboot).
 
@@ -9,6 +9,15 @@ repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 H=$repo/e2e/lab/host.sh
 state=${DROVER_LAB_STATE:-/run/drover-lab}
 guestdir=${GUESTDIR:-/var/tmp/drover-lab-guest} # on the shared root fs, seen by every host
+
+# intact FILE: the guest's memory held what it wrote: no GUEST CORRUPT line and bad=0 in its last heartbeat
+# (the guest fills every page of its working set with a pattern and checks it back; see guest/main.go).
+intact() {
+	! grep -aq '^GUEST CORRUPT' "$1" 2>/dev/null || return 1
+	local bad
+	bad=$(grep -aE '^HEARTBEAT seq=[0-9]+ .* bad=[0-9]+' "$1" 2>/dev/null | tail -n1 | sed -E 's/.* bad=([0-9]+).*/\1/')
+	[ "${bad:-0}" = 0 ]
+}
 
 # last_hb FILE / first_hb FILE: "seq boot" of the last / first heartbeat in FILE (empty if none).
 last_hb() { grep -aE '^HEARTBEAT seq=[0-9]+ boot=[^ ]+ uptime=' "$1" 2>/dev/null | tail -n1 | sed -E 's/.*seq=([0-9]+) boot=([^ ]+).*/\1 \2/'; }

@@ -82,6 +82,7 @@ read -r fseq fboot < <(first_hb "$s2")
 read -r lseq lboot < <(last_hb "$s2")
 grep -aq 'GUEST START' "$s2" && fail "guest rebooted on lab2"
 grep -aqiE 'kernel panic|GUEST PANIC|Oops' "$s2" && fail "guest panicked on lab2"
+intact "$s2" || fail "guest memory changed under it on lab2: $(grep -a '^GUEST CORRUPT' "$s2" | head -n1)"
 [ "$fboot" = "$boot0" ] && [ "$lboot" = "$boot0" ] || fail "boot id changed: $boot0 -> $fboot/$lboot"
 [ "$fseq" -gt "$seq0" ] && [ "$lseq" -gt "$fseq" ] || fail "seq did not increase: src last $seq0, dst first $fseq last $lseq"
 say "heartbeat continues on lab2: boot=$boot0 seq $seq0 (src, before) -> $fseq..$lseq (dst)"
