@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/drover
 PKGS := ./...
 
-.PHONY: all setup build demo test bench e2e lint fuzz clean
+.PHONY: all setup build demo test bench e2e e2e-containers lint fuzz clean
 
 all: build
 
@@ -43,7 +43,7 @@ fuzz: setup
 # runs the real-daemon specs and the lab's migration checks.
 e2e: setup
 	e2e/lab/install.sh
-	DROVER_LAB=1 $(GO) test -count=1 -timeout 25m ./backend/libvirt/
+	DROVER_LAB=1 $(GO) test -count=1 -timeout 25m ./backend/libvirt/ -ginkgo.randomize-all
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/drover
 	DROVER=$(CURDIR)/$(BIN) e2e/lab/apply.sh
 	# Plan against apply on three dirtying guests with the lab's profile;
@@ -52,6 +52,14 @@ e2e: setup
 	# A small fresh calibration grid measured by drover calibrate --inventory
 	# (~2 min), predicted by the committed profile, which never saw it.
 	DROVER=$(CURDIR)/$(BIN) OUT=$(CURDIR)/out/calib-e2e e2e/lab/grid.sh
+	$(MAKE) e2e-containers
+
+# The suites on libvirt hosts in Docker containers (testcontainers-go), in
+# random order: what a runner with Docker can run (starts dockerd on a
+# Debian machine without one; builds the host image once, ~2 min).
+e2e-containers: setup
+	e2e/container/docker-up.sh
+	TESTCONTAINERS_RYUK_DISABLED=true DROVER_CONTAINERS=1 $(GO) test -count=1 -timeout 30m ./e2e/containers/ -ginkgo.randomize-all
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

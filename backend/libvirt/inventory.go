@@ -146,21 +146,6 @@ func (c *Conn) Inventory(ctx context.Context, opt InventoryOptions) (*Inventory,
 func errorsIsNotFound(err error) bool { return errors.Is(err, cluster.ErrNotFound) }
 
 func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOptions) (*VM, error) {
-	type info struct {
-		memKiB uint64
-		vcpus  uint16
-	}
-	in, err := call(ctx, c, func() (info, error) {
-		_, _, mem, vcpus, _, err := c.l.DomainGetInfo(d)
-		return info{mem, vcpus}, err
-	})
-	if err != nil {
-		return nil, err
-	}
-	pers, err := call(ctx, c, func() (int32, error) { return c.l.DomainIsPersistent(d) })
-	if err != nil {
-		return nil, err
-	}
 	type stateReason struct{ state, reason int32 }
 	st, err := call(ctx, c, func() (stateReason, error) {
 		s, r, err := c.l.DomainGetState(d, 0)
@@ -170,19 +155,40 @@ func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOpti
 		return nil, err
 	}
 	state := domainState(golibvirt.DomainState(st.state), st.reason)
-	// The incoming copy of a migrating domain holds its lock until the
-	// migration ends: its XML would wait that long. Give it a moment only;
-	// without it the copy is listed bare, as in flight.
+	// The incoming copy of a migrating domain holds its job until the
+	// migration ends: its info (the balloon is asked) and its XML would
+	// wait that long. Give it a moment only; without them the copy is
+	// listed bare, as in flight.
 	xctx := ctx
 	if state == stateMigrating {
 		var cancel context.CancelFunc
 		xctx, cancel = context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 	}
-	desc, err := call(xctx, c, func() (string, error) { return c.l.DomainGetXMLDesc(d, 0) })
+	busy := func(err error) bool {
+		return err != nil && state == stateMigrating && ctx.Err() == nil && xctx.Err() != nil
+	}
+	type info struct {
+		memKiB uint64
+		vcpus  uint16
+	}
+	in, err := call(xctx, c, func() (info, error) {
+		_, _, mem, vcpus, _, err := c.l.DomainGetInfo(d)
+		return info{mem, vcpus}, err
+	})
+	if err != nil && !busy(err) {
+		return nil, err
+	}
+	var pers int32
+	var desc string
+	if err == nil {
+		if pers, err = call(xctx, c, func() (int32, error) { return c.l.DomainIsPersistent(d) }); err == nil {
+			desc, err = call(xctx, c, func() (string, error) { return c.l.DomainGetXMLDesc(d, 0) })
+		}
+	}
 	inFlight := false
 	switch {
-	case err != nil && state == stateMigrating && ctx.Err() == nil && xctx.Err() != nil:
+	case busy(err):
 		inFlight, desc = true, "<domain><name>"+d.Name+"</name></domain>"
 	case err != nil:
 		return nil, err

@@ -67,6 +67,10 @@ var _ = BeforeSuite(func() {
 	labUp(tcpName, tcpIP, "tcp")
 	// A tls host also makes the lab CA and drover's client certificate.
 	labUp(tlsName, tlsIP, "tls")
+	// Every host any spec needs, once, so that specs can run in any order.
+	labUp(tcp2Name, tcp2IP, "tcp")
+	labUp(tls2Name, tls2IP, "tls")
+	labUpEnv(foreignName, foreignIP, "tls", "DROVER_LAB_PKI="+foreignPKI)
 })
 
 // AfterSuite runs after failures and interrupts too.
@@ -125,10 +129,10 @@ func findVM(inv *Inventory, name string) *VM {
 	return nil
 }
 
-var _ = Describe("a tcp lab host", Ordered, func() {
+var _ = Describe("a tcp lab host", func() {
 	var c *Conn
 
-	BeforeAll(func() {
+	BeforeEach(func() {
 		c = dialLab(tcpName, Options{Transport: TCP, Address: tcpIP})
 	})
 
@@ -211,7 +215,7 @@ var _ = Describe("an address where no host runs", func() {
 	})
 })
 
-var _ = Describe("a tls lab host", Ordered, func() {
+var _ = Describe("a tls lab host", func() {
 	It("accepts drover's client certificate and verifies the host's", func() {
 		c := dialLab(tlsName, Options{Transport: TLS, Address: tlsIP, PKIDir: labPKI})
 		inv := inventory(c)

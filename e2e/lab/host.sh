@@ -39,6 +39,15 @@ ensure_bridge() {
 	fi
 	ip addr replace "$bridge_ip/24" dev "$bridge"
 	ip link set "$bridge" up
+	# Docker sets the FORWARD policy to DROP and loads br_netfilter, after
+	# which traffic bridged between two lab hosts goes through FORWARD and
+	# is dropped: every migration hangs. Let the lab's bridge through.
+	if command -v iptables >/dev/null 2>&1 && iptables -S FORWARD >/dev/null 2>&1; then
+		local d
+		for d in -i -o; do
+			iptables -C FORWARD "$d" "$bridge" -j ACCEPT 2>/dev/null || iptables -I FORWARD "$d" "$bridge" -j ACCEPT
+		done
+	fi
 }
 
 # wait_for SECONDS CMD...: polls CMD every 0.2 s, at most SECONDS.
@@ -257,6 +266,8 @@ cmd_clean() { # every host down, bridge removed; keeps the CA (pki/) and capcach
 		[ -f "$state/$h/pid" ] && cmd_down "$h"
 	done
 	ip link del "$bridge" 2>/dev/null || true
+	local d
+	for d in -i -o; do iptables -D FORWARD "$d" "$bridge" -j ACCEPT 2>/dev/null || true; done
 	log "clean"
 }
 
