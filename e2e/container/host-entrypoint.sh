@@ -38,6 +38,13 @@ set_conf $qc remember_owner 0
 set_conf $qc cgroup_controllers '[ ]'
 set_conf $qc namespaces '[ ]'
 set_conf $qc security_driver '"none"'
+# A peer lost mid-migration (killed, cut off, frozen) is given up on after
+# 3 missed keepalives 2 s apart, not libvirt's 5 x 5 s: the fault specs end
+# sooner and a stalled move is known for what it is.
+set_conf $lc keepalive_interval 2
+set_conf $lc keepalive_count 3
+set_conf $qc keepalive_interval 2
+set_conf $qc keepalive_count 3
 mkdir -p /var/tmp/drover-lab-disks
 set_conf $qc shared_filesystems '[ "/var/tmp/drover-lab-disks" ]'
 virtlogd -d
