@@ -21,8 +21,11 @@ const module = "github.com/droverlab/drover"
 // layerRules: packages under each key may not depend on any package under
 // the values.
 var layerRules = map[string][]string{
-	"scheduler": {"sim", "backend", "scenarios", "reports", "cmd", "calibrate", "units", "profiles"},
-	"backend":   {"sim", "scenarios", "reports", "cmd", "calibrate"},
+	"scheduler": {"sim", "backend", "scenarios", "reports", "cmd", "calibrate", "units", "profiles", "e2e"},
+	"backend":   {"sim", "scenarios", "reports", "cmd", "calibrate", "e2e"},
+	// The container lab (and its Docker client) is for tests and
+	// drover-lab only: the product never carries it.
+	"sim": {"e2e"}, "scenarios": {"e2e"}, "reports": {"e2e"}, "calibrate": {"e2e"}, "cmd/drover": {"e2e"},
 }
 
 // under reports whether pkg (a path inside the module) is dir or below it.

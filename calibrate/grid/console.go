@@ -40,7 +40,7 @@ type Console struct {
 	beats    []Heartbeat
 	started  bool // the guest printed GUEST START: it (re)booted
 	panicked string
-	corrupt  string // the first GUEST CORRUPT line
+	corrupt  string   // the first GUEST CORRUPT line
 	tail     []string // the last lines, for the raw record
 }
 
