@@ -145,51 +145,51 @@ func (c *Conn) Inventory(ctx context.Context, opt InventoryOptions) (*Inventory,
 
 func errorsIsNotFound(err error) bool { return errors.Is(err, cluster.ErrNotFound) }
 
+// domainPatience bounds the questions about one domain. A domain in the
+// middle of a migration's job (above all the incoming copy on a
+// destination) can keep every question waiting until the migration ends;
+// it is then listed bare, as in flight, and the host's other domains are
+// read as usual instead of the whole snapshot failing.
+const domainPatience = 3 * time.Second
+
 func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOptions) (*VM, error) {
+	dctx, cancel := context.WithTimeout(ctx, domainPatience)
+	defer cancel()
+	// busy: this domain made us wait, not the host (ctx is still alive).
+	busy := func(err error) bool { return err != nil && ctx.Err() == nil && dctx.Err() != nil }
 	type stateReason struct{ state, reason int32 }
-	st, err := call(ctx, c, func() (stateReason, error) {
+	st, err := call(dctx, c, func() (stateReason, error) {
 		s, r, err := c.l.DomainGetState(d, 0)
 		return stateReason{s, r}, err
 	})
-	if err != nil {
-		return nil, err
-	}
-	state := domainState(golibvirt.DomainState(st.state), st.reason)
-	// The incoming copy of a migrating domain holds its job until the
-	// migration ends: its info (the balloon is asked) and its XML would
-	// wait that long. Give it a moment only; without them the copy is
-	// listed bare, as in flight.
-	xctx := ctx
-	if state == stateMigrating {
-		var cancel context.CancelFunc
-		xctx, cancel = context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-	}
-	busy := func(err error) bool {
-		return err != nil && state == stateMigrating && ctx.Err() == nil && xctx.Err() != nil
+	state := stateMigrating
+	if err == nil {
+		state = domainState(golibvirt.DomainState(st.state), st.reason)
 	}
 	type info struct {
 		memKiB uint64
 		vcpus  uint16
 	}
-	in, err := call(xctx, c, func() (info, error) {
-		_, _, mem, vcpus, _, err := c.l.DomainGetInfo(d)
-		return info{mem, vcpus}, err
-	})
-	if err != nil && !busy(err) {
-		return nil, err
-	}
+	var in info
 	var pers int32
 	var desc string
 	if err == nil {
-		if pers, err = call(xctx, c, func() (int32, error) { return c.l.DomainIsPersistent(d) }); err == nil {
-			desc, err = call(xctx, c, func() (string, error) { return c.l.DomainGetXMLDesc(d, 0) })
-		}
+		in, err = call(dctx, c, func() (info, error) {
+			_, _, mem, vcpus, _, err := c.l.DomainGetInfo(d)
+			return info{mem, vcpus}, err
+		})
+	}
+	if err == nil {
+		pers, err = call(dctx, c, func() (int32, error) { return c.l.DomainIsPersistent(d) })
+	}
+	if err == nil {
+		desc, err = call(dctx, c, func() (string, error) { return c.l.DomainGetXMLDesc(d, 0) })
 	}
 	inFlight := false
 	switch {
 	case busy(err):
 		inFlight, desc = true, "<domain><name>"+d.Name+"</name></domain>"
+		c.opts.Logger.Debug("libvirt: domain busy, listed as in flight", "host", c.name, "vm", d.Name, "state", state, "err", err)
 	case err != nil:
 		return nil, err
 	}

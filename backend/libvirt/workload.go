@@ -29,6 +29,9 @@ type Workload struct {
 	GuestDir string
 	// KVM asks for hardware virtualization; TCG otherwise.
 	KVM bool
+	// CPU is the share of its vCPU the guest keeps busy (0..1), for
+	// balancing tests; 0 leaves it idle between writes.
+	CPU float64
 
 	// The knobs below keep their zero value for drover calibrate; the lab
 	// scripts (e2e/lab, through drover guest-xml) and the lab specs set them.
@@ -48,6 +51,16 @@ type Workload struct {
 // WorkloadDescription marks a domain as a workload guest, so that drover
 // removes no other domain of the same name.
 const WorkloadDescription = "drover calibrate: workload guest (e2e/lab/guest), safe to remove"
+
+// cmdline is the guest's kernel command line (e2e/lab/guest reads the
+// drover.* keys).
+func cmdline(w Workload) string {
+	c := fmt.Sprintf("console=ttyS0 panic=-1 quiet drover.wss=%d drover.dirty=%d", w.WSS, w.Dirty)
+	if w.CPU > 0 {
+		c += fmt.Sprintf(" drover.cpu=%.2f", min(w.CPU, 1))
+	}
+	return c
+}
 
 // XML is the workload's domain. The serial console is a pty, so that it
 // can be read over libvirt's RPC from anywhere (Console), and is logged
@@ -104,7 +117,7 @@ func (w Workload) XML() (string, error) {
 			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Machine: "pc", Type: "hvm"},
 			Kernel:  w.GuestDir + "/vmlinuz",
 			Initrd:  w.GuestDir + "/initrd.gz",
-			Cmdline: fmt.Sprintf("console=ttyS0 panic=-1 quiet drover.wss=%d drover.dirty=%d", w.WSS, w.Dirty),
+			Cmdline: cmdline(w),
 		},
 		// Without <acpi/> libvirt passes -no-acpi, which QEMU 10 rejects.
 		Features:   &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}},

@@ -130,6 +130,7 @@ type guest struct {
 	name, mac string
 	dirty     int64 // bytes/s it writes
 	wss       int64
+	cpu       float64 // share of its vCPU it keeps busy
 }
 
 // boot defines and starts g on host (after removing it from every lab
@@ -139,7 +140,7 @@ func boot(g guest, host string) {
 	GinkgoHelper()
 	forget(g.name)
 	DeferCleanup(func() { forget(g.name) })
-	w := libvirt.Workload{Name: g.name, MemoryMiB: 160, WSS: max(g.wss, 16<<20), Dirty: g.dirty, GuestDir: guestDir, MAC: g.mac}
+	w := libvirt.Workload{Name: g.name, MemoryMiB: 160, WSS: max(g.wss, 16<<20), Dirty: g.dirty, GuestDir: guestDir, MAC: g.mac, CPU: g.cpu}
 	xml, err := w.XML()
 	Expect(err).NotTo(HaveOccurred())
 	l := dial(host).Libvirt()

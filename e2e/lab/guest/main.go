@@ -22,6 +22,7 @@
 //	drover.wss=64M     working set allocated and filled at start (default 32M)
 //	drover.dirty=16M   bytes per second rewritten, whole 4 KiB pages (default 8M; 0 = idle)
 //	drover.verify=32M  bytes per second read back and checked (default 32M; 0 = none)
+//	drover.cpu=0.5     share of the vCPU kept busy, for balancing tests (default 0)
 //	drover.hb=500ms    heartbeat interval (default 500ms)
 //
 // It must never exit: it is PID 1.
@@ -60,6 +61,8 @@ func main() {
 		hb = 500 * time.Millisecond
 	}
 	verify := size(args["drover.verify"], 32<<20)
+	busy, _ := strconv.ParseFloat(args["drover.cpu"], 64)
+	busy = min(max(busy, 0), 1)
 	boot := bootID()
 	start := time.Now()
 
@@ -102,7 +105,14 @@ func main() {
 				nextHB = now.Add(hb)
 			}
 		}
-		time.Sleep(tick)
+		if busy == 0 {
+			time.Sleep(tick)
+			continue
+		}
+		// Burn the asked share of the tick, then sleep the rest of it.
+		for spin := time.Duration(busy * float64(tick)); time.Since(now) < spin; {
+		}
+		time.Sleep(tick - min(time.Since(now), tick))
 	}
 }
 
