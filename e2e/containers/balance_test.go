@@ -44,7 +44,7 @@ var _ = Describe("load balancing on container hosts", Label("balance"), func() {
 		inv := inventory("")
 		before := imbalance(ctx, inv)
 		Expect(before).To(BeNumerically(">", threshold), "the guests must start unbalanced")
-		out, code := droverCmd(ctx, "run", "--inventory", inv, "--policy", "balance", "--interval", "10s", "--for", "70s",
+		out, code := droverCmd(ctx, "run", "--inventory", inv, "--policy", "balance", "--interval", "8s", "--for", "40s",
 			"--journal", filepath.Join(GinkgoT().TempDir(), "run.journal.jsonl"))
 		Expect(code).To(BeZero(), out)
 		after := imbalance(ctx, inv)
