@@ -1,0 +1,54 @@
+package containerlab
+
+import (
+	"strings"
+	"testing"
+)
+
+// The lab's plan needs no Docker: addresses, transports, zones and racks
+// follow from the config alone, and a bad config is refused whole.
+func TestPlan(t *testing.T) {
+	c := Config{Image: "x", Hosts: 4, Secured: 2, Foreign: true, Zones: 2, Racks: 2, Dir: "/tmp/l"}
+	if err := c.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	hs := c.plan()
+	want := []Host{
+		{Name: "h1", Address: "198.18.64.1", Zone: "z1", Rack: "z1-r1"},
+		{Name: "h2", Address: "198.18.64.2", Zone: "z2", Rack: "z2-r1"},
+		{Name: "h3", Address: "198.18.64.3", Zone: "z1", Rack: "z1-r2", TLS: true},
+		{Name: "h4", Address: "198.18.64.4", Zone: "z2", Rack: "z2-r2", TLS: true},
+		{Name: "h5", Address: "198.18.64.5", Zone: "z1", Rack: "z1-r1", TLS: true, Foreign: true},
+	}
+	if len(hs) != len(want) {
+		t.Fatalf("%d hosts, want %d", len(hs), len(want))
+	}
+	for i := range want {
+		if hs[i] != want[i] {
+			t.Errorf("host %d: %+v, want %+v", i, hs[i], want[i])
+		}
+	}
+	l := &Lab{Name: "t", Dir: "/tmp/l", Hosts: hs}
+	inv := string(l.Inventory())
+	if strings.Contains(inv, "h5") {
+		t.Errorf("the foreign-CA host is in the inventory:\n%s", inv)
+	}
+	for _, s := range []string{"pki: /tmp/l/pki/clients/drover", "{name: h3, address: 198.18.64.3, transport: tls, zone: z1, rack: z1-r2}"} {
+		if !strings.Contains(inv, s) {
+			t.Errorf("inventory lacks %q:\n%s", s, inv)
+		}
+	}
+}
+
+func TestConfigRefused(t *testing.T) {
+	c := Config{Hosts: 0, Secured: 3, Subnet: "10.0.0.0/24"}
+	err := c.defaults()
+	if err == nil {
+		t.Fatal("accepted")
+	}
+	for _, s := range []string{"no image", "0 hosts", "3 secured", "inside 198.18.0.0/15", "no directory"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error lacks %q: %v", s, err)
+		}
+	}
+}
