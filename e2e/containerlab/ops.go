@@ -55,6 +55,15 @@ func (l *Lab) ctr(name string) (testcontainers.Container, error) {
 	return c, nil
 }
 
+// id is a host's container ID, for the Docker calls testcontainers does not wrap.
+func (l *Lab) id(name string) (string, error) {
+	c, err := l.ctr(name)
+	if err != nil {
+		return "", err
+	}
+	return c.GetContainerID(), nil
+}
+
 // Exec runs cmd in a host and returns its combined output; a non-zero exit
 // is an error that carries the output.
 func (l *Lab) Exec(ctx context.Context, host string, cmd ...string) (string, error) {
@@ -89,11 +98,11 @@ func (l *Lab) ReadFile(ctx context.Context, host, path string) ([]byte, error) {
 
 // Kill stops a host at once (SIGKILL to every process in it): a crash.
 func (l *Lab) Kill(ctx context.Context, host string) error {
-	c, err := l.ctr(host)
+	id, err := l.id(host)
 	if err != nil {
 		return err
 	}
-	_, err = l.docker.ContainerKill(ctx, c.GetContainerID(), client.ContainerKillOptions{Signal: "KILL"})
+	_, err = l.docker.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: "KILL"})
 	return err
 }
 
@@ -112,41 +121,41 @@ func (l *Lab) Restart(ctx context.Context, host string) error {
 
 // Pause freezes every process of a host (the cgroup freezer); Resume thaws it.
 func (l *Lab) Pause(ctx context.Context, host string) error {
-	c, err := l.ctr(host)
+	id, err := l.id(host)
 	if err != nil {
 		return err
 	}
-	_, err = l.docker.ContainerPause(ctx, c.GetContainerID(), client.ContainerPauseOptions{})
+	_, err = l.docker.ContainerPause(ctx, id, client.ContainerPauseOptions{})
 	return err
 }
 
 func (l *Lab) Resume(ctx context.Context, host string) error {
-	c, err := l.ctr(host)
+	id, err := l.id(host)
 	if err != nil {
 		return err
 	}
-	_, err = l.docker.ContainerUnpause(ctx, c.GetContainerID(), client.ContainerUnpauseOptions{})
+	_, err = l.docker.ContainerUnpause(ctx, id, client.ContainerUnpauseOptions{})
 	return err
 }
 
 // Disconnect cuts a host off the lab network (a partition); Reconnect puts
 // it back at its address.
 func (l *Lab) Disconnect(ctx context.Context, host string) error {
-	c, err := l.ctr(host)
+	id, err := l.id(host)
 	if err != nil {
 		return err
 	}
-	_, err = l.docker.NetworkDisconnect(ctx, l.net.ID, client.NetworkDisconnectOptions{Container: c.GetContainerID(), Force: true})
+	_, err = l.docker.NetworkDisconnect(ctx, l.net.ID, client.NetworkDisconnectOptions{Container: id, Force: true})
 	return err
 }
 
 func (l *Lab) Reconnect(ctx context.Context, host string) error {
-	c, err := l.ctr(host)
+	id, err := l.id(host)
 	if err != nil {
 		return err
 	}
 	h := l.Host(host)
-	_, err = l.docker.NetworkConnect(ctx, l.net.ID, client.NetworkConnectOptions{Container: c.GetContainerID(),
+	_, err = l.docker.NetworkConnect(ctx, l.net.ID, client.NetworkConnectOptions{Container: id,
 		EndpointConfig: endpoint(h.Name, h.Address)})
 	return err
 }

@@ -8,22 +8,32 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/backend/libvirt"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
+
+// migrateWhole boots g on src and migrates it to dst through drover's
+// backend: it must complete, and the guest run on once, on dst, as it was.
+// It returns the backend, for further questions.
+func migrateWhole(g guest, src, dst string, tr cluster.Transport) *libvirt.Backend {
+	GinkgoHelper()
+	boot(g, src)
+	b := backendFor("")
+	ev := subscribe(b)
+	was, _ := beat(src, g.name)
+	migrate(b, 1, g.name, src, dst, tr, cluster.MigrationOptions{})
+	d := ev.done(1, 2*time.Minute)
+	Expect(d.Outcome).To(Equal(cluster.OutcomeCompleted), d.Reason)
+	GinkgoWriter.Printf("%s: downtime %s, %d MiB, %d rounds\n", tr, d.Downtime, d.Bytes>>20, d.Rounds)
+	expectIntact(dst, g.name, was)
+	expectOnce(g.name, dst)
+	return b
+}
 
 var _ = Describe("live migration between container hosts", Label("migration"), func() {
 	It("moves a dirtying guest over TCP: it runs on once, on the destination, same MAC, memory intact", func() {
 		g := guest{name: "ct-tcp1", mac: "52:54:00:ee:01:01", dirty: 8 << 20}
-		boot(g, "h1")
-		b := backendFor("")
-		ev := subscribe(b)
-		was, _ := beat("h1", g.name)
-		migrate(b, 1, g.name, "h1", "h2", cluster.TransportTCP, cluster.MigrationOptions{})
-		d := ev.done(1, 2*time.Minute)
-		Expect(d.Outcome).To(Equal(cluster.OutcomeCompleted), d.Reason)
-		GinkgoWriter.Printf("tcp: downtime %s, %d MiB, %d rounds\n", d.Downtime, d.Bytes>>20, d.Rounds)
-		expectIntact("h2", g.name, was)
-		expectOnce(g.name, "h2")
+		b := migrateWhole(g, "h1", "h2", cluster.TransportTCP)
 		snap, err := b.Snapshot(context.Background())
 		Expect(err).NotTo(HaveOccurred())
 		Expect(snap.VM(g.name).MACs).To(Equal([]string{g.mac}))
@@ -33,15 +43,7 @@ var _ = Describe("live migration between container hosts", Label("migration"), f
 var _ = Describe("TLS enforcement on container hosts", Label("tls"), func() {
 	It("migrates between secured hosts over qemu+tls with QEMU native TLS", func() {
 		g := guest{name: "ct-tls1", mac: "52:54:00:ee:02:01", dirty: 4 << 20}
-		boot(g, "h3")
-		b := backendFor("")
-		ev := subscribe(b)
-		was, _ := beat("h3", g.name)
-		migrate(b, 1, g.name, "h3", "h4", cluster.TransportTLS, cluster.MigrationOptions{})
-		d := ev.done(1, 2*time.Minute)
-		Expect(d.Outcome).To(Equal(cluster.OutcomeCompleted), d.Reason)
-		expectIntact("h4", g.name, was)
-		expectOnce(g.name, "h4")
+		migrateWhole(g, "h3", "h4", cluster.TransportTLS)
 		// QMP is logged: both QEMUs made x509 credentials for the stream.
 		for _, h := range []string{"h3", "h4"} {
 			log, err := lab.ReadFile(context.Background(), h, "/var/log/libvirt/libvirtd.log")
