@@ -38,12 +38,12 @@ bench: setup
 fuzz: setup
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./scenarios/
 
-# The real-host suite: installs libvirt 11.3 and QEMU 10.0 from backports,
-# starts libvirtd hosts in network namespaces on 198.18.0.0/24 (root), and
-# runs the real-daemon specs and the lab's migration checks.
+# The real-host checks that need a host's files from outside: installs
+# libvirt 11.3 and QEMU 10.0 from backports, starts libvirtd hosts in
+# network namespaces on 198.18.0.0/24 (root) for the operator's path and
+# the calibration checks (e2e/lab), then runs the Go suites on containers.
 e2e: setup
 	e2e/lab/install.sh
-	DROVER_LAB=1 $(GO) test -count=1 -timeout 25m ./backend/libvirt/ -ginkgo.randomize-all
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/drover
 	DROVER=$(CURDIR)/$(BIN) e2e/lab/apply.sh
 	# Plan against apply on three dirtying guests with the lab's profile;
@@ -54,12 +54,14 @@ e2e: setup
 	DROVER=$(CURDIR)/$(BIN) OUT=$(CURDIR)/out/calib-e2e e2e/lab/grid.sh
 	$(MAKE) e2e-containers
 
-# The suites on libvirt hosts in Docker containers (testcontainers-go), in
-# random order: what a runner with Docker can run (starts dockerd on a
-# Debian machine without one; builds the host image once, ~2 min).
+# The Go suites on libvirt hosts in Docker containers (testcontainers-go),
+# each in random order: the libvirt backend against real daemons, then
+# drover's commands and policies end to end. What a runner with Docker can
+# run (starts dockerd on a Debian machine without one; builds the host image
+# once, ~2 min). One package at a time: both boot TCG guests on the same cores.
 e2e-containers: setup
 	e2e/container/docker-up.sh
-	TESTCONTAINERS_RYUK_DISABLED=true DROVER_CONTAINERS=1 $(GO) test -count=1 -timeout 30m ./e2e/containers/ -ginkgo.randomize-all
+	TESTCONTAINERS_RYUK_DISABLED=true DROVER_CONTAINERS=1 $(GO) test -p 1 -count=1 -timeout 40m ./backend/libvirt/ ./e2e/containers/ -ginkgo.randomize-all
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -21,33 +20,30 @@ var _ = Describe("the guest's memory check", func() {
 		// Idle (no rewrites), so that only the verifier looks at the page.
 		g := guest{name: "drbad1", mac: "52:54:00:dd:0d:01", dirty: "0", wss: "16MiB"}
 		startGuest(g, lab1, lab1)
-		Eventually(func() uint64 { return lastBeat(tcpName, g.name).pfn }).WithTimeout(10 * time.Second).ShouldNot(BeZero())
+		Eventually(func() uint64 { return lastBeat(tcpName, g.name).PFN }).WithTimeout(10 * time.Second).ShouldNot(BeZero())
 		was := lastBeat(tcpName, g.name)
-		Expect(was.bad).To(BeZero())
+		Expect(was.Bad).To(BeZero())
 
 		const port = 4567
-		out, err := exec.Command("virsh", "-c", uriOf(lab1), "qemu-monitor-command", g.name, "--hmp",
-			"gdbserver tcp::"+strconv.Itoa(port)).CombinedOutput()
-		Expect(err).NotTo(HaveOccurred(), string(out))
-		DeferCleanup(func() {
-			_ = exec.Command("virsh", "-c", uriOf(lab1), "qemu-monitor-command", g.name, "--hmp", "gdbserver none").Run()
-		})
+		out, err := virsh(lab1, "qemu-monitor-command", g.name, "--hmp", "gdbserver tcp::"+strconv.Itoa(port))
+		Expect(err).NotTo(HaveOccurred(), out)
+		DeferCleanup(func() { _, _ = virsh(lab1, "qemu-monitor-command", g.name, "--hmp", "gdbserver none") })
 		// Word 12 of the first page; the pattern's low bit is always set,
 		// so flipping bit 1 of its first byte changes it.
-		addr := was.pfn*4096 + 12*8
+		addr := was.PFN*4096 + 12*8
 		old, now, err := gdbFlip(fmt.Sprintf("%s:%d", tcpIP, port), addr, 0x02)
 		Expect(err).NotTo(HaveOccurred())
 		GinkgoWriter.Printf("guest-physical %#x: %#02x -> %#02x\n", addr, old, now)
 
-		Eventually(func() int { return lastBeat(tcpName, g.name).bad }).WithTimeout(20*time.Second).WithPolling(300*time.Millisecond).
-			Should(Equal(1), "the guest did not notice its memory changed")
+		Eventually(func() int64 { return lastBeat(tcpName, g.name).Bad }).WithTimeout(20*time.Second).WithPolling(300*time.Millisecond).
+			Should(Equal(int64(1)), "the guest did not notice its memory changed")
 		b := lastBeat(tcpName, g.name)
-		Expect(b.corrupt).To(HavePrefix("GUEST CORRUPT page=0 word=12 "))
-		Expect(b.boot).To(Equal(was.boot))
+		Expect(b.trouble).To(ContainSubstring("GUEST CORRUPT page=0 word=12 "))
+		Expect(b.Boot).To(Equal(was.Boot))
 		// It wrote the page again: the next sweeps find it good.
-		seq := b.seq
-		Eventually(func() int { return lastBeat(tcpName, g.name).seq }).WithTimeout(10 * time.Second).Should(BeNumerically(">=", seq+4))
-		Expect(lastBeat(tcpName, g.name).bad).To(Equal(1))
+		seq := b.Seq
+		Eventually(func() int64 { return lastBeat(tcpName, g.name).Seq }).WithTimeout(10 * time.Second).Should(BeNumerically(">=", seq+4))
+		Expect(lastBeat(tcpName, g.name).Bad).To(Equal(int64(1)))
 		removeGuest(lab1, g.name)
 	})
 })

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,74 +16,96 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/backend/pki"
+	"github.com/droverlab/drover/e2e/containerlab"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
 
-// The specs in this file run against real libvirtd daemons from e2e/lab
-// (namespaced "hosts" on this machine). They need root and
-// e2e/lab/install.sh, and run only with DROVER_LAB=1.
+// The specs in this file run against real libvirtd daemons in Docker
+// containers (e2e/containerlab, the same lab as e2e/containers): they need
+// a Docker engine and the host image (e2e/container/build-image.sh, or
+// DROVER_LAB_IMAGE), and run only with DROVER_CONTAINERS=1.
 func TestLab(t *testing.T) {
-	if os.Getenv("DROVER_LAB") != "1" {
-		t.Skip("real-daemon specs skipped: set DROVER_LAB=1 to run them (needs root and e2e/lab/install.sh)")
+	if os.Getenv("DROVER_CONTAINERS") != "1" {
+		t.Skip("real-daemon specs skipped: set DROVER_CONTAINERS=1 to run them (needs a Docker engine; see e2e/container)")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("real-daemon specs skipped: e2e/lab needs root")
+	if os.Getenv("TESTCONTAINERS_RYUK_DISABLED") == "" {
+		os.Setenv("TESTCONTAINERS_RYUK_DISABLED", "true") // the reaper's image cannot be pulled everywhere
 	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "libvirt lab")
 }
 
+// The lab: h1 and h2 unsecured (tcp), h3 and h4 secured by the lab's CA,
+// h5 secured by a foreign CA, on a network of their own. Addresses follow
+// from the subnet (containerlab gives host i the address .i).
 const (
-	labDir    = "../../e2e/lab"
-	guestDir  = "/var/tmp/drover-lab-guest" // on the shared root fs, seen by every host
-	tcpName   = "lab1"
-	tcpIP     = "198.18.0.11"
-	tlsName   = "lab2"
-	tlsIP     = "198.18.0.12"
-	labPKI    = "/run/drover-lab/pki/clients/drover"
+	labName   = "drover-libvirt"
+	labSubnet = "198.18.66.0/24"
+	guestDir  = containerlab.GuestDirInImage
+	tcpName   = "h1"
+	tcpIP     = "198.18.66.1"
+	tlsName   = "h3"
+	tlsIP     = "198.18.66.3"
 	guestName = "drgo1"
 	guestMAC  = "52:54:00:dd:00:01"
 	guestMiB  = 160
 )
 
-var labHosts []string // hosts this suite brought up, for AfterSuite
+var (
+	// labDir holds the lab's PKI; fixed, so that table entries built
+	// before the suite starts can name drover's client directory.
+	labDir = filepath.Join(os.TempDir(), labName)
+	labPKI = filepath.Join(labDir, containerlab.ClientDir)
+	// sharedDir is storage every host sees, at containerlab.SharedDirInHost.
+	sharedDir = filepath.Join(labDir, "shared")
+	lab       *containerlab.Lab
+)
 
-func hostSh(args ...string) {
-	GinkgoHelper()
-	cmd := exec.Command(filepath.Join(labDir, "host.sh"), args...)
-	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
-	Expect(cmd.Run()).To(Succeed(), "host.sh %v", args)
-}
-
-func labUp(name, ip, mode string) {
-	GinkgoHelper()
-	labHosts = append(labHosts, name) // before up: a half-started host is torn down too
-	hostSh("up", name, ip, mode)
-}
-
-var _ = BeforeSuite(func() {
-	cmd := exec.Command(filepath.Join(labDir, "build-guest.sh"), guestDir)
-	cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
-	Expect(cmd.Run()).To(Succeed(), "build-guest.sh")
-	labUp(tcpName, tcpIP, "tcp")
-	// A tls host also makes the lab CA and drover's client certificate.
-	labUp(tlsName, tlsIP, "tls")
-	// Every host any spec needs, once, so that specs can run in any order.
-	labUp(tcp2Name, tcp2IP, "tcp")
-	labUp(tls2Name, tls2IP, "tls")
-	labUpEnv(foreignName, foreignIP, "tls", "DROVER_LAB_PKI="+foreignPKI)
-})
+var _ = BeforeSuite(func(ctx SpecContext) {
+	image := os.Getenv("DROVER_LAB_IMAGE")
+	if image == "" {
+		cmd := exec.CommandContext(ctx, "../../e2e/container/build-image.sh")
+		cmd.Stderr = GinkgoWriter
+		out, err := cmd.Output()
+		Expect(err).NotTo(HaveOccurred(), "build-image.sh")
+		image = strings.TrimSpace(string(out))
+	}
+	Expect(os.RemoveAll(labDir)).To(Succeed())
+	start := time.Now()
+	var err error
+	lab, err = containerlab.Up(ctx, containerlab.Config{Name: labName, Image: image, Hosts: 4, Secured: 2, Foreign: true,
+		Subnet: labSubnet, Dir: labDir, Shared: sharedDir, PostCopy: true, KVM: containerlab.AutoKVM(GinkgoWriter)})
+	Expect(err).NotTo(HaveOccurred())
+	// The names and addresses the specs use are the lab's.
+	for _, h := range []labHost{lab1, lab2, lab3, lab4, lab5} {
+		got := lab.Host(h.name)
+		Expect(got).NotTo(BeNil(), h.name)
+		Expect(got.Address).To(Equal(h.ip), h.name)
+		Expect(got.TLS).To(Equal(h.tr == TLS), h.name)
+	}
+	GinkgoWriter.Printf("lab up in %s\n", time.Since(start).Round(100*time.Millisecond))
+}, NodeTimeout(10*time.Minute))
 
 // AfterSuite runs after failures and interrupts too.
-var _ = AfterSuite(func() {
-	for _, h := range labHosts {
-		cmd := exec.Command(filepath.Join(labDir, "host.sh"), "down", h)
-		cmd.Stdout, cmd.Stderr = GinkgoWriter, GinkgoWriter
-		if err := cmd.Run(); err != nil {
-			GinkgoWriter.Printf("host.sh down %s: %v\n", h, err)
-		}
+var _ = AfterSuite(func(ctx SpecContext) {
+	if lab != nil {
+		Expect(lab.Down(ctx)).To(Succeed())
 	}
 })
+
+// onHost runs cmd in a lab host and returns its output.
+func onHost(host string, cmd ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return lab.Exec(ctx, host, cmd...)
+}
+
+// hostFile reads a file inside a lab host.
+func hostFile(host, path string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	return lab.ReadFile(ctx, host, path)
+}
 
 // labGuest is the lab guest (see e2e/lab/README.md): the workload guest
 // writing 4 MiB/s within 16 MiB, with its serial console to a file the
@@ -90,7 +113,7 @@ var _ = AfterSuite(func() {
 // with a fixed MAC (none when mac is empty).
 func labGuest(name string, mib int, mac string) Workload {
 	return Workload{Name: name, MemoryMiB: mib, WSS: 16 << 20, Dirty: 4 << 20, GuestDir: guestDir,
-		SerialFile: serialPath(name), NoBalloon: true, MAC: mac}
+		SerialFile: serialPath(name), NoBalloon: true, MAC: mac, KVM: lab != nil && lab.KVM}
 }
 
 // guestXML is w's domain.
@@ -146,9 +169,9 @@ var _ = Describe("a tcp lab host", func() {
 		Expect(findVM(inv, guestName)).To(BeNil())
 
 		// the same figures as virsh gives
-		out, err := exec.Command("virsh", "-c", "qemu+tcp://"+tcpIP+"/system", "capabilities").Output()
+		out, err := onHost(tcpName, "virsh", "-c", "qemu:///system", "capabilities")
 		Expect(err).NotTo(HaveOccurred())
-		caps, err := parseCapabilities(string(out))
+		caps, err := parseCapabilities(out)
 		Expect(err).NotTo(HaveOccurred())
 		Expect(inv.Host.CPUModel).To(Equal(cpuModel(caps)))
 		Expect(inv.UUID).To(Equal(caps.Host.UUID))
@@ -209,7 +232,7 @@ var _ = Describe("a tcp lab host", func() {
 var _ = Describe("an address where no host runs", func() {
 	It("is unreachable within the timeout", func() {
 		start := time.Now()
-		_, err := Dial(context.Background(), "lab9", Options{Transport: TCP, Address: "198.18.0.19", Timeout: 2 * time.Second})
+		_, err := Dial(context.Background(), "h9", Options{Transport: TCP, Address: "198.18.66.9", Timeout: 2 * time.Second})
 		Expect(err).To(MatchError(cluster.ErrHostUnreachable))
 		Expect(time.Since(start)).To(BeNumerically("<", 5*time.Second))
 	})

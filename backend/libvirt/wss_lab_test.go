@@ -1,12 +1,8 @@
 package libvirt
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"os"
-	"regexp"
-	"strconv"
 	"strings"
 	"time"
 
@@ -130,22 +126,11 @@ func checkWSS(c wssCase, v *cluster.VM, own float64) []string {
 	return bad
 }
 
-var totalsRE = regexp.MustCompile(`^HEARTBEAT seq=\d+ boot=\S+ uptime=(\S+) dirtied=(\d+) `)
-
 // guestTotals is a guest's uptime (s) and bytes written at its last
 // whole heartbeat.
 func guestTotals(hostName, dom string) [2]float64 {
 	GinkgoHelper()
-	f, err := os.Open(hostPath(hostName, serialPath(dom)))
-	Expect(err).NotTo(HaveOccurred())
-	defer f.Close()
-	var out [2]float64
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if m := totalsRE.FindStringSubmatch(sc.Text()); m != nil {
-			out[0], _ = strconv.ParseFloat(m[1], 64)
-			out[1], _ = strconv.ParseFloat(m[2], 64)
-		}
-	}
-	return out
+	b := lastBeat(hostName, dom)
+	Expect(b.Seq).To(BeNumerically(">", 0), "no heartbeat from %s on %s", dom, hostName)
+	return [2]float64{b.Uptime, float64(b.Dirtied)}
 }

@@ -22,10 +22,15 @@ type Heartbeat struct {
 	Boot    string
 	Uptime  float64
 	Dirtied int64
-	Bad     int64
+	// Rate is what the guest measured it wrote over its last second.
+	Rate float64
+	Bad  int64
+	// PFN is the guest-physical frame of the working set's first page
+	// (0 from a guest that does not print it): where to corrupt it.
+	PFN uint64
 }
 
-var heartbeatRE = regexp.MustCompile(`^HEARTBEAT seq=([0-9]+) boot=([^ ]+) uptime=([0-9.]+) dirtied=([0-9]+) rate=[0-9]+(?: bad=([0-9]+)(?: .*)?)?$`)
+var heartbeatRE = regexp.MustCompile(`^HEARTBEAT seq=([0-9]+) boot=([^ ]+) uptime=([0-9.]+) dirtied=([0-9]+) rate=([0-9]+)(?: bad=([0-9]+)(?: verified=[0-9]+ pfn=0x([0-9a-f]+))?(?: .*)?)?$`)
 
 // maxLine bounds a console line: a guest that never ends one cannot make
 // the reader hold its whole output.
@@ -94,8 +99,28 @@ func (c *Console) line(s string) {
 	seq, _ := strconv.ParseInt(m[1], 10, 64)
 	up, _ := strconv.ParseFloat(m[3], 64)
 	d, _ := strconv.ParseInt(m[4], 10, 64)
-	bad, _ := strconv.ParseInt(m[5], 10, 64)
-	c.beats = append(c.beats, Heartbeat{Seq: seq, Boot: m[2], Uptime: up, Dirtied: d, Bad: bad})
+	rate, _ := strconv.ParseFloat(m[5], 64)
+	bad, _ := strconv.ParseInt(m[6], 10, 64)
+	pfn, _ := strconv.ParseUint(m[7], 16, 64)
+	c.beats = append(c.beats, Heartbeat{Seq: seq, Boot: m[2], Uptime: up, Dirtied: d, Rate: rate, Bad: bad, PFN: pfn})
+}
+
+// Stay reads a guest's whole console log on one host, from the start of
+// the file: its last heartbeat and what went wrong (Trouble). The log's
+// first GUEST START is the boot the log was opened for, not a reboot; a
+// second one is. Suites read QEMU's serial log file this way.
+func Stay(log []byte) (Heartbeat, string) {
+	if i := bytes.Index(log, []byte("GUEST START")); i >= 0 {
+		if j := bytes.IndexByte(log[i:], '\n'); j >= 0 {
+			log = log[i+j+1:]
+		} else {
+			log = nil // the banner is still being written
+		}
+	}
+	var c Console
+	_, _ = c.Write(log)
+	last, _ := c.Last()
+	return last, c.Trouble()
 }
 
 // Beats is how many heartbeats the guest printed.

@@ -318,3 +318,29 @@ func TestConsoleSaysMemoryCorrupt(t *testing.T) {
 		t.Fatalf("trouble %q", d.Trouble())
 	}
 }
+
+func TestConsoleReadsRateAndFrame(t *testing.T) {
+	var c Console
+	io.WriteString(&c, "HEARTBEAT seq=4 boot=abc uptime=2.000 dirtied=8388608 rate=4194304 bad=0 verified=2048 pfn=0x1a2b3\n")
+	last, _ := c.Last()
+	if last.Rate != 4<<20 || last.PFN != 0x1a2b3 || last.Dirtied != 8<<20 {
+		t.Fatalf("last %+v: want rate 4 MiB/s, pfn 0x1a2b3", last)
+	}
+}
+
+// A serial log file holds the boot's banner first: that is no reboot, a
+// second banner is, and so is a log cut inside the first banner's line
+// (nothing is read until it ends).
+func TestStayReadsFromTheBoot(t *testing.T) {
+	boot := "GUEST START boot=abc wss=16777216\nHEARTBEAT seq=1 boot=abc uptime=0.500 dirtied=0 rate=0 bad=0 verified=0 pfn=0x10\n"
+	hb, trouble := Stay([]byte("firmware noise\n" + boot))
+	if trouble != "" || hb.Seq != 1 || hb.PFN != 0x10 {
+		t.Fatalf("one boot: %+v, %q", hb, trouble)
+	}
+	if _, trouble := Stay([]byte(boot + boot)); trouble != "guest rebooted" {
+		t.Fatalf("two boots: trouble %q", trouble)
+	}
+	if hb, trouble := Stay([]byte("GUEST START boot=a")); trouble != "" || hb.Seq != 0 {
+		t.Fatalf("half a banner: %+v, %q", hb, trouble)
+	}
+}

@@ -55,7 +55,7 @@ func root() *cobra.Command {
 
 func upCmd(name *string) *cobra.Command {
 	cfg := containerlab.Config{}
-	var dir, image, guestDir string
+	var dir, image, guestDir, kvm string
 	c := &cobra.Command{
 		Use:   "up",
 		Short: "Start the lab and write its inventory (a lab of the same name is replaced)",
@@ -81,6 +81,19 @@ func upCmd(name *string) *cobra.Command {
 				image = img
 			}
 			cfg.Image = image
+			switch kvm {
+			case "on":
+				cfg.KVM = true
+			case "off":
+			case "auto":
+				ok, why := containerlab.KVMUsable()
+				if why != nil {
+					fmt.Fprintf(cmd.ErrOrStderr(), "no KVM for the lab: %v\n", why)
+				}
+				cfg.KVM = ok
+			default:
+				return fmt.Errorf("--kvm %q: want auto, on or off", kvm)
+			}
 			if guestDir != "" {
 				abs, err := filepath.Abs(guestDir)
 				if err != nil {
@@ -96,15 +109,24 @@ func upCmd(name *string) *cobra.Command {
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "lab %s up in %s: %d hosts on %s\n", l.Name, time.Since(start).Round(100*time.Millisecond), len(l.Hosts), l.Network)
 			printHosts(out, l.Hosts)
+			accel := "TCG (no usable /dev/kvm; guests' domain type qemu)"
+			if cfg.KVM {
+				accel = "KVM (/dev/kvm passed to every host; guests' domain type kvm)"
+			}
+			fmt.Fprintf(out, "guests:    %s\n", accel)
 			inv := filepath.Join(dir, containerlab.InventoryFile)
 			gd := containerlab.GuestDirInImage
 			if cfg.GuestDir != "" {
 				gd = cfg.GuestDir
 			}
-			fmt.Fprintf(out, "\ninventory: %s\nguest:     drover guest-xml --name g1 --memory 256 --wss 64MiB --dirty 8MiB/s --guest-dir %s >g1.xml\n"+
+			kvmFlag := ""
+			if cfg.KVM {
+				kvmFlag = " --kvm"
+			}
+			fmt.Fprintf(out, "\ninventory: %s\nguest:     drover guest-xml --name g1 --memory 256 --wss 64MiB --dirty 8MiB/s --guest-dir %s%s >g1.xml\n"+
 				"           virsh -c qemu+tcp://%s/system define g1.xml && virsh -c qemu+tcp://%s/system start g1\n"+
 				"try:       drover inventory --inventory %s\n           drover plan --inventory %s --policy evacuate --hosts %s\n"+
-				"           drover-lab down --name %s\n", inv, gd, l.Hosts[0].Address, l.Hosts[0].Address, inv, inv, l.Hosts[0].Name, l.Name)
+				"           drover-lab down --name %s\n", inv, gd, kvmFlag, l.Hosts[0].Address, l.Hosts[0].Address, inv, inv, l.Hosts[0].Name, l.Name)
 			return nil
 		},
 	}
@@ -118,7 +140,8 @@ func upCmd(name *string) *cobra.Command {
 	f.StringVar(&dir, "dir", "", "where the PKI and inventory go (default /var/tmp/drover-lab-NAME)")
 	f.StringVar(&image, "image", os.Getenv("DROVER_LAB_IMAGE"), "host image (default: build it with e2e/container/build-image.sh)")
 	f.StringVar(&guestDir, "guest-dir", "", "directory with another workload guest's kernel and initrd (e2e/lab/build-guest.sh), mounted in every host (default: the image's own, "+containerlab.GuestDirInImage+")")
-	f.BoolVar(&cfg.KVM, "kvm", false, "pass /dev/kvm to the hosts (only where a guest really boots with KVM)")
+	f.BoolVar(&cfg.PostCopy, "postcopy", false, "let the hosts run post-copy migrations (no seccomp filter, SYS_PTRACE: QEMU needs userfaultfd)")
+	f.StringVar(&kvm, "kvm", "auto", "pass /dev/kvm to the hosts: auto (when this machine's /dev/kvm answers as QEMU needs), on or off")
 	return c
 }
 

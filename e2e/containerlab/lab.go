@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -64,8 +65,21 @@ type Config struct {
 	// every host: a workload guest's kernel and initrd other than the
 	// image's own (GuestDirInImage).
 	GuestDir string
+	// Shared, when set, is a directory of this machine bind-mounted
+	// read-write at SharedDirInHost in every host: storage all hosts see
+	// (the image's libvirt lists that path in shared_filesystems), as NFS
+	// would be in a real cluster.
+	Shared string
+	// PostCopy lets the hosts run post-copy migrations. QEMU needs
+	// userfaultfd(2) for them, which Docker's default seccomp profile
+	// refuses and which the kernel grants only with CAP_SYS_PTRACE while
+	// vm.unprivileged_userfaultfd is 0: the hosts then run without a
+	// seccomp filter and with SYS_PTRACE (still unprivileged). Off, they
+	// keep Docker's defaults and a post-copy switch fails with "Userfaultfd
+	// not available".
+	PostCopy bool
 	// KVM passes /dev/kvm to the hosts (only where a guest really boots
-	// with it; the default is TCG).
+	// with it, AutoKVM says where; the default is TCG).
 	KVM bool
 }
 
@@ -82,15 +96,23 @@ type Lab struct {
 	Dir     string
 	Hosts   []Host
 	Network string // the Docker network's name
-	ctrs    map[string]testcontainers.Container
-	docker  *testcontainers.DockerClient
-	net     *testcontainers.DockerNetwork
+	// KVM is whether the hosts have /dev/kvm: guests are then to be
+	// started with libvirt.Workload.KVM.
+	KVM    bool
+	ctrs   map[string]testcontainers.Container
+	docker *testcontainers.DockerClient
+	net    *testcontainers.DockerNetwork
 }
 
 // GuestDirInImage is where the host image keeps the workload guest
 // (e2e/lab/guest with Debian's cloud kernel): the GuestDir of
 // libvirt.Workload on a container lab.
 const GuestDirInImage = "/usr/share/drover-guest"
+
+// SharedDirInHost is where Config.Shared appears in every host; the host
+// image makes the directory and lists it in qemu.conf's
+// shared_filesystems (e2e/container/host-entrypoint.sh).
+const SharedDirInHost = "/var/tmp/drover-lab-disks"
 
 // Files a lab writes under its Dir.
 const (
@@ -129,6 +151,12 @@ func (c *Config) defaults() error {
 	if c.Dir == "" {
 		errs = append(errs, errors.New("containerlab: no directory for the PKI and inventory"))
 	}
+	// Docker takes a relative bind source for a volume's name.
+	for what, d := range map[string]string{"guest directory": c.GuestDir, "shared directory": c.Shared} {
+		if d != "" && !filepath.IsAbs(d) {
+			errs = append(errs, fmt.Errorf("containerlab: %s %q: want an absolute path", what, d))
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -162,14 +190,19 @@ func Up(ctx context.Context, cfg Config) (l *Lab, err error) {
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(cfg.Dir, 0o755); err != nil {
-		return nil, err
+	for _, d := range []string{cfg.Dir, cfg.Shared} {
+		if d == "" {
+			continue
+		}
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
 	}
 	dc, err := testcontainers.NewDockerClientWithOpts(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("containerlab: docker: %w", err)
 	}
-	l = &Lab{Name: cfg.Name, Dir: cfg.Dir, Hosts: cfg.plan(), ctrs: map[string]testcontainers.Container{}, docker: dc}
+	l = &Lab{Name: cfg.Name, Dir: cfg.Dir, Hosts: cfg.plan(), KVM: cfg.KVM, ctrs: map[string]testcontainers.Container{}, docker: dc}
 	defer func() {
 		if err != nil {
 			_ = l.Down(context.WithoutCancel(ctx))
@@ -318,6 +351,13 @@ func (l *Lab) start(ctx context.Context, cfg Config, h Host, files []testcontain
 			if cfg.GuestDir != "" {
 				hc.Binds = append(hc.Binds, cfg.GuestDir+":"+cfg.GuestDir+":ro")
 			}
+			if cfg.PostCopy {
+				hc.CapAdd = append(hc.CapAdd, "SYS_PTRACE")
+				hc.SecurityOpt = append(hc.SecurityOpt, "seccomp=unconfined")
+			}
+			if cfg.Shared != "" {
+				hc.Binds = append(hc.Binds, cfg.Shared+":"+SharedDirInHost)
+			}
 			if cfg.KVM {
 				hc.Devices = append(hc.Devices, container.DeviceMapping{PathOnHost: "/dev/kvm", PathInContainer: "/dev/kvm", CgroupPermissions: "rwm"})
 			}
@@ -331,4 +371,24 @@ func (l *Lab) start(ctx context.Context, cfg Config, h Host, files []testcontain
 			wait.ForExec([]string{"virsh", "-q", "-c", "qemu:///system", "uri"}).WithPollInterval(300*time.Millisecond)),
 	}
 	return testcontainers.Run(ctx, cfg.Image, opts...)
+}
+
+// AutoKVM is whether a suite's lab should use KVM: where this machine's
+// /dev/kvm works (KVMUsable), unless DROVER_LAB_KVM=0 asks for TCG. The
+// reason there is none goes to log.
+func AutoKVM(log io.Writer) bool {
+	if os.Getenv("DROVER_LAB_KVM") == "0" {
+		fmt.Fprintln(log, "containerlab: TCG guests (DROVER_LAB_KVM=0)")
+		return false
+	}
+	ok, why := KVMUsable()
+	switch {
+	case ok:
+		fmt.Fprintln(log, "containerlab: KVM guests (/dev/kvm works)")
+	case why != nil:
+		fmt.Fprintf(log, "containerlab: TCG guests: %v\n", why)
+	default:
+		fmt.Fprintln(log, "containerlab: TCG guests (no /dev/kvm)")
+	}
+	return ok
 }

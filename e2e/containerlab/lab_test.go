@@ -41,14 +41,28 @@ func TestPlan(t *testing.T) {
 }
 
 func TestConfigRefused(t *testing.T) {
-	c := Config{Hosts: 0, Secured: 3, Subnet: "10.0.0.0/24"}
+	c := Config{Hosts: 0, Secured: 3, Subnet: "10.0.0.0/24", Shared: "disks"}
 	err := c.defaults()
 	if err == nil {
 		t.Fatal("accepted")
 	}
-	for _, s := range []string{"no image", "0 hosts", "3 secured", "inside 198.18.0.0/15", "no directory"} {
+	for _, s := range []string{"no image", "0 hosts", "3 secured", "inside 198.18.0.0/15", "no directory", `shared directory "disks": want an absolute path`} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error lacks %q: %v", s, err)
 		}
 	}
+}
+
+// The probe on devices that are not KVM: absent is a plain no, and a
+// device that does not answer KVM's ioctl is a no with the reason.
+func TestKVMUsable(t *testing.T) {
+	if ok, err := kvmUsable("/nonexistent/kvm"); ok || err != nil {
+		t.Errorf("missing device: %v, %v; want false, nil", ok, err)
+	}
+	ok, err := kvmUsable("/dev/null")
+	if ok || err == nil || !strings.Contains(err.Error(), "KVM_GET_API_VERSION") {
+		t.Errorf("/dev/null: %v, %v; want false and the ioctl's error", ok, err)
+	}
+	ok, err = KVMUsable()
+	t.Logf("this machine: KVM usable %v (%v)", ok, err)
 }
