@@ -102,6 +102,5 @@ var _ = Describe("the simulator against the lab", Label("sim"), func() {
 			Expect(found).To(BeTrue(), "%s was simulated but not applied", s.VM)
 		}
 		AddReportEntry("sim against real", table.String())
-		GinkgoWriter.Print(table.String())
 	}, SpecTimeout(6*time.Minute))
 })
