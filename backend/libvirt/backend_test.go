@@ -2,7 +2,9 @@ package libvirt
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"testing"
@@ -48,15 +50,26 @@ func unitBackend(t *testing.T, yaml string) (*Backend, func(id int) cluster.Migr
 
 // Addresses in 198.18.0.0/15 where nothing listens: a connection attempt
 // would fail, so a refusal that names the rule proves none was needed.
-const unitHosts = `
+// unitHosts are three hosts on loopback at a port where nothing listens:
+// a dial is refused at once, and no packet leaves the machine.
+func unitHosts(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	return fmt.Sprintf(`
 hosts:
-  - {name: a, address: 198.18.200.1, transport: tcp}
-  - {name: b, address: 198.18.200.2, transport: tcp, state: maintenance}
-  - {name: c, address: 198.18.200.3, transport: tcp, state: down}
-`
+  - {name: a, address: 127.0.0.1, port: %[1]d, transport: tcp}
+  - {name: b, address: 127.0.0.2, port: %[1]d, transport: tcp, state: maintenance}
+  - {name: c, address: 127.0.0.3, port: %[1]d, transport: tcp, state: down}
+`, port)
+}
 
 func TestRefusalsBeforeAnyConnection(t *testing.T) {
-	b, wait := unitBackend(t, unitHosts)
+	b, wait := unitBackend(t, unitHosts(t))
 	cases := []struct {
 		cmd  cluster.StartMigration
 		want string
@@ -84,7 +97,7 @@ func TestRefusalsBeforeAnyConnection(t *testing.T) {
 }
 
 func TestUnknownCommandIsAnError(t *testing.T) {
-	b, _ := unitBackend(t, unitHosts)
+	b, _ := unitBackend(t, unitHosts(t))
 	if err := b.Apply(context.Background(), []cluster.Command{struct{ cluster.Command }{}}); err == nil {
 		t.Fatal("an unknown command must be an error")
 	}
@@ -95,7 +108,7 @@ func TestUnknownCommandIsAnError(t *testing.T) {
 }
 
 func TestSnapshotFailsWholeWhenAHostIsUnreachable(t *testing.T) {
-	b, _ := unitBackend(t, "timeout: 300ms\n"+unitHosts)
+	b, _ := unitBackend(t, "timeout: 300ms\n"+unitHosts(t))
 	_, err := b.Snapshot(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "host unreachable") {
 		t.Fatalf("err = %v, want host unreachable", err)
