@@ -264,8 +264,11 @@ var _ = Describe("the libvirt backend", func() {
 		fast := guest{name: "drcf1", mac: "52:54:00:dd:01:01", dirty: "2MiB/s"}
 		slow := guest{name: "drcf2", mac: "52:54:00:dd:01:02", dirty: "8MiB/s"}
 		backendtest.Specs(func() backendtest.Harness {
-			startGuest(fast, lab1, lab1, lab3)
-			startGuest(slow, lab1, lab1, lab3)
+			// Booted together: each spec waits for one boot, not two.
+			launchGuest(fast, lab1, lab1, lab3)
+			launchGuest(slow, lab1, lab1, lab3)
+			waitBeats(fast, lab1)
+			waitBeats(slow, lab1)
 			return &labHarness{b: newLabBackend(labConfig(lab1, lab3)), fx: backendtest.Fixture{
 				Source: tcpName, Destination: tcp2Name, VM: fast.name, SlowVM: slow.name,
 				Transport:   cluster.TransportTCP,
