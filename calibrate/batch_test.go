@@ -165,3 +165,19 @@ func TestReadFindsBatches(t *testing.T) {
 		t.Errorf("batches\n got %q\nwant %q", got, want)
 	}
 }
+
+// A batch's downtimes matched in rank order: right as a set counts as
+// right, whichever member the prediction gave the short one.
+func TestRankedDowntime(t *testing.T) {
+	batch := []calibrate.Point{idle("a", 1), idle("b", 1), idle("c", 1)}
+	row := func(m int, pred, real float64) calibrate.Row {
+		p := batch[m]
+		p.Batch, p.Member, p.DowntimeMS = batch, m, real
+		return calibrate.Row{Point: p, Predicted: precopy.Result{Downtime: time.Duration(pred * 1e6)}}
+	}
+	lone := calibrate.Row{Point: calibrate.Point{DowntimeMS: 50}, Predicted: precopy.Result{Downtime: 60 * time.Millisecond}}
+	rows := []calibrate.Row{row(0, 310, 500), row(1, 505, 510), row(2, 520, 300), lone}
+	if med, worst := calibrate.RankedDowntime(rows); med != 10 || worst != 10 {
+		t.Fatalf("ranked downtime error median %v max %v, want 10 and 10", med, worst)
+	}
+}

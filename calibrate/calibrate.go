@@ -883,3 +883,39 @@ func CrossValidateQueue(pts []Point, prof precopy.Profile, k int) []Row {
 	}
 	return rows
 }
+
+// RankedDowntime is the median and largest |error| of rows' downtimes in
+// ms when each batch's predicted downtimes are matched to its measured
+// ones in rank order (a lone migration to its own). Batch-mates alike
+// enough finish in an order the inputs cannot tell (a race decided by
+// the hosts' noise), and the one that switches over last, with the link
+// to itself, is down the shortest: matched member by member, a joint
+// prediction that picks the wrong one counts two misses where it got the
+// batch's downtimes right. Rows of a batch must be adjacent.
+func RankedDowntime(rows []Row) (median, worst float64) {
+	var errs []float64
+	for i := 0; i < len(rows); {
+		j := i + 1
+		if len(rows[i].Batch) > 1 {
+			for j < len(rows) && rows[j].Member > rows[j-1].Member && &rows[j].Batch[0] == &rows[i].Batch[0] {
+				j++
+			}
+		}
+		var pred, real []float64
+		for _, r := range rows[i:j] {
+			pred = append(pred, ms(r.Predicted.Downtime.Seconds()))
+			real = append(real, r.DowntimeMS)
+		}
+		slices.Sort(pred)
+		slices.Sort(real)
+		for k := range pred {
+			errs = append(errs, math.Abs(pred[k]-real[k]))
+		}
+		i = j
+	}
+	if len(errs) == 0 {
+		return 0, 0
+	}
+	slices.Sort(errs)
+	return stat.Quantile(0.5, stat.Empirical, errs, nil), errs[len(errs)-1]
+}
