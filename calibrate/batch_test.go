@@ -1,6 +1,7 @@
 package calibrate_test
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -8,10 +9,14 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/calibrate"
+	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/precopy"
 	. "github.com/droverlab/drover/scheduler/schedtest"
+	"github.com/droverlab/drover/sim"
 )
 
 const mib = 1 << 20
@@ -179,5 +184,48 @@ func TestRankedDowntime(t *testing.T) {
 	rows := []calibrate.Row{row(0, 310, 500), row(1, 505, 510), row(2, 520, 300), lone}
 	if med, worst := calibrate.RankedDowntime(rows); med != 10 || worst != 10 {
 		t.Fatalf("ranked downtime error median %v max %v, want 10 and 10", med, worst)
+	}
+}
+
+// The simulator steps a batch started together on a link as calibrate
+// predicts it: predict and sim give the same figures for the same
+// migrations.
+func TestBatchAsTheSimulatorRunsIt(t *testing.T) {
+	prof := precopy.DefaultProfile()
+	prof.QueueBytes, prof.OverheadMS = 1.5*mib, 0 // calibrate predicts libvirt's job, the simulator the wall clock
+	sc := &scenarios.Scenario{
+		Name:      "batch",
+		Sim:       scenarios.Sim{Seed: 1, Duration: time.Hour, SampleInterval: 5 * time.Minute},
+		Network:   scenarios.Network{Topology: scenarios.TopologyExplicit, Links: []scenarios.Link{{Name: "shaped", A: "h1", B: "h2", Bandwidth: 24 * mib}}},
+		Migration: scheduler.Migration{Profile: prof, OnLimit: cluster.LimitAbort},
+	}
+	for _, h := range []string{"h1", "h2"} {
+		sc.Hosts = append(sc.Hosts, cluster.Host{Name: h, Zone: "a", Rack: "r1", CPUs: 8, Memory: 16 << 30, CPUModel: "x",
+			NICs: 1, NICSpeed: 125e6, Security: cluster.Unsecured})
+	}
+	var pts []calibrate.Point
+	for i, dirty := range []float64{4 * mib, 6 * mib, 2 * mib} {
+		p := idle(fmt.Sprint("v", i), 256)
+		p.Conc, p.Workload.Resident, p.Workload.WSS, p.Workload.DirtyRate = 3, 120*mib, 64*mib, dirty
+		pts = append(pts, p)
+		w := p.Workload
+		sc.VMs = append(sc.VMs, scenarios.VM{VM: cluster.VM{Name: p.ID, Host: "h1", VCPUs: 1, Memory: w.Memory, Resident: w.Resident, WSS: w.WSS, DirtyRate: w.DirtyRate},
+			Demand: scenarios.Demand{Kind: scenarios.DemandConstant, Constant: 0.1}})
+		sc.Events = append(sc.Events, scenarios.Event{At: time.Minute, Kind: scenarios.EventMigrate, VM: p.ID, Host: "h2"})
+	}
+	rep, err := sim.Run(sc, sim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range calibrate.PredictBatch(pts, prof) {
+		var m *reports.Migration
+		for j := range rep.Migrations {
+			if rep.Migrations[j].VM == pts[i].ID {
+				m = &rep.Migrations[j]
+			}
+		}
+		if m == nil || m.Outcome != r.Outcome || math.Abs(m.DurationMS-ms(r.TotalTime)) > 1e-6 || math.Abs(m.DowntimeMS-ms(r.Downtime)) > 1e-6 || m.Bytes != r.TransferredBytes {
+			t.Errorf("%s: simulated %+v; calibrate %v in %.3f ms, %.3f ms down, %d bytes", pts[i].ID, m, r.Outcome, ms(r.TotalTime), ms(r.Downtime), r.TransferredBytes)
+		}
 	}
 }
