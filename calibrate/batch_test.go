@@ -229,3 +229,17 @@ func TestBatchAsTheSimulatorRunsIt(t *testing.T) {
 		}
 	}
 }
+
+// Twins finish together: neither ever has the link to itself, so both
+// are predicted as each would be alone at half of it.
+func TestBatchTwins(t *testing.T) {
+	twin := idle("twin", 128)
+	got := calibrate.PredictBatch([]calibrate.Point{twin, twin}, bare())
+	alone := calibrate.Predict(twin, bare())
+	for i, r := range got {
+		if r.TotalTime != alone.TotalTime || r.Downtime != alone.Downtime || r.TransferredBytes != alone.TransferredBytes {
+			t.Errorf("twin %d: %v (%v down, %d bytes), alone at half the link %v (%v, %d)", i,
+				r.TotalTime, r.Downtime, r.TransferredBytes, alone.TotalTime, alone.Downtime, alone.TransferredBytes)
+		}
+	}
+}
