@@ -17,12 +17,15 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/gonum/optimize"
 	"gonum.org/v1/gonum/stat"
 
 	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/network"
+	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -40,6 +43,13 @@ type Point struct {
 	WallMS             float64 // the whole call on the wall clock, 0 if unknown
 	Bytes              float64
 	Iterations         int
+
+	// Batch is every migration started together with this one on its
+	// shaped link, this one included as Batch[Member]; nil for one alone.
+	// Only their inputs count: what they are predicted to do decides
+	// when this one gets the link to itself.
+	Batch  []Point
+	Member int
 }
 
 // Read parses measurements.csv; rows with ok != 1 are skipped.
@@ -97,7 +107,37 @@ func Read(r io.Reader) ([]Point, error) {
 		}
 		pts = append(pts, p)
 	}
-	return pts, err
+	return batches(pts), err
+}
+
+// batches sets Batch on pts' concurrent migrations: a grid writes a batch
+// as Conc consecutive rows of one configuration (one ID but for its
+// trailing number) on a shaped link. A member whose row was skipped (not
+// ok) is missing from its batch: what it did to the link is unknown.
+func batches(pts []Point) []Point {
+	config := func(p Point) string {
+		if i := strings.LastIndexByte(p.ID, '-'); i > 0 {
+			return p.ID[:i]
+		}
+		return p.ID
+	}
+	for i := 0; i < len(pts); {
+		p := pts[i]
+		if p.Conc <= 1 || p.Link <= 0 {
+			i++
+			continue
+		}
+		j := i + 1
+		for j < len(pts) && j-i < p.Conc && pts[j].Conc == p.Conc && pts[j].Link == p.Link && config(pts[j]) == config(p) {
+			j++
+		}
+		batch := slices.Clone(pts[i:j])
+		for m := i; m < j; m++ {
+			pts[m].Batch, pts[m].Member = batch, m-i
+		}
+		i = j
+	}
+	return pts
 }
 
 // resident is the guest's non-zero memory when the migration began: every
@@ -114,24 +154,69 @@ func resident(f func(string) float64) int64 {
 }
 
 // Predict is the model's figures for p under prof: alone, at what its
-// stream may use (the cap, the path, the profile's stream rate); sharing a
-// shaped link, at its fair share of it.
+// stream may use (the cap, the path, the profile's stream rate); one of a
+// batch on a shaped link, stepped with its batch (PredictBatch); sharing a
+// link with a batch it does not know, at its fair share of it.
 func Predict(p Point, prof precopy.Profile) precopy.Result {
-	bw, link := prof.Stream(p.Path, p.Cap, p.TLS)
+	if len(p.Batch) > 1 {
+		return PredictBatch(p.Batch, prof)[p.Member]
+	}
+	bw, _, c := config(p, prof)
 	if p.Link > 0 {
-		share := p.Link / float64(p.Conc)
-		if bw <= 0 || share < bw {
+		if share := p.Link / float64(p.Conc); bw <= 0 || share < bw {
 			bw = share
 		}
-		if link <= 0 || p.Link < link {
-			link = p.Link
-		}
 	}
-	c := precopy.Config{Profile: prof, BandwidthCap: p.Cap, LinkRate: link, TLS: p.TLS, Bound: prof.Bound(p.Cap, p.TLS)}
+	return precopy.Predict(p.Workload, c, bw)
+}
+
+// config is what p's stream may use alone (its cap, the path, the
+// profile's stream rate), what its unthrottled final copy may use, and
+// its model's configuration.
+func config(p Point, prof precopy.Profile) (bw, link float64, c precopy.Config) {
+	bw, link = prof.Stream(p.Path, p.Cap, p.TLS)
+	if p.Link > 0 && (link <= 0 || p.Link < link) {
+		link = p.Link
+	}
+	c = precopy.Config{Profile: prof, BandwidthCap: p.Cap, LinkRate: link, TLS: p.TLS, Bound: prof.Bound(p.Cap, p.TLS)}
 	// Sharing a link, the final copy gets its share too, as in the
 	// simulator: the other streams are still sending.
 	c.CopyShared = p.Link > 0
-	return precopy.Predict(p.Workload, c, bw)
+	return bw, link, c
+}
+
+// PredictBatch is the model's figures for migrations started together
+// between two hosts over one shaped link (pts[0].Link), in pts' order:
+// stepped together as plan timing and the simulator step them, each
+// holding a max-min fair share of the link while it sends, so that one
+// finishing leaves the others more, and the last to switch over drains
+// its queue at the whole link. The result does not depend on pts' order.
+func PredictBatch(pts []Point, prof precopy.Profile) []precopy.Result {
+	net := network.New()
+	net.AddNode("source")
+	net.AddNode("destination")
+	if err := net.AddLink("link", "source", "destination", pts[0].Link, 0); err != nil {
+		panic(err) // Read sets Batch only on points with a link
+	}
+	route, err := net.Route("source", "destination")
+	if err != nil {
+		panic(err)
+	}
+	s := plan.NewStreams(net)
+	for _, p := range pts {
+		bw, _, c := config(p, prof)
+		s.Start(precopy.NewStepper(p.Workload, c), route, bw)
+	}
+	for range pts {
+		if _, ok := s.Next(); !ok {
+			break // the rest never end: their results say so
+		}
+	}
+	out := make([]precopy.Result, len(pts))
+	for i := range pts {
+		out[i] = s.Stepper(i).Result()
+	}
+	return out
 }
 
 // Start is where a fit starts when no base profile is given: small fixed
@@ -773,13 +858,22 @@ func FitQueue(pts []Point, prof precopy.Profile) float64 {
 
 // CrossValidateQueue predicts each of pts (migrations sharing a shaped
 // link) under prof with a queue fitted on the other folds only. Folds are
-// contiguous runs of rows, so that a group migrating together is mostly
-// held out together.
+// contiguous runs of whole batches, so that no batch-mate of a held-out
+// migration is in its fit.
 func CrossValidateQueue(pts []Point, prof precopy.Profile, k int) []Row {
-	k = min(k, len(pts))
+	// starts[b] is where the b-th batch (or lone migration) begins.
+	var starts []int
+	for i, p := range pts {
+		if len(p.Batch) <= 1 || p.Member == 0 || i == 0 {
+			starts = append(starts, i)
+		}
+	}
+	starts = append(starts, len(pts))
+	nb := len(starts) - 1
+	k = min(k, nb)
 	rows := make([]Row, 0, len(pts))
 	for f := range k {
-		lo, hi := f*len(pts)/k, (f+1)*len(pts)/k
+		lo, hi := starts[f*nb/k], starts[(f+1)*nb/k]
 		train := slices.Concat(pts[:lo], pts[hi:])
 		p := prof
 		p.QueueBytes = FitQueue(train, prof)
@@ -788,4 +882,40 @@ func CrossValidateQueue(pts []Point, prof precopy.Profile, k int) []Row {
 		}
 	}
 	return rows
+}
+
+// RankedDowntime is the median and largest |error| of rows' downtimes in
+// ms when each batch's predicted downtimes are matched to its measured
+// ones in rank order (a lone migration to its own). Batch-mates alike
+// enough finish in an order the inputs cannot tell (a race decided by
+// the hosts' noise), and the one that switches over last, with the link
+// to itself, is down the shortest: matched member by member, a joint
+// prediction that picks the wrong one counts two misses where it got the
+// batch's downtimes right. Rows of a batch must be adjacent.
+func RankedDowntime(rows []Row) (median, worst float64) {
+	var errs []float64
+	for i := 0; i < len(rows); {
+		j := i + 1
+		if len(rows[i].Batch) > 1 {
+			for j < len(rows) && rows[j].Member > rows[j-1].Member && &rows[j].Batch[0] == &rows[i].Batch[0] {
+				j++
+			}
+		}
+		var pred, real []float64
+		for _, r := range rows[i:j] {
+			pred = append(pred, ms(r.Predicted.Downtime.Seconds()))
+			real = append(real, r.DowntimeMS)
+		}
+		slices.Sort(pred)
+		slices.Sort(real)
+		for k := range pred {
+			errs = append(errs, math.Abs(pred[k]-real[k]))
+		}
+		i = j
+	}
+	if len(errs) == 0 {
+		return 0, 0
+	}
+	slices.Sort(errs)
+	return stat.Quantile(0.5, stat.Empirical, errs, nil), errs[len(errs)-1]
 }

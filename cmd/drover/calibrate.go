@@ -194,7 +194,13 @@ predicts the rows with --base).`,
 				kq := min(folds, len(concPts))
 				conc = calibrate.CrossValidateQueue(concPts, prof, kq)
 				prof.QueueBytes = calibrate.FitQueue(concPts, prof)
-				prof.FittedOn += fmt.Sprintf("; queue_bytes from %d concurrent migrations over a shaped link (%s)", len(concPts), strings.Join(sources, ", "))
+				// A base refitted with everything else held already says
+				// where its old queue came from: this one replaces it.
+				const queueFrom = "; queue_bytes from "
+				if i := strings.Index(prof.FittedOn, queueFrom); i >= 0 {
+					prof.FittedOn = prof.FittedOn[:i]
+				}
+				prof.FittedOn += fmt.Sprintf(queueFrom+"%d concurrent migrations over a shaped link, stepped batch by batch (%s)", len(concPts), strings.Join(sources, ", "))
 				concTitle = fmt.Sprintf("Concurrent migrations on a shaped link, held out (%d-fold): queue_bytes fitted without each row's fold, the rest on the single migrations", kq)
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
@@ -256,4 +262,8 @@ func writeAccuracy(w *strings.Builder, title string, rows []calibrate.Row) {
 	fmt.Fprintf(w, "\n%d migrations: total time |err| median %.1f%%, max %.1f%% (%.0f%% within 3%%, %.0f%% within 8%%); bytes median %.1f%%, max %.1f%%; downtime |err| median %.0f ms, max %.0f ms; iterations |err| median %.0f, max %.0f (%.0f%% within 1); %.0f%% of actual times inside their 80%% interval\n\n",
 		e.N, 100*e.TimeMedian, 100*e.TimeMax, 100*e.TimeWithin3, 100*e.TimeWithin8, 100*e.BytesMedian, 100*e.BytesMax,
 		e.DowntimeMedianMS, e.DownMax, e.IterMedianAbs, e.IterMaxAbs, 100*e.IterWithin1, 100*e.InInterval)
+	if slices.ContainsFunc(rows, func(r calibrate.Row) bool { return len(r.Batch) > 1 }) {
+		med, worst := calibrate.RankedDowntime(rows)
+		fmt.Fprintf(w, "Batches predicted together: which of alike batch-mates switches over last is a race; matched in rank order within each batch, downtime |err| median %.0f ms, max %.0f ms\n\n", med, worst)
+	}
 }

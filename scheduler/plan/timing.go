@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
-	"github.com/droverlab/drover/scheduler/engine"
 	"github.com/droverlab/drover/scheduler/network"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
@@ -86,36 +85,10 @@ func NewTimer(snap *cluster.Snapshot, cfg precopy.Config) (*Timer, error) {
 	return &Timer{snap: snap, net: n, cfg: cfg.WithDefaults()}, nil
 }
 
-type run struct {
-	i, idx  int
-	slot    engine.Slot
-	last    time.Duration
-	done    bool
-	st      *precopy.Stepper
-	flow    network.FlowID
-	hasFlow bool
-	lifted  bool // the flow's cap is lifted for the final copy
-	route   []network.LinkID
-	cap     float64
-	rate    float64
-}
-
-// open puts a run on the network once its setup is over, as the
-// simulator does: a migration still connecting holds no share of a link.
-func (t *Timer) open(r *run) {
-	if ph := r.st.Phase(); !r.hasFlow && !r.st.Done() && ph != precopy.PhaseSetup && ph != precopy.PhaseFinishing {
-		r.flow = t.net.AddFlow(r.route, r.cap)
-		r.hasFlow = true
-	}
-}
-
 // Schedule predicts every move of p: when the dispatcher starts it, how
 // long it takes with the bandwidth it shares, its downtime and bytes; then
-// the plan's makespan and lower bound. Flows share links max-min fairly, as
-// in the simulator, and like the simulator it advances a migration only
-// when its own state or its bandwidth changes, each migration's next
-// change held in one engine slot, so a plan of many moves costs what its
-// events cost, not moves × events.
+// the plan's makespan and lower bound. The moves run on Streams, which
+// share links max-min fairly as the simulator does.
 func (t *Timer) Schedule(p *Plan) error {
 	for _, id := range t.net.Flows() {
 		t.net.RemoveFlow(id)
@@ -125,81 +98,9 @@ func (t *Timer) Schedule(p *Plan) error {
 	for i := range p.Moves {
 		p.Moves[i].Predicted = Prediction{Outcome: cluster.OutcomeBlocked}
 	}
-	eng := engine.New(0)
-	var runs []*run
-	byFlow := map[network.FlowID]*run{}
-	// schedule queues r's next state change at its current rate; the
-	// generation makes older queued changes stale.
-	schedule := func(r *run) {
-		if r.st.Done() {
-			eng.Set(r.slot, eng.Now())
-			return
-		}
-		if d := r.st.Next(r.rate); d >= 0 {
-			eng.Set(r.slot, eng.Now()+d)
-		} else {
-			eng.Clear(r.slot)
-		}
-	}
-	advance := func(r *run) {
-		if dt := eng.Now() - r.last; dt > 0 {
-			r.st.Advance(dt, r.rate)
-		}
-		r.last = eng.Now()
-		if r.hasFlow && r.st.Phase() == precopy.PhaseFinishing {
-			// As in the simulator: libvirt's confirm leaves the link to others.
-			t.net.RemoveFlow(r.flow)
-			delete(byFlow, r.flow)
-			r.hasFlow, r.rate = false, 0
-		}
-		if ph := r.st.Phase(); r.hasFlow && !r.lifted && (ph == precopy.PhaseStopAndCopy || ph == precopy.PhasePostCopy) {
-			// As in the simulator: the final copy's cap is lifted, and it
-			// shares the path with the others.
-			t.net.RemoveFlow(r.flow)
-			delete(byFlow, r.flow)
-			r.flow = t.net.AddFlow(r.route, r.st.Config().LinkRate)
-			byFlow[r.flow] = r
-			r.rate, r.lifted = t.net.Rate(r.flow), true
-		}
-	}
-	// settle opens flows whose setup ended and reschedules every run
-	// whose bandwidth moved, until nothing changes.
-	var setup []*run // started, not yet on the network
-	settle := func() {
-		for {
-			opened := false
-			kept := setup[:0]
-			for _, r := range setup {
-				switch {
-				case r.done || r.hasFlow || r.st.Done():
-				case r.st.Phase() != precopy.PhaseSetup:
-					t.open(r)
-					byFlow[r.flow] = r
-					opened = true
-				default:
-					kept = append(kept, r)
-				}
-			}
-			setup = kept
-			changed := t.net.Changed()
-			if !opened && len(changed) == 0 {
-				return
-			}
-			for _, f := range changed {
-				r, ok := byFlow[f]
-				if !ok || r.done {
-					continue
-				}
-				advance(r)
-				// advance may have closed the flow or opened a new one.
-				r.rate = 0
-				if r.hasFlow {
-					r.rate = t.net.Rate(r.flow)
-				}
-				schedule(r)
-			}
-		}
-	}
+	s := NewStreams(t.net)
+	var moves []int    // the move each stream carries
+	var caps []float64 // and its stream's cap
 	start := func() error {
 		for _, i := range disp.Next() {
 			m := &p.Moves[i]
@@ -224,70 +125,44 @@ func (t *Timer) Schedule(p *Plan) error {
 			rate, link := cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
 			cfg.LinkRate, cfg.CopyShared, cfg.TLS, cfg.Wall = link, true, m.Transport == cluster.TransportTLS, true
 			cfg.Bound = cfg.Profile.Bound(m.Bandwidth, cfg.TLS)
-			m.Predicted = Prediction{Start: eng.Now(), Outcome: cluster.OutcomeRunning, Rate: rate}
-			r := &run{i: i, idx: len(runs), st: precopy.NewStepper(Workload(v), cfg), route: route,
-				cap: rate, last: eng.Now()}
-			r.slot = eng.NewSlot(0, int32(r.idx), 0)
-			runs = append(runs, r)
-			setup = append(setup, r)
-			schedule(r)
+			m.Predicted = Prediction{Start: s.Now(), Outcome: cluster.OutcomeRunning, Rate: rate}
+			s.Start(precopy.NewStepper(Workload(v), cfg), route, rate)
+			moves, caps = append(moves, i), append(caps, rate)
 		}
 		return nil
 	}
 	if err := start(); err != nil {
 		return err
 	}
-	settle()
-	live := len(runs)
-	for live > 0 {
-		ev, ok := eng.Next(1<<62 - 1)
+	for live := len(moves); live > 0; {
+		j, ok := s.Next()
 		if !ok {
 			// Every running migration is stalled for good (no bandwidth,
 			// no time limit): they never end.
-			for _, r := range runs {
-				if !r.done {
-					p.Moves[r.i].Predicted.Outcome = cluster.OutcomeStalled
-					p.Moves[r.i].Predicted.End = eng.Now()
-					disp.Finish(r.i, false)
+			for j, i := range moves {
+				if !s.Ended(j) {
+					p.Moves[i].Predicted.Outcome = cluster.OutcomeStalled
+					p.Moves[i].Predicted.End = s.Now()
+					disp.Finish(i, false)
 				}
 			}
 			break
 		}
-		r := runs[ev.A]
-		if r.done {
-			continue
-		}
-		advance(r)
-		if !r.st.Done() && r.st.Hopeless(r.cap) {
-			// Not even the whole stream would make it converge, and no
-			// limit will end it: the executor would run it for ever.
-			r.st.Abort(precopy.ReasonNoConvergence)
-		}
-		if !r.st.Done() {
-			schedule(r)
-			settle()
-			continue
-		}
-		res := r.st.Result()
-		m := &p.Moves[r.i]
-		m.Predicted.End = eng.Now()
+		st := s.Stepper(j)
+		res := st.Result()
+		m := &p.Moves[moves[j]]
+		m.Predicted.End = s.Now()
 		m.Predicted.Downtime = res.Downtime
 		m.Predicted.Bytes = res.TransferredBytes
 		m.Predicted.Outcome, m.Predicted.Reason = res.Outcome, res.Reason
-		m.Predicted.Low, m.Predicted.High = Interval(t.snap.VM(m.VM), r.st.Config(), r.cap, m.Predicted.End-m.Predicted.Start)
-		r.done = true
+		m.Predicted.Low, m.Predicted.High = Interval(t.snap.VM(m.VM), st.Config(), caps[j], m.Predicted.End-m.Predicted.Start)
 		live--
-		if r.hasFlow {
-			t.net.RemoveFlow(r.flow)
-			delete(byFlow, r.flow)
-		}
-		disp.Finish(r.i, res.Outcome != cluster.OutcomeAborted)
-		before := len(runs)
+		disp.Finish(moves[j], res.Outcome != cluster.OutcomeAborted)
+		before := len(moves)
 		if err := start(); err != nil {
 			return err
 		}
-		live += len(runs) - before
-		settle()
+		live += len(moves) - before
 	}
 	t.totals(p)
 	return nil
