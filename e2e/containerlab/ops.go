@@ -186,9 +186,16 @@ func (l *Lab) Shape(ctx context.Context, host string, rate int64, delay string) 
 
 // Down removes the lab's containers and network.
 func (l *Lab) Down(ctx context.Context) error {
-	var errs []error
+	// A lab is disposable: no grace period for its daemons and guests
+	// (docker stop's 10 s each, one after the other, was most of a
+	// suite's teardown), and every host at once.
+	ch := make(chan error, len(l.ctrs))
 	for _, c := range l.ctrs {
-		if err := testcontainers.TerminateContainer(c); err != nil {
+		go func() { ch <- testcontainers.TerminateContainer(c, testcontainers.StopTimeout(0)) }()
+	}
+	var errs []error
+	for range l.ctrs {
+		if err := <-ch; err != nil {
 			errs = append(errs, err)
 		}
 	}
