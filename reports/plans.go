@@ -18,8 +18,19 @@ func PlanOf(p *plan.Plan, at time.Duration) Plan {
 		Policy: p.Policy, AtMS: MS(at), Moves: len(p.Moves), Unplaced: len(p.Unplaced),
 		PredictedMakespanMS: MS(p.Makespan), LowerBoundMS: MS(p.LowerBound), BoundBy: p.BoundBy,
 		ImbalanceBefore: Round4(p.ImbalanceBefore), ImbalanceAfter: Round4(p.ImbalanceAfter),
-		Why: why(p.Unplaced),
+		Why: why(p.Unplaced), Bytes: p.Bytes, DeadlineMS: MS(p.Deadline), UnplacedVMs: unplacedVMs(p.Unplaced),
 	}
+}
+
+func unplacedVMs(us []plan.Unplaced) []UnplacedVM {
+	if len(us) == 0 {
+		return nil
+	}
+	out := make([]UnplacedVM, len(us))
+	for i, u := range us {
+		out[i] = UnplacedVM{VM: u.VM, Host: u.Host, Reason: u.Reason}
+	}
+	return out
 }
 
 // why counts the reasons of unplaced VMs, most frequent first (ties by
@@ -95,6 +106,7 @@ func (r *Report) SetPlans(plans []Plan, moves [][]int) {
 				}
 			}
 			p.MakespanMS = last - first
+			p.MigrationIDs = slices.Clone(moves[next])
 			next++
 		}
 		r.Plans = append(r.Plans, p)

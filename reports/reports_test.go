@@ -22,7 +22,7 @@ func TestReports(t *testing.T) {
 
 func sample() *reports.Report {
 	return &reports.Report{
-		Scenario: "s", Seed: 3, DurationMS: 3600000,
+		Version: reports.SchemaVersion, Scenario: "s", Seed: 3, DurationMS: 3600000,
 		Summary: reports.Summary{
 			Migrations: 2, Completed: 1, Rejected: 1, BytesMoved: 3 << 30, TotalDowntimeMS: 120, MaxDowntimeMS: 120,
 			ByCause: []reports.CauseCount{{Cause: "evacuate", N: 1}}, Threshold: 0.2, ImbalanceMean: 0.1,
@@ -61,7 +61,7 @@ var _ = Describe("Report", func() {
 		Expect(out).To(ContainSubstring("scenario s, seed 3, 1h0m0s simulated"))
 		Expect(out).To(ContainSubstring("migrations: 2 (completed 1, forced 0, postcopy 0, aborted 0, failed 0, rejected 1)"))
 		Expect(out).To(ContainSubstring("moved 3.00 GiB"))
-		Expect(out).To(ContainSubstring("evacuate     1 migrations"))
+		Expect(out).To(ContainSubstring("\nmigrations by cause: evacuate 1\n"))
 		Expect(out).To(ContainSubstring("plan evacuate at 10m0s: 1 moves (1 completed), makespan 9.0 s (predicted 9.0 s, lower bound 8.5 s)"))
 		Expect(out).To(ContainSubstring("disaster zone b: 3 VMs, 2 saved, 1 lost (1 known unsavable in advance), deadline met"))
 	})
