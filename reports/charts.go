@@ -1,0 +1,397 @@
+package reports
+
+import (
+	"cmp"
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"slices"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+)
+
+// Figure sizes: as wide as a laptop's page column, printable on A4.
+const figW = 10 * vg.Inch
+
+// hostOrder is the report's hosts grouped by zone, then rack, then name,
+// as indexes into r.Hosts.
+func hostOrder(r *Report) []int {
+	idx := make([]int, len(r.Hosts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		ha, hb := &r.Hosts[a], &r.Hosts[b]
+		return cmp.Or(cmp.Compare(ha.Zone, hb.Zone), cmp.Compare(ha.Rack, hb.Rack), cmp.Compare(ha.Name, hb.Name))
+	})
+	return idx
+}
+
+// heat is the colour of a utilisation: pale to deep red up to full, then
+// purple for demand beyond the host's cores.
+func heat(u float64) color.RGBA {
+	stops := []struct {
+		at      float64
+		r, g, b float64
+	}{{0, 0xf7, 0xfb, 0xff}, {0.25, 0xc6, 0xdb, 0xef}, {0.5, 0xfe, 0xe0, 0x8b}, {0.75, 0xfc, 0x8d, 0x59},
+		{1, 0xd7, 0x30, 0x27}, {1.5, 0x5e, 0x1f, 0x7a}}
+	if u <= 0 {
+		s := stops[0]
+		return color.RGBA{R: uint8(s.r), G: uint8(s.g), B: uint8(s.b), A: 0xff}
+	}
+	for i := 1; i < len(stops); i++ {
+		a, b := stops[i-1], stops[i]
+		if u <= b.at || i == len(stops)-1 {
+			f := math.Min(1, (u-a.at)/(b.at-a.at))
+			return color.RGBA{R: uint8(a.r + f*(b.r-a.r)), G: uint8(a.g + f*(b.g-a.g)), B: uint8(a.b + f*(b.b-a.b)), A: 0xff}
+		}
+	}
+	return color.RGBA{A: 0xff}
+}
+
+var colDown = color.RGBA{R: 0x40, G: 0x40, B: 0x40, A: 0xff}
+
+// swatch is a legend thumbnail filled with one colour.
+type swatch struct{ c color.Color }
+
+func (s swatch) Thumbnail(c *draw.Canvas) {
+	c.FillPolygon(s.c, []vg.Point{c.Min, {X: c.Min.X, Y: c.Max.Y}, c.Max, {X: c.Max.X, Y: c.Min.Y}})
+}
+
+// heatMapFigure is the hosts' CPU use over time, one row per host grouped
+// by zone and rack, events marked; nil when the run has no samples.
+func heatMapFigure(r *Report) *figure {
+	n, ns := len(r.Hosts), len(r.SampleTimesMS)
+	if n == 0 || ns == 0 {
+		return nil
+	}
+	ts := scaleFor(r.DurationMS)
+	order := hostOrder(r)
+	img := image.NewRGBA(image.Rect(0, 0, ns, n))
+	for row, hi := range order {
+		h := &r.Hosts[hi]
+		for j := 0; j < ns; j++ {
+			var cpu, mem float64
+			if j < len(h.CPU) {
+				cpu = h.CPU[j]
+			}
+			if j < len(h.Memory) {
+				mem = h.Memory[j]
+			}
+			c := heat(cpu)
+			if cpu == 0 && mem == 0 {
+				c = colDown // down, or empty: nothing runs there
+			}
+			img.SetRGBA(j, row, c)
+		}
+	}
+	end := r.SampleTimesMS[ns-1] + r.SampleIntervalMS
+	if r.SampleIntervalMS == 0 {
+		end = math.Max(r.DurationMS, r.SampleTimesMS[ns-1])
+	}
+	p := newPlot("Host CPU use over time (rows: hosts by zone and rack)", "", ts)
+	p.Add(plotter.NewImage(img, ts.of(r.SampleTimesMS[0]), 0, ts.of(end), float64(n)))
+	p.X.Min, p.X.Max = ts.of(r.SampleTimesMS[0]), ts.of(end)
+	p.Y.Min, p.Y.Max = 0, float64(n)
+	// Rows are labelled by rack where racks are few enough to read, else by
+	// zone; a line separates each group.
+	type group struct {
+		name       string
+		first, end int
+	}
+	var racks, zones []group
+	for row, hi := range order {
+		h := &r.Hosts[hi]
+		rk, z := h.Zone+"/"+h.Rack, h.Zone
+		if len(racks) == 0 || racks[len(racks)-1].name != rk {
+			racks = append(racks, group{name: rk, first: row})
+		}
+		racks[len(racks)-1].end = row + 1
+		if len(zones) == 0 || zones[len(zones)-1].name != z {
+			zones = append(zones, group{name: z, first: row})
+		}
+		zones[len(zones)-1].end = row + 1
+	}
+	height := vg.Length(math.Min(520, math.Max(180, 6*float64(n)))) + 90
+	groups := racks
+	if float64(height-90)/float64(len(racks)) < 11 {
+		groups = zones
+		p.Y.Label.Text = "hosts by zone"
+	} else {
+		p.Y.Label.Text = "hosts by zone/rack"
+	}
+	var ticks []plot.Tick
+	var seps plotter.XYs
+	f := &figure{p: p, w: figW, h: height}
+	for _, g := range groups {
+		// Row 0 is drawn at the top: data y runs from n down.
+		ticks = append(ticks, plot.Tick{Value: float64(n) - float64(g.first+g.end)/2, Label: g.name})
+		seps = append(seps, plotter.XY{X: float64(n - g.first)})
+		names := r.Hosts[order[g.first]].Name
+		if g.end-g.first > 1 {
+			names += " … " + r.Hosts[order[g.end-1]].Name
+		}
+		f.tips = append(f.tips, tip{x0: p.X.Min, x1: p.X.Min + (p.X.Max-p.X.Min)*0.01, y0: float64(n - g.end), y1: float64(n - g.first),
+			text: fmt.Sprintf("%s: %d hosts (%s)", g.name, g.end-g.first, names)})
+	}
+	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
+	p.Add(hlines{ys: seps})
+	markers{ts: ts, ms: markersOf(r)}.add(f)
+	for _, s := range []struct {
+		u    float64
+		name string
+	}{{0.1, "≤ 10 %"}, {0.5, "50 %"}, {0.75, "75 %"}, {1, "100 %"}, {1.5, "150 % (over capacity)"}} {
+		f.addLegend(s.name, swatch{heat(s.u)})
+	}
+	f.addLegend("down or empty", swatch{colDown})
+	return f
+}
+
+// hlines draws thin white lines across the data area at each Y.
+type hlines struct{ ys plotter.XYs }
+
+func (h hlines) Plot(c draw.Canvas, p *plot.Plot) {
+	_, trY := p.Transforms(&c)
+	for _, y := range h.ys {
+		c.StrokeLine2(draw.LineStyle{Color: color.White, Width: vg.Points(0.8)}, c.Min.X, trY(y.X), c.Max.X, trY(y.X))
+	}
+}
+
+// imbalanceFigure is the cluster's imbalance and the share of hosts over
+// their CPU capacity over time, with the threshold and events marked.
+func imbalanceFigure(r *Report) *figure {
+	if len(r.SampleTimesMS) == 0 {
+		return nil
+	}
+	ts := scaleFor(r.DurationMS)
+	p := newPlot("Imbalance and hosts over CPU capacity", "imbalance (CV) / share of hosts", ts)
+	f := &figure{p: p, w: figW, h: 3.4 * vg.Inch}
+	imb := make(plotter.XYs, len(r.SampleTimesMS))
+	over := make(plotter.XYs, len(r.SampleTimesMS))
+	for j, t := range r.SampleTimesMS {
+		imb[j].X, over[j].X = ts.of(t), ts.of(t)
+		if j < len(r.Imbalance) {
+			imb[j].Y = r.Imbalance[j]
+		}
+		over[j].Y = overShare(r, j)
+	}
+	li, _ := plotter.NewLine(imb)
+	li.Color, li.Width = palette[0], vg.Points(1.5)
+	lo, _ := plotter.NewLine(over)
+	lo.Color, lo.Width = palette[1], vg.Points(1.2)
+	p.Add(li, lo)
+	f.addLegend("imbalance", li)
+	f.addLegend("share of hosts over CPU capacity", lo)
+	if t := r.Summary.Threshold; t > 0 {
+		th, _ := plotter.NewLine(plotter.XYs{{X: imb[0].X, Y: t}, {X: ts.of(r.DurationMS), Y: t}})
+		th.Color, th.Dashes = color.Gray{Y: 0x60}, []vg.Length{vg.Points(4), vg.Points(4)}
+		p.Add(th)
+		f.addLegend(fmt.Sprintf("balancer's threshold %.2f", t), th)
+	}
+	p.X.Min, p.X.Max = 0, ts.of(r.DurationMS)
+	markers{ts: ts, ms: markersOf(r)}.add(f)
+	fixYRange(p, 0.1)
+	return f
+}
+
+// overShare is the share of up hosts whose CPU demand exceeds their cores
+// at sample j.
+func overShare(r *Report, j int) float64 {
+	n := 0
+	for _, h := range r.Hosts {
+		if j < len(h.CPU) && h.CPU[j] > 1 {
+			n++
+		}
+	}
+	if len(r.Hosts) == 0 {
+		return 0
+	}
+	return float64(n) / float64(len(r.Hosts))
+}
+
+// barColour is a migration's colour in the Gantt chart: its transport if
+// it went as planned, else its outcome.
+func barColour(m *Migration) (color.Color, string) {
+	switch m.Outcome {
+	case cluster.OutcomeCompleted:
+		if m.Transport == string(cluster.TransportTLS) {
+			return colTLS, "completed over TLS"
+		}
+		return colTCP, "completed over TCP"
+	case cluster.OutcomeForced:
+		return colForced, "forced switch-over"
+	case cluster.OutcomePostCopy:
+		return colPostCopy, "post-copy"
+	case cluster.OutcomeAborted, cluster.OutcomeFailed:
+		return colFailed, "aborted or failed"
+	}
+	return colUnfinished, "unfinished"
+}
+
+// maxLanes bounds the Gantt chart's height: beyond it the lanes of the
+// hosts with the most migrations are kept.
+const maxLanes = 60
+
+// maxTips bounds the tooltips of one chart, which weigh on a big page.
+const maxTips = 3000
+
+type bar struct {
+	lane               int
+	x0, x1, downtimeMS float64
+	c                  color.Color
+}
+
+// gantt draws migrations as bars, a lane each source host, the downtime
+// as a black mark where the switch-over ended the bar.
+type gantt struct {
+	bars  []bar
+	lanes int
+	ts    timeScale
+}
+
+func (g gantt) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	for _, b := range g.bars {
+		x0, x1 := trX(b.x0), trX(b.x1)
+		if x1-x0 < 1 {
+			x1 = x0 + 1
+		}
+		y0, y1 := trY(float64(b.lane)+0.15), trY(float64(b.lane)+0.85)
+		c.FillPolygon(b.c, []vg.Point{{X: x0, Y: y0}, {X: x0, Y: y1}, {X: x1, Y: y1}, {X: x1, Y: y0}})
+		if b.downtimeMS > 0 {
+			w := x1 - trX(b.x1-g.ts.of(b.downtimeMS))
+			w = max(w, 1.5)
+			c.FillPolygon(colDowntime, []vg.Point{{X: x1 - w, Y: y0}, {X: x1 - w, Y: y1}, {X: x1, Y: y1}, {X: x1, Y: y0}})
+		}
+	}
+}
+
+func (g gantt) DataRange() (xmin, xmax, ymin, ymax float64) {
+	xmin, xmax = math.Inf(1), math.Inf(-1)
+	for _, b := range g.bars {
+		xmin, xmax = math.Min(xmin, b.x0), math.Max(xmax, b.x1)
+	}
+	return xmin, xmax, 0, float64(g.lanes)
+}
+
+// ganttFigure is every migration that ran, a lane per source host; nil
+// when none ran.
+func ganttFigure(r *Report) (*figure, string) {
+	ts := scaleFor(r.DurationMS)
+	count := map[string]int{}
+	var first, last = math.Inf(1), math.Inf(-1)
+	for i := range r.Migrations {
+		m := &r.Migrations[i]
+		if m.Outcome == cluster.OutcomeRejected || m.Source == "" {
+			continue
+		}
+		count[m.Source]++
+		first, last = math.Min(first, m.StartMS), math.Max(last, m.EndMS)
+	}
+	if len(count) == 0 {
+		return nil, ""
+	}
+	lanes := slices.Sorted(func(yield func(string) bool) {
+		for h := range count {
+			if !yield(h) {
+				return
+			}
+		}
+	})
+	note := ""
+	if len(lanes) > maxLanes {
+		busiest := slices.Clone(lanes)
+		slices.SortStableFunc(busiest, func(a, b string) int { return cmp.Compare(count[b], count[a]) })
+		keep := map[string]bool{}
+		for _, h := range busiest[:maxLanes] {
+			keep[h] = true
+		}
+		lanes = slices.DeleteFunc(lanes, func(h string) bool { return !keep[h] })
+		note = fmt.Sprintf("The %d source hosts with the most migrations are shown; %d more hosts' lanes are left out (report.json has every migration).",
+			maxLanes, len(count)-maxLanes)
+	}
+	// Lanes follow the heat map's order (zone, rack, name) where the report
+	// knows it; the first lane is at the top.
+	pos := map[string]int{}
+	for i, hi := range hostOrder(r) {
+		pos[r.Hosts[hi].Name] = i
+	}
+	slices.SortStableFunc(lanes, func(a, b string) int {
+		pa, oka := pos[a]
+		pb, okb := pos[b]
+		if oka && okb {
+			return cmp.Compare(pa, pb)
+		}
+		return cmp.Compare(a, b)
+	})
+	lane := map[string]int{}
+	for i, h := range lanes {
+		lane[h] = len(lanes) - 1 - i
+	}
+	g := gantt{lanes: len(lanes), ts: ts}
+	f := &figure{w: figW}
+	shown := map[string]bool{}
+	var legend []legendEntry
+	for i := range r.Migrations {
+		m := &r.Migrations[i]
+		l, ok := lane[m.Source]
+		if m.Outcome == cluster.OutcomeRejected || !ok {
+			continue
+		}
+		c, name := barColour(m)
+		if !shown[name] {
+			shown[name] = true
+			legend = append(legend, legendEntry{name, swatch{c}})
+		}
+		g.bars = append(g.bars, bar{lane: l, x0: ts.of(m.StartMS), x1: ts.of(m.EndMS), downtimeMS: m.DowntimeMS, c: c})
+		if len(f.tips) < maxTips {
+			f.tips = append(f.tips, tip{x0: ts.of(m.StartMS), x1: ts.of(m.EndMS), y0: float64(l) + 0.1, y1: float64(l) + 0.9,
+				text: migrationTip(m)})
+		}
+	}
+	slices.SortStableFunc(legend, func(a, b legendEntry) int { return cmp.Compare(a.name, b.name) })
+	f.legend = legend
+	f.addLegend("downtime", swatch{colDowntime})
+	p := newPlot("Migrations (a lane per source host)", "source host", ts)
+	p.Add(g)
+	var ticks []plot.Tick
+	for h, l := range lane {
+		ticks = append(ticks, plot.Tick{Value: float64(l) + 0.5, Label: h})
+	}
+	slices.SortFunc(ticks, func(a, b plot.Tick) int { return cmp.Compare(a.Value, b.Value) })
+	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
+	p.Y.Min, p.Y.Max = 0, float64(len(lanes))
+	ms := markersOf(r)
+	for _, k := range ms {
+		if k.kind == "deadline" || k.kind == "maintenance" || k.kind == "disaster-warning" {
+			first, last = math.Min(first, k.atMS), math.Max(last, k.atMS)
+		}
+	}
+	pad := math.Max((last-first)*0.03, 1000)
+	p.X.Min, p.X.Max = ts.of(math.Max(0, first-pad)), ts.of(last+pad)
+	f.p = p
+	markers{ts: ts, ms: ms}.within(first-pad, last+pad).add(f)
+	f.h = vg.Length(14*len(lanes)) + 130
+	return f, note
+}
+
+func migrationTip(m *Migration) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s: %s → %s, %s, %s", m.VM, m.Source, m.Destination, m.Outcome, m.Transport)
+	if m.Cause != "" {
+		fmt.Fprintf(&b, " (%s)", m.Cause)
+	}
+	fmt.Fprintf(&b, "\n%s to %s, %.1f s, downtime %.0f ms, %s, %d rounds", clock(m.StartMS), clock(m.EndMS),
+		m.DurationMS/1000, m.DowntimeMS, FormatBytes(m.Bytes), m.Rounds)
+	if m.Reason != "" {
+		b.WriteString("\n" + m.Reason)
+	}
+	return b.String()
+}

@@ -1,0 +1,240 @@
+package reports
+
+import (
+	"bytes"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/renameio/v2"
+
+	"github.com/droverlab/drover/scheduler/cluster"
+)
+
+//go:embed report.html.tmpl
+var reportTmpl string
+
+//go:embed report.css
+var reportCSS string
+
+var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"bytes":  FormatBytes,
+	"clock":  clock,
+	"secs":   func(ms float64) string { return fmt.Sprintf("%.1f s", ms/1000) },
+	"ms":     func(ms float64) string { return fmt.Sprintf("%.0f ms", ms) },
+	"pct":    func(x float64) string { return fmt.Sprintf("%.1f %%", x) },
+	"css":    func() template.CSS { return template.CSS(reportCSS) },
+	"mulPct": func(x float64) float64 { return 100 * x },
+	"dur": func(ms float64) string {
+		return time.Duration(ms * float64(time.Millisecond)).Round(time.Second).String()
+	},
+}).Parse(reportTmpl))
+
+// chart is one figure of the page as the template shows it.
+type chart struct {
+	ID, Title, Help, Note string
+	SVG                   template.HTML
+	// Missing says why the chart is not drawn for this run.
+	Missing string
+}
+
+// deadline is one deadline or window of the run and whether it held.
+type deadline struct {
+	What, Detail string
+	Met          bool
+}
+
+// refusal is one move that did not happen, with its reason.
+type refusal struct {
+	AtMS                         float64
+	VM, From, To, Cause, Outcome string
+	Reason                       string
+}
+
+type page struct {
+	R         *Report
+	Title     string
+	Outcomes  []outcomeCount
+	Deadlines []deadline
+	Charts    []chart
+	Errors    PredictionError
+	Refusals  []refusal
+	Unplaced  []unplacedRow
+}
+
+type outcomeCount struct {
+	Name  string
+	N     int
+	Class string
+}
+
+type unplacedRow struct {
+	Plan string
+	UnplacedVM
+}
+
+// WriteHTML writes the run as one self-contained HTML page: a summary
+// card, SVG charts (gonum/plot) with tooltips, and tables of what did not
+// happen and why. It needs nothing but the file to open, prints on paper,
+// and the same report gives the same bytes.
+func (r *Report) WriteHTML(w io.Writer) error {
+	pg, err := r.page()
+	if err != nil {
+		return err
+	}
+	return pageTmpl.Execute(w, pg)
+}
+
+// SaveHTML writes dir/report.html, whole or not at all.
+func (r *Report) SaveHTML(dir string) (string, error) {
+	var buf bytes.Buffer
+	if err := r.WriteHTML(&buf); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "report.html")
+	return path, renameio.WriteFile(path, buf.Bytes(), 0o644)
+}
+
+func (r *Report) page() (*page, error) {
+	rc := *r
+	if rc.Version == "" {
+		rc.Version = SchemaVersion
+	}
+	pg := &page{R: &rc, Title: r.Scenario}
+	s := r.Summary
+	unfinished := 0
+	for i := range r.Migrations {
+		if r.Migrations[i].Outcome == cluster.OutcomeUnfinished {
+			unfinished++
+		}
+	}
+	for _, o := range []outcomeCount{{"completed", s.Completed, "ok"}, {"forced", s.Forced, "warn"},
+		{"post-copy", s.PostCopy, "warn"}, {"aborted", s.Aborted, "bad"}, {"failed", s.Failed, "bad"},
+		{"rejected", s.Rejected, "bad"}, {"unfinished", unfinished, "warn"}} {
+		if o.N > 0 || o.Name == "completed" {
+			pg.Outcomes = append(pg.Outcomes, o)
+		}
+	}
+	for _, p := range r.Plans {
+		if p.DeadlineMS > 0 {
+			pg.Deadlines = append(pg.Deadlines, deadline{
+				What:   fmt.Sprintf("%s plan at %s", p.Policy, clock(p.AtMS)),
+				Detail: fmt.Sprintf("done %s after it began, %s allowed", dur(p.MakespanMS), dur(p.DeadlineMS-p.AtMS)),
+				Met:    p.DeadlineMet(),
+			})
+		}
+	}
+	for _, d := range r.Disasters {
+		pg.Deadlines = append(pg.Deadlines, deadline{
+			What:   "zone " + d.Zone + " fails at " + clock(d.FailsAtMS),
+			Detail: fmt.Sprintf("%d of %d VMs saved, %d lost (%d unsavable in advance)", d.Saved, d.VMs, d.Lost, d.Unsavable),
+			Met:    d.DeadlineMet,
+		})
+	}
+	for i := range r.Migrations {
+		m := &r.Migrations[i]
+		switch m.Outcome {
+		case cluster.OutcomeRejected, cluster.OutcomeFailed, cluster.OutcomeAborted:
+			pg.Refusals = append(pg.Refusals, refusal{AtMS: m.StartMS, VM: m.VM, From: m.Source, To: m.Destination,
+				Cause: m.Cause, Outcome: string(m.Outcome), Reason: m.Reason})
+		}
+	}
+	for _, p := range r.Plans {
+		for _, u := range p.UnplacedVMs {
+			pg.Unplaced = append(pg.Unplaced, unplacedRow{Plan: fmt.Sprintf("%s at %s", p.Policy, clock(p.AtMS)), UnplacedVM: u})
+		}
+	}
+	pg.Errors = r.Errors()
+
+	add := func(id, title, help, missing string, f *figure, note string) error {
+		c := chart{ID: id, Title: title, Help: help, Note: note, Missing: missing}
+		if f != nil {
+			svg, err := f.render(title)
+			if err != nil {
+				return fmt.Errorf("report %s: %w", id, err)
+			}
+			c.SVG, c.Missing = svg, ""
+		}
+		pg.Charts = append(pg.Charts, c)
+		return nil
+	}
+	noSamples := "This run sampled no host utilisation (real runs and plans do not)."
+	g, gnote := ganttFigure(r)
+	l, lnote := linkFigure(r)
+	steps := []struct {
+		id, title, help, missing string
+		f                        *figure
+		note                     string
+	}{
+		{"heatmap", "Host utilisation", "Each row is a host, grouped by zone and rack; each column a sample. " +
+			"Colour is CPU demand over cores; purple is demand beyond the host's cores, dark grey a host that is down or empty. " +
+			"Vertical lines mark maintenance, disaster warnings, failures and deadlines (hover for what and when).",
+			noSamples, heatMapFigure(r), ""},
+		{"imbalance", "Imbalance over time", "The balancer's measure (coefficient of variation of CPU and memory use per pool) " +
+			"and the share of hosts whose demand exceeds their cores, with the balancer's threshold.", noSamples, imbalanceFigure(r), ""},
+		{"gantt", "Migrations", "One bar per migration from start to end, a lane per source host; colour is the transport " +
+			"when it completed, else its outcome; the black mark at the end is the guest's downtime (drawn at least 1.5 pt wide). " +
+			"Hover over a bar for the VM, its route and figures.", "No migration ran.", g, gnote},
+		{"evacuation", "Evacuation progress", "VMs (solid) and bytes (dashed, scaled to start at the same height) each " +
+			"evacuation or disaster plan still had to move, against its deadline.", "The run made no evacuation or disaster plan that moved anything.",
+			evacuationFigure(r), ""},
+		{"links", "Bandwidth on shared links", "Bandwidth that migrations used on each network link two or more of them crossed at once " +
+			"(each migration at its mean rate while it ran).", "No two migrations shared a network link at the same time (or the run does not know its links).",
+			l, lnote},
+		{"predicted", "Predicted against measured", predictedHelp(r), "No finished migration has a prediction to compare with.",
+			predictedFigure(r), ""},
+	}
+	for _, st := range steps {
+		if err := add(st.id, st.title, st.help, st.missing, st.f, st.note); err != nil {
+			return nil, err
+		}
+	}
+	return pg, nil
+}
+
+func dur(ms float64) string {
+	return time.Duration(ms * float64(time.Millisecond)).Round(100 * time.Millisecond).String()
+}
+
+func predictedHelp(r *Report) string {
+	if r.Kind == KindApply {
+		return "Each point is a migration on real hosts: the plan's predicted time against the time it took. Points above the line took longer than predicted."
+	}
+	return "Each point is a simulated migration: the model's closed-form prediction at the bandwidth it got when it started, " +
+		"against the time it took as links were shared and rates changed. Points above the line were slowed by sharing."
+}
+
+// Names used in the summary's one-line description of the run.
+func (pg *page) Kind() string {
+	switch pg.R.Kind {
+	case KindApply:
+		return "run on real hosts"
+	case KindPlan:
+		return "plan (predicted, nothing measured)"
+	case KindSim:
+		return "simulated run"
+	}
+	return "run"
+}
+
+// Policy is the run's policy as a person reads it.
+func (pg *page) Policy() string {
+	var parts []string
+	if pg.R.Policy != "" {
+		parts = append(parts, pg.R.Policy)
+	} else {
+		parts = append(parts, "no periodic policy")
+	}
+	if pg.R.Evacuation != "" {
+		parts = append(parts, "evacuation "+pg.R.Evacuation)
+	}
+	return strings.Join(parts, ", ")
+}
