@@ -127,7 +127,34 @@ var _ = Describe("Chart", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(data)).To(ContainSubstring("<svg"))
 		Expect(reports.Chart(filepath.Join(dir, "c.gif"), []string{"a"}, []*reports.Report{r})).To(MatchError(ContainSubstring("want .png")))
-		Expect(reports.Chart(png, []string{"a"}, []*reports.Report{sample()})).To(MatchError(ContainSubstring("no samples")))
+	})
+
+	It("charts runs without samples, as apply writes them: their migrations in flight", func() {
+		r := sample()
+		r.Kind = reports.KindApply
+		r.Migrations[0].StartMS, r.Migrations[0].EndMS = 1000, 9000
+		svg := filepath.Join(GinkgoT().TempDir(), "apply.svg")
+		Expect(reports.Chart(svg, []string{"real"}, []*reports.Report{r})).To(Succeed())
+		data, err := os.ReadFile(svg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(data)).To(ContainSubstring("Migrations in flight"))
+		Expect(string(data)).NotTo(ContainSubstring("Imbalance"))
+	})
+
+	It("starts the y axis at zero when every value is zero, and labels a one-hour run every 5 minutes", func() {
+		r := sample()
+		r.SampleTimesMS = []float64{0, 1800000, 3600000}
+		r.Imbalance = []float64{0, 0, 0}
+		r.Hosts = []reports.HostSeries{{Name: "h1", CPU: []float64{0.2, 0.2, 0.2}}}
+		svg := filepath.Join(GinkgoT().TempDir(), "zero.svg")
+		Expect(reports.Chart(svg, []string{"a"}, []*reports.Report{r})).To(Succeed())
+		data, err := os.ReadFile(svg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(data)).NotTo(ContainSubstring(">-1<"))
+		Expect(string(data)).NotTo(ContainSubstring(">-0.5<"))
+		for _, label := range []string{">0<", ">5<", ">30<", ">55<", ">60<"} {
+			Expect(string(data)).To(ContainSubstring(label))
+		}
 	})
 })
 

@@ -54,17 +54,7 @@ func legendCols(w vg.Length) int { return max(1, int(w/(3.3*vg.Inch))) }
 // screen readers and one <title> per tooltip rectangle.
 func (f *figure) render(title string) (template.HTML, error) {
 	c := vgsvg.New(f.w, f.h)
-	dc := draw.New(c)
-	plotArea := dc
-	if len(f.legend) > 0 {
-		rows := legendRows(len(f.legend), legendCols(f.w))
-		strip := vg.Length(rows)*14 + 6
-		plotArea.Min.Y += strip
-		legendArea := dc
-		legendArea.Max.Y = dc.Min.Y + strip
-		drawLegendGrid(legendArea, f.legend, f.p.Legend.TextStyle)
-	}
-	f.p.Draw(plotArea)
+	plotArea := f.draw(draw.New(c))
 	var overlay strings.Builder
 	if len(f.tips) > 0 {
 		da := f.p.DataCanvas(plotArea)
@@ -119,6 +109,22 @@ func inlineSVG(doc, title, overlay string) template.HTML {
 		doc = doc[:end] + overlay + doc[end:]
 	}
 	return template.HTML(doc)
+}
+
+// draw draws the plot and its legend strip on dc and returns the area
+// the plot took.
+func (f *figure) draw(dc draw.Canvas) draw.Canvas {
+	plotArea := dc
+	if len(f.legend) > 0 {
+		rows := legendRows(len(f.legend), legendCols(dc.Max.X-dc.Min.X))
+		strip := vg.Length(rows)*14 + 6
+		plotArea.Min.Y += strip
+		legendArea := dc
+		legendArea.Max.Y = dc.Min.Y + strip
+		drawLegendGrid(legendArea, f.legend, f.p.Legend.TextStyle)
+	}
+	f.p.Draw(plotArea)
+	return plotArea
 }
 
 // drawLegendGrid draws the legend's entries in rows of legendCols, each a
