@@ -12,14 +12,18 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// timeScale is the unit a chart's time axis counts in: minutes for runs
-// up to three hours, hours beyond, so tick labels stay short.
+// timeScale is the unit a chart's time axis counts in: seconds for spans
+// up to three minutes, minutes up to three hours, hours beyond, so tick
+// labels stay short.
 type timeScale struct {
 	div  float64 // milliseconds per unit
 	name string
 }
 
 func scaleFor(durMS float64) timeScale {
+	if durMS <= 3*6e4 {
+		return timeScale{div: 1000, name: "s"}
+	}
 	if durMS <= 3*3.6e6 {
 		return timeScale{div: 6e4, name: "min"}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -281,41 +282,24 @@ func (g gantt) DataRange() (xmin, xmax, ymin, ymax float64) {
 	return xmin, xmax, 0, float64(g.lanes)
 }
 
-// ganttFigure is every migration that ran, a lane per source host; nil
-// when none ran.
+// ganttFigure is every migration that ran, a lane per source host; a
+// host's migrations that overlap in time take a row each within its lane.
+// nil when none ran.
 func ganttFigure(r *Report) (*figure, string) {
-	ts := scaleFor(r.DurationMS)
 	count := map[string]int{}
-	var first, last = math.Inf(1), math.Inf(-1)
+	first, last := math.Inf(1), math.Inf(-1)
+	var ran []*Migration
 	for i := range r.Migrations {
 		m := &r.Migrations[i]
 		if m.Outcome == cluster.OutcomeRejected || m.Source == "" {
 			continue
 		}
+		ran = append(ran, m)
 		count[m.Source]++
 		first, last = math.Min(first, m.StartMS), math.Max(last, m.EndMS)
 	}
-	if len(count) == 0 {
+	if len(ran) == 0 {
 		return nil, ""
-	}
-	lanes := slices.Sorted(func(yield func(string) bool) {
-		for h := range count {
-			if !yield(h) {
-				return
-			}
-		}
-	})
-	note := ""
-	if len(lanes) > maxLanes {
-		busiest := slices.Clone(lanes)
-		slices.SortStableFunc(busiest, func(a, b string) int { return cmp.Compare(count[b], count[a]) })
-		keep := map[string]bool{}
-		for _, h := range busiest[:maxLanes] {
-			keep[h] = true
-		}
-		lanes = slices.DeleteFunc(lanes, func(h string) bool { return !keep[h] })
-		note = fmt.Sprintf("The %d source hosts with the most migrations are shown; %d more hosts' lanes are left out (report.json has every migration).",
-			maxLanes, len(count)-maxLanes)
 	}
 	// Lanes follow the heat map's order (zone, rack, name) where the report
 	// knows it; the first lane is at the top.
@@ -323,36 +307,80 @@ func ganttFigure(r *Report) (*figure, string) {
 	for i, hi := range hostOrder(r) {
 		pos[r.Hosts[hi].Name] = i
 	}
-	slices.SortStableFunc(lanes, func(a, b string) int {
+	lanes := slices.Collect(maps.Keys(count))
+	slices.SortFunc(lanes, func(a, b string) int {
 		pa, oka := pos[a]
 		pb, okb := pos[b]
 		if oka && okb {
 			return cmp.Compare(pa, pb)
 		}
+		if oka != okb {
+			if oka {
+				return -1
+			}
+			return 1
+		}
 		return cmp.Compare(a, b)
 	})
-	lane := map[string]int{}
-	for i, h := range lanes {
-		lane[h] = len(lanes) - 1 - i
+	// Each migration takes the first row of its lane free at its start.
+	rowOf := make(map[*Migration]int, len(ran))
+	rows := map[string][]float64{} // per lane: when each row is free again
+	for _, m := range ran {
+		free := rows[m.Source]
+		k := slices.IndexFunc(free, func(end float64) bool { return end <= m.StartMS })
+		if k < 0 {
+			k = len(free)
+			free = append(free, 0)
+		}
+		free[k] = m.EndMS
+		rows[m.Source] = free
+		rowOf[m] = k
 	}
-	g := gantt{lanes: len(lanes), ts: ts}
+	note := ""
+	total, kept := 0, 0
+	for i, h := range lanes {
+		if total+len(rows[h]) > maxLanes && i > 0 {
+			break
+		}
+		total += len(rows[h])
+		kept = i + 1
+	}
+	if kept < len(lanes) {
+		note = fmt.Sprintf("The first %d of %d source hosts are drawn (report.json has every migration).", kept, len(lanes))
+		lanes = lanes[:kept]
+	}
+	base := map[string]int{} // the lane's lowest row, counted from the bottom
+	y := total
+	for _, h := range lanes {
+		y -= len(rows[h])
+		base[h] = y
+	}
+	ms := markersOf(r)
+	first, last, off := reach(first, last, ms)
+	if off != "" {
+		note = strings.TrimSpace(note + " " + off)
+	}
+	pad := math.Max((last-first)*0.03, 500)
+	ts := scaleFor(last - first)
+	g := gantt{lanes: total, ts: ts}
 	f := &figure{w: figW}
 	shown := map[string]bool{}
 	var legend []legendEntry
-	for i := range r.Migrations {
-		m := &r.Migrations[i]
-		l, ok := lane[m.Source]
-		if m.Outcome == cluster.OutcomeRejected || !ok {
+	for _, m := range ran {
+		b, ok := base[m.Source]
+		if !ok {
 			continue
 		}
+		// Rows run downwards within a lane, the first on top.
+		row := b + len(rows[m.Source]) - 1 - rowOf[m]
 		c, name := barColour(m)
 		if !shown[name] {
 			shown[name] = true
 			legend = append(legend, legendEntry{name, swatch{c}})
 		}
-		g.bars = append(g.bars, bar{lane: l, x0: ts.of(m.StartMS), x1: ts.of(m.EndMS), downtimeMS: m.DowntimeMS, c: c})
+		g.bars = append(g.bars, bar{lane: row, x0: ts.of(m.StartMS), x1: ts.of(m.EndMS), downtimeMS: m.DowntimeMS, c: c})
 		if len(f.tips) < maxTips {
-			f.tips = append(f.tips, tip{x0: ts.of(m.StartMS), x1: ts.of(m.EndMS), y0: float64(l) + 0.1, y1: float64(l) + 0.9,
+			f.tips = append(f.tips, tip{x0: ts.of(m.StartMS), x1: ts.of(m.EndMS), y0: float64(row) + 0.1, y1: float64(row) + 0.9,
 				text: migrationTip(m)})
 		}
 	}
@@ -362,24 +390,32 @@ func ganttFigure(r *Report) (*figure, string) {
 	p := newPlot("Migrations (a lane per source host)", "source host", ts)
 	p.Add(g)
 	var ticks []plot.Tick
-	for h, l := range lane {
-		ticks = append(ticks, plot.Tick{Value: float64(l) + 0.5, Label: h})
+	var seps plotter.XYs
+	for _, h := range lanes {
+		ticks = append(ticks, plot.Tick{Value: float64(base[h]) + float64(len(rows[h]))/2, Label: h})
+		if base[h] > 0 {
+			seps = append(seps, plotter.XY{X: float64(base[h])})
+		}
 	}
 	slices.SortFunc(ticks, func(a, b plot.Tick) int { return cmp.Compare(a.Value, b.Value) })
 	p.Y.Tick.Marker = plot.ConstantTicks(ticks)
-	p.Y.Min, p.Y.Max = 0, float64(len(lanes))
-	ms := markersOf(r)
-	for _, k := range ms {
-		if k.kind == "deadline" || k.kind == "maintenance" || k.kind == "disaster-warning" {
-			first, last = math.Min(first, k.atMS), math.Max(last, k.atMS)
-		}
-	}
-	pad := math.Max((last-first)*0.03, 1000)
+	p.Y.Min, p.Y.Max = 0, float64(total)
+	p.Add(laneLines{ys: seps})
 	p.X.Min, p.X.Max = ts.of(math.Max(0, first-pad)), ts.of(last+pad)
 	f.p = p
 	markers{ts: ts, ms: ms}.within(first-pad, last+pad).add(f)
-	f.h = vg.Length(14*len(lanes)) + 130
+	f.h = vg.Length(11*total) + 130
 	return f, note
+}
+
+// laneLines separates the Gantt chart's lanes with thin grey lines.
+type laneLines struct{ ys plotter.XYs }
+
+func (l laneLines) Plot(c draw.Canvas, p *plot.Plot) {
+	_, trY := p.Transforms(&c)
+	for _, y := range l.ys {
+		c.StrokeLine2(draw.LineStyle{Color: color.Gray{Y: 0xb0}, Width: vg.Points(0.6)}, c.Min.X, trY(y.X), c.Max.X, trY(y.X))
+	}
 }
 
 func migrationTip(m *Migration) string {
@@ -395,3 +431,33 @@ func migrationTip(m *Migration) string {
 	}
 	return b.String()
 }
+
+// reach widens the time span [first, last] of a chart's data to take in
+// the deadlines and operator events marked on it, unless one lies so far
+// off that the data would shrink to a sliver (more than twice the span
+// away): that one is named in the returned note instead.
+func reach(first, last float64, ms []marker) (float64, float64, string) {
+	span := math.Max(last-first, 1000)
+	var off []string
+	lo, hi := first, last
+	for _, k := range ms {
+		if k.kind != "deadline" && k.kind != "maintenance" && k.kind != "disaster-warning" {
+			continue
+		}
+		if k.atMS < first-2*span || k.atMS > last+2*span {
+			when := "after"
+			if k.atMS < first {
+				when = "before"
+			}
+			off = append(off, fmt.Sprintf("%s at %s is off the chart, %s %s of the data", k.label, clock(k.atMS), dur(math.Abs(k.atMS-clampTo(k.atMS, first, last))), when))
+			continue
+		}
+		lo, hi = math.Min(lo, k.atMS), math.Max(hi, k.atMS)
+	}
+	if len(off) == 0 {
+		return lo, hi, ""
+	}
+	return lo, hi, strings.Join(off, "; ") + "."
+}
+
+func clampTo(x, lo, hi float64) float64 { return math.Max(lo, math.Min(hi, x)) }

@@ -24,35 +24,60 @@ func Periodic(policy string) bool {
 // evacuationFigure follows each evacuation or disaster plan of the run:
 // VMs and bytes still to move against its deadline. nil when the run has
 // none.
-func evacuationFigure(r *Report) *figure {
+func evacuationFigure(r *Report) (*figure, string) {
 	byID := map[int]*Migration{}
 	for i := range r.Migrations {
 		byID[r.Migrations[i].ID] = &r.Migrations[i]
 	}
-	ts := scaleFor(r.DurationMS)
-	vmsPlot := newPlot("Evacuation progress: VMs left", "VMs left to move", ts)
-	f := &figure{p: vmsPlot, w: figW, h: 3.4 * vg.Inch}
+	type evac struct {
+		p     Plan
+		done  []*Migration
+		total int64
+		end   float64
+	}
+	var evs []evac
 	from, to := math.Inf(1), math.Inf(-1)
-	n := 0
 	var deadlines []marker
 	for _, p := range r.Plans {
 		if Periodic(p.Policy) || len(p.MigrationIDs) == 0 {
 			continue
 		}
-		var done []*Migration
-		var total int64
+		e := evac{p: p, end: p.AtMS + p.MakespanMS}
 		for _, id := range p.MigrationIDs {
 			if m := byID[id]; m != nil && m.Outcome.Succeeded() {
-				done = append(done, m)
-				total += m.Bytes
+				e.done = append(e.done, m)
+				e.total += m.Bytes
 			}
 		}
-		slices.SortStableFunc(done, func(a, b *Migration) int { return cmp.Compare(a.EndMS, b.EndMS) })
+		slices.SortStableFunc(e.done, func(a, b *Migration) int { return cmp.Compare(a.EndMS, b.EndMS) })
+		if len(e.done) > 0 {
+			e.end = e.done[len(e.done)-1].EndMS
+		}
+		from, to = math.Min(from, p.AtMS), math.Max(to, e.end)
+		if p.DeadlineMS > 0 {
+			deadlines = append(deadlines, marker{atMS: p.DeadlineMS, kind: "deadline",
+				label: fmt.Sprintf("%s at %s: deadline", p.Policy, clock(p.AtMS))})
+		}
+		evs = append(evs, e)
+	}
+	if len(evs) == 0 {
+		return nil, ""
+	}
+	for _, d := range r.Disasters {
+		deadlines = append(deadlines, marker{atMS: d.FailsAtMS, kind: "deadline", label: "zone " + d.Zone + " fails"})
+	}
+	from, to, note := reach(from, to, deadlines)
+	pad := math.Max((to-from)*0.05, 500)
+	ts := scaleFor(to - from)
+	vmsPlot := newPlot("Evacuation progress: VMs left", "VMs left to move", ts)
+	f := &figure{p: vmsPlot, w: figW, h: 3.4 * vg.Inch}
+	for n, e := range evs {
+		p := e.p
 		left := p.Moves
 		vms := plotter.XYs{{X: ts.of(p.AtMS), Y: float64(left)}}
-		bytesLeft := float64(total)
+		bytesLeft := float64(e.total)
 		gib := plotter.XYs{{X: ts.of(p.AtMS), Y: bytesLeft / (1 << 30)}}
-		for _, m := range done {
+		for _, m := range e.done {
 			x := ts.of(m.EndMS)
 			vms = append(vms, plotter.XY{X: x, Y: float64(left)})
 			gib = append(gib, plotter.XY{X: x, Y: bytesLeft / (1 << 30)})
@@ -61,41 +86,23 @@ func evacuationFigure(r *Report) *figure {
 			vms = append(vms, plotter.XY{X: x, Y: float64(left)})
 			gib = append(gib, plotter.XY{X: x, Y: math.Max(0, bytesLeft) / (1 << 30)})
 		}
-		end := p.AtMS + p.MakespanMS
-		if len(done) > 0 {
-			end = done[len(done)-1].EndMS
-		}
-		from, to = math.Min(from, p.AtMS), math.Max(to, end)
 		col := palette[n%len(palette)]
 		lv, _ := plotter.NewLine(vms)
 		lv.Color, lv.Width = col, vg.Points(1.6)
-		lb, _ := plotter.NewLine(scaleY(gib, float64(max(p.Moves, 1))/math.Max(float64(total)/(1<<30), 1e-9)))
+		lb, _ := plotter.NewLine(scaleY(gib, float64(max(p.Moves, 1))/math.Max(float64(e.total)/(1<<30), 1e-9)))
 		lb.Color, lb.Width, lb.Dashes = col, vg.Points(1.2), []vg.Length{vg.Points(5), vg.Points(3)}
 		vmsPlot.Add(lv, lb)
 		name := fmt.Sprintf("%s at %s", p.Policy, clock(p.AtMS))
 		f.addLegend(name+": VMs left", lv)
-		f.addLegend(fmt.Sprintf("%s: bytes left (of %s, scaled)", name, FormatBytes(total)), lb)
-		if p.DeadlineMS > 0 {
-			deadlines = append(deadlines, marker{atMS: p.DeadlineMS, kind: "deadline", label: name + ": deadline"})
-			to = math.Max(to, p.DeadlineMS)
-		}
-		f.tips = append(f.tips, tip{x0: ts.of(p.AtMS), x1: ts.of(end), y0: 0, y1: float64(p.Moves),
+		f.addLegend(fmt.Sprintf("%s: bytes left (of %s, scaled)", name, FormatBytes(e.total)), lb)
+		f.tips = append(f.tips, tip{x0: ts.of(p.AtMS), x1: ts.of(e.end), y0: 0, y1: float64(p.Moves),
 			text: fmt.Sprintf("%s: %d moves, %d completed, makespan %.1f s (predicted %.1f s, lower bound %.1f s)",
 				name, p.Moves, p.Completed, p.MakespanMS/1000, p.PredictedMakespanMS/1000, p.LowerBoundMS/1000)})
-		n++
 	}
-	if n == 0 {
-		return nil
-	}
-	for _, d := range r.Disasters {
-		deadlines = append(deadlines, marker{atMS: d.FailsAtMS, kind: "deadline", label: "zone " + d.Zone + " fails"})
-		to = math.Max(to, d.FailsAtMS)
-	}
-	pad := math.Max((to-from)*0.05, 1000)
 	vmsPlot.X.Min, vmsPlot.X.Max = ts.of(math.Max(0, from-pad)), ts.of(to+pad)
-	markers{ts: ts, ms: deadlines}.add(f)
+	markers{ts: ts, ms: deadlines}.within(from-pad, to+pad).add(f)
 	fixYRange(vmsPlot, 1)
-	return f
+	return f, note
 }
 
 // scaleY multiplies each Y by k: bytes drawn on the VMs' axis, both
@@ -181,10 +188,13 @@ func linkFigure(r *Report) (*figure, string) {
 		note = fmt.Sprintf("The %d links with the highest peaks are drawn; %d more links were shared.", maxLinks, len(uses)-maxLinks)
 		uses = uses[:maxLinks]
 	}
-	ts := scaleFor(r.DurationMS)
+	from, to := math.Inf(1), math.Inf(-1)
+	for _, u := range uses {
+		from, to = math.Min(from, u.steps[0].X), math.Max(to, u.steps[len(u.steps)-1].X)
+	}
+	ts := scaleFor(to - from)
 	p := newPlot("Bandwidth of links that migrations shared", "Gbit/s", ts)
 	f := &figure{p: p, w: figW, h: 3.4 * vg.Inch}
-	from, to := math.Inf(1), math.Inf(-1)
 	var peak float64
 	for i, u := range uses {
 		pts := make(plotter.XYs, 0, 2*len(u.steps))
@@ -192,7 +202,6 @@ func linkFigure(r *Report) (*figure, string) {
 		for _, s := range u.steps {
 			pts = append(pts, plotter.XY{X: ts.of(s.X), Y: prev}, plotter.XY{X: ts.of(s.X), Y: s.Y * 8 / 1e9})
 			prev = s.Y * 8 / 1e9
-			from, to = math.Min(from, s.X), math.Max(to, s.X)
 		}
 		l, _ := plotter.NewLine(pts)
 		l.Color, l.Width = palette[i%len(palette)], vg.Points(1.4)
@@ -232,6 +241,9 @@ type PredictedPair struct {
 
 // predictionPairs are the finished migrations that have a prediction.
 func predictionPairs(r *Report) []PredictedPair {
+	if r.Kind == KindPlan {
+		return nil // a plan's times are its predictions: nothing to compare
+	}
 	var out []PredictedPair
 	for i := range r.Migrations {
 		m := &r.Migrations[i]

@@ -26,7 +26,7 @@ var pageTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"bytes":  FormatBytes,
 	"clock":  clock,
 	"secs":   func(ms float64) string { return fmt.Sprintf("%.1f s", ms/1000) },
-	"ms":     func(ms float64) string { return fmt.Sprintf("%.0f ms", ms) },
+	"ms":     fmtMS,
 	"pct":    func(x float64) string { return fmt.Sprintf("%.1f %%", x) },
 	"css":    func() template.CSS { return template.CSS(reportCSS) },
 	"mulPct": func(x float64) float64 { return 100 * x },
@@ -120,6 +120,9 @@ func (r *Report) page() (*page, error) {
 		{"post-copy", s.PostCopy, "warn"}, {"aborted", s.Aborted, "bad"}, {"failed", s.Failed, "bad"},
 		{"rejected", s.Rejected, "bad"}, {"unfinished", unfinished, "warn"}} {
 		if o.N > 0 || o.Name == "completed" {
+			if r.Kind == KindPlan {
+				o.Name += " (predicted)"
+			}
 			pg.Outcomes = append(pg.Outcomes, o)
 		}
 	}
@@ -169,6 +172,7 @@ func (r *Report) page() (*page, error) {
 	noSamples := "This run sampled no host utilisation (real runs and plans do not)."
 	g, gnote := ganttFigure(r)
 	l, lnote := linkFigure(r)
+	e, enote := evacuationFigure(r)
 	steps := []struct {
 		id, title, help, missing string
 		f                        *figure
@@ -185,11 +189,11 @@ func (r *Report) page() (*page, error) {
 			"Hover over a bar for the VM, its route and figures.", "No migration ran.", g, gnote},
 		{"evacuation", "Evacuation progress", "VMs (solid) and bytes (dashed, scaled to start at the same height) each " +
 			"evacuation or disaster plan still had to move, against its deadline.", "The run made no evacuation or disaster plan that moved anything.",
-			evacuationFigure(r), ""},
+			e, enote},
 		{"links", "Bandwidth on shared links", "Bandwidth that migrations used on each network link two or more of them crossed at once " +
 			"(each migration at its mean rate while it ran).", "No two migrations shared a network link at the same time (or the run does not know its links).",
 			l, lnote},
-		{"predicted", "Predicted against measured", predictedHelp(r), "No finished migration has a prediction to compare with.",
+		{"predicted", "Predicted against measured", predictedHelp(r), predictedMissing(r),
 			predictedFigure(r), ""},
 	}
 	for _, st := range steps {
@@ -200,8 +204,24 @@ func (r *Report) page() (*page, error) {
 	return pg, nil
 }
 
+// fmtMS writes a downtime: milliseconds while they are few, seconds
+// beyond ten of them.
+func fmtMS(ms float64) string {
+	if ms >= 10000 {
+		return fmt.Sprintf("%.1f s", ms/1000)
+	}
+	return fmt.Sprintf("%.0f ms", ms)
+}
+
 func dur(ms float64) string {
 	return time.Duration(ms * float64(time.Millisecond)).Round(100 * time.Millisecond).String()
+}
+
+func predictedMissing(r *Report) string {
+	if r.Kind == KindPlan {
+		return "A plan's times are its predictions: nothing was measured yet. drover apply --out DIR --format html shows them against what happened."
+	}
+	return "No finished migration has a prediction to compare with."
 }
 
 func predictedHelp(r *Report) string {

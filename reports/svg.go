@@ -45,9 +45,15 @@ type tip struct {
 // of cols entries, so the strip under the plot is as high as it needs.
 func legendRows(n, cols int) int { return (n + cols - 1) / cols }
 
-// legendCols is how many legend entries fit side by side: one per 2.5
-// inches, so a long name does not run into the next.
-func legendCols(w vg.Length) int { return max(1, int(w/(3.3*vg.Inch))) }
+// legendCols is how many legend entries fit side by side in width w:
+// as many as the longest name allows, so no name runs into the next.
+func legendCols(w vg.Length, entries []legendEntry, sty draw.TextStyle) int {
+	var widest vg.Length
+	for _, e := range entries {
+		widest = max(widest, sty.Width(e.name))
+	}
+	return max(1, min(4, int((w-40)/(widest+36))))
+}
 
 // render draws the figure and returns it as inline SVG: no XML prolog,
 // sized by its viewBox so it scales with the page, with a <title> for
@@ -116,7 +122,7 @@ func inlineSVG(doc, title, overlay string) template.HTML {
 func (f *figure) draw(dc draw.Canvas) draw.Canvas {
 	plotArea := dc
 	if len(f.legend) > 0 {
-		rows := legendRows(len(f.legend), legendCols(dc.Max.X-dc.Min.X))
+		rows := legendRows(len(f.legend), legendCols(dc.Max.X-dc.Min.X, f.legend, f.p.Legend.TextStyle))
 		strip := vg.Length(rows)*14 + 6
 		plotArea.Min.Y += strip
 		legendArea := dc
@@ -130,7 +136,7 @@ func (f *figure) draw(dc draw.Canvas) draw.Canvas {
 // drawLegendGrid draws the legend's entries in rows of legendCols, each a
 // thumbnail and its name, left to right.
 func drawLegendGrid(c draw.Canvas, entries []legendEntry, sty draw.TextStyle) {
-	cols := legendCols(c.Max.X - c.Min.X)
+	cols := legendCols(c.Max.X-c.Min.X, entries, sty)
 	colW := (c.Max.X - c.Min.X - 40) / vg.Length(cols)
 	for i, e := range entries {
 		row, col := i/cols, i%cols
