@@ -70,6 +70,18 @@ func TestApplyReport(t *testing.T) {
 	if p := r.Plans[0]; p.PredictedMakespanMS != 20000 || p.LowerBoundMS != 10000 || p.Completed != 1 || p.Moves != 3 {
 		t.Errorf("plan %+v", p)
 	}
+	// Its page shows the predictions against what happened, and says
+	// why a real run has no utilisation heat map.
+	var page bytes.Buffer
+	if err := r.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<section id="predicted">`, `<svg class="chart"`, "a migration on real hosts",
+		"This run sampled no host utilisation", "<td>v3</td><td> → c</td><td>evacuate</td>"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("apply's report.html lacks %q", want)
+		}
+	}
 	for _, want := range []string{"refused v3 -> c: insufficient memory", "completed v1", "aborted  v2", "2 moves ended (1 not on their destination)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
