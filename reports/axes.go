@@ -41,7 +41,11 @@ func clock(ms float64) string {
 // niceTicks labels between 6 and about 12 round values over [min, max]
 // with unlabelled minor ticks between them: gonum's default gave a
 // one-hour run three labels.
-type niceTicks struct{ format string }
+type niceTicks struct {
+	format string
+	// integer: the axis counts things, so no tick falls between two.
+	integer bool
+}
 
 func (t niceTicks) Ticks(min, max float64) []plot.Tick {
 	span := max - min
@@ -57,11 +61,14 @@ func (t niceTicks) Ticks(min, max float64) []plot.Tick {
 			break
 		}
 	}
+	if t.integer {
+		step = math.Max(1, math.Round(step))
+	}
 	var ticks []plot.Tick
 	first := math.Ceil(min/step) * step
 	for v := first; v <= max+step*1e-9; v += step {
 		ticks = append(ticks, plot.Tick{Value: v, Label: fmt.Sprintf(t.fmt(), clean(v))})
-		if m := v + step/2; m < max {
+		if m := v + step/2; m < max && (!t.integer || step >= 2) {
 			ticks = append(ticks, plot.Tick{Value: m})
 		}
 	}

@@ -65,6 +65,7 @@ func Chart(path string, names []string, reps []*Report) error {
 		figs = append(figs, imb, hot)
 	}
 	fly := &figure{p: newPlot("Migrations in flight", "migrations", ts)}
+	fly.p.Y.Tick.Marker = niceTicks{integer: true}
 	var peak float64
 	for i, r := range reps {
 		pts := inFlight(r, ts)

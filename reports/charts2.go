@@ -70,6 +70,7 @@ func evacuationFigure(r *Report) (*figure, string) {
 	pad := math.Max((to-from)*0.05, 500)
 	ts := scaleFor(to - from)
 	vmsPlot := newPlot("Evacuation progress: VMs left", "VMs left to move", ts)
+	vmsPlot.Y.Tick.Marker = niceTicks{integer: true}
 	f := &figure{p: vmsPlot, w: figW, h: 3.4 * vg.Inch}
 	for n, e := range evs {
 		p := e.p

@@ -100,6 +100,7 @@ func overlayFigures(s ScenarioComparison) []*figure {
 		figs = append(figs, imb, hot)
 	}
 	fly := mk("Migrations in flight, every run", "migrations")
+	fly.p.Y.Tick.Marker = niceTicks{integer: true}
 	var peak float64
 	for gi, g := range s.Groups {
 		for ri, run := range g.Runs {
