@@ -45,12 +45,22 @@ type niceTicks struct {
 	format string
 	// integer: the axis counts things, so no tick falls between two.
 	integer bool
+	// seconds: the axis counts seconds since the start of the run, and
+	// its labels are the run's clock (h:mm:ss): 1802 s reads badly.
+	seconds bool
+}
+
+func (t niceTicks) label(v float64) string {
+	if t.seconds {
+		return clock(v * 1000)
+	}
+	return fmt.Sprintf(t.fmt(), clean(v))
 }
 
 func (t niceTicks) Ticks(min, max float64) []plot.Tick {
 	span := max - min
 	if !(span > 0) || math.IsInf(span, 0) {
-		return []plot.Tick{{Value: min, Label: fmt.Sprintf(t.fmt(), min)}}
+		return []plot.Tick{{Value: min, Label: t.label(min)}}
 	}
 	steps := []float64{1, 2, 2.5, 5}
 	mag := math.Pow(10, math.Floor(math.Log10(span/10)))
@@ -61,13 +71,22 @@ func (t niceTicks) Ticks(min, max float64) []plot.Tick {
 			break
 		}
 	}
-	if t.integer {
+	if t.integer || t.seconds {
 		step = math.Max(1, math.Round(step))
+	}
+	if t.seconds && span/step > 8 {
+		// Clock labels are wide: at most about eight of them.
+		for _, s := range []float64{2, 5, 10, 15, 20, 30, 60, 120, 300, 600} {
+			if span/s <= 8 {
+				step = s
+				break
+			}
+		}
 	}
 	var ticks []plot.Tick
 	first := math.Ceil(min/step) * step
 	for v := first; v <= max+step*1e-9; v += step {
-		ticks = append(ticks, plot.Tick{Value: v, Label: fmt.Sprintf(t.fmt(), clean(v))})
+		ticks = append(ticks, plot.Tick{Value: v, Label: t.label(v)})
 		if m := v + step/2; m < max && (!t.integer || step >= 2) {
 			ticks = append(ticks, plot.Tick{Value: m})
 		}
@@ -102,8 +121,11 @@ func newPlot(title, ylabel string, ts timeScale) *plot.Plot {
 	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = vg.Points(10.5), vg.Points(10.5)
 	p.Legend.TextStyle.Font.Size = vg.Points(10)
 	p.X.Label.Text = "time since the start of the run (" + ts.name + ")"
+	if ts.name == "s" {
+		p.X.Label.Text = "time on the run's clock (h:mm:ss)"
+	}
 	p.Y.Label.Text = ylabel
-	p.X.Tick.Marker = niceTicks{}
+	p.X.Tick.Marker = niceTicks{seconds: ts.name == "s"}
 	p.Y.Tick.Marker = niceTicks{}
 	p.Y.Min = 0
 	g := plotter.NewGrid()

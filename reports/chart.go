@@ -14,7 +14,8 @@ import (
 // imbalance and the share of hosts over their CPU capacity (runs that
 // sampled their hosts: simulated ones), and the migrations in flight
 // (every run, real ones too). Events of the runs' common scenario are
-// marked on the time axis.
+// marked on the time axis. Runs that repeat a scenario and policy (its
+// seeds) share a colour and a legend entry.
 func Chart(path string, names []string, reps []*Report) error {
 	if len(names) != len(reps) {
 		return fmt.Errorf("chart: %d names for %d reports", len(names), len(reps))
@@ -34,6 +35,42 @@ func Chart(path string, names []string, reps []*Report) error {
 	if sameScenario(reps) {
 		ms = markers{ts: ts, ms: markersOf(reps[0])}
 	}
+	// Seeds of one policy are one series: a colour and a legend entry per
+	// policy, not per run, once runs repeat a scenario and policy.
+	colour, label := make([]int, len(reps)), slices.Clone(names)
+	first := make([]bool, len(reps))
+	keys := map[string]int{}
+	count := map[string]int{}
+	for _, r := range reps {
+		count[r.Scenario+"\x00"+PolicyLabel(r)]++
+	}
+	grouped := len(count) < len(reps)
+	for i, r := range reps {
+		k := names[i]
+		if grouped {
+			k = r.Scenario + "\x00" + PolicyLabel(r)
+			label[i] = fmt.Sprintf("%s (%d runs)", PolicyLabel(r), count[k])
+			if len(count) > 1 && !sameScenario(reps) {
+				label[i] = r.Scenario + ", " + label[i]
+			}
+		}
+		if _, ok := keys[k]; !ok {
+			keys[k] = len(keys)
+			first[i] = true
+		}
+		colour[i] = keys[k]
+	}
+	addLine := func(f *figure, pts plotter.XYs, i int) {
+		l, _ := plotter.NewLine(pts)
+		l.Color, l.Width = palette[colour[i]%len(palette)], vg.Points(1.4)
+		if grouped {
+			l.Width = vg.Points(0.9)
+		}
+		f.p.Add(l)
+		if first[i] {
+			f.addLegend(label[i], l)
+		}
+	}
 	var figs []*figure
 	if sampled {
 		imb := &figure{p: newPlot("Imbalance (CV of CPU and memory per pool)", "imbalance", ts)}
@@ -51,8 +88,8 @@ func Chart(path string, names []string, reps []*Report) error {
 				}
 				over[j].Y = overShare(r, j)
 			}
-			addLine(imb, pts, names[i], i)
-			addLine(hot, over, names[i], i)
+			addLine(imb, pts, i)
+			addLine(hot, over, i)
 		}
 		if t := reps[0].Summary.Threshold; t > 0 {
 			th, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: t}, {X: ts.of(dur), Y: t}})
@@ -72,7 +109,7 @@ func Chart(path string, names []string, reps []*Report) error {
 		for _, p := range pts {
 			peak = math.Max(peak, p.Y)
 		}
-		addLine(fly, pts, names[i], i)
+		addLine(fly, pts, i)
 	}
 	fixYRange(fly.p, math.Max(peak, 1))
 	figs = append(figs, fly)
@@ -87,13 +124,6 @@ func Chart(path string, names []string, reps []*Report) error {
 		f.draw(img.row(i, len(figs)))
 	}
 	return img.save(path)
-}
-
-func addLine(f *figure, pts plotter.XYs, name string, i int) {
-	l, _ := plotter.NewLine(pts)
-	l.Color, l.Width = palette[i%len(palette)], vg.Points(1.4)
-	f.p.Add(l)
-	f.addLegend(name, l)
 }
 
 func sameScenario(reps []*Report) bool {
