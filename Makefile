@@ -40,6 +40,7 @@ bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./scheduler/... ./scenarios/
 	$(GO) test -run '^$$' -bench 'BalancePlan' -benchtime 3x ./sim/
 	$(GO) test -run '^$$' -bench 'Day(100|1000)$$' -benchtime 1x -timeout 30m ./sim/
+	$(GO) test -run '^$$' -bench 'HTMLDay1000$$' -benchtime 3x -timeout 30m ./sim/
 	if [ -n "$(BIG)" ]; then $(GO) test -run '^$$' -bench 'Day10000$$' -benchtime 1x -timeout 60m ./sim/; fi
 
 fuzz: setup
