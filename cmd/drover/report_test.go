@@ -110,3 +110,31 @@ func TestReportCommand(t *testing.T) {
 		t.Errorf("report --schema: %v\n%.200s", err, text)
 	}
 }
+
+// plan --report writes the plan as a report of kind plan, and its page
+// says the figures are predictions.
+func TestPlanReport(t *testing.T) {
+	dir := t.TempDir()
+	maint := filepath.Join("..", "..", "scenarios", "examples", "maintenance.yaml")
+	text, err := drover(t, "plan", maint, "--policy", "evacuate", "--report", dir, "--format", "html")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	if !strings.Contains(text, "report: "+filepath.Join(dir, "report.json")) || !strings.Contains(text, "html: "+filepath.Join(dir, "report.html")) {
+		t.Errorf("plan --report:\n%s", text)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil || !strings.Contains(string(data), `"kind": "plan"`) || !strings.Contains(string(data), `"migration_ids": [`) {
+		t.Errorf("plan's report.json: %v\n%.300s", err, data)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	for _, want := range []string{"plan (predicted, nothing measured)", "completed (predicted)", "<title>Migrations</title>",
+		"<title>Evacuation progress</title>", "nothing was measured yet"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("plan's report.html lacks %q", want)
+		}
+	}
+	if _, err := drover(t, "plan", maint, "--policy", "evacuate", "--format", "html"); exitCode(err) != exitBadInput {
+		t.Errorf("plan --format without --report: %v, want bad input", err)
+	}
+}
