@@ -18,6 +18,16 @@ import (
 type timeScale struct {
 	div  float64 // milliseconds per unit
 	name string
+	// clock labels the axis with the run's clock: for charts that show a
+	// window of the run rather than all of it.
+	clock bool
+}
+
+// windowScale is the scale of a chart of a window of the run span long.
+func windowScale(spanMS float64) timeScale {
+	ts := scaleFor(spanMS)
+	ts.clock = true
+	return ts
 }
 
 func scaleFor(durMS float64) timeScale {
@@ -45,17 +55,21 @@ type niceTicks struct {
 	format string
 	// integer: the axis counts things, so no tick falls between two.
 	integer bool
-	// seconds: the axis counts seconds since the start of the run, and
-	// its labels are the run's clock (h:mm:ss): 1802 s reads badly.
-	seconds bool
+	// clockMS, when set, is how many milliseconds a unit of the axis is:
+	// its labels are the run's clock (h:mm:ss), for charts that zoom in
+	// where "1802 s" or "1084 min" would read badly.
+	clockMS float64
 }
 
 func (t niceTicks) label(v float64) string {
-	if t.seconds {
-		return clock(v * 1000)
+	if t.clockMS > 0 {
+		return clock(v * t.clockMS)
 	}
 	return fmt.Sprintf(t.fmt(), clean(v))
 }
+
+// clockSteps are the round intervals of clock labels, in milliseconds.
+var clockSteps = []float64{1e3, 2e3, 5e3, 1e4, 15e3, 2e4, 3e4, 6e4, 12e4, 3e5, 6e5, 9e5, 12e5, 18e5, 36e5, 72e5, 108e5, 216e5}
 
 func (t niceTicks) Ticks(min, max float64) []plot.Tick {
 	span := max - min
@@ -71,14 +85,15 @@ func (t niceTicks) Ticks(min, max float64) []plot.Tick {
 			break
 		}
 	}
-	if t.integer || t.seconds {
+	if t.integer {
 		step = math.Max(1, math.Round(step))
 	}
-	if t.seconds && span/step > 8 {
-		// Clock labels are wide: at most about eight of them.
-		for _, s := range []float64{2, 5, 10, 15, 20, 30, 60, 120, 300, 600} {
-			if span/s <= 8 {
-				step = s
+	if t.clockMS > 0 {
+		// Clock labels are wide: at most about eight, on round times.
+		step = clockSteps[len(clockSteps)-1] / t.clockMS
+		for _, c := range clockSteps {
+			if span*t.clockMS/c <= 8 {
+				step = c / t.clockMS
 				break
 			}
 		}
@@ -121,11 +136,12 @@ func newPlot(title, ylabel string, ts timeScale) *plot.Plot {
 	p.X.Label.TextStyle.Font.Size, p.Y.Label.TextStyle.Font.Size = vg.Points(10.5), vg.Points(10.5)
 	p.Legend.TextStyle.Font.Size = vg.Points(10)
 	p.X.Label.Text = "time since the start of the run (" + ts.name + ")"
-	if ts.name == "s" {
+	p.X.Tick.Marker = niceTicks{}
+	if ts.clock || ts.name == "s" {
 		p.X.Label.Text = "time on the run's clock (h:mm:ss)"
+		p.X.Tick.Marker = niceTicks{clockMS: ts.div}
 	}
 	p.Y.Label.Text = ylabel
-	p.X.Tick.Marker = niceTicks{seconds: ts.name == "s"}
 	p.Y.Tick.Marker = niceTicks{}
 	p.Y.Min = 0
 	g := plotter.NewGrid()

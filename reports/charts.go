@@ -267,8 +267,10 @@ func (g gantt) Plot(c draw.Canvas, p *plot.Plot) {
 		y0, y1 := trY(float64(b.lane)+0.15), trY(float64(b.lane)+0.85)
 		c.FillPolygon(b.c, []vg.Point{{X: x0, Y: y0}, {X: x0, Y: y1}, {X: x1, Y: y1}, {X: x1, Y: y0}})
 		if b.downtimeMS > 0 {
+			// At least 1.5 pt so it shows, at most half the bar so the bar's
+			// colour does too.
 			w := x1 - trX(b.x1-g.ts.of(b.downtimeMS))
-			w = max(w, 1.5)
+			w = min(max(w, 1.5), (x1-x0)/2)
 			c.FillPolygon(colDowntime, []vg.Point{{X: x1 - w, Y: y0}, {X: x1 - w, Y: y1}, {X: x1, Y: y1}, {X: x1, Y: y0}})
 		}
 	}
@@ -282,19 +284,64 @@ func (g gantt) DataRange() (xmin, xmax, ymin, ymax float64) {
 	return xmin, xmax, 0, float64(g.lanes)
 }
 
-// ganttFigure is every migration that ran, a lane per source host; a
-// host's migrations that overlap in time take a row each within its lane.
-// nil when none ran.
-func ganttFigure(r *Report) (*figure, string) {
-	count := map[string]int{}
-	first, last := math.Inf(1), math.Inf(-1)
+// ganttMigrations are the migrations a Gantt chart draws: every one that
+// reached a host (refusals never ran).
+func ganttMigrations(r *Report) []*Migration {
 	var ran []*Migration
 	for i := range r.Migrations {
-		m := &r.Migrations[i]
-		if m.Outcome == cluster.OutcomeRejected || m.Source == "" {
+		if m := &r.Migrations[i]; m.Outcome != cluster.OutcomeRejected && m.Source != "" {
+			ran = append(ran, m)
+		}
+	}
+	return ran
+}
+
+// planWindow picks the evacuation or disaster plan worth a Gantt chart of
+// its own: the one with the most migrations, if they ran in a window much
+// shorter than the run's (a day's chart squeezes a 15-minute evacuation
+// to a sliver). ok is false when there is none.
+func planWindow(r *Report, all []*Migration) (p Plan, ms []*Migration, ok bool) {
+	if len(all) == 0 {
+		return p, nil, false
+	}
+	first, last := math.Inf(1), math.Inf(-1)
+	for _, m := range all {
+		first, last = math.Min(first, m.StartMS), math.Max(last, m.EndMS)
+	}
+	byID := map[int]*Migration{}
+	for _, m := range all {
+		byID[m.ID] = m
+	}
+	for _, pl := range r.Plans {
+		if Periodic(pl.Policy) || len(pl.MigrationIDs) < 2 || len(pl.MigrationIDs) <= len(ms) {
 			continue
 		}
-		ran = append(ran, m)
+		var these []*Migration
+		from, to := math.Inf(1), math.Inf(-1)
+		for _, id := range pl.MigrationIDs {
+			if m := byID[id]; m != nil {
+				these = append(these, m)
+				from, to = math.Min(from, m.StartMS), math.Max(to, m.EndMS)
+			}
+		}
+		if len(these) >= 2 && (to-from) < 0.25*(last-first) {
+			p, ms, ok = pl, these, true
+		}
+	}
+	return p, ms, ok
+}
+
+// ganttFigure draws migrations, a lane per source host; a host's
+// migrations that overlap in time take a row each within its lane. nil
+// when there are none.
+//
+// ms are the moments to mark; those far outside the migrations' window
+// are named in the note unless near is set, when they are left out (a
+// plan's own chart need not say where the day's other events were).
+func ganttFigure(r *Report, ran []*Migration, title string, ms []marker, near bool) (*figure, string) {
+	count := map[string]int{}
+	first, last := math.Inf(1), math.Inf(-1)
+	for _, m := range ran {
 		count[m.Source]++
 		first, last = math.Min(first, m.StartMS), math.Max(last, m.EndMS)
 	}
@@ -308,7 +355,7 @@ func ganttFigure(r *Report) (*figure, string) {
 		pos[r.Hosts[hi].Name] = i
 	}
 	lanes := slices.Collect(maps.Keys(count))
-	slices.SortFunc(lanes, func(a, b string) int {
+	byOrder := func(a, b string) int {
 		pa, oka := pos[a]
 		pb, okb := pos[b]
 		if oka && okb {
@@ -321,7 +368,8 @@ func ganttFigure(r *Report) (*figure, string) {
 			return 1
 		}
 		return cmp.Compare(a, b)
-	})
+	}
+	slices.SortFunc(lanes, byOrder)
 	// Each migration takes the first row of its lane free at its start.
 	rowOf := make(map[*Migration]int, len(ran))
 	rows := map[string][]float64{} // per lane: when each row is free again
@@ -336,9 +384,12 @@ func ganttFigure(r *Report) (*figure, string) {
 		rows[m.Source] = free
 		rowOf[m] = k
 	}
+	// Beyond maxLanes rows, the hosts with the most migrations are kept.
 	note := ""
+	busiest := slices.Clone(lanes)
+	slices.SortStableFunc(busiest, func(a, b string) int { return cmp.Compare(count[b], count[a]) })
 	total, kept := 0, 0
-	for i, h := range lanes {
+	for i, h := range busiest {
 		if total+len(rows[h]) > maxLanes && i > 0 {
 			break
 		}
@@ -346,8 +397,15 @@ func ganttFigure(r *Report) (*figure, string) {
 		kept = i + 1
 	}
 	if kept < len(lanes) {
-		note = fmt.Sprintf("The first %d of %d source hosts are drawn (report.json has every migration).", kept, len(lanes))
-		lanes = lanes[:kept]
+		keep := map[string]bool{}
+		n := 0
+		for _, h := range busiest[:kept] {
+			keep[h] = true
+			n += count[h]
+		}
+		note = fmt.Sprintf("The %d source hosts with the most migrations are drawn (%d of %d migrations); %d more hosts' lanes are left out (report.json has every migration).",
+			kept, n, len(ran), len(lanes)-kept)
+		lanes = slices.DeleteFunc(lanes, func(h string) bool { return !keep[h] })
 	}
 	base := map[string]int{} // the lane's lowest row, counted from the bottom
 	y := total
@@ -355,13 +413,16 @@ func ganttFigure(r *Report) (*figure, string) {
 		y -= len(rows[h])
 		base[h] = y
 	}
-	ms := markersOf(r)
+	if near {
+		span := math.Max(last-first, 1000)
+		ms = slices.DeleteFunc(slices.Clone(ms), func(k marker) bool { return k.atMS < first-2*span || k.atMS > last+2*span })
+	}
 	first, last, off := reach(first, last, ms)
 	if off != "" {
 		note = strings.TrimSpace(note + " " + off)
 	}
 	pad := math.Max((last-first)*0.03, 500)
-	ts := scaleFor(last - first)
+	ts := windowScale(last - first)
 	g := gantt{lanes: total, ts: ts}
 	f := &figure{w: figW}
 	shown := map[string]bool{}
@@ -387,7 +448,7 @@ func ganttFigure(r *Report) (*figure, string) {
 	slices.SortStableFunc(legend, func(a, b legendEntry) int { return cmp.Compare(a.name, b.name) })
 	f.legend = legend
 	f.addLegend("downtime", swatch{colDowntime})
-	p := newPlot("Migrations (a lane per source host)", "source host", ts)
+	p := newPlot(title, "source host", ts)
 	p.Add(g)
 	var ticks []plot.Tick
 	var seps plotter.XYs

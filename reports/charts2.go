@@ -36,7 +36,6 @@ func evacuationFigure(r *Report) (*figure, string) {
 		end   float64
 	}
 	var evs []evac
-	from, to := math.Inf(1), math.Inf(-1)
 	var deadlines []marker
 	for _, p := range r.Plans {
 		if Periodic(p.Policy) || len(p.MigrationIDs) == 0 {
@@ -53,67 +52,72 @@ func evacuationFigure(r *Report) (*figure, string) {
 		if len(e.done) > 0 {
 			e.end = e.done[len(e.done)-1].EndMS
 		}
-		from, to = math.Min(from, p.AtMS), math.Max(to, e.end)
-		if p.DeadlineMS > 0 {
-			deadlines = append(deadlines, marker{atMS: p.DeadlineMS, kind: "deadline",
-				label: fmt.Sprintf("%s at %s: deadline", p.Policy, clock(p.AtMS))})
-		}
 		evs = append(evs, e)
 	}
 	if len(evs) == 0 {
 		return nil, ""
 	}
-	for _, d := range r.Disasters {
-		deadlines = append(deadlines, marker{atMS: d.FailsAtMS, kind: "deadline", label: "zone " + d.Zone + " fails"})
+	// Plans are drawn from their own start, as shares of what each had to
+	// move, so an evacuation of 12 VMs and a disaster of 9,000 read on one
+	// chart; each deadline is drawn where it falls after its plan began.
+	var span float64
+	for i := range evs {
+		e := &evs[i]
+		span = math.Max(span, e.end-e.p.AtMS)
+		dl := e.p.DeadlineMS
+		for _, d := range r.Disasters {
+			if e.p.Policy == "disaster" && d.WarnedMS <= e.p.AtMS+1 && d.FailsAtMS > e.p.AtMS && (dl == 0 || d.FailsAtMS < dl) {
+				dl = d.FailsAtMS
+			}
+		}
+		if dl > 0 {
+			deadlines = append(deadlines, marker{atMS: dl - e.p.AtMS, kind: "deadline",
+				label: fmt.Sprintf("after it began: the deadline of %s at %s (%s)", e.p.Policy, clock(e.p.AtMS), clock(dl))})
+		}
 	}
-	from, to, note := reach(from, to, deadlines)
+	deadlines = slices.DeleteFunc(deadlines, func(m marker) bool { return m.atMS < 0 })
+	from, to, note := reach(0, span, deadlines)
 	pad := math.Max((to-from)*0.05, 500)
 	ts := scaleFor(to - from)
-	vmsPlot := newPlot("Evacuation progress: VMs left", "VMs left to move", ts)
-	vmsPlot.Y.Tick.Marker = niceTicks{integer: true}
+	vmsPlot := newPlot("Evacuation progress: share left to move", "left to move (%)", ts)
+	vmsPlot.X.Label.Text = "time since the plan began (" + ts.name + ")"
 	f := &figure{p: vmsPlot, w: figW, h: 3.4 * vg.Inch}
 	for n, e := range evs {
 		p := e.p
+		rel := func(ms float64) float64 { return ts.of(ms - p.AtMS) }
+		moves := float64(max(p.Moves, 1))
 		left := p.Moves
-		vms := plotter.XYs{{X: ts.of(p.AtMS), Y: float64(left)}}
+		vms := plotter.XYs{{X: 0, Y: 100 * float64(left) / moves}}
 		bytesLeft := float64(e.total)
-		gib := plotter.XYs{{X: ts.of(p.AtMS), Y: bytesLeft / (1 << 30)}}
+		share := func(b float64) float64 { return 100 * math.Max(0, b) / math.Max(float64(e.total), 1) }
+		gib := plotter.XYs{{X: 0, Y: share(bytesLeft)}}
 		for _, m := range e.done {
-			x := ts.of(m.EndMS)
-			vms = append(vms, plotter.XY{X: x, Y: float64(left)})
-			gib = append(gib, plotter.XY{X: x, Y: bytesLeft / (1 << 30)})
+			x := rel(m.EndMS)
+			vms = append(vms, plotter.XY{X: x, Y: 100 * float64(left) / moves})
+			gib = append(gib, plotter.XY{X: x, Y: share(bytesLeft)})
 			left--
 			bytesLeft -= float64(m.Bytes)
-			vms = append(vms, plotter.XY{X: x, Y: float64(left)})
-			gib = append(gib, plotter.XY{X: x, Y: math.Max(0, bytesLeft) / (1 << 30)})
+			vms = append(vms, plotter.XY{X: x, Y: 100 * float64(left) / moves})
+			gib = append(gib, plotter.XY{X: x, Y: share(bytesLeft)})
 		}
 		col := palette[n%len(palette)]
 		lv, _ := plotter.NewLine(vms)
 		lv.Color, lv.Width = col, vg.Points(1.6)
-		lb, _ := plotter.NewLine(scaleY(gib, float64(max(p.Moves, 1))/math.Max(float64(e.total)/(1<<30), 1e-9)))
+		lb, _ := plotter.NewLine(gib)
 		lb.Color, lb.Width, lb.Dashes = col, vg.Points(1.2), []vg.Length{vg.Points(5), vg.Points(3)}
 		vmsPlot.Add(lv, lb)
 		name := fmt.Sprintf("%s at %s", p.Policy, clock(p.AtMS))
-		f.addLegend(name+": VMs left", lv)
-		f.addLegend(fmt.Sprintf("%s: bytes left (of %s, scaled)", name, FormatBytes(e.total)), lb)
-		f.tips = append(f.tips, tip{x0: ts.of(p.AtMS), x1: ts.of(e.end), y0: 0, y1: float64(p.Moves),
+		f.addLegend(fmt.Sprintf("%s: VMs (of %d)", name, p.Moves), lv)
+		f.addLegend(fmt.Sprintf("%s: bytes (of %s)", name, FormatBytes(e.total)), lb)
+		f.tips = append(f.tips, tip{x0: 0, x1: rel(e.end), y0: 0, y1: 100,
 			text: fmt.Sprintf("%s: %d moves, %d completed, makespan %.1f s (predicted %.1f s, lower bound %.1f s)",
 				name, p.Moves, p.Completed, p.MakespanMS/1000, p.PredictedMakespanMS/1000, p.LowerBoundMS/1000)})
 	}
 	vmsPlot.X.Min, vmsPlot.X.Max = ts.of(math.Max(0, from-pad)), ts.of(to+pad)
+	vmsPlot.Y.Max = 100
 	markers{ts: ts, ms: deadlines}.within(from-pad, to+pad).add(f)
-	fixYRange(vmsPlot, 1)
+	fixYRange(vmsPlot, 100)
 	return f, note
-}
-
-// scaleY multiplies each Y by k: bytes drawn on the VMs' axis, both
-// starting at the same height, so the two curves compare by shape.
-func scaleY(xys plotter.XYs, k float64) plotter.XYs {
-	out := make(plotter.XYs, len(xys))
-	for i, p := range xys {
-		out[i] = plotter.XY{X: p.X, Y: p.Y * k}
-	}
-	return out
 }
 
 // linkUse is one directed link's rate over time, from the migrations that
@@ -193,7 +197,7 @@ func linkFigure(r *Report) (*figure, string) {
 	for _, u := range uses {
 		from, to = math.Min(from, u.steps[0].X), math.Max(to, u.steps[len(u.steps)-1].X)
 	}
-	ts := scaleFor(to - from)
+	ts := windowScale(to - from)
 	p := newPlot("Bandwidth of links that migrations shared", "Gbit/s", ts)
 	f := &figure{p: p, w: figW, h: 3.4 * vg.Inch}
 	var peak float64

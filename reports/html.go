@@ -170,7 +170,14 @@ func (r *Report) page() (*page, error) {
 		return nil
 	}
 	noSamples := "This run sampled no host utilisation (real runs and plans do not)."
-	g, gnote := ganttFigure(r)
+	ran := ganttMigrations(r)
+	g, gnote := ganttFigure(r, ran, "Migrations (a lane per source host)", markersOf(r), false)
+	var pg2 *figure
+	var pnote, ptitle string
+	if pl, ms, ok := planWindow(r, ran); ok {
+		ptitle = fmt.Sprintf("Migrations of the %s plan at %s", pl.Policy, clock(pl.AtMS))
+		pg2, pnote = ganttFigure(r, ms, ptitle, markersOf(r), true)
+	}
 	l, lnote := linkFigure(r)
 	e, enote := evacuationFigure(r)
 	steps := []struct {
@@ -187,8 +194,9 @@ func (r *Report) page() (*page, error) {
 		{"gantt", "Migrations", "One bar per migration from start to end, a lane per source host; colour is the transport " +
 			"when it completed, else its outcome; the black mark at the end is the guest's downtime (drawn at least 1.5 pt wide). " +
 			"Hover over a bar for the VM, its route and figures.", "No migration ran.", g, gnote},
-		{"evacuation", "Evacuation progress", "VMs (solid) and bytes (dashed, scaled to start at the same height) each " +
-			"evacuation or disaster plan still had to move, against its deadline.", "The run made no evacuation or disaster plan that moved anything.",
+		{"gantt-plan", ptitle, "The same, for the migrations of this plan alone, in its own window of time.", "", pg2, pnote},
+		{"evacuation", "Evacuation progress", "The share of its VMs (solid) and of its bytes (dashed) each " +
+			"evacuation or disaster plan still had to move, from the moment it began, against its deadline.", "The run made no evacuation or disaster plan that moved anything.",
 			e, enote},
 		{"links", "Bandwidth on shared links", "Bandwidth that migrations used on each network link two or more of them crossed at once " +
 			"(each migration at its mean rate while it ran).", "No two migrations shared a network link at the same time (or the run does not know its links).",
@@ -197,6 +205,9 @@ func (r *Report) page() (*page, error) {
 			predictedFigure(r), ""},
 	}
 	for _, st := range steps {
+		if st.missing == "" && st.f == nil {
+			continue // a chart only some runs have, and this one has not
+		}
 		if err := add(st.id, st.title, st.help, st.missing, st.f, st.note); err != nil {
 			return nil, err
 		}

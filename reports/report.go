@@ -484,6 +484,8 @@ func FormatBytes(b int64) string {
 func FormatRate(bps float64) string {
 	bits := bps * 8
 	switch {
+	case bits >= 1e12:
+		return fmt.Sprintf("%.3g Tbit/s", bits/1e12)
 	case bits >= 1e9:
 		return fmt.Sprintf("%.3g Gbit/s", bits/1e9)
 	case bits >= 1e6:

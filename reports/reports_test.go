@@ -72,6 +72,7 @@ var _ = Describe("Report", func() {
 		Entry("KiB", reports.FormatBytes(1536), "1.50 KiB"),
 		Entry("GiB", reports.FormatBytes(5<<30), "5.00 GiB"),
 		Entry("Gbit/s", reports.FormatRate(1.25e9), "10 Gbit/s"),
+		Entry("Tbit/s", reports.FormatRate(1.53e11), "1.22 Tbit/s"),
 		Entry("Mbit/s", reports.FormatRate(12.5e6), "100 Mbit/s"),
 		Entry("kbit/s", reports.FormatRate(1000), "8 kbit/s"),
 	)
