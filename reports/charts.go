@@ -266,7 +266,9 @@ func (g gantt) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 		y0, y1 := trY(float64(b.lane)+0.15), trY(float64(b.lane)+0.85)
 		c.FillPolygon(b.c, []vg.Point{{X: x0, Y: y0}, {X: x0, Y: y1}, {X: x1, Y: y1}, {X: x1, Y: y0}})
-		if b.downtimeMS > 0 {
+		// A bar narrower than 4 pt shows its colour only (its tooltip
+		// says the downtime).
+		if b.downtimeMS > 0 && x1-x0 >= 4 {
 			// At least 1.5 pt so it shows, at most half the bar so the bar's
 			// colour does too.
 			w := x1 - trX(b.x1-g.ts.of(b.downtimeMS))

@@ -192,7 +192,7 @@ func (r *Report) page() (*page, error) {
 		{"imbalance", "Imbalance over time", "The balancer's measure (coefficient of variation of CPU and memory use per pool) " +
 			"and the share of hosts whose demand exceeds their cores, with the balancer's threshold.", noSamples, imbalanceFigure(r), ""},
 		{"gantt", "Migrations", "One bar per migration from start to end, a lane per source host; colour is the transport " +
-			"when it completed, else its outcome; the black mark at the end is the guest's downtime (drawn at least 1.5 pt wide). " +
+			"when it completed, else its outcome; the black mark at the end is the guest's downtime (at least 1.5 pt wide, left out on bars too short to hold it). " +
 			"Hover over a bar for the VM, its route and figures.", "No migration ran.", g, gnote},
 		{"gantt-plan", ptitle, "The same, for the migrations of this plan alone, in its own window of time.", "", pg2, pnote},
 		{"evacuation", "Evacuation progress", "The share of its VMs (solid) and of its bytes (dashed) each " +
