@@ -94,8 +94,8 @@ var _ = Describe("report.html in a browser", Ordered, func() {
 			Expect(h).To(BeNumerically(">", 150), c)
 			drawn[id] = true
 		}
-		Expect(drawn).To(HaveLen(6))
-		for _, id := range []string{"heatmap", "imbalance", "gantt", "evacuation", "links", "predicted"} {
+		Expect(drawn).To(HaveLen(7))
+		for _, id := range []string{"heatmap", "imbalance", "gantt", "gantt-plan", "evacuation", "links", "predicted"} {
 			Expect(drawn).To(HaveKey(id))
 		}
 

@@ -61,7 +61,7 @@ var _ = Describe("report.html", func() {
 	})
 
 	It("draws every chart as inline SVG, with tooltips", func() {
-		for _, id := range []string{"heatmap", "imbalance", "gantt", "evacuation", "links", "predicted"} {
+		for _, id := range []string{"heatmap", "imbalance", "gantt", "gantt-plan", "evacuation", "links", "predicted"} {
 			sec := regexp.MustCompile(`(?s)<section id="` + id + `">.*?</section>`).FindString(page)
 			Expect(sec).NotTo(BeEmpty(), id)
 			Expect(sec).To(ContainSubstring(`<svg class="chart"`), id)
