@@ -315,7 +315,7 @@ func planWindow(r *Report, all []*Migration) (p Plan, ms []*Migration, ok bool) 
 		byID[m.ID] = m
 	}
 	for _, pl := range r.Plans {
-		if Periodic(pl.Policy) || len(pl.MigrationIDs) < 2 || len(pl.MigrationIDs) <= len(ms) {
+		if periodic(pl.Policy) || len(pl.MigrationIDs) < 2 || len(pl.MigrationIDs) <= len(ms) {
 			continue
 		}
 		var these []*Migration

@@ -9,13 +9,16 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/droverlab/drover/scheduler/policy/balance"
+	"github.com/droverlab/drover/scheduler/policy/consolidate"
 )
 
-// Periodic reports whether policy runs every interval to balance or pack
+// periodic reports whether policy runs every interval to balance or pack
 // the cluster, rather than to empty hosts or a zone by a time.
-func Periodic(policy string) bool {
+func periodic(policy string) bool {
 	switch policy {
-	case "balance", "greedy-cv", "consolidate":
+	case balance.Name, balance.GreedyCVName, consolidate.Name:
 		return true
 	}
 	return false
@@ -38,7 +41,7 @@ func evacuationFigure(r *Report) (*figure, string) {
 	var evs []evac
 	var deadlines []marker
 	for _, p := range r.Plans {
-		if Periodic(p.Policy) || len(p.MigrationIDs) == 0 {
+		if periodic(p.Policy) || len(p.MigrationIDs) == 0 {
 			continue
 		}
 		e := evac{p: p, end: p.AtMS + p.MakespanMS}

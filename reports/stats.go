@@ -58,7 +58,7 @@ var keyMetrics = []keyMetric{
 		var t float64
 		ok := false
 		for _, p := range r.Plans {
-			if !Periodic(p.Policy) && p.Moves > 0 {
+			if !periodic(p.Policy) && p.Moves > 0 {
 				t, ok = t+p.MakespanMS/1000, true
 			}
 		}
