@@ -131,6 +131,24 @@ func heatMapFigure(r *Report) *figure {
 	var ticks []plot.Tick
 	var seps plotter.XYs
 	f := &figure{p: p, w: figW, h: height}
+	// Each host's row says its name and load where rows are tall enough
+	// to point at; the rack or zone strip on the left says the group.
+	if n <= maxTips/10 && float64(height-90)/float64(n) >= 2 {
+		for row, hi := range order {
+			h := &r.Hosts[hi]
+			var sum, peak float64
+			for _, c := range h.CPU {
+				sum += c
+				peak = math.Max(peak, c)
+			}
+			mean := 0.0
+			if len(h.CPU) > 0 {
+				mean = sum / float64(len(h.CPU))
+			}
+			f.tips = append(f.tips, tip{x0: p.X.Min, x1: p.X.Max, y0: float64(n - row - 1), y1: float64(n - row),
+				text: fmt.Sprintf("%s (%s/%s): CPU %.0f %% on average, %.0f %% at most", h.Name, h.Zone, h.Rack, 100*mean, 100*peak)})
+		}
+	}
 	for _, g := range groups {
 		// Row 0 is drawn at the top: data y runs from n down.
 		ticks = append(ticks, plot.Tick{Value: float64(n) - float64(g.first+g.end)/2, Label: g.name})

@@ -72,6 +72,7 @@ var _ = Describe("report.html", func() {
 		Expect(page).To(ContainSubstring(`<title>0:10:00 maintenance h1</title>`))
 		Expect(page).To(ContainSubstring(`<title>0:45:00 zone-failure b</title>`))
 		Expect(page).To(ContainSubstring(`<title>a/r1: 2 hosts (h1 … h2)</title>`))
+		Expect(page).To(ContainSubstring(`<title>h5 (b/r3): CPU `))
 	})
 
 	It("sums the run up and says which deadlines held", func() {
