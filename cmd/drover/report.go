@@ -24,8 +24,9 @@ func reportCmd() *cobra.Command {
 			"--compare groups the runs by scenario and policy and gives, per metric, each policy's mean over its runs\n" +
 			"with a 95 % confidence interval (Student t), which policy is better, and whether the difference is\n" +
 			"significant (Welch's t-test against the runner-up).\n\n" +
-			"--format html writes a self-contained page instead of printing: of one run, DIR/report.html; of a\n" +
-			"comparison, compare.html (or --out FILE). --chart FILE draws the runs over time into an image as well.\n" +
+			"--format html writes a self-contained page: of one run, DIR/report.html; of a comparison, compare.html\n" +
+			"(or into --out). md and csv together are written as files too. --chart FILE draws the runs over time\n" +
+			"into an image as well.\n" +
 			"--migrations prints every migration of one run as CSV; --schema prints the JSON Schema of report.json.",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if schema {
@@ -48,9 +49,6 @@ func reportCmd() *cobra.Command {
 			}
 			if migrations && (chart != "" || compare || cmd.Flags().Changed("format")) {
 				return badInput("--migrations prints CSV of one run; it takes neither --chart, --compare nor --format")
-			}
-			if slices.Contains(formats, "md") && slices.Contains(formats, "csv") {
-				return badInput("--format md,csv: both print to standard output; pick one (html may go with either)")
 			}
 			var runs []reports.Run
 			for _, dir := range args {
@@ -79,25 +77,44 @@ func reportCmd() *cobra.Command {
 			if compare {
 				cmp = reports.CompareRuns(runs)
 			}
+			// One text format goes to standard output; md and csv together
+			// go to files (as html always does), named after what they hold.
+			toFiles := slices.Contains(formats, "md") && slices.Contains(formats, "csv")
 			for _, f := range formats {
-				switch {
-				case f == "html":
-					path, err := writeReportHTML(out, args, runs, compare, cmp)
-					if err != nil {
-						return err
+				w := stdout
+				var path string
+				if f == "html" || toFiles {
+					if !compare && len(runs) > 1 && f == "html" {
+						return badInput("--format html of %d runs: give --compare (one page compares them), or one run", len(runs))
 					}
-					fmt.Fprintf(stdout, "html: %s\n", path)
-				case compare:
-					if err := reports.WriteComparison(stdout, f, cmp); err != nil {
-						return err
-					}
-				default:
-					// The comparison is printed with or without a chart:
-					// --chart adds a file, it does not replace the table.
-					if err := reports.Compare(stdout, f, names, reps); err != nil {
+					path = outputPath(out, args, len(runs), compare, f)
+					if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 						return err
 					}
 				}
+				write := func(w io.Writer) error {
+					switch {
+					case f == "html" && compare:
+						return reports.WriteComparisonHTML(w, cmp)
+					case f == "html":
+						return runs[0].R.WriteHTML(w)
+					case compare:
+						return reports.WriteComparison(w, f, cmp)
+					}
+					// The comparison is printed with or without a chart:
+					// --chart adds a file, it does not replace the table.
+					return reports.Compare(w, f, names, reps)
+				}
+				if path == "" {
+					if err := write(w); err != nil {
+						return err
+					}
+					continue
+				}
+				if err := writeWith(path, write); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "%s: %s\n", f, path)
 			}
 			if chart != "" {
 				if err := reports.Chart(chart, names, reps); err != nil {
@@ -108,9 +125,9 @@ func reportCmd() *cobra.Command {
 			return nil
 		},
 	}
-	c.Flags().StringVar(&format, "format", "md", "md, csv, html, or html with md or csv (comma-separated)")
+	c.Flags().StringVar(&format, "format", "md", "md, csv or html, comma-separated: one of md and csv prints, html and md with csv write files (--out)")
 	c.Flags().BoolVar(&compare, "compare", false, "group runs by scenario and policy: means, 95 % intervals, which is better and how sure")
-	c.Flags().StringVar(&out, "out", "", "where --format html writes: a .html file or a directory (default: the run's directory, or compare.html)")
+	c.Flags().StringVar(&out, "out", "", "where files go: a directory, or a .html file (default: the one run's directory, else compare.* or report.* here)")
 	c.Flags().BoolVar(&migrations, "migrations", false, "print one run's migrations as CSV")
 	c.Flags().BoolVar(&schema, "schema", false, "print the JSON Schema of report.json")
 	c.Flags().StringVar(&chart, "chart", "", "draw imbalance, hosts over capacity and migrations in flight over time into FILE (.png, .svg, .pdf)")
@@ -127,32 +144,28 @@ func runName(arg string) string {
 	return filepath.Base(p)
 }
 
-// writeReportHTML writes one run's page, or a comparison's, where --out
-// says; its default is beside the one run's report.json, or compare.html.
-func writeReportHTML(out string, args []string, runs []reports.Run, compare bool, cmp reports.Comparison) (string, error) {
-	path := out
+// outputPath is where a report file of format ext goes: --out if it names
+// such a file, else a file in the --out directory, else beside the one
+// run's report.json, else in the current directory; compare.EXT for a
+// comparison, report.EXT otherwise.
+func outputPath(out string, args []string, runs int, compare bool, ext string) string {
+	name := "report." + ext
+	if compare {
+		name = "compare." + ext
+	}
 	switch {
-	case out != "" && !strings.HasSuffix(out, ".html"):
-		path = filepath.Join(out, "report.html")
-	case out == "" && len(runs) == 1 && !compare:
+	case strings.HasSuffix(out, "."+ext):
+		return out
+	case out != "" && filepath.Ext(out) == "":
+		return filepath.Join(out, name)
+	case out != "":
+		return filepath.Join(filepath.Dir(out), name)
+	case runs == 1 && !compare:
 		dir := args[0]
 		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 			dir = filepath.Dir(dir)
 		}
-		path = filepath.Join(dir, "report.html")
-	case out == "":
-		path = "compare.html"
+		return filepath.Join(dir, name)
 	}
-	if !compare && len(runs) > 1 {
-		return "", badInput("--format html of %d runs: give --compare (one page compares them), or one run", len(runs))
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return "", err
-	}
-	return path, writeWith(path, func(w io.Writer) error {
-		if compare {
-			return reports.WriteComparisonHTML(w, cmp)
-		}
-		return runs[0].R.WriteHTML(w)
-	})
+	return name
 }

@@ -95,13 +95,25 @@ func TestReportCommand(t *testing.T) {
 		says string
 	}{
 		{[]string{"report", newer}, "the file is version 2.1, this drover reads 1.x: use a newer drover"},
-		{[]string{"report", first, "--format", "md,csv"}, "pick one"},
 		{[]string{"report", first, runs[1], "--format", "html"}, "give --compare"},
 		{[]string{"report", first, "--format", "json"}, "report.json is the input"},
 	} {
 		text, err := drover(t, c.args...)
 		if exitCode(err) != exitBadInput || !strings.Contains(text+fmt.Sprint(err), c.says) {
 			t.Errorf("drover %v: exit %d, %v; want exit %d saying %q", c.args, exitCode(err), err, exitBadInput, c.says)
+		}
+	}
+
+	// md and csv together, with html, are written as files.
+	files := filepath.Join(dir, "files")
+	text, err = drover(t, append([]string{"report", "--compare", "--format", "html,md,csv", "--out", files}, runs...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"compare.html", "compare.md", "compare.csv"} {
+		p := filepath.Join(files, f)
+		if b, err := os.ReadFile(p); err != nil || len(b) == 0 || !strings.Contains(text, p) {
+			t.Errorf("report --compare --format html,md,csv: %s: %v\n%s", f, err, text)
 		}
 	}
 
