@@ -152,7 +152,6 @@ func drawLegendGrid(c draw.Canvas, entries []legendEntry, sty draw.TextStyle) {
 
 // Colours of the report, one per meaning, used by every chart.
 var (
-	colCompleted  = color.RGBA{R: 0x2b, G: 0x8a, B: 0x3e, A: 0xff}
 	colTLS        = color.RGBA{R: 0x1f, G: 0x5f, B: 0xbf, A: 0xff}
 	colTCP        = color.RGBA{R: 0x3a, G: 0xa3, B: 0x9f, A: 0xff}
 	colForced     = color.RGBA{R: 0xe0, G: 0x8a, B: 0x00, A: 0xff}
