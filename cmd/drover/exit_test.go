@@ -36,6 +36,7 @@ func TestExitCodes(t *testing.T) {
 		{[]string{"plan", small, "--at", "-5m"}, exitBadInput, "want a time within the scenario"},
 		{[]string{"plan", small, "--policy", "disaster", "--deadline", "5m", "--fails-at", "10m"}, exitBadInput, "not both"},
 		{[]string{"report", small, "--format", "pdf"}, exitBadInput, `--format "pdf"`},
+		{[]string{"sim", small, "--format", "html,pdf", "--out", out}, exitBadInput, `--format "pdf": want a comma-separated list of json, html, md, csv`},
 		{[]string{"sim"}, exitBadInput, "accepts 1 arg"},
 		{[]string{"sim", small, "--bogus"}, exitBadInput, "unknown flag"},
 		{[]string{"nosuch"}, exitBadInput, "unknown command"},
