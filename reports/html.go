@@ -208,6 +208,9 @@ func (r *Report) page() (*page, error) {
 		if st.missing == "" && st.f == nil {
 			continue // a chart only some runs have, and this one has not
 		}
+		if r.Kind == KindCalibration && st.id != "predicted" {
+			continue // a grid's migrations share no clock, hosts or links
+		}
 		if err := add(st.id, st.title, st.help, st.missing, st.f, st.note); err != nil {
 			return nil, err
 		}
@@ -236,6 +239,9 @@ func predictedMissing(r *Report) string {
 }
 
 func predictedHelp(r *Report) string {
+	if r.Kind == KindCalibration {
+		return "Each point is a measured migration of the calibration grid: the time a profile fitted without it predicted, against the time libvirt's job took. The table's range is the fold's own 80 % interval."
+	}
 	if r.Kind == KindApply {
 		return "Each point is a migration on real hosts: the plan's predicted time against the time it took. Points above the line took longer than predicted."
 	}
@@ -248,6 +254,8 @@ func (pg *page) Kind() string {
 	switch pg.R.Kind {
 	case KindApply:
 		return "run on real hosts"
+	case KindCalibration:
+		return "calibration (measured migrations, each predicted by a profile fitted without it)"
 	case KindPlan:
 		return "plan (predicted, nothing measured)"
 	case KindSim:

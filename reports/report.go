@@ -32,6 +32,9 @@ const (
 	KindSim   = "sim"   // drover sim: a simulated run
 	KindPlan  = "plan"  // drover plan: one plan's moves as predicted, nothing measured
 	KindApply = "apply" // drover apply or run: migrations on real hosts
+	// KindCalibration: drover calibrate's measured migrations, each beside
+	// the prediction of a profile fitted without it.
+	KindCalibration = "calibration"
 )
 
 // Report is the outcome of one run, simulated or real. Times are
@@ -40,7 +43,7 @@ type Report struct {
 	// Version is SchemaVersion as the writer knew it; a file without
 	// one was written before the schema was versioned (1.0).
 	Version string `json:"schema_version"`
-	// Kind is KindSim, KindPlan or KindApply.
+	// Kind is KindSim, KindPlan, KindApply or KindCalibration.
 	Kind     string `json:"kind,omitempty"`
 	Scenario string `json:"scenario"`
 	// Policy is the periodic policy the run used ("" for none), and

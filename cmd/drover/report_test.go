@@ -150,3 +150,27 @@ func TestPlanReport(t *testing.T) {
 		t.Errorf("plan --format without --report: %v, want bad input", err)
 	}
 }
+
+// calibrate --format html writes the held-out predictions against the
+// measurements as a report and its page.
+func TestCalibrateReport(t *testing.T) {
+	dir := t.TempDir()
+	table := filepath.Join("..", "..", "e2e", "lab", "calib", "day3", "measurements.csv")
+	text, err := drover(t, "calibrate", "--table", table, "--out", dir, "--format", "html", "--folds", "3")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, text)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "report.json"))
+	if err != nil || !strings.Contains(string(data), `"kind": "calibration"`) || !strings.Contains(string(data), `"predicted_low_ms"`) {
+		t.Fatalf("calibrate's report.json: %v\n%.300s", err, data)
+	}
+	page, _ := os.ReadFile(filepath.Join(dir, "report.html"))
+	for _, want := range []string{"<title>Predicted against measured</title>", "within the 80 % range", "a profile fitted without it"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("calibrate's report.html lacks %q", want)
+		}
+	}
+	if strings.Contains(string(page), `<section id="gantt">`) {
+		t.Errorf("calibrate's page draws a Gantt chart of migrations that shared no clock")
+	}
+}
