@@ -356,7 +356,7 @@ func planWindow(r *Report, all []*Migration) (p Plan, ms []*Migration, ok bool) 
 // when there are none.
 //
 // ms are the moments to mark; those far outside the migrations' window
-// are named in the note unless near is set, when they are left out (a
+// are named in the note, unless near is set: then only deadlines are (a
 // plan's own chart need not say where the day's other events were).
 func ganttFigure(r *Report, ran []*Migration, title string, ms []marker, near bool) (*figure, string) {
 	count := map[string]int{}
@@ -435,7 +435,9 @@ func ganttFigure(r *Report, ran []*Migration, title string, ms []marker, near bo
 	}
 	if near {
 		span := math.Max(last-first, 1000)
-		ms = slices.DeleteFunc(slices.Clone(ms), func(k marker) bool { return k.atMS < first-2*span || k.atMS > last+2*span })
+		ms = slices.DeleteFunc(slices.Clone(ms), func(k marker) bool {
+			return k.kind != "deadline" && (k.atMS < first-2*span || k.atMS > last+2*span)
+		})
 	}
 	first, last, off := reach(first, last, ms)
 	if off != "" {

@@ -19,7 +19,7 @@ func reportCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "report DIR... [--compare] [--format md,csv,html]",
 		Short: "Render runs' reports: side by side, compared over seeds with confidence, or as an HTML page",
-		Long: "Reads DIR/report.json of each run (written by drover sim, plan --report, apply and run) and prints one\n" +
+		Long: "Reads DIR/report.json of each run (written by drover sim, plan --report, apply, run and calibrate) and prints one\n" +
 			"column per run, headed by the directory's name (--format md or csv).\n\n" +
 			"--compare groups the runs by scenario and policy and gives, per metric, each policy's mean over its runs\n" +
 			"with a 95 % confidence interval (Student t), which policy is better, and whether the difference is\n" +
