@@ -17,11 +17,18 @@ setup:
 build: setup
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/drover
 
-# The main job on a bundled scenario: simulate it and print the summary.
+# The main job on a bundled scenario: simulate it, print the summary, and
+# point at the HTML report to open.
 demo: build
 	$(BIN) validate scenarios/examples/small.yaml
-	$(BIN) sim scenarios/examples/small.yaml --out out/demo
+	@echo
+	@echo "One migration through the model (every field: bin/drover predict --help):"
 	$(BIN) predict --memory 256MiB --resident 190MiB --wss 128MiB --dirty-rate 16MiB/s --bandwidth 32MiB/s
+	@echo
+	$(BIN) sim scenarios/examples/small.yaml --out out/demo --format html --no-progress
+	@echo
+	@echo "The demo's report: $(CURDIR)/out/demo/report.html"
+	@echo "Open it in a browser (xdg-open out/demo/report.html, or file://$(CURDIR)/out/demo/report.html): it needs no network."
 
 # Fast unit tests (Ginkgo suites run under plain go test).
 test: setup
@@ -33,6 +40,7 @@ bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./scheduler/... ./scenarios/
 	$(GO) test -run '^$$' -bench 'BalancePlan' -benchtime 3x ./sim/
 	$(GO) test -run '^$$' -bench 'Day(100|1000)$$' -benchtime 1x -timeout 30m ./sim/
+	$(GO) test -run '^$$' -bench 'HTMLDay1000$$' -benchtime 3x -timeout 30m ./sim/
 	if [ -n "$(BIG)" ]; then $(GO) test -run '^$$' -bench 'Day10000$$' -benchtime 1x -timeout 60m ./sim/; fi
 
 fuzz: setup

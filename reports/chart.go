@@ -2,78 +2,168 @@ package reports
 
 import (
 	"fmt"
+	"math"
+	"slices"
 
-	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/plotutil"
 	"gonum.org/v1/plot/vg"
 )
 
-// Chart draws, for each run, the cluster's imbalance over time and the
-// share of hosts over their CPU capacity, into one image (PNG, SVG or PDF
-// by the file's extension).
+// Chart draws runs over time into one image (PNG, SVG or PDF by the
+// file's extension), one line per run in each panel: the cluster's
+// imbalance and the share of hosts over their CPU capacity (runs that
+// sampled their hosts: simulated ones), and the migrations in flight
+// (every run, real ones too). Events of the runs' common scenario are
+// marked on the time axis. Runs that repeat a scenario and policy (its
+// seeds) share a colour and a legend entry.
 func Chart(path string, names []string, reps []*Report) error {
 	if len(names) != len(reps) {
 		return fmt.Errorf("chart: %d names for %d reports", len(names), len(reps))
 	}
-	imb := plot.New()
-	imb.Title.Text = "Imbalance (CV of CPU and memory per pool)"
-	imb.X.Label.Text = "time (h)"
-	imb.Y.Label.Text = "imbalance"
-	hot := plot.New()
-	hot.Title.Text = "Hosts over CPU capacity"
-	hot.X.Label.Text = "time (h)"
-	hot.Y.Label.Text = "share of hosts"
-	var lines, hots []any
+	if len(reps) == 0 {
+		return fmt.Errorf("chart: no runs")
+	}
+	var dur float64
+	sampled := false
+	for _, r := range reps {
+		dur = math.Max(dur, r.DurationMS)
+		sampled = sampled || len(r.SampleTimesMS) > 0
+	}
+	ts := scaleFor(dur)
+	// Events are marked only where every run saw the same ones.
+	var ms markers
+	if sameScenario(reps) {
+		ms = markers{ts: ts, ms: markersOf(reps[0])}
+	}
+	// Seeds of one policy are one series: a colour and a legend entry per
+	// policy, not per run, once runs repeat a scenario and policy.
+	colour, label := make([]int, len(reps)), slices.Clone(names)
+	first := make([]bool, len(reps))
+	keys := map[string]int{}
+	count := map[string]int{}
+	for _, r := range reps {
+		count[r.Scenario+"\x00"+PolicyLabel(r)]++
+	}
+	grouped := len(count) < len(reps)
 	for i, r := range reps {
-		if len(r.SampleTimesMS) == 0 {
-			return fmt.Errorf("chart: run %s has no samples", names[i])
-		}
-		pts := make(plotter.XYs, len(r.SampleTimesMS))
-		over := make(plotter.XYs, len(r.SampleTimesMS))
-		for j, t := range r.SampleTimesMS {
-			pts[j].X = t / 3.6e6
-			over[j].X = t / 3.6e6
-			if j < len(r.Imbalance) {
-				pts[j].Y = r.Imbalance[j]
+		k := names[i]
+		if grouped {
+			k = r.Scenario + "\x00" + PolicyLabel(r)
+			label[i] = fmt.Sprintf("%s (%d runs)", PolicyLabel(r), count[k])
+			if len(count) > 1 && !sameScenario(reps) {
+				label[i] = r.Scenario + ", " + label[i]
 			}
-			n := 0
-			for _, h := range r.Hosts {
-				if j < len(h.CPU) && h.CPU[j] > 1 {
-					n++
+		}
+		if _, ok := keys[k]; !ok {
+			keys[k] = len(keys)
+			first[i] = true
+		}
+		colour[i] = keys[k]
+	}
+	addLine := func(f *figure, pts plotter.XYs, i int) {
+		l, _ := plotter.NewLine(pts)
+		l.Color, l.Width = palette[colour[i]%len(palette)], vg.Points(1.4)
+		if grouped {
+			l.Width = vg.Points(0.9)
+		}
+		f.p.Add(l)
+		if first[i] {
+			f.addLegend(label[i], l)
+		}
+	}
+	var figs []*figure
+	if sampled {
+		imb := &figure{p: newPlot("Imbalance (CV of CPU and memory per pool)", "imbalance", ts)}
+		hot := &figure{p: newPlot("Hosts over CPU capacity", "share of hosts", ts)}
+		for i, r := range reps {
+			if len(r.SampleTimesMS) == 0 {
+				continue
+			}
+			pts := make(plotter.XYs, len(r.SampleTimesMS))
+			over := make(plotter.XYs, len(r.SampleTimesMS))
+			for j, t := range r.SampleTimesMS {
+				pts[j].X, over[j].X = ts.of(t), ts.of(t)
+				if j < len(r.Imbalance) {
+					pts[j].Y = r.Imbalance[j]
 				}
+				over[j].Y = overShare(r, j)
 			}
-			if len(r.Hosts) > 0 {
-				over[j].Y = float64(n) / float64(len(r.Hosts))
-			}
+			addLine(imb, pts, i)
+			addLine(hot, over, i)
 		}
-		lines = append(lines, names[i], pts)
-		hots = append(hots, names[i], over)
-	}
-	if err := plotutil.AddLines(imb, lines...); err != nil {
-		return err
-	}
-	if err := plotutil.AddLines(hot, hots...); err != nil {
-		return err
-	}
-	if t := reps[0].Summary.Threshold; t > 0 {
-		th, err := plotter.NewLine(plotter.XYs{{X: 0, Y: t}, {X: reps[0].DurationMS / 3.6e6, Y: t}})
-		if err != nil {
-			return err
+		if t := reps[0].Summary.Threshold; t > 0 {
+			th, _ := plotter.NewLine(plotter.XYs{{X: 0, Y: t}, {X: ts.of(dur), Y: t}})
+			th.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
+			imb.p.Add(th)
+			imb.addLegend(fmt.Sprintf("threshold %.2f", t), th)
 		}
-		th.Dashes = []vg.Length{vg.Points(4), vg.Points(4)}
-		imb.Add(th)
-		imb.Legend.Add("threshold", th)
+		fixYRange(imb.p, 0.1)
+		fixYRange(hot.p, 0.1)
+		figs = append(figs, imb, hot)
 	}
-	imb.Y.Min, hot.Y.Min = 0, 0
-	imb.Legend.Top, hot.Legend.Top = true, true
+	fly := &figure{p: newPlot("Migrations in flight", "migrations", ts)}
+	fly.p.Y.Tick.Marker = niceTicks{integer: true}
+	var peak float64
+	for i, r := range reps {
+		pts := inFlight(r, ts)
+		for _, p := range pts {
+			peak = math.Max(peak, p.Y)
+		}
+		addLine(fly, pts, i)
+	}
+	fixYRange(fly.p, math.Max(peak, 1))
+	figs = append(figs, fly)
 	const w, h = 8 * vg.Inch, 3.5 * vg.Inch
-	img := vgimgFor(path, w, 2*h)
+	img := vgimgFor(path, w, h*vg.Length(len(figs)))
 	if img == nil {
 		return fmt.Errorf("chart: %s: want .png, .svg or .pdf", path)
 	}
-	top, bottom := img.split(h)
-	imb.Draw(top)
-	hot.Draw(bottom)
+	for i, f := range figs {
+		f.p.X.Min, f.p.X.Max = 0, ts.of(dur)
+		ms.add(f)
+		f.draw(img.row(i, len(figs)))
+	}
 	return img.save(path)
+}
+
+func sameScenario(reps []*Report) bool {
+	for _, r := range reps[1:] {
+		if r.Scenario != reps[0].Scenario || !slices.Equal(r.Events, reps[0].Events) {
+			return false
+		}
+	}
+	return true
+}
+
+// inFlight is how many of a run's migrations were running over time, a
+// step at each start and end, from the run's start to its end.
+func inFlight(r *Report, ts timeScale) plotter.XYs {
+	type change struct {
+		at float64
+		d  int
+	}
+	var cs []change
+	for i := range r.Migrations {
+		m := &r.Migrations[i]
+		if m.EndMS > m.StartMS {
+			cs = append(cs, change{m.StartMS, 1}, change{m.EndMS, -1})
+		}
+	}
+	slices.SortStableFunc(cs, func(a, b change) int {
+		if a.at != b.at {
+			if a.at < b.at {
+				return -1
+			}
+			return 1
+		}
+		return a.d - b.d
+	})
+	pts := plotter.XYs{{X: 0, Y: 0}}
+	n := 0
+	for _, c := range cs {
+		pts = append(pts, plotter.XY{X: ts.of(c.at), Y: float64(n)})
+		n += c.d
+		pts = append(pts, plotter.XY{X: ts.of(c.at), Y: float64(n)})
+	}
+	return append(pts, plotter.XY{X: ts.of(r.DurationMS), Y: float64(n)})
 }

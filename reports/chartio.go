@@ -14,7 +14,7 @@ import (
 	"gonum.org/v1/plot/vg/vgsvg"
 )
 
-// canvas is an image of two stacked plots in one of gonum's formats.
+// canvas is an image of stacked plots in one of gonum's formats.
 type canvas struct {
 	c  vg.CanvasWriterTo
 	dc draw.Canvas
@@ -35,12 +35,13 @@ func vgimgFor(path string, w, h vg.Length) *canvas {
 	return &canvas{c: c, dc: draw.New(c)}
 }
 
-// split gives the top and bottom halves, the bottom one h high.
-func (cv *canvas) split(h vg.Length) (top, bottom draw.Canvas) {
-	top, bottom = cv.dc, cv.dc
-	bottom.Max.Y = bottom.Min.Y + h
-	top.Min.Y = bottom.Max.Y
-	return top, bottom
+// row is the i-th of n panels stacked from the top.
+func (cv *canvas) row(i, n int) draw.Canvas {
+	c := cv.dc
+	h := (c.Max.Y - c.Min.Y) / vg.Length(n)
+	c.Max.Y = cv.dc.Max.Y - vg.Length(i)*h
+	c.Min.Y = c.Max.Y - h
+	return c
 }
 
 func (cv *canvas) save(path string) error {

@@ -36,7 +36,7 @@ var metrics = []metric{
 	{"evacuation makespan / lower bound (s)", func(r *Report) string {
 		var parts []string
 		for _, p := range r.Plans {
-			if p.Moves > 0 && p.LowerBoundMS > 0 && p.Policy != "balance" && p.Policy != "greedy-cv" && p.Policy != "consolidate" {
+			if p.Moves > 0 && p.LowerBoundMS > 0 && !periodic(p.Policy) {
 				parts = append(parts, fmt.Sprintf("%.1f / %.1f", p.MakespanMS/1000, p.LowerBoundMS/1000))
 			}
 		}

@@ -7,21 +7,50 @@ import (
 	"bytes"
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/google/renameio/v2"
 )
 
-// Report is the outcome of one simulation run. Times are milliseconds since
-// the start of the run, sizes bytes.
+// SchemaVersion is the version of the report.json format this drover
+// writes, major.minor: a minor version only adds fields an older reader
+// may ignore; a new major version changes what a field means, and Load
+// refuses a file whose major version is newer than this one.
+const SchemaVersion = "1.0"
+
+// Kinds of run a report can come from.
+const (
+	KindSim   = "sim"   // drover sim: a simulated run
+	KindPlan  = "plan"  // drover plan: one plan's moves as predicted, nothing measured
+	KindApply = "apply" // drover apply or run: migrations on real hosts
+	// KindCalibration: drover calibrate's measured migrations, each beside
+	// the prediction of a profile fitted without it.
+	KindCalibration = "calibration"
+)
+
+// Report is the outcome of one run, simulated or real. Times are
+// milliseconds since the start of the run, sizes bytes.
 type Report struct {
-	Scenario   string  `json:"scenario"`
+	// Version is SchemaVersion as the writer knew it; a file without
+	// one was written before the schema was versioned (1.0).
+	Version string `json:"schema_version"`
+	// Kind is KindSim, KindPlan, KindApply or KindCalibration.
+	Kind     string `json:"kind,omitempty"`
+	Scenario string `json:"scenario"`
+	// Policy is the periodic policy the run used ("" for none), and
+	// Evacuation the strategy of its evacuations: what a comparison
+	// groups runs by.
+	Policy     string  `json:"policy,omitempty"`
+	Evacuation string  `json:"evacuation,omitempty"`
 	Seed       uint64  `json:"seed"`
 	DurationMS float64 `json:"duration_ms"`
 	Summary    Summary `json:"summary"`
@@ -61,6 +90,28 @@ type Plan struct {
 	ImbalanceAfter  float64 `json:"imbalance_after,omitempty"`
 	// Why are the reasons VMs were left unplaced, most frequent first.
 	Why []ReasonCount `json:"unplaced_why,omitempty"`
+	// DeadlineMS is when the plan had to be done by (a disaster's
+	// failure, a maintenance window's end), on the run's clock; 0: none.
+	DeadlineMS float64 `json:"deadline_ms,omitempty"`
+	// Bytes is what the plan predicted it would move.
+	Bytes int64 `json:"bytes,omitempty"`
+	// MigrationIDs are the IDs of the plan's migrations in Migrations.
+	MigrationIDs []int `json:"migration_ids,omitempty"`
+	// UnplacedVMs is every VM the plan left where it was, and why.
+	UnplacedVMs []UnplacedVM `json:"unplaced_vms,omitempty"`
+}
+
+// UnplacedVM is a VM a plan found no place for.
+type UnplacedVM struct {
+	VM     string `json:"vm"`
+	Host   string `json:"host"`
+	Reason string `json:"reason"`
+}
+
+// DeadlineMet says whether a plan with a deadline ended by it: every move
+// it made ended in time. A plan without a deadline has met it.
+func (p Plan) DeadlineMet() bool {
+	return p.DeadlineMS == 0 || p.AtMS+p.MakespanMS <= p.DeadlineMS
 }
 
 // ReasonCount is how many VMs one kind of reason left unplaced: reasons
@@ -118,6 +169,9 @@ type Migration struct {
 	// confidence, where the plan gave a range (apply runs).
 	PredictedLowMS  float64 `json:"predicted_low_ms,omitempty"`
 	PredictedHighMS float64 `json:"predicted_high_ms,omitempty"`
+	// Links are the network links the migration's stream crossed, in
+	// order (simulated runs): migrations that shared one competed for it.
+	Links []string `json:"links,omitempty"`
 	// Inputs are the figures the prediction was made from, kept by real
 	// runs so that `drover calibrate --from-runs` can refit a profile on
 	// what really happened.
@@ -164,6 +218,8 @@ type EventRecord struct {
 // capacity; CPU may exceed 1 when demand exceeds cores).
 type HostSeries struct {
 	Name   string    `json:"name"`
+	Zone   string    `json:"zone,omitempty"`
+	Rack   string    `json:"rack,omitempty"`
 	CPU    []float64 `json:"cpu"`
 	Memory []float64 `json:"memory"`
 	VMs    []int     `json:"vms"`
@@ -265,9 +321,13 @@ func MS(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 // WriteJSON writes the report as indented JSON.
 func (r *Report) WriteJSON(w io.Writer) error {
+	// A report written by this drover is in this drover's format, whatever
+	// version it was read with.
+	c := *r
+	c.Version = SchemaVersion
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return enc.Encode(&c)
 }
 
 // Save writes dir/report.json, creating dir. The file appears whole or
@@ -285,17 +345,53 @@ func (r *Report) Save(dir string) (string, error) {
 	return path, renameio.WriteFile(path, buf.Bytes(), 0o644)
 }
 
-// Load reads a report.json.
+// ErrNewerSchema is wrapped by Load's error for a report written by a
+// newer drover in a format this one cannot read.
+var ErrNewerSchema = errors.New("report schema is newer than this drover reads")
+
+// Load reads a report.json. A file from a newer major version of the
+// schema is refused (ErrNewerSchema) rather than misread.
 func Load(path string) (*Report, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
+	// The version is read first: a newer format may not even decode
+	// into this one's types, and its error would hide the real reason.
+	var v struct {
+		Version string `json:"schema_version"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := checkVersion(v.Version); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	var r Report
 	if err := json.Unmarshal(data, &r); err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
+	if r.Version == "" {
+		r.Version = "1.0"
+	}
 	return &r, nil
+}
+
+// checkVersion accepts every version whose major is at most ours.
+func checkVersion(v string) error {
+	if v == "" {
+		return nil // written before the schema had a version: 1.0
+	}
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil || n < 0 {
+		return fmt.Errorf("schema_version %q: want major.minor, such as %s", v, SchemaVersion)
+	}
+	ours, _, _ := strings.Cut(SchemaVersion, ".")
+	if m, _ := strconv.Atoi(ours); n > m {
+		return fmt.Errorf("%w: the file is version %s, this drover reads %s.x: use a newer drover", ErrNewerSchema, v, ours)
+	}
+	return nil
 }
 
 // PrintSummary writes the few lines a person reads after a run.
@@ -331,8 +427,14 @@ func (r *Report) PrintSummary(w io.Writer) {
 		fmt.Fprintf(w, "imbalance mean %.3f, max %.3f, above threshold %.3f for %.0f%% of samples\n",
 			s.ImbalanceMean, s.ImbalanceMax, s.Threshold, 100*s.ImbalanceOver)
 	}
-	for _, c := range s.ByCause {
-		fmt.Fprintf(w, "  %-12s %d migrations\n", c.Cause, c.N)
+	if len(s.ByCause) > 0 {
+		// "request" alone on a line read as a command; the label says
+		// these count migrations by what started them.
+		parts := make([]string, len(s.ByCause))
+		for i, c := range s.ByCause {
+			parts[i] = fmt.Sprintf("%s %d", c.Cause, c.N)
+		}
+		fmt.Fprintf(w, "migrations by cause: %s\n", strings.Join(parts, ", "))
 	}
 	for _, p := range r.Plans {
 		if p.Moves == 0 && p.Unplaced == 0 {
@@ -385,6 +487,8 @@ func FormatBytes(b int64) string {
 func FormatRate(bps float64) string {
 	bits := bps * 8
 	switch {
+	case bits >= 1e12:
+		return fmt.Sprintf("%.3g Tbit/s", bits/1e12)
 	case bits >= 1e9:
 		return fmt.Sprintf("%.3g Gbit/s", bits/1e9)
 	case bits >= 1e6:

@@ -22,7 +22,7 @@ func TestReports(t *testing.T) {
 
 func sample() *reports.Report {
 	return &reports.Report{
-		Scenario: "s", Seed: 3, DurationMS: 3600000,
+		Version: reports.SchemaVersion, Scenario: "s", Seed: 3, DurationMS: 3600000,
 		Summary: reports.Summary{
 			Migrations: 2, Completed: 1, Rejected: 1, BytesMoved: 3 << 30, TotalDowntimeMS: 120, MaxDowntimeMS: 120,
 			ByCause: []reports.CauseCount{{Cause: "evacuate", N: 1}}, Threshold: 0.2, ImbalanceMean: 0.1,
@@ -61,7 +61,7 @@ var _ = Describe("Report", func() {
 		Expect(out).To(ContainSubstring("scenario s, seed 3, 1h0m0s simulated"))
 		Expect(out).To(ContainSubstring("migrations: 2 (completed 1, forced 0, postcopy 0, aborted 0, failed 0, rejected 1)"))
 		Expect(out).To(ContainSubstring("moved 3.00 GiB"))
-		Expect(out).To(ContainSubstring("evacuate     1 migrations"))
+		Expect(out).To(ContainSubstring("\nmigrations by cause: evacuate 1\n"))
 		Expect(out).To(ContainSubstring("plan evacuate at 10m0s: 1 moves (1 completed), makespan 9.0 s (predicted 9.0 s, lower bound 8.5 s)"))
 		Expect(out).To(ContainSubstring("disaster zone b: 3 VMs, 2 saved, 1 lost (1 known unsavable in advance), deadline met"))
 	})
@@ -72,6 +72,7 @@ var _ = Describe("Report", func() {
 		Entry("KiB", reports.FormatBytes(1536), "1.50 KiB"),
 		Entry("GiB", reports.FormatBytes(5<<30), "5.00 GiB"),
 		Entry("Gbit/s", reports.FormatRate(1.25e9), "10 Gbit/s"),
+		Entry("Tbit/s", reports.FormatRate(1.53e11), "1.22 Tbit/s"),
 		Entry("Mbit/s", reports.FormatRate(12.5e6), "100 Mbit/s"),
 		Entry("kbit/s", reports.FormatRate(1000), "8 kbit/s"),
 	)
@@ -127,7 +128,34 @@ var _ = Describe("Chart", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(string(data)).To(ContainSubstring("<svg"))
 		Expect(reports.Chart(filepath.Join(dir, "c.gif"), []string{"a"}, []*reports.Report{r})).To(MatchError(ContainSubstring("want .png")))
-		Expect(reports.Chart(png, []string{"a"}, []*reports.Report{sample()})).To(MatchError(ContainSubstring("no samples")))
+	})
+
+	It("charts runs without samples, as apply writes them: their migrations in flight", func() {
+		r := sample()
+		r.Kind = reports.KindApply
+		r.Migrations[0].StartMS, r.Migrations[0].EndMS = 1000, 9000
+		svg := filepath.Join(GinkgoT().TempDir(), "apply.svg")
+		Expect(reports.Chart(svg, []string{"real"}, []*reports.Report{r})).To(Succeed())
+		data, err := os.ReadFile(svg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(data)).To(ContainSubstring("Migrations in flight"))
+		Expect(string(data)).NotTo(ContainSubstring("Imbalance"))
+	})
+
+	It("starts the y axis at zero when every value is zero, and labels a one-hour run every 5 minutes", func() {
+		r := sample()
+		r.SampleTimesMS = []float64{0, 1800000, 3600000}
+		r.Imbalance = []float64{0, 0, 0}
+		r.Hosts = []reports.HostSeries{{Name: "h1", CPU: []float64{0.2, 0.2, 0.2}}}
+		svg := filepath.Join(GinkgoT().TempDir(), "zero.svg")
+		Expect(reports.Chart(svg, []string{"a"}, []*reports.Report{r})).To(Succeed())
+		data, err := os.ReadFile(svg)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(data)).NotTo(ContainSubstring(">-1<"))
+		Expect(string(data)).NotTo(ContainSubstring(">-0.5<"))
+		for _, label := range []string{">0<", ">5<", ">30<", ">55<", ">60<"} {
+			Expect(string(data)).To(ContainSubstring(label))
+		}
 	})
 })
 

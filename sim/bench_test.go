@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
@@ -80,3 +81,34 @@ func benchBalancePlan(b *testing.B, hosts, vms int) {
 
 func BenchmarkBalancePlan1000(b *testing.B)  { benchBalancePlan(b, 1000, 20000) }
 func BenchmarkBalancePlan10000(b *testing.B) { benchBalancePlan(b, 10000, 200000) }
+
+// BenchmarkHTMLDay1000 times report.html of the generated 1,000-host day
+// (simulated once, outside the timer): heat map of every host, Gantt,
+// links, predictions and every refusal on one page.
+func BenchmarkHTMLDay1000(b *testing.B) {
+	data, err := scenarios.Generate(scenarios.GenOptions{Hosts: 1000, VMs: 20000, Seed: 1, Duration: 24 * time.Hour, SampleInterval: 5 * time.Minute})
+	if err != nil {
+		b.Fatal(err)
+	}
+	sc, err := scenarios.Parse("gen.yaml", data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rep, err := sim.Run(sc, sim.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	var size int
+	for i := 0; i < b.N; i++ {
+		var buf bytes.Buffer
+		if err := rep.WriteHTML(&buf); err != nil {
+			b.Fatal(err)
+		}
+		size = buf.Len()
+	}
+	b.ReportMetric(float64(size)/(1<<20), "MiB")
+	b.ReportMetric(float64(len(rep.Hosts)), "hosts")
+	b.ReportMetric(float64(len(rep.Migrations)), "migrations")
+}

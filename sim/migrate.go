@@ -166,12 +166,29 @@ func (w *world) start(c cluster.StartMigration) {
 	v.mig = int32(idx)
 	m.capBW = rate
 	m.route, m.wl, m.cfg = route, wl, cfg
+	m.rec.Links = w.linkNames(route)
 	w.active[int32(idx)] = true
 	w.running++
 	w.maxConc = max(w.maxConc, w.running)
 	w.openFlow(m, idx)
 	w.schedule(m, idx)
 	w.rates()
+}
+
+// linkNames names each directed link of route for the report: a link's
+// two directions are separate capacities, so each is told apart by the
+// way it carries traffic ("up" from the A end given in the scenario,
+// towards the spine in the generated topologies).
+func (w *world) linkNames(route []network.LinkID) []string {
+	out := make([]string, len(route))
+	for i, id := range route {
+		dir := "up"
+		if id%2 == 1 {
+			dir = "down"
+		}
+		out[i] = w.net.LinkName(id) + " " + dir
+	}
+	return out
 }
 
 // openFlow puts a migration on the network once its setup is over: a

@@ -11,7 +11,10 @@ import (
 
 func (w *world) report() *reports.Report {
 	r := &w.rep
+	r.Kind = reports.KindSim
 	r.Scenario = w.sc.Name
+	pol := w.opts.PolicyOf(w.sc)
+	r.Policy, r.Evacuation = pol.Name, pol.Evacuation
 	r.Seed = w.seed
 	r.DurationMS = reports.MS(w.sc.Sim.Duration)
 	r.Lost = w.lost

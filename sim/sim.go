@@ -293,6 +293,7 @@ func (w *world) run() error {
 		w.rep.Hosts = make([]reports.HostSeries, len(w.hosts))
 		for i := range w.hosts {
 			w.rep.Hosts[i].Name = w.hosts[i].Name
+			w.rep.Hosts[i].Zone, w.rep.Hosts[i].Rack = w.hosts[i].Zone, w.hosts[i].Rack
 		}
 		w.eng.Schedule(0, evSample, 0, 0)
 	}

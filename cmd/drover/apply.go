@@ -27,6 +27,7 @@ import (
 func applyCmd() *cobra.Command {
 	var (
 		inv, journal, outDir string
+		format               string
 		dryRun               bool
 		resume               bool
 		replan, yes          bool
@@ -48,6 +49,13 @@ func applyCmd() *cobra.Command {
 			"--yes anywhere else.",
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			formats, err := parseFormats(format)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("format") && outDir == "" {
+				return badInput("--format writes files beside DIR/report.json: give --out DIR")
+			}
 			pl, err := readPlan(args[0])
 			if err != nil {
 				return err
@@ -132,7 +140,7 @@ func applyCmd() *cobra.Command {
 			}
 			defer jf.Close()
 
-			run := live{b: b, log: log, journal: jf, pl: pl, outDir: outDir, label: args[0], profile: ccfg.Settings.Migration.Profile.Name}
+			run := live{b: b, log: log, journal: jf, pl: pl, outDir: outDir, formats: formats, label: args[0], profile: ccfg.Settings.Migration.Profile.Name}
 			status, err := run.drive(ctx, out, core, initial)
 			if errors.Is(err, context.Canceled) {
 				fmt.Fprintf(out, "interrupted: running migrations aborted; continue with --resume (journal %s)\n", journal)
@@ -151,6 +159,7 @@ func applyCmd() *cobra.Command {
 	f.BoolVar(&dryRun, "dry-run", false, "check the plan against the live cluster; move nothing")
 	f.BoolVar(&resume, "resume", false, "continue the run the journal records")
 	f.StringVar(&outDir, "out", "", "write DIR/report.json: every migration, predicted against actual, as drover sim's reports")
+	f.StringVar(&format, "format", "json", "with --out: files to write into DIR: json (always), html (predicted against measured, a page to look at), md, csv")
 	f.BoolVar(&replan, "replan", false, "when the plan no longer fits the live cluster, plan again on it, show the difference and go on")
 	f.BoolVar(&yes, "yes", false, "do not ask for confirmation (needed when not on a terminal)")
 	c.MarkFlagRequired("inventory")

@@ -24,7 +24,12 @@ func TestApplyReport(t *testing.T) {
 	}}
 	var out bytes.Buffer
 	pr := newProgress(&out, pl)
+	// The Core readies its own copy of the submitted plan: the report
+	// must list the plan once, not twice.
+	accepted := *pl
+	accepted.Moves = pl.Moves[:2]
 	pr.ready(scheduler.Ready{
+		Plans: []*plan.Plan{&accepted},
 		Journal: []scheduler.Record{
 			{Kind: scheduler.RecMove, Plan: 1, Policy: "evacuate", ID: 7},
 			{Kind: scheduler.RecMove, Plan: 1, Policy: "evacuate", ID: 8},
@@ -56,8 +61,26 @@ func TestApplyReport(t *testing.T) {
 	if v1.PredictedMS != 9000 || v1.Transport != "tls" || v1.Cause != "evacuate" || v1.Rounds != 3 {
 		t.Errorf("v1 %+v", v1)
 	}
+	if len(r.Plans) != 1 {
+		t.Fatalf("plans %+v, want the submitted one once", r.Plans)
+	}
+	if r.Kind != "apply" || r.Policy != "evacuate" {
+		t.Errorf("kind %q policy %q", r.Kind, r.Policy)
+	}
 	if p := r.Plans[0]; p.PredictedMakespanMS != 20000 || p.LowerBoundMS != 10000 || p.Completed != 1 || p.Moves != 3 {
 		t.Errorf("plan %+v", p)
+	}
+	// Its page shows the predictions against what happened, and says
+	// why a real run has no utilisation heat map.
+	var page bytes.Buffer
+	if err := r.WriteHTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`<section id="predicted">`, `<svg class="chart"`, "a migration on real hosts",
+		"This run sampled no host utilisation", "<td>v3</td><td> → c</td><td>evacuate</td>"} {
+		if !strings.Contains(page.String(), want) {
+			t.Errorf("apply's report.html lacks %q", want)
+		}
 	}
 	for _, want := range []string{"refused v3 -> c: insufficient memory", "completed v1", "aborted  v2", "2 moves ended (1 not on their destination)"} {
 		if !strings.Contains(out.String(), want) {

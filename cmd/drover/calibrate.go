@@ -26,6 +26,7 @@ func calibrateCmd() *cobra.Command {
 		evaluate, wall            bool
 		maxMedian                 float64
 		g                         gridFlags
+		format                    string
 	)
 	c := &cobra.Command{
 		Use:   "calibrate (--inventory FILE --guest-dir DIR | --table measurements.csv,... | --from-runs DIR,...) (--out DIR | --evaluate)",
@@ -44,6 +45,13 @@ again, so an interrupted grid resumes. Then it fits (or, with --evaluate,
 predicts the rows with --base).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			formats, err := parseFormats(format)
+			if err != nil {
+				return err
+			}
+			if !cmd.Flags().Changed("format") {
+				formats = nil // report.json only when asked: the grid's own files say the rest
+			}
 			if g.inventory != "" {
 				if out == "" {
 					return fmt.Errorf("--inventory needs --out, the directory of the measurements")
@@ -98,7 +106,6 @@ predicts the rows with --base).`,
 			if len(pts) < minFullFit {
 				names = calibrate.FewParams
 			}
-			var err error
 			if base != "" {
 				if start, err = loadProfile(base); err != nil {
 					return err
@@ -228,6 +235,17 @@ predicts the rows with --base).`,
 			}
 			fmt.Fprint(cmd.OutOrStdout(), md.String())
 			fmt.Fprintf(cmd.OutOrStdout(), "\nprofile: %s\n%s", filepath.Join(out, "profile.json"), b)
+			if len(formats) > 0 {
+				// The held-out rows as a report: predicted against measured
+				// on a page, and readable by drover report.
+				rep := calibrate.Report(append(slices.Clone(rows), conc...), "calibration "+name)
+				path, err := rep.Save(out)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
+				return writeFormats(cmd.OutOrStdout(), out, rep, formats)
+			}
 			return nil
 		},
 	}
@@ -241,6 +259,7 @@ predicts the rows with --base).`,
 	fl.StringVar(&fittedOn, "fitted-on", "QEMU 10.0 TCG, libvirt 11.3, TCP", "where the measurements come from")
 	fl.IntVar(&folds, "folds", 5, "folds for the held-out accuracy")
 	fl.BoolVar(&wall, "wall", false, "predict what an operator waits for: fit overhead_ms, libvirt's phases outside its job, from the tables' wall_ms (or the runs' own durations)")
+	fl.StringVar(&format, "format", "", "also write DIR/report.json of the held-out predictions against the measurements, and these formats beside it: html, md, csv")
 	fl.BoolVar(&evaluate, "evaluate", false, "fit nothing: predict the table with the default profile (or --base) and report the errors")
 	fl.Float64Var(&maxMedian, "max-median-error", 0, "with --evaluate, fail when the median total-time error is above this share (e.g. 0.2)")
 	g.register(c)

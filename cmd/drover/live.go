@@ -74,8 +74,10 @@ type live struct {
 	// periodic run going until ctx ends.
 	pl      *plan.Plan
 	forever bool
-	// outDir, if set, receives report.json; label names the run in it.
+	// outDir, if set, receives report.json and the other formats asked
+	// for (--format); label names the run in it.
 	outDir, label string
+	formats       []string
 	// profile names the calibration profile the plans were predicted with.
 	profile string
 }
@@ -91,11 +93,15 @@ func (l live) drive(ctx context.Context, out io.Writer, core *scheduler.Core, in
 	})
 	pr.finish()
 	if l.outDir != "" {
-		path, rerr := pr.report(l.label).Save(l.outDir)
+		rep := pr.report(l.label)
+		path, rerr := rep.Save(l.outDir)
 		if rerr != nil {
 			return nil, rerr
 		}
 		fmt.Fprintf(out, "report: %s\n", path)
+		if rerr := writeFormats(out, l.outDir, rep, l.formats); rerr != nil {
+			return nil, rerr
+		}
 	}
 	return pr.exit(), err
 }

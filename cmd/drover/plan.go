@@ -11,6 +11,7 @@ import (
 	"github.com/google/renameio/v2"
 	"github.com/spf13/cobra"
 
+	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -99,9 +100,11 @@ func makePlan(sc *scenarios.Scenario, req planRequest) (*plan.Plan, error) {
 
 func planCmd() *cobra.Command {
 	var (
-		req      planRequest
-		out, inv string
-		ttl      time.Duration
+		req       planRequest
+		out, inv  string
+		ttl       time.Duration
+		reportDir string
+		format    string
 	)
 	c := &cobra.Command{
 		Use:   "plan (SCENARIO.yaml | --inventory FILE) --policy balance|evacuate|disaster|fixed-batch|greedy-cv|consolidate",
@@ -115,9 +118,15 @@ func planCmd() *cobra.Command {
 			"refuses it once the cluster has moved on.",
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			formats, err := parseFormats(format)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("format") && reportDir == "" {
+				return badInput("--format writes files beside DIR/report.json: give --report DIR")
+			}
 			var sc *scenarios.Scenario
 			var live *cluster.Snapshot
-			var err error
 			switch {
 			case inv != "" && len(args) == 0:
 				sc, live, err = liveScenario(cmd.Context(), inv)
@@ -172,6 +181,17 @@ func planCmd() *cobra.Command {
 						p.Basis.Fingerprint, p.Basis.Expires.Local().Format(time.DateTime))
 				}
 			}
+			if reportDir != "" {
+				rep := reports.PlanReport(p, sc.Name)
+				path, err := rep.Save(reportDir)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
+				if err := writeFormats(cmd.OutOrStdout(), reportDir, rep, formats); err != nil {
+					return err
+				}
+			}
 			if len(p.Unplaced) > 0 {
 				return exitError{exitPartial} // the table above says which and why
 			}
@@ -187,6 +207,8 @@ func planCmd() *cobra.Command {
 	f.DurationVar(&req.at, "at", 0, "plan on the cluster as it is at this time of the scenario")
 	f.BoolVar(&req.explain, "explain", false, "list every host refused for every VM, and why")
 	f.StringVar(&out, "out", "", "write the plan as JSON")
+	f.StringVar(&reportDir, "report", "", "write DIR/report.json: the plan's moves as predicted, in the report schema")
+	f.StringVar(&format, "format", "json", "with --report: files to write into DIR: json (always), html, md, csv")
 	f.StringVar(&inv, "inventory", "", "plan on the live hosts of this inventory file instead of a scenario")
 	f.DurationVar(&ttl, "expires", time.Hour, "with --inventory: how long drover apply accepts the plan")
 	return c

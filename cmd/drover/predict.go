@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,6 +24,7 @@ func predictCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "predict --memory SIZE --dirty-rate RATE --bandwidth RATE [flags]",
 		Short: "Run one migration through the pre-copy model and print the prediction as JSON",
+		Long:  "Runs one migration through the pre-copy model (the one plan and sim use) and prints the prediction as JSON.\n\n" + predictFieldsDoc(),
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var w precopy.Workload
@@ -141,4 +143,38 @@ func loadProfile(name string) (precopy.Profile, error) {
 		return precopy.Profile{}, fmt.Errorf("--profile: %w", err)
 	}
 	return p, nil
+}
+
+// predictFields documents every field predict prints, in the order of the
+// output (keys sorted); round fields appear inside "rounds" with --rounds.
+// A test checks that nothing printed is missing here.
+var predictFields = []struct{ key, doc string }{
+	{"converged", "true when pre-copy converged and the switch-over went as planned (outcome completed)"},
+	{"downtime_ms", "how long the guest is paused: the final copy plus the switch-over cost; 0 if aborted"},
+	{"iterations", "pre-copy rounds run before the final stop-and-copy (a round a limit cut short counts)"},
+	{"outcome", "completed, forced (a limit forced the switch-over), postcopy (a limit switched to post-copy) or aborted"},
+	{"profile", "the calibration profile the prediction was made with (--profile)"},
+	{"reason", "the limit that ended a migration that did not complete: max-iterations, completion-timeout or progress-timeout"},
+	{"rounds", "every pre-copy round with --rounds (index, start_ms, duration_ms, bytes, dirtied, throttle, partial); [] without"},
+	{"rounds[].index", "the round's number, from 1"},
+	{"rounds[].start_ms", "when the round started, from the start of the migration"},
+	{"rounds[].duration_ms", "how long the round took"},
+	{"rounds[].bytes", "bytes sent in the round, page headers and zero-page markers included"},
+	{"rounds[].dirtied", "bytes the guest dirtied during the round: what the next round must send"},
+	{"rounds[].throttle", "the auto-converge throttle in force during the round, 0 to 0.99"},
+	{"rounds[].partial", "set on a round cut short by a limit or an abort"},
+	{"throttle", "the auto-converge throttle at the end (0: never throttled), 0 to 0.99"},
+	{"total_time_interval_ms", "the 80 % interval of total_time_ms: the profile's error on migrations it was not fitted on"},
+	{"total_time_ms", "from the start of the migration to the guest running on the destination, as libvirt's job counts it"},
+	{"transferred_bytes", "bytes sent over the network in all, every round and the final copy"},
+	{"wall_time_ms", "total_time_ms plus libvirt's own phases outside its job (begin, prepare, confirm), when the profile measured them: what an operator waits for"},
+}
+
+func predictFieldsDoc() string {
+	var b strings.Builder
+	b.WriteString("Fields (times in milliseconds, sizes in bytes):\n")
+	for _, f := range predictFields {
+		fmt.Fprintf(&b, "  %-24s %s\n", f.key, f.doc)
+	}
+	return strings.TrimRight(b.String(), "\n")
 }

@@ -45,6 +45,9 @@ type progress struct {
 	snap    *cluster.Snapshot
 	inputs  map[int]*reports.MigrationInputs
 	profile string
+	// submitted: the next plan the Core readies is its copy of the one
+	// given to newProgress.
+	submitted bool
 }
 
 type doneMove struct {
@@ -61,6 +64,10 @@ func newProgress(w io.Writer, pl *plan.Plan) *progress {
 		followed: map[int]bool{}}
 	if pl != nil {
 		pr.addPlan(pl)
+		// The Core hands back its own copy of the submitted plan (the
+		// moves it accepted) in a Ready: the plan is listed once, as the
+		// operator wrote it, refused moves included.
+		pr.submitted = true
 	}
 	if f, ok := w.(*os.File); ok && isTerminal(f) {
 		pr.p = mpb.New(mpb.WithOutput(w), mpb.WithWidth(40))
@@ -77,7 +84,8 @@ func (pr *progress) addPlan(pl *plan.Plan) {
 
 func (pr *progress) ready(rd scheduler.Ready) {
 	for _, pl := range rd.Plans {
-		if pl.Policy == "apply" || len(pr.plans) > 0 && pr.plans[0] == pl {
+		if pr.submitted && pl.Policy == pr.plans[0].Policy && pl.At == pr.plans[0].At {
+			pr.submitted = false
 			continue
 		}
 		pr.addPlan(pl)
@@ -251,7 +259,7 @@ func (pr *progress) exit() error {
 // start of this apply; each migration's predicted_ms is the plan's.
 func (pr *progress) report(planPath string) *reports.Report {
 	ms := func(t time.Time) float64 { return reports.MS(t.Sub(pr.began)) }
-	r := &reports.Report{Scenario: "apply " + planPath, DurationMS: reports.MS(time.Since(pr.began)),
+	r := &reports.Report{Kind: reports.KindApply, Scenario: "apply " + planPath, DurationMS: reports.MS(time.Since(pr.began)),
 		Lost: []reports.LostVM{}, Events: []reports.EventRecord{}}
 	for _, d := range pr.done {
 		c := pr.moves[d.ID]
@@ -280,6 +288,9 @@ func (pr *progress) report(planPath string) *reports.Report {
 		plans[i] = reports.PlanOf(pl, pl.At)
 	}
 	r.SetPlans(plans, scheduler.PlanMoves(pr.journal))
+	if len(plans) > 0 {
+		r.Policy = plans[0].Policy
+	}
 	r.Disasters = []reports.Disaster{}
 	return r
 }

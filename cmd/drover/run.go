@@ -19,6 +19,7 @@ import (
 func runCmd() *cobra.Command {
 	var (
 		inv, journal, outDir, policyName, drain, zone string
+		format                                        string
 		interval, deadline, runFor                    time.Duration
 		threshold                                     float64
 	)
@@ -32,6 +33,13 @@ func runCmd() *cobra.Command {
 			"move is left, or with a periodic policy at Ctrl-C or after --for. Every step goes to the journal.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			formats, err := parseFormats(format)
+			if err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("format") && outDir == "" {
+				return badInput("--format writes files beside DIR/report.json: give --out DIR")
+			}
 			cfg, b, log, err := openInventory(inv)
 			if err != nil {
 				return err
@@ -79,7 +87,7 @@ func runCmd() *cobra.Command {
 				initial = append(initial, scheduler.PeriodicNow{})
 			}
 			out := cmd.OutOrStdout()
-			run := live{b: b, log: log, journal: jf, forever: forever, outDir: outDir, label: "run " + inv, profile: ccfg.Settings.Migration.Profile.Name}
+			run := live{b: b, log: log, journal: jf, forever: forever, outDir: outDir, formats: formats, label: "run " + inv, profile: ccfg.Settings.Migration.Profile.Name}
 			status, err := run.drive(ctx, out, core, initial)
 			fmt.Fprintf(out, "journal: %s\n", journal)
 			switch {
@@ -105,6 +113,7 @@ func runCmd() *cobra.Command {
 	f.DurationVar(&runFor, "for", 0, "stop a periodic run after this long (running moves are aborted)")
 	f.StringVar(&journal, "journal", "", "journal file (default drover-run-TIME.journal.jsonl)")
 	f.StringVar(&outDir, "out", "", "write DIR/report.json")
+	f.StringVar(&format, "format", "json", "with --out: files to write into DIR: json (always), html, md, csv")
 	c.MarkFlagRequired("inventory")
 	return c
 }

@@ -25,12 +25,20 @@ func simCmd() *cobra.Command {
 		noProgr          bool
 		policy, evacuate string
 		maxEvents        int64
+		format           string
 	)
 	c := &cobra.Command{
 		Use:   "sim SCENARIO.yaml",
 		Short: "Run a scenario in the simulator and write DIR/report.json and DIR/journal.jsonl",
-		Args:  cobra.ExactArgs(1),
+		Long: "Runs a scenario in the simulator and writes DIR/report.json (the run, in the schema `drover report\n" +
+			"--schema` prints) and DIR/journal.jsonl (what the scheduler decided). --format html adds DIR/report.html,\n" +
+			"one self-contained page of charts to open in a browser; md adds report.md, csv migrations.csv.",
+		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			formats, err := parseFormats(format)
+			if err != nil {
+				return err
+			}
 			sc, err := scenarios.Load(args[0])
 			if err != nil {
 				fmt.Fprintln(os.Stderr, err)
@@ -85,11 +93,12 @@ func simCmd() *cobra.Command {
 			}
 			rep.PrintSummary(cmd.OutOrStdout())
 			fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
-			return nil
+			return writeFormats(cmd.OutOrStdout(), out, rep, formats)
 		},
 	}
 	c.Flags().Uint64Var(&seed, "seed", 0, "seed for this run (default: the scenario's)")
 	c.Flags().StringVar(&out, "out", "out", "directory for report.json")
+	c.Flags().StringVar(&format, "format", "json", "files to write into --out: json (always), html, md, csv, comma-separated")
 	c.Flags().BoolVar(&noProgr, "no-progress", false, "never show a progress bar")
 	c.Flags().StringVar(&policy, "policy", "", "periodic policy instead of the scenario's: balance, greedy-cv, consolidate, or \"\" for none")
 	c.Flags().StringVar(&evacuate, "evacuation", "", "evacuation strategy instead of the scenario's: planned or fixed-batch")

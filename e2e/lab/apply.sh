@@ -151,7 +151,7 @@ say "killed the resumed apply with a migration under way"
 # Resume again at once: the migrations the killed run left going are
 # followed to their end (never refused, never waited on for ever), and a
 # second apply on the same journal meanwhile is refused.
-"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --yes --out "$work/real" >"$work/apply2.txt" 2>&1 &
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --yes --out "$work/real" --format html >"$work/apply2.txt" 2>&1 &
 pid=$!
 sleep 1
 rc=0; "$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --resume --yes >"$work/apply3.txt" 2>&1 || rc=$?
@@ -165,6 +165,8 @@ cat "$work/apply2.txt"
 grep -q '^refused' "$work/apply2.txt" && fail "the resumed apply refused a move of its own plan"
 "$drover" report "$work/real" | tee "$work/report.md"
 grep -q '"outcome": "completed"' "$work/real/report.json" || fail "report.json has no completed migration"
+grep -q '<title>Predicted against measured</title>' "$work/real/report.html" || fail "apply --format html wrote no report.html with predictions against measurements"
+"$drover" report "$work/real" --chart "$work/real/chart.png" >/dev/null || fail "report --chart refused a real run"
 for g in $guests; do
 	h=$(host_of $g)
 	[ "$h" = lab3 ] || { virsh -c $u1 list --all; virsh -c $u3 list --all; fail "$g is not on lab3 after the resumed apply (found: ${h:-nowhere})"; }

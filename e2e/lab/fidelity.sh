@@ -99,7 +99,7 @@ YAML
 # resident memory, with bounds and method.
 "$drover" inventory --inventory "$work/inventory.yaml" --out "$work/live.yaml" 2>&1 | tee "$work/inventory.txt"
 "$drover" plan --inventory "$work/inventory.yaml" --policy evacuate --hosts lab1 --out "$work/plan.json" | tee "$work/plan.txt"
-"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --yes --out "$OUT/real" | tee "$work/apply.txt"
+"$drover" apply "$work/plan.json" --inventory "$work/inventory.yaml" --yes --out "$OUT/real" --format html | tee "$work/apply.txt"
 
 for g in "${names[@]}"; do
 	b=$(boot_of "$g" lab3)
