@@ -134,6 +134,8 @@ func upCmd(name *string) *cobra.Command {
 	f.IntVar(&cfg.Hosts, "hosts", 3, "hosts")
 	f.IntVar(&cfg.Secured, "secured", 0, "how many of them (the last ones) are TLS hosts")
 	f.BoolVar(&cfg.Foreign, "foreign", false, "one more TLS host, its certificate from a CA drover does not trust")
+	f.BoolVar(&cfg.Expiring, "expiring", false, "one more TLS host, its certificate expiring "+containerlab.ExpiringAfter.String()+" after it is made")
+	f.BoolVar(&cfg.WrongSAN, "wrong-san", false, "one more TLS host, its certificate naming another host")
 	f.IntVar(&cfg.Zones, "zones", 1, "zones the hosts are spread over (z1..zN)")
 	f.IntVar(&cfg.Racks, "racks", 1, "racks per zone (r1..rM)")
 	f.StringVar(&cfg.Subnet, "subnet", "198.18.64.0/24", "the lab network, inside 198.18.0.0/15")
@@ -179,9 +181,7 @@ func printHosts(out interface{ Write([]byte) (int, error) }, hosts []containerla
 		if h.TLS {
 			tr = "tls"
 		}
-		if h.Foreign {
-			note = "certificate from a foreign CA"
-		}
+		note = h.CertFault
 		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", h.Name, h.Address, tr, h.Zone, h.Rack, note)
 	}
 	w.Flush()

@@ -49,10 +49,14 @@ type Config struct {
 	// Image is the host image (build-image.sh prints it). Required.
 	Image string
 	// Hosts is how many hosts (h1..hN); Secured of them, the last ones,
-	// are TLS hosts. Foreign adds one more TLS host whose certificate
-	// comes from another CA.
-	Hosts, Secured int
-	Foreign        bool
+	// are TLS hosts. Foreign, Expiring and WrongSAN each add one more TLS
+	// host (in that order, after them) whose certificate drover must
+	// refuse: from another CA; expiring ExpiringAfter after the lab's
+	// certificates are made (libvirtd refuses to start with an expired
+	// one, so it must expire under a running daemon); naming another
+	// host. They are left out of the inventory.
+	Hosts, Secured              int
+	Foreign, Expiring, WrongSAN bool
 	// Subnet is the lab network, inside 198.18.0.0/15: 198.18.64.0/24.
 	// Hosts get .1, .2, ...; the gateway is .254.
 	Subnet string
@@ -86,9 +90,24 @@ type Config struct {
 // Host is one lab host.
 type Host struct {
 	Name, Address, Zone, Rack string
-	TLS, Foreign              bool
-	ContainerID               string
+	TLS                       bool
+	// CertFault is why drover must refuse the host's certificate (one of
+	// the Cert* values; "" for a good host).
+	CertFault   string
+	NotAfter    time.Time // when its certificate expires
+	ContainerID string
 }
+
+// Why a lab host's certificate is bad (Host.CertFault).
+const (
+	CertForeign  = "certificate from a foreign CA"
+	CertExpiring = "certificate expires soon after the lab starts"
+	CertWrongSAN = "certificate names another host"
+)
+
+// ExpiringAfter is how long the Expiring host's certificate lasts: long
+// enough for its daemon to start on a loaded machine.
+const ExpiringAfter = 75 * time.Second
 
 // Lab is a running lab.
 type Lab struct {
@@ -163,10 +182,16 @@ func (c *Config) defaults() error {
 // plan is the hosts a config asks for, addresses and certificates to come.
 func (c Config) plan() []Host {
 	p := netip.MustParsePrefix(c.Subnet).Masked()
-	n := c.Hosts
-	if c.Foreign {
-		n++
+	var faults []string
+	for _, f := range []struct {
+		on    bool
+		fault string
+	}{{c.Foreign, CertForeign}, {c.Expiring, CertExpiring}, {c.WrongSAN, CertWrongSAN}} {
+		if f.on {
+			faults = append(faults, f.fault)
+		}
 	}
+	n := c.Hosts + len(faults)
 	hosts := make([]Host, 0, n)
 	a := p.Addr()
 	for i := range n {
@@ -176,8 +201,8 @@ func (c Config) plan() []Host {
 		// Rack names are unique across zones (drover's scenarios say so).
 		h := Host{Name: fmt.Sprintf("h%d", i+1), Address: a.String(), Zone: fmt.Sprintf("z%d", z+1), Rack: fmt.Sprintf("z%d-r%d", z+1, r+1)}
 		h.TLS = i >= c.Hosts-c.Secured
-		if i == c.Hosts {
-			h.TLS, h.Foreign = true, true
+		if i >= c.Hosts {
+			h.TLS, h.CertFault = true, faults[i-c.Hosts]
 		}
 		hosts = append(hosts, h)
 	}
@@ -290,19 +315,33 @@ func (l *Lab) pki(cfg Config) (map[string][]testcontainers.ContainerFile, error)
 		}
 	}
 	out := map[string][]testcontainers.ContainerFile{}
-	for _, h := range l.Hosts {
+	for i := range l.Hosts {
+		h := &l.Hosts[i]
 		if !h.TLS {
 			continue
 		}
 		issuer := ca
-		if h.Foreign {
+		spec := pki.HostSpec{Name: h.Name, IPs: []net.IP{netip.MustParseAddr(h.Address).AsSlice()}}
+		from := now.Add(-time.Hour)
+		switch h.CertFault {
+		case CertForeign:
 			issuer = foreign
+		case CertExpiring:
+			from, spec.ValidFor = now, ExpiringAfter
+		case CertWrongSAN:
+			// The name and address of a host that is not there: the
+			// subnet's .250.
+			other := netip.MustParsePrefix(cfg.Subnet).Masked().Addr()
+			for range 250 {
+				other = other.Next()
+			}
+			spec = pki.HostSpec{Name: "elsewhere.invalid", IPs: []net.IP{other.AsSlice()}}
 		}
-		ip := netip.MustParseAddr(h.Address)
-		hc, err := issuer.IssueHost(pki.HostSpec{Name: h.Name, IPs: []net.IP{ip.AsSlice()}}, now.Add(-time.Hour))
+		hc, err := issuer.IssueHost(spec, from)
 		if err != nil {
 			return nil, err
 		}
+		h.NotAfter = hc.Cert.NotAfter
 		root, err := os.MkdirTemp("", "drover-lab-pki-")
 		if err != nil {
 			return nil, err

@@ -8,7 +8,7 @@ import (
 // The lab's plan needs no Docker: addresses, transports, zones and racks
 // follow from the config alone, and a bad config is refused whole.
 func TestPlan(t *testing.T) {
-	c := Config{Image: "x", Hosts: 4, Secured: 2, Foreign: true, Zones: 2, Racks: 2, Dir: "/tmp/l"}
+	c := Config{Image: "x", Hosts: 4, Secured: 2, Foreign: true, Expiring: true, WrongSAN: true, Zones: 2, Racks: 2, Dir: "/tmp/l"}
 	if err := c.defaults(); err != nil {
 		t.Fatal(err)
 	}
@@ -18,7 +18,9 @@ func TestPlan(t *testing.T) {
 		{Name: "h2", Address: "198.18.64.2", Zone: "z2", Rack: "z2-r1"},
 		{Name: "h3", Address: "198.18.64.3", Zone: "z1", Rack: "z1-r2", TLS: true},
 		{Name: "h4", Address: "198.18.64.4", Zone: "z2", Rack: "z2-r2", TLS: true},
-		{Name: "h5", Address: "198.18.64.5", Zone: "z1", Rack: "z1-r1", TLS: true, Foreign: true},
+		{Name: "h5", Address: "198.18.64.5", Zone: "z1", Rack: "z1-r1", TLS: true, CertFault: CertForeign},
+		{Name: "h6", Address: "198.18.64.6", Zone: "z2", Rack: "z2-r1", TLS: true, CertFault: CertExpiring},
+		{Name: "h7", Address: "198.18.64.7", Zone: "z1", Rack: "z1-r2", TLS: true, CertFault: CertWrongSAN},
 	}
 	if len(hs) != len(want) {
 		t.Fatalf("%d hosts, want %d", len(hs), len(want))
@@ -30,8 +32,10 @@ func TestPlan(t *testing.T) {
 	}
 	l := &Lab{Name: "t", Dir: "/tmp/l", Hosts: hs}
 	inv := string(l.Inventory())
-	if strings.Contains(inv, "h5") {
-		t.Errorf("the foreign-CA host is in the inventory:\n%s", inv)
+	for _, h := range []string{"h5", "h6", "h7"} {
+		if strings.Contains(inv, h) {
+			t.Errorf("%s, a host with a bad certificate, is in the inventory:\n%s", h, inv)
+		}
 	}
 	for _, s := range []string{"pki: /tmp/l/pki/clients/drover", "{name: h3, address: 198.18.64.3, transport: tls, zone: z1, rack: z1-r2}"} {
 		if !strings.Contains(inv, s) {

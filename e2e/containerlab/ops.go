@@ -22,7 +22,7 @@ func (l *Lab) Inventory() []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# drover-lab %s: hosts in containers\npki: %s\nhosts:\n", l.Name, l.Dir+"/"+ClientDir)
 	for _, h := range l.Hosts {
-		if !h.Foreign {
+		if h.CertFault == "" {
 			b.WriteString(h.Line())
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/backend/libvirt"
+	"github.com/droverlab/drover/e2e/containerlab"
 	"github.com/droverlab/drover/scheduler/cluster"
 )
 
@@ -68,13 +69,36 @@ var _ = Describe("TLS enforcement on container hosts", Label("tls"), func() {
 		expectOnce(g.name, "h1")
 	})
 
-	It("refuses a host whose certificate comes from a CA drover does not trust", func() {
-		b := backendFor("", lab.Host("h5").Line())
-		_, err := b.Snapshot(context.Background())
-		Expect(err).To(HaveOccurred())
-		Expect(err.Error()).To(ContainSubstring("h5"))
-		Expect(strings.ToLower(err.Error())).To(ContainSubstring("certificate"))
-	})
+	// A secured guest's move to a host whose certificate drover cannot
+	// accept is refused, and the guest stays where it was.
+	DescribeTable("refuses a host whose certificate it cannot accept",
+		func(host, why string) {
+			h := lab.Host(host)
+			Expect(h.CertFault).NotTo(BeEmpty())
+			if wait := time.Until(h.NotAfter); wait > 0 && h.CertFault == containerlab.CertExpiring {
+				GinkgoWriter.Printf("waiting %s for %s's certificate to expire\n", wait.Round(time.Second), host)
+				time.Sleep(wait + time.Second)
+			}
+			g := guest{name: "ct-cert-" + host, mac: "52:54:00:ee:02:1" + host[1:]}
+			boot(g, "h3")
+			was, _ := beat("h3", g.name)
+			b := backendFor("", h.Line())
+			_, err := b.Snapshot(context.Background())
+			Expect(err).To(HaveOccurred())
+			Expect(err.Error()).To(ContainSubstring(host))
+			Expect(strings.ToLower(err.Error())).To(ContainSubstring(why))
+			ev := subscribe(b)
+			migrate(b, 20, g.name, "h3", host, cluster.TransportTLS, cluster.MigrationOptions{})
+			d := ev.done(20, 30*time.Second)
+			Expect(d.Outcome).To(Equal(cluster.OutcomeRejected), d.Reason)
+			GinkgoWriter.Printf("%s (%s): %s\n", host, h.CertFault, d.Reason)
+			expectIntact("h3", g.name, was)
+			expectOnce(g.name, "h3")
+		},
+		Entry("from a CA drover does not trust", "h5", "certificate signed by unknown authority"),
+		Entry("expired", "h6", "expired"),
+		Entry("naming another host", "h7", "198.18.65.7"),
+	)
 
 	It("leaves unsecured hosts out of plans under tls: required", func(ctx SpecContext) {
 		g := guest{name: "ct-req1", mac: "52:54:00:ee:02:03"}

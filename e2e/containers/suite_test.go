@@ -48,8 +48,10 @@ var (
 	drover string // the drover binary under test
 )
 
-// Hosts: h1 and h2 unsecured, h3 and h4 secured by the lab's CA, h5
-// secured by a foreign CA; zones z1 (h1, h3, h5) and z2 (h2, h4).
+// Hosts: h1 and h2 unsecured, h3 and h4 secured by the lab's CA; h5, h6
+// and h7 secured by a certificate drover must refuse (a foreign CA's, one
+// that expires 75 s after the lab starts, one naming another host), out of
+// the inventory; zones z1 (h1, h3, h5, h7) and z2 (h2, h4, h6).
 var _ = BeforeSuite(func(ctx SpecContext) {
 	run := func(name string, args ...string) string {
 		cmd := exec.CommandContext(ctx, name, args...)
@@ -69,7 +71,7 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	start := time.Now()
 	var err error
 	lab, err = containerlab.Up(ctx, containerlab.Config{Name: labName, Image: image, Hosts: 4, Secured: 2, Foreign: true,
-		Zones: 2, Subnet: "198.18.65.0/24", Dir: dir, KVM: containerlab.AutoKVM(GinkgoWriter)})
+		Expiring: true, WrongSAN: true, Zones: 2, Subnet: "198.18.65.0/24", Dir: dir, KVM: containerlab.AutoKVM(GinkgoWriter)})
 	Expect(err).NotTo(HaveOccurred())
 	GinkgoWriter.Printf("container lab up in %s: %s\n", time.Since(start).Round(100*time.Millisecond), lab.Inventory())
 }, NodeTimeout(10*time.Minute))
@@ -115,7 +117,7 @@ func dial(host string) *libvirt.Conn {
 	opts := libvirt.Options{Transport: libvirt.TCP, Address: h.Address, Timeout: 10 * time.Second}
 	if h.TLS {
 		opts.Transport, opts.PKIDir = libvirt.TLS, filepath.Join(lab.Dir, containerlab.ClientDir)
-		if h.Foreign {
+		if h.CertFault != "" {
 			opts.InsecureSkipVerify = true
 		}
 	}
