@@ -79,15 +79,7 @@ func Chart(path string, names []string, reps []*Report) error {
 			if len(r.SampleTimesMS) == 0 {
 				continue
 			}
-			pts := make(plotter.XYs, len(r.SampleTimesMS))
-			over := make(plotter.XYs, len(r.SampleTimesMS))
-			for j, t := range r.SampleTimesMS {
-				pts[j].X, over[j].X = ts.of(t), ts.of(t)
-				if j < len(r.Imbalance) {
-					pts[j].Y = r.Imbalance[j]
-				}
-				over[j].Y = overShare(r, j)
-			}
+			pts, over := sampleSeries(r, ts)
 			addLine(imb, pts, i)
 			addLine(hot, over, i)
 		}

@@ -192,15 +192,7 @@ func imbalanceFigure(r *Report) *figure {
 	ts := scaleFor(r.DurationMS)
 	p := newPlot("Imbalance and hosts over CPU capacity", "imbalance (CV) / share of hosts", ts)
 	f := &figure{p: p, w: figW, h: 3.4 * vg.Inch}
-	imb := make(plotter.XYs, len(r.SampleTimesMS))
-	over := make(plotter.XYs, len(r.SampleTimesMS))
-	for j, t := range r.SampleTimesMS {
-		imb[j].X, over[j].X = ts.of(t), ts.of(t)
-		if j < len(r.Imbalance) {
-			imb[j].Y = r.Imbalance[j]
-		}
-		over[j].Y = overShare(r, j)
-	}
+	imb, over := sampleSeries(r, ts)
 	li, _ := plotter.NewLine(imb)
 	li.Color, li.Width = palette[0], vg.Points(1.5)
 	lo, _ := plotter.NewLine(over)
@@ -218,6 +210,21 @@ func imbalanceFigure(r *Report) *figure {
 	markers{ts: ts, ms: markersOf(r)}.add(f)
 	fixYRange(p, 0.1)
 	return f
+}
+
+// sampleSeries is a run's imbalance and share of hosts over CPU capacity at
+// each sample, on the time axis ts: what every imbalance chart draws.
+func sampleSeries(r *Report, ts timeScale) (imb, over plotter.XYs) {
+	imb = make(plotter.XYs, len(r.SampleTimesMS))
+	over = make(plotter.XYs, len(r.SampleTimesMS))
+	for j, t := range r.SampleTimesMS {
+		imb[j].X, over[j].X = ts.of(t), ts.of(t)
+		if j < len(r.Imbalance) {
+			imb[j].Y = r.Imbalance[j]
+		}
+		over[j].Y = overShare(r, j)
+	}
+	return imb, over
 }
 
 // overShare is the share of up hosts whose CPU demand exceeds their cores

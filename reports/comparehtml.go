@@ -73,15 +73,7 @@ func overlayFigures(s ScenarioComparison) []*figure {
 				if len(r.SampleTimesMS) == 0 {
 					continue
 				}
-				pts := make(plotter.XYs, len(r.SampleTimesMS))
-				over := make(plotter.XYs, len(r.SampleTimesMS))
-				for j, t := range r.SampleTimesMS {
-					pts[j].X, over[j].X = ts.of(t), ts.of(t)
-					if j < len(r.Imbalance) {
-						pts[j].Y = r.Imbalance[j]
-					}
-					over[j].Y = overShare(r, j)
-				}
+				pts, over := sampleSeries(r, ts)
 				for _, fp := range []struct {
 					f   *figure
 					pts plotter.XYs

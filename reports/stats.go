@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -136,9 +137,9 @@ func CompareRuns(runs []Run) Comparison {
 		by[sc][pol] = append(by[sc][pol], run)
 	}
 	var c Comparison
-	for _, sc := range sortedKeys(by) {
+	for _, sc := range slices.Sorted(maps.Keys(by)) {
 		s := ScenarioComparison{Scenario: sc}
-		for _, pol := range sortedKeys(by[sc]) {
+		for _, pol := range slices.Sorted(maps.Keys(by[sc])) {
 			g := Group{Scenario: sc, Policy: pol, Runs: by[sc][pol]}
 			slices.SortStableFunc(g.Runs, func(a, b Run) int { return cmp.Compare(a.R.Seed, b.R.Seed) })
 			for _, m := range keyMetrics {
@@ -166,15 +167,6 @@ func CompareRuns(runs []Run) Comparison {
 		c.Scenarios = append(c.Scenarios, s)
 	}
 	return c
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 func summarise(runs []Run, m keyMetric) MetricStats {
