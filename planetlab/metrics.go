@@ -129,7 +129,7 @@ func PDM(vms []VMDemand) (float64, error) {
 func SLAV(slatah, pdm float64) float64 { return slatah * pdm }
 
 // ESV, the energy and SLA violations metric, is energy × SLAV, with energy in
-// kWh (Beloglazov & Buyya 2012, section 6.2; CloudSim does not print it, so
+// kWh (Beloglazov & Buyya 2012; CloudSim does not print it, so
 // it is computed from the figures it does print).
 func ESV(energyKWh, slav float64) float64 { return energyKWh * slav }
 
