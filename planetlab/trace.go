@@ -145,8 +145,10 @@ func ReadDay(p string) (*Day, error) {
 
 // collector gathers the VMs and the first maxErrors problems of one day.
 type collector struct {
-	day  Day
-	errs []error
+	// label names the folder or archive in errors about the whole day.
+	label string
+	day   Day
+	errs  []error
 }
 
 func (c *collector) fail(e *TraceError) bool {
@@ -162,12 +164,12 @@ func (c *collector) result() (*Day, error) {
 		return nil, errors.Join(c.errs...)
 	}
 	if len(c.day.VMs) == 0 {
-		return nil, fmt.Errorf("planetlab: day %q has no trace files", c.day.Name)
+		return nil, fmt.Errorf("planetlab: %s: day %q has no trace files", c.label, c.day.Name)
 	}
 	slices.SortFunc(c.day.VMs, func(a, b VM) int { return strings.Compare(a.Name, b.Name) })
 	for i := 1; i < len(c.day.VMs); i++ {
 		if c.day.VMs[i].Name == c.day.VMs[i-1].Name {
-			return nil, fmt.Errorf("planetlab: day %q has two trace files named %q", c.day.Name, c.day.VMs[i].Name)
+			return nil, fmt.Errorf("planetlab: %s: day %q has two trace files named %q", c.label, c.day.Name, c.day.VMs[i].Name)
 		}
 	}
 	return &c.day, nil
@@ -240,7 +242,7 @@ func readFolder(fsys fs.FS, label, name string) (*Day, error) {
 	if len(entries) > MaxVMs {
 		return nil, fmt.Errorf("planetlab: %s: %d entries, more than %d trace files in one day", label, len(entries), MaxVMs)
 	}
-	c := collector{day: Day{Name: name}}
+	c := collector{label: label, day: Day{Name: name}}
 	for _, e := range entries {
 		file := filepath.Join(label, e.Name())
 		if !e.Type().IsRegular() {
@@ -283,7 +285,7 @@ func readArchive(r io.Reader, label, name string) (*Day, error) {
 	}
 	defer zr.Close()
 	tr := tar.NewReader(zr)
-	c := collector{day: Day{Name: name}}
+	c := collector{label: label, day: Day{Name: name}}
 	folder, entries, seen := "", 0, false
 	for {
 		h, err := tr.Next()
