@@ -273,3 +273,25 @@ func TestVMUtilizationInterpolates(t *testing.T) {
 		t.Errorf("FirstZero = %d, want -1", got)
 	}
 }
+
+// FuzzParseTrace: any bytes give either a full trace of 0–100 values or an
+// error with a line inside the file, never a panic.
+func FuzzParseTrace(f *testing.F) {
+	f.Add([]byte(lines(Samples, "42")))
+	f.Add([]byte("1\n2\r\n"))
+	f.Add([]byte("100\n101\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var out [Samples]uint8
+		if e := parseTrace(data, &out); e != nil {
+			if e.Line < 0 || e.Line > Samples+1 {
+				t.Errorf("error at line %d: %v", e.Line, e)
+			}
+			return
+		}
+		for i, v := range out {
+			if v > 100 {
+				t.Errorf("sample %d = %d", i, v)
+			}
+		}
+	})
+}
