@@ -304,7 +304,10 @@ func readArchive(r io.Reader, label, name string) (*Day, error) {
 		dir, base := path.Split(clean)
 		dir = strings.TrimSuffix(dir, "/")
 		if h.Typeflag == tar.TypeDir {
-			if strings.Contains(clean, "/") || (folder != "" && folder != clean) {
+			if clean == "." {
+				continue // "./", as `tar -C day .` writes: the top itself
+			}
+			if strings.Contains(clean, "/") || clean == ".." || (folder != "" && folder != clean) {
 				if c.fail(&TraceError{Archive: label, File: h.Name, Msg: "a day archive holds one folder of trace files"}) {
 					break
 				}

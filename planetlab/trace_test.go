@@ -140,6 +140,9 @@ func TestReadDayArchiveErrors(t *testing.T) {
 		{"nested", []entry{{name: "d/e/a", body: good}}, "d/e/a: nested too deep"},
 		{"two folders", []entry{{name: "d/a", body: good}, {name: "e/b", body: good}}, `e/b: outside folder "d"`},
 		{"two folder entries", []entry{{name: "d/", typ: tar.TypeDir}, {name: "e/", typ: tar.TypeDir}}, "e/: a day archive holds one folder"},
+		{"parent folder", []entry{{name: "../", typ: tar.TypeDir}}, "../: a day archive holds one folder"},
+		{"escape", []entry{{name: "../a", body: good}}, "../a: nested too deep"},
+		{"absolute", []entry{{name: "/etc/a", body: good}}, "/etc/a: nested too deep"},
 		{"symlink", []entry{{name: "d/a", typ: tar.TypeSymlink}}, "d/a: not a regular file"},
 		{"duplicate", []entry{{name: "d/a", body: good}, {name: "d/a", body: good}}, `two trace files named "a"`},
 		{"no files", []entry{{name: "d/", typ: tar.TypeDir}}, `day "d" has no trace files`},
@@ -166,6 +169,7 @@ func TestReadDayArchiveLayouts(t *testing.T) {
 	}{
 		{"folder", []entry{{name: "20110101/", typ: tar.TypeDir}, {name: "20110101/b", body: good}, {name: "20110101/a", body: good}}, "20110101"},
 		{"dot prefix", []entry{{name: "./x/b", body: good}, {name: "./x/a", body: good}}, "x"},
+		{"tar -C day .", []entry{{name: "./", typ: tar.TypeDir}, {name: "./b", body: good}, {name: "./a", body: good}}, "day"},
 		{"flat, named after the archive", []entry{{name: "b", body: good}, {name: "a", body: strings.TrimSuffix(good, "\n")}}, "day"},
 	} {
 		day, err := ReadDay(writeArchive(t, tt.entries...))
