@@ -108,7 +108,7 @@ func dvfs(t *testing.T, day *Day) (kwh float64, shutdowns int) {
 // TestDVFSNearReference compares the replay with CloudSim's dvfs row of the
 // shipped day (cloudsim-reference.csv, 20110303: 764.95824 kWh, 473 host
 // shutdowns). Under byte-ordered files it does not match: 802.75449 kWh and
-// 455 shutdowns. The file order explains it: VM sizes go by block of that
+// 455 shutdowns. The file order is the likely cause: VM sizes go by block of that
 // order (VMTypeIndex), and CloudSim took the order of File.listFiles, the
 // directory order of the machine it ran on, which is not recorded. Six
 // seeded shuffles of the same files give 757–807 kWh and 453–478 shutdowns,
