@@ -1,0 +1,60 @@
+package planetlab
+
+import (
+	"encoding/csv"
+	"math"
+	"os"
+	"strconv"
+	"testing"
+)
+
+// TestSLAVMatchesReference checks SLAV against every row CloudSim printed:
+// slav = slatah × pdm, each printed to 10 decimals, so they agree to the
+// rounding of the three figures.
+func TestSLAVMatchesReference(t *testing.T) {
+	f, err := os.Open("testdata/cloudsim-reference.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, name := range rows[0] {
+		col[name] = i
+	}
+	num := func(r []string, name string) float64 {
+		v, err := strconv.ParseFloat(r[col[name]], 64)
+		if err != nil {
+			t.Fatalf("%v: %s: %v", r, name, err)
+		}
+		return v
+	}
+	for _, r := range rows[1:] {
+		slatah, pdm, slav := num(r, "slatah"), num(r, "pdm"), num(r, "slav")
+		// |Δ(a·b)| ≤ |a|·Δb + |b|·Δa, plus slav's own rounding.
+		tol := 0.5e-10*(slatah+pdm) + 0.5e-10
+		if got := SLAV(slatah, pdm); math.Abs(got-slav) > tol {
+			t.Errorf("%s %s: SLAV(%v, %v) = %.12f, CloudSim printed %v", r[0], r[1], slatah, pdm, got, slav)
+		}
+	}
+	if len(rows) != 36 {
+		t.Errorf("%d reference rows, want 35", len(rows)-1)
+	}
+}
+
+// TestNonPowerAwareEnergyMatchesReference: (400 · 117 + 400 · 135) W ·
+// 86100.1 s = 8,678,890,080 J = 2410.8028 kWh, CloudSim's npa row on every
+// day.
+func TestNonPowerAwareEnergyMatchesReference(t *testing.T) {
+	got := NonPowerAwareEnergy(Hosts, AccountedSeconds)
+	if math.Abs(got-2410.80280) > 5e-6 {
+		t.Errorf("NPA energy = %.5f kWh, CloudSim printed 2410.80280", got)
+	}
+	// Charging the whole day would not match.
+	if whole := NonPowerAwareEnergy(Hosts, Duration.Seconds()); math.Abs(whole-2419.2) > 1e-9 {
+		t.Errorf("NPA energy over 24 h = %v, want 2419.2", whole)
+	}
+}
