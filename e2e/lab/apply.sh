@@ -54,9 +54,23 @@ dump() {
 	done >&2 || true
 }
 boot_of() { last_hb "$("$H" path "$2" "$(serial "$1")")" | awk '{print $2}'; }
+# running_on URI: the names of the guests running there. A daemon that does
+# not answer is asked again rather than read as "runs nothing": CI once saw a
+# guest "nowhere" that the next virsh list showed running on lab3.
+running_on() {
+	local out
+	for ((t = 0; t < 5; t++)); do
+		out=$(virsh -q -c "$1" list --name 2>&1) && { printf '%s\n' "$out"; return 0; }
+		echo "apply: virsh -c $1 list failed, asking again: $out" >&2
+		sleep 1
+	done
+	fail "virsh -c $1 list failed five times"
+}
 host_of() {
-	if virsh -q -c $u1 list --name | grep -qx "$1"; then echo lab1; fi
-	if virsh -q -c $u3 list --name | grep -qx "$1"; then echo lab3; fi
+	local l1 l3
+	l1=$(running_on $u1) l3=$(running_on $u3)
+	if grep -qx "$1" <<<"$l1"; then echo lab1; fi
+	if grep -qx "$1" <<<"$l3"; then echo lab3; fi
 	return 0
 }
 
