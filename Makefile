@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/drover
 PKGS := ./...
 
-.PHONY: all setup build demo test bench e2e e2e-containers lint fuzz clean
+.PHONY: all setup build demo test bench e2e e2e-containers e2e-calib lint fuzz clean
 
 all: build
 
@@ -46,21 +46,24 @@ bench: setup
 fuzz: setup
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./scenarios/
 
-# The real-host checks that need a host's files from outside: installs
-# libvirt 11.3 and QEMU 10.0 from backports, starts libvirtd hosts in
-# network namespaces on 198.18.0.0/24 (root) for the operator's path and
-# the calibration checks (e2e/lab), then runs the Go suites on containers.
-e2e: setup
+# The real-host suites: the Go suites on libvirt hosts in containers (the
+# backend against real daemons, then drover's commands, policies and faults
+# end to end, the operator's path included), then the calibration checks.
+e2e: e2e-containers e2e-calib
+
+# The calibration checks need a host's files and links from outside, which is
+# where the committed profile was fitted: installs libvirt 11.3 and QEMU 10.0
+# from backports and starts libvirtd hosts in network namespaces on
+# 198.18.0.0/24 (root).
+e2e-calib: setup
 	e2e/lab/install.sh
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/drover
-	DROVER=$(CURDIR)/$(BIN) e2e/lab/apply.sh
 	# Plan against apply on three dirtying guests with the lab's profile;
 	# fails if a guest is lost or the median error is above 25%.
 	DROVER=$(CURDIR)/$(BIN) OUT=$(CURDIR)/out/fidelity e2e/lab/fidelity.sh
 	# A small fresh calibration grid measured by drover calibrate --inventory
 	# (~2 min), predicted by the committed profile, which never saw it.
 	DROVER=$(CURDIR)/$(BIN) OUT=$(CURDIR)/out/calib-e2e e2e/lab/grid.sh
-	$(MAKE) e2e-containers
 
 # The Go suites on libvirt hosts in Docker containers (testcontainers-go),
 # each in random order: the libvirt backend against real daemons, then
