@@ -82,8 +82,8 @@ func sortByRequested(st *State, vms []int) {
 //     overloaded ones; a VM no host takes stays (getNewVmPlacement);
 //  4. then, repeatedly, the least utilised host (0 < utilisation at the last
 //     update, lowest first) not yet excluded is emptied if all its VMs find
-//     a place on hosts that are neither overloaded, switched off (utilisation
-//  0. nor already emptied; otherwise none of them moves. Hosts that took
+//     a place on hosts that are neither overloaded, switched off (at zero
+//     utilisation) nor already emptied; otherwise none of them moves. Hosts that took
 //     VMs are no longer candidates for emptying
 //     (getMigrationMapFromUnderUtilizedHosts, getUnderUtilizedHost,
 //     getNewVmPlacementFromUnderUtilizedHost).
