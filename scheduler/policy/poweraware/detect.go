@@ -58,10 +58,11 @@ func (d Adaptive) Name() string { return d.Kind }
 // Threshold is the upper threshold for host h and whether there was enough
 // history to compute it.
 func (d Adaptive) Threshold(st *State, h int) (float64, bool) {
-	hist := st.HostHistory(h)
-	if len(hist) < MinAdaptiveHistory {
+	buf, n := st.hostHistory(h)
+	if n < MinAdaptiveHistory {
 		return 0, false
 	}
+	hist := buf[:n]
 	spread := IQR(hist)
 	if d.Kind == "mad" {
 		spread = MAD(hist)
@@ -100,17 +101,19 @@ func (d LR) Name() string {
 // Predicted is the safety-scaled predicted utilisation of host h and
 // whether there was enough history to compute it.
 func (d LR) Predicted(st *State, h int) (float64, bool) {
-	hist := st.HostHistory(h)
-	if len(hist) < RegressionWindow {
+	hist, n := st.hostHistory(h)
+	if n < RegressionWindow {
 		return 0, false
 	}
-	rev := make([]float64, RegressionWindow)
+	var rev [RegressionWindow]float64
 	for i := range rev {
 		rev[i] = hist[RegressionWindow-i-1]
 	}
-	a, b := Loess(rev)
+	var a, b float64
 	if d.Robust {
-		a, b = RobustLoess(rev)
+		a, b = RobustLoess(rev[:])
+	} else {
+		a, b = Loess(rev[:])
 	}
 	intervals := math.Ceil(maxMigrationTime(st, h) / SchedulingInterval)
 	return (a + b*(RegressionWindow+intervals)) * d.Safety, true

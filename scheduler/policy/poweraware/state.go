@@ -63,6 +63,9 @@ type VM struct {
 type State struct {
 	Hosts []Host
 	VMs   []VM
+	// powerNow caches each host's power at its Utilization during a round
+	// (Optimize fills it; nil means compute).
+	powerNow []float64
 }
 
 // Clone copies the host VM lists, the only part a round changes, so that a
@@ -152,8 +155,15 @@ func (s *State) RequestedUtilization(h int) float64 {
 // MathUtil.trimZeroTail). The VMs' histories move with them, so a host that
 // just received a VM looks as if it always had it.
 func (s *State) HostHistory(h int) []float64 {
+	hist, n := s.hostHistory(h)
+	return append([]float64(nil), hist[:n]...)
+}
+
+// hostHistory is HostHistory in a fixed array and its length, so that the
+// detectors, called for every candidate host of every placement, do not
+// allocate.
+func (s *State) hostHistory(h int) (hist [HistoryLength]float64, n int) {
 	host := &s.Hosts[h]
-	var hist [HistoryLength]float64
 	for _, v := range host.VMs {
 		vm := &s.VMs[v]
 		for i, u := range vm.History {
@@ -163,7 +173,7 @@ func (s *State) HostHistory(h int) []float64 {
 			hist[i] += u * vm.MIPS / host.MIPS
 		}
 	}
-	return append([]float64(nil), hist[:countNonZeroBeginning(hist[:])]...)
+	return hist, countNonZeroBeginning(hist[:])
 }
 
 // countNonZeroBeginning is the length of data without its trailing zeros

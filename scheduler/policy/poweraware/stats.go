@@ -5,6 +5,16 @@ import (
 	"slices"
 )
 
+// scratch returns a slice of length n backed by buf when it fits, so that
+// the statistics of a host history (at most HistoryLength values) do not
+// allocate.
+func scratch(buf *[HistoryLength]float64, n int) []float64 {
+	if n <= len(buf) {
+		return buf[:n]
+	}
+	return make([]float64, n)
+}
+
 // percentile is commons-math 3's default Percentile estimate
 // (org.apache.commons.math3.stat.descriptive.rank.Percentile, legacy
 // estimation, which DescriptiveStatistics.getPercentile uses): position
@@ -15,7 +25,9 @@ func percentile(data []float64, p float64) float64 {
 	if n == 0 {
 		return math.NaN()
 	}
-	sorted := slices.Clone(data)
+	var buf [HistoryLength]float64
+	sorted := scratch(&buf, n)
+	copy(sorted, data)
 	slices.Sort(sorted)
 	if n == 1 {
 		return sorted[0]
@@ -43,7 +55,8 @@ func MAD(data []float64) float64 {
 		return 0
 	}
 	m := Median(data)
-	dev := make([]float64, len(data))
+	var buf [HistoryLength]float64
+	dev := scratch(&buf, len(data))
 	for i, x := range data {
 		dev[i] = math.Abs(m - x)
 	}
@@ -55,7 +68,9 @@ func MAD(data []float64) float64 {
 // round(0.75·(n+1)) with Java's Math.round (half up), no interpolation.
 // So for 12 values it is x(10) − x(3).
 func IQR(data []float64) float64 {
-	sorted := slices.Clone(data)
+	var buf [HistoryLength]float64
+	sorted := scratch(&buf, len(data))
+	copy(sorted, data)
 	slices.Sort(sorted)
 	n := float64(len(sorted))
 	q1 := int(math.Floor(0.25*(n+1)+0.5)) - 1
@@ -68,6 +83,17 @@ func IQR(data []float64) float64 {
 // equal to the third. They are inverse weights, and see weightedRegression:
 // they never take effect.
 func tricubeWeights(n int) []float64 {
+	if n == RegressionWindow {
+		return tricube10[:]
+	}
+	return newTricubeWeights(n)
+}
+
+// tricube10 are the weights of the regression window, computed once: LR
+// fits thousands of windows per round.
+var tricube10 = [RegressionWindow]float64(newTricubeWeights(RegressionWindow))
+
+func newTricubeWeights(n int) []float64 {
 	w := make([]float64, n)
 	top := float64(n - 1)
 	for i := 2; i < n; i++ {
@@ -89,7 +115,8 @@ func tricubeWeights(n int) []float64 {
 func bisquareWeights(residuals []float64) []float64 {
 	n := len(residuals)
 	w := tricubeWeights(n)
-	abs := make([]float64, n)
+	var buf [HistoryLength]float64
+	abs := scratch(&buf, n)
 	for i, r := range residuals {
 		abs[i] = math.Abs(r)
 	}
@@ -165,7 +192,8 @@ func linearRegression(x, y []float64) (intercept, slope float64) {
 // slope) through y at x = 1, 2, …, n with tricube weights, which, as
 // weightedRegression explains, is the least-squares line.
 func Loess(y []float64) (intercept, slope float64) {
-	x := make([]float64, len(y))
+	var buf [HistoryLength]float64
+	x := scratch(&buf, len(y))
 	for i := range x {
 		x[i] = float64(i + 1)
 	}
@@ -177,12 +205,13 @@ func Loess(y []float64) (intercept, slope float64) {
 // first fit when the second gives NaN.
 func RobustLoess(y []float64) (intercept, slope float64) {
 	n := len(y)
-	x := make([]float64, n)
+	var xb, rb [HistoryLength]float64
+	x := scratch(&xb, n)
 	for i := range x {
 		x[i] = float64(i + 1)
 	}
 	a, b := weightedRegression(x, y, tricubeWeights(n))
-	res := make([]float64, n)
+	res := scratch(&rb, n)
 	for i := range y {
 		res[i] = y[i] - (a + b*x[i])
 	}
