@@ -13,8 +13,9 @@ import (
 // the file order makes. CloudSim numbered the VMs in File.listFiles order,
 // which the reference does not record, and VM sizes go by block of that
 // order (planetlab.VMTypeIndex). Over six seeded orders of the shipped
-// day's files, THR-MMT 0.8's and LR-MMT 1.2's energy, migrations and SLAV spread around
-// CloudSim's figures, which fall inside the spread.
+// day's files, THR-MMT 0.8's energy, migrations and SLAV spread around
+// CloudSim's figures, which fall inside the spread; LR-MMT 1.2's energy
+// does, its migrations and SLAV do not.
 func TestReferenceWithinOrders(t *testing.T) {
 	if testing.Short() {
 		t.Skip("twelve day replays")
