@@ -41,64 +41,15 @@ func planetlabCmd() *cobra.Command {
 			if hosts <= 0 {
 				return badInput("planetlab: --hosts %d: want at least 1", hosts)
 			}
-			var names []poweraware.Name
-			var errs []string
-			for _, p := range policies {
-				n, err := poweraware.ParseName(strings.TrimSpace(p))
-				if err != nil {
-					errs = append(errs, err.Error())
-					continue
-				}
-				names = append(names, n)
-			}
-			if len(errs) > 0 {
-				return badInput("%s", strings.Join(errs, "\n"))
-			}
-			var ref map[string]plreplay.Reference
-			if reference != "" {
-				f, err := os.Open(reference)
-				if err != nil {
-					return badInput("planetlab: %v", err)
-				}
-				ref, err = plreplay.ReadReference(f)
-				f.Close()
-				if err != nil {
-					return badInput("%v", err)
-				}
-			}
-			day, err := planetlab.ReadDay(traces)
+			names, err := parsePolicies(policies)
 			if err != nil {
-				fmt.Fprintln(os.Stderr, err)
-				return exitError{exitBadInput}
+				return err
 			}
-			var results []*plreplay.Result
-			for _, n := range names {
-				pol, err := poweraware.NewPolicy(n, seed)
-				if err != nil {
-					return badInput("%v", err)
-				}
-				res, err := plreplay.Run(day, pol, n.String(), hosts)
-				if err != nil {
-					return err
-				}
-				results = append(results, res)
+			ref, err := readReference(reference)
+			if err != nil {
+				return err
 			}
-			printPlanetLab(cmd.OutOrStdout(), results, ref)
-			if out != "" {
-				if err := os.MkdirAll(out, 0o755); err != nil {
-					return err
-				}
-				b, err := json.MarshalIndent(results, "", "  ")
-				if err != nil {
-					return err
-				}
-				path := filepath.Join(out, "planetlab.json")
-				if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-					return err
-				}
-				fmt.Fprintf(cmd.OutOrStdout(), "results: %s\n", path)
-			}
-			return nil
+			return runPlanetLab(cmd.OutOrStdout(), traces, names, hosts, seed, ref, out)
 		},
 	}
 	c.Flags().StringVar(&traces, "traces", "", "one day of traces: a folder, or a .tar.gz holding one")
@@ -108,6 +59,80 @@ func planetlabCmd() *cobra.Command {
 	c.Flags().StringVar(&reference, "reference", "", "CloudSim's figures to compare with (cloudsim-reference.csv)")
 	c.Flags().StringVar(&out, "out", "", "directory for planetlab.json")
 	return c
+}
+
+// runPlanetLab replays the day at traces under each policy, prints the
+// figures (beside ref's when given) and, when out is set, writes
+// out/planetlab.json.
+func runPlanetLab(w io.Writer, traces string, names []poweraware.Name, hosts int, seed uint64, ref map[string]plreplay.Reference, out string) error {
+	day, err := planetlab.ReadDay(traces)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return exitError{exitBadInput}
+	}
+	var results []*plreplay.Result
+	for _, n := range names {
+		pol, err := poweraware.NewPolicy(n, seed)
+		if err != nil {
+			return badInput("%v", err)
+		}
+		res, err := plreplay.Run(day, pol, n.String(), hosts)
+		if err != nil {
+			return err
+		}
+		results = append(results, res)
+	}
+	printPlanetLab(w, results, ref)
+	if out != "" {
+		if err := os.MkdirAll(out, 0o755); err != nil {
+			return err
+		}
+		b, err := json.MarshalIndent(results, "", "  ")
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(out, "planetlab.json")
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "results: %s\n", path)
+	}
+	return nil
+}
+
+// readReference reads CloudSim's figures from path, "" for none.
+func readReference(path string) (map[string]plreplay.Reference, error) {
+	if path == "" {
+		return nil, nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, badInput("planetlab: %v", err)
+	}
+	defer f.Close()
+	ref, err := plreplay.ReadReference(f)
+	if err != nil {
+		return nil, badInput("%v", err)
+	}
+	return ref, nil
+}
+
+// parsePolicies reads poweraware policy names, reporting every bad one.
+func parsePolicies(policies []string) ([]poweraware.Name, error) {
+	var names []poweraware.Name
+	var errs []string
+	for _, p := range policies {
+		n, err := poweraware.ParseName(strings.TrimSpace(p))
+		if err != nil {
+			errs = append(errs, err.Error())
+			continue
+		}
+		names = append(names, n)
+	}
+	if len(errs) > 0 {
+		return nil, badInput("%s", strings.Join(errs, "\n"))
+	}
+	return names, nil
 }
 
 // printPlanetLab prints one line per result; with ref, CloudSim's figure

@@ -61,3 +61,40 @@ func TestPlanetLabBadPolicy(t *testing.T) {
 		}
 	}
 }
+
+// drover sim --planetlab DAY --policy thr-mmt-0.8 runs the same replay; a
+// PlanetLab policy on a scenario is refused with the way to run it.
+func TestSimPlanetLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a day replay")
+	}
+	out := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"sim", "--planetlab", "../../planetlab/testdata/20110303.tar.gz", "--policy", "thr-mmt-0.8", "--out", out}, exitOK, "thr-mmt-0.8"},
+		{[]string{"sim", "--planetlab", "../../planetlab/testdata/20110303.tar.gz", "--out", out}, exitBadInput, "--policy DETECTOR-SELECTOR-PARAMETER is required"},
+		{[]string{"sim", "--planetlab", "x", "--policy", "thr-xyz-0.8", "--out", out}, exitBadInput, `unknown VM selector "xyz"`},
+		{[]string{"sim", "--planetlab", "x", "extra", "--policy", "thr-mmt-0.8"}, exitBadInput, "unknown command"},
+		{[]string{"sim", "../../scenarios/examples/small.yaml", "--policy", "thr-mmt-0.8", "--out", out}, exitBadInput, "--planetlab DAY"},
+	} {
+		root := newRoot()
+		var buf bytes.Buffer
+		root.SetOut(&buf)
+		root.SetErr(&buf)
+		root.SetArgs(c.args)
+		err := root.Execute()
+		text := buf.String()
+		if err != nil {
+			text += err.Error()
+		}
+		if exitCode(err) != c.code || !strings.Contains(text, c.says) {
+			t.Errorf("drover %s: exit %d, %q; want %d saying %q", strings.Join(c.args, " "), exitCode(err), text, c.code, c.says)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "planetlab.json")); err != nil {
+		t.Error(err)
+	}
+}
