@@ -37,7 +37,7 @@ func TestReferenceWithinOrders(t *testing.T) {
 // withinOrders replays six seeded orders of day under policy and reports
 // whether CloudSim's energy, migrations and SLAV lie within their spread.
 func withinOrders(t *testing.T, day *planetlab.Day, policy string) (energy, migrations, slav bool) {
-	want := readReference(t)["20110303 "+policy]
+	want := readReference(t)[day.Name+" "+policy]
 	lowE, highE := math.Inf(1), math.Inf(-1)
 	lowM, highM := math.MaxInt, math.MinInt
 	lowS, highS := math.Inf(1), math.Inf(-1)

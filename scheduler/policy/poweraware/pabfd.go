@@ -20,9 +20,12 @@ type Policy struct {
 // added (PowerVmAllocationPolicyMigrationAbstract.isHostOverUtilizedAfterAllocation:
 // vmCreate, isHostOverUtilized, vmDestroy).
 func (p *Policy) overloadedAfter(st *State, h, v int) bool {
-	st.add(h, v)
+	// Appended and cut again by hand, not with add and remove: the host's
+	// list ends as it began, so its cached allocation stays good.
+	host := &st.Hosts[h]
+	host.VMs = append(host.VMs, v)
 	over := p.Detector.Overloaded(st, h)
-	st.Hosts[h].VMs = st.Hosts[h].VMs[:len(st.Hosts[h].VMs)-1]
+	host.VMs = host.VMs[:len(host.VMs)-1]
 	return over
 }
 
@@ -45,7 +48,7 @@ func (p *Policy) FindHost(st *State, v int, excluded []bool) int {
 		if !st.Suitable(h, v) {
 			continue
 		}
-		alloc := st.Allocated(h)
+		alloc, _ := st.allocation(h)
 		host := &st.Hosts[h]
 		after, err := host.Power.Power((alloc + req) / host.MIPS)
 		if err != nil {
@@ -106,6 +109,7 @@ func sortByRequested(st *State, vms []int) {
 func (p *Policy) Optimize(st *State) []Move {
 	st = st.Clone()
 	n := len(st.Hosts)
+	st.alloc = make([]allocCache, n)
 	st.powerNow = make([]float64, n)
 	for h := range st.Hosts {
 		p, err := st.Hosts[h].Power.Power(st.Hosts[h].Utilization)

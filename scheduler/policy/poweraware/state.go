@@ -66,6 +66,28 @@ type State struct {
 	// powerNow caches each host's power at its Utilization during a round
 	// (Optimize fills it; nil means compute).
 	powerNow []float64
+	// alloc caches Allocated and Available per host during a round
+	// (Optimize makes it; nil means compute); add and remove clear a
+	// host's entry.
+	alloc []allocCache
+}
+
+type allocCache struct {
+	valid            bool
+	allocated, avail float64
+}
+
+// allocation is Allocated and Available of host h, from the cache when a
+// round keeps one.
+func (s *State) allocation(h int) (allocated, avail float64) {
+	if s.alloc == nil {
+		return s.Allocated(h), s.Available(h)
+	}
+	c := &s.alloc[h]
+	if !c.valid {
+		c.allocated, c.avail, c.valid = s.Allocated(h), s.Available(h), true
+	}
+	return c.allocated, c.avail
 }
 
 // Clone copies the host VM lists, the only part a round changes, so that a
@@ -131,7 +153,11 @@ func (s *State) Available(h int) float64 {
 func (s *State) Suitable(h, v int) bool {
 	host := &s.Hosts[h]
 	r := s.VMs[v].Requested
-	return host.PEMIPS >= r && s.Available(h) >= r
+	if host.PEMIPS < r {
+		return false
+	}
+	_, avail := s.allocation(h)
+	return avail >= r
 }
 
 // RequestedUtilization is the sum of the VMs' requests over the host's
@@ -195,10 +221,18 @@ func (s *State) remove(h, v int) {
 	for i, x := range host.VMs {
 		if x == v {
 			host.VMs = append(host.VMs[:i], host.VMs[i+1:]...)
+			if s.alloc != nil {
+				s.alloc[h].valid = false
+			}
 			return
 		}
 	}
 }
 
 // add appends v to host h's list (Host.vmCreate).
-func (s *State) add(h, v int) { s.Hosts[h].VMs = append(s.Hosts[h].VMs, v) }
+func (s *State) add(h, v int) {
+	s.Hosts[h].VMs = append(s.Hosts[h].VMs, v)
+	if s.alloc != nil {
+		s.alloc[h].valid = false
+	}
+}
