@@ -30,6 +30,18 @@ func readReference(t testing.TB) map[string]Reference {
 	return ref
 }
 
+// dayFiles are the shipped day and those of the five shared days found.
+func dayFiles() []string {
+	days := []string{"../testdata/20110303.tar.gz"}
+	for _, d := range []string{"20110306", "20110309", "20110322", "20110325"} {
+		p := filepath.Join(sharedDays, d+".tar.gz")
+		if _, err := os.Stat(p); err == nil {
+			days = append(days, p)
+		}
+	}
+	return days
+}
+
 func rel(got, want float64) float64 { return got/want - 1 }
 
 // TestReferenceTable replays every day found × the five policies and
@@ -39,13 +51,7 @@ func rel(got, want float64) float64 { return got/want - 1 }
 func TestReferenceTable(t *testing.T) {
 	tableWanted(t)
 	ref := readReference(t)
-	days := []string{"../testdata/20110303.tar.gz"}
-	for _, d := range []string{"20110306", "20110309", "20110322", "20110325"} {
-		p := filepath.Join(sharedDays, d+".tar.gz")
-		if _, err := os.Stat(p); err == nil {
-			days = append(days, p)
-		}
-	}
+	days := dayFiles()
 	var b strings.Builder
 	fmt.Fprintln(&b, "| day | policy | energy kWh (CloudSim) | Δ | migrations (CloudSim) | Δ | SLATAH % (CloudSim) | Δ | PDM % (CloudSim) | Δ | SLAV ×10⁻⁵ (CloudSim) | Δ | ESV ×10⁻³ | shutdowns (CloudSim) | Δ | mean mig. s |")
 	fmt.Fprintln(&b, "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
