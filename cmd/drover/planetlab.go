@@ -13,6 +13,7 @@ import (
 
 	"github.com/droverlab/drover/planetlab"
 	"github.com/droverlab/drover/planetlab/plreplay"
+	"github.com/droverlab/drover/planetlab/plscenario"
 	"github.com/droverlab/drover/scheduler/policy/poweraware"
 )
 
@@ -154,4 +155,63 @@ func printPlanetLab(w io.Writer, results []*plreplay.Result, ref map[string]plre
 			d(r.SLATAH, c.SLATAH), d(r.PDM, c.PDM), d(r.SLAV, c.SLAV), d(r.ESV, c.EnergyKWh*c.SLAV), d(float64(r.Shutdowns), float64(c.Shutdowns)))
 	}
 	tw.Flush()
+}
+
+func genPlanetLabCmd() *cobra.Command {
+	var (
+		traces, out string
+		hosts       int
+		seed        uint64
+	)
+	c := &cobra.Command{
+		Use:   "planetlab --traces DAY --out scenario.yaml [--hosts 800]",
+		Short: "Write a PlanetLab day as a scenario, with one trace file per VM beside it",
+		Long: "Writes CloudSim's PlanetLab set-up for one day (a folder of trace files or a .tar.gz of one) as a scenario:\n" +
+			"G4/G5 hosts and the four VM sizes in cores of 20 MIPS, each VM placed where CloudSim's PABFD starts it, its\n" +
+			"CPU demand a trace file in DIR/NAME-traces/. The format cannot say everything CloudSim does (power, host\n" +
+			"switch-off, VMs ending at 0%, the RAM / (BW / 2) migration time): the file's header lists it, and\n" +
+			"`drover planetlab` replays the day with all of it.",
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if traces == "" || out == "" || out == "-" {
+				return badInput("gen planetlab: --traces DAY and --out FILE.yaml are required (trace files are written beside it)")
+			}
+			if hosts <= 0 {
+				return badInput("gen planetlab: --hosts %d: want at least 1", hosts)
+			}
+			day, err := planetlab.ReadDay(traces)
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return exitError{exitBadInput}
+			}
+			place, err := plreplay.InitialPlacement(day, hosts)
+			if err != nil {
+				return badInput("%v", err)
+			}
+			base := strings.TrimSuffix(filepath.Base(out), filepath.Ext(out)) + "-traces"
+			doc, files, err := plscenario.YAML(day, place, hosts, base, seed)
+			if err != nil {
+				return err
+			}
+			dir := filepath.Dir(out)
+			if err := os.MkdirAll(filepath.Join(dir, base), 0o755); err != nil {
+				return err
+			}
+			for name, data := range files {
+				if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+					return err
+				}
+			}
+			if err := os.WriteFile(out, doc, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "scenario: %s (%d hosts, %d VMs; traces in %s)\n", out, hosts, len(day.VMs), filepath.Join(dir, base))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&traces, "traces", "", "one day of traces: a folder, or a .tar.gz holding one")
+	c.Flags().StringVarP(&out, "out", "o", "", "scenario file to write; the traces go to NAME-traces/ beside it")
+	c.Flags().IntVar(&hosts, "hosts", planetlab.Hosts, "hosts (types alternate G4, G5)")
+	c.Flags().Uint64Var(&seed, "seed", 1, "the scenario's seed")
+	return c
 }

@@ -98,3 +98,25 @@ func TestSimPlanetLab(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// drover gen planetlab writes a scenario that drover validate accepts.
+func TestGenPlanetLab(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pl.yaml")
+	for _, args := range [][]string{
+		{"gen", "planetlab", "--traces", "../../planetlab/testdata/20110303.tar.gz", "--out", file},
+		{"validate", file},
+	} {
+		root := newRoot()
+		var buf bytes.Buffer
+		root.SetOut(&buf)
+		root.SetErr(&buf)
+		root.SetArgs(args)
+		if err := root.Execute(); err != nil {
+			t.Fatalf("drover %s: %v\n%s", strings.Join(args, " "), err, buf.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pl-traces", "vm1051.csv")); err != nil {
+		t.Error(err)
+	}
+}

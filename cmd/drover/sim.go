@@ -230,6 +230,7 @@ func genCmd() *cobra.Command {
 			return os.WriteFile(out, b, 0o644)
 		},
 	}
+	c.AddCommand(genPlanetLabCmd())
 	c.Flags().IntVar(&o.Hosts, "hosts", 1000, "hosts")
 	c.Flags().IntVar(&o.VMs, "vms", 20000, "VMs")
 	c.Flags().IntVar(&o.Racks, "racks", 0, "racks (default: one per 25 hosts)")

@@ -115,22 +115,7 @@ func Run(day *planetlab.Day, pol *poweraware.Policy, name string, nHosts int) (*
 		return nil, fmt.Errorf("plreplay: day %q has no VMs", day.Name)
 	}
 	r := &replay{hosts: make([]host, nHosts), vms: make([]vm, n), pol: pol}
-	for i := range r.hosts {
-		r.hosts[i] = host{typ: planetlab.HostTypeOf(i), prevActive: true}
-	}
-	for i := range r.vms {
-		ti, err := planetlab.VMTypeIndex(i, n)
-		if err != nil {
-			return nil, err
-		}
-		r.vms[i] = vm{typ: planetlab.VMTypes[ti], trace: &day.VMs[i], host: -1}
-	}
-	r.st = poweraware.State{Hosts: make([]poweraware.Host, nHosts), VMs: make([]poweraware.VM, n)}
-	for i := range r.hosts {
-		t := r.hosts[i].typ
-		r.st.Hosts[i] = poweraware.Host{MIPS: t.MIPS(), PEMIPS: t.MIPSPerPE, Bandwidth: t.Bandwidth, Power: t.Power}
-	}
-	if err := r.place(); err != nil {
+	if err := r.init(day); err != nil {
 		return nil, err
 	}
 	res := &Result{Day: day.Name, Policy: name, Hosts: nHosts, VMs: n}
@@ -169,6 +154,46 @@ func Run(day *planetlab.Day, pol *poweraware.Policy, name string, nHosts int) (*
 		}
 	}
 	return r.result(res)
+}
+
+// InitialPlacement is where CloudSim's PABFD puts each VM of day at the
+// start on nHosts hosts (host index per VM). Every detector answers alike
+// then (no history; requests far below any threshold), so it is the same
+// for every policy.
+func InitialPlacement(day *planetlab.Day, nHosts int) ([]int, error) {
+	if len(day.VMs) == 0 {
+		return nil, fmt.Errorf("plreplay: day %q has no VMs", day.Name)
+	}
+	r := &replay{hosts: make([]host, nHosts), vms: make([]vm, len(day.VMs)), pol: &poweraware.Policy{Detector: poweraware.THR{Threshold: 0.8}, Selector: poweraware.MMT{}}}
+	if err := r.init(day); err != nil {
+		return nil, err
+	}
+	out := make([]int, len(r.vms))
+	for i := range r.vms {
+		out[i] = r.vms[i].host
+	}
+	return out, nil
+}
+
+// init sets up the hosts and VMs and places the VMs.
+func (r *replay) init(day *planetlab.Day) error {
+	n := len(day.VMs)
+	for i := range r.hosts {
+		r.hosts[i] = host{typ: planetlab.HostTypeOf(i), prevActive: true}
+	}
+	for i := range r.vms {
+		ti, err := planetlab.VMTypeIndex(i, n)
+		if err != nil {
+			return err
+		}
+		r.vms[i] = vm{typ: planetlab.VMTypes[ti], trace: &day.VMs[i], host: -1}
+	}
+	r.st = poweraware.State{Hosts: make([]poweraware.Host, len(r.hosts)), VMs: make([]poweraware.VM, n)}
+	for i := range r.hosts {
+		t := r.hosts[i].typ
+		r.st.Hosts[i] = poweraware.Host{MIPS: t.MIPS(), PEMIPS: t.MIPSPerPE, Bandwidth: t.Bandwidth, Power: t.Power}
+	}
+	return r.place()
 }
 
 // place is the initial placement by the policy's PABFD, VM by VM in file
