@@ -60,3 +60,16 @@ func NewPolicy(n Name, seed uint64) (*Policy, error) {
 	}
 	return &Policy{Detector: d, Selector: s}, nil
 }
+
+// LooksLikeName reports whether s has the shape of a policy name here
+// (three parts, the first a detector or the second a selector), so that a
+// caller that builds other policies by name can say what s is meant to be.
+func LooksLikeName(s string) bool {
+	parts := strings.Split(strings.ReplaceAll(s, "_", "-"), "-")
+	if len(parts) != 3 {
+		return false
+	}
+	_, errD := NewDetector(parts[0], 1)
+	_, errS := NewSelector(parts[1], 0)
+	return errD == nil || errS == nil
+}
