@@ -20,6 +20,7 @@ import (
 func planetlabCmd() *cobra.Command {
 	var (
 		traces, reference, out string
+		model                  string
 		policies               []string
 		hosts                  int
 		seed                   uint64
@@ -50,10 +51,11 @@ func planetlabCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return runPlanetLab(cmd.OutOrStdout(), traces, names, hosts, seed, ref, out)
+			return runPlanetLab(cmd.OutOrStdout(), traces, names, hosts, seed, model, ref, out)
 		},
 	}
 	c.Flags().StringVar(&traces, "traces", "", "one day of traces: a folder, or a .tar.gz holding one")
+	c.Flags().StringVar(&model, "migration", "cloudsim", "migration model: cloudsim (RAM / (BW / 2), to reproduce) or precopy (Drover's calibrated model, dirty rate from the CPU trace)")
 	c.Flags().StringSliceVar(&policies, "policy", []string{"thr-mmt-0.8", "iqr-mmt-1.5", "mad-mmt-2.5", "lr-mmt-1.2", "lrr-mmt-1.2"}, "policies, DETECTOR-SELECTOR-PARAMETER, comma-separated")
 	c.Flags().IntVar(&hosts, "hosts", planetlab.Hosts, "hosts (types alternate G4, G5)")
 	c.Flags().Uint64Var(&seed, "seed", 1, "seed of the rs selector")
@@ -65,7 +67,11 @@ func planetlabCmd() *cobra.Command {
 // runPlanetLab replays the day at traces under each policy, prints the
 // figures (beside ref's when given) and, when out is set, writes
 // out/planetlab.json.
-func runPlanetLab(w io.Writer, traces string, names []poweraware.Name, hosts int, seed uint64, ref map[string]plreplay.Reference, out string) error {
+func runPlanetLab(w io.Writer, traces string, names []poweraware.Name, hosts int, seed uint64, model string, ref map[string]plreplay.Reference, out string) error {
+	mm, err := plreplay.NewMigrationModel(model)
+	if err != nil {
+		return badInput("%v", err)
+	}
 	day, err := planetlab.ReadDay(traces)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -77,7 +83,7 @@ func runPlanetLab(w io.Writer, traces string, names []poweraware.Name, hosts int
 		if err != nil {
 			return badInput("%v", err)
 		}
-		res, err := plreplay.Run(day, pol, n.String(), hosts)
+		res, err := plreplay.RunModel(day, pol, n.String(), hosts, mm)
 		if err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ func simCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return runPlanetLab(cmd.OutOrStdout(), plDay, names, plHosts, seed, ref, out)
+				return runPlanetLab(cmd.OutOrStdout(), plDay, names, plHosts, seed, "cloudsim", ref, out)
 			}
 			if _, err := poweraware.ParseName(policy); err == nil {
 				return badInput("sim: policy %q is a PlanetLab consolidation policy: run it on a day with --planetlab DAY (or drover planetlab); scenarios carry no MIPS or power yet", policy)

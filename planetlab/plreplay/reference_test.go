@@ -47,7 +47,8 @@ func rel(got, want float64) float64 { return got/want - 1 }
 // TestReferenceTable replays every day found × the five policies and
 // prints Drover's figures beside CloudSim's with the relative difference
 // (PLANETLAB_TABLE=1 go test ./planetlab/plreplay -run ReferenceTable -v),
-// the table of planetlab/README.md.
+// the table of planetlab/README.md; PLANETLAB_MIGRATION=precopy times the
+// migrations with the pre-copy model instead.
 func TestReferenceTable(t *testing.T) {
 	tableWanted(t)
 	ref := readReference(t)
@@ -58,7 +59,7 @@ func TestReferenceTable(t *testing.T) {
 	var worstE, worstM, worstS float64
 	for _, d := range days {
 		for _, p := range Policies {
-			res := runDay(t, d, p)
+			res := runDayModel(t, d, p, os.Getenv("PLANETLAB_MIGRATION"))
 			want, ok := ref[res.Day+" "+p]
 			if !ok {
 				t.Fatalf("no reference for %s %s", res.Day, p)

@@ -18,7 +18,25 @@ func runDay(t testing.TB, path, policy string) *Result {
 	return runPolicy(t, day, policy, planetlab.Hosts)
 }
 
+func runDayModel(t testing.TB, path, policy, model string) *Result {
+	t.Helper()
+	day, err := planetlab.ReadDay(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := NewMigrationModel(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runPolicyModel(t, day, policy, planetlab.Hosts, m)
+}
+
 func runPolicy(t testing.TB, day *planetlab.Day, policy string, hosts int) *Result {
+	t.Helper()
+	return runPolicyModel(t, day, policy, hosts, CloudSimMigration{})
+}
+
+func runPolicyModel(t testing.TB, day *planetlab.Day, policy string, hosts int, model MigrationModel) *Result {
 	t.Helper()
 	n, err := poweraware.ParseName(policy)
 	if err != nil {
@@ -28,7 +46,7 @@ func runPolicy(t testing.TB, day *planetlab.Day, policy string, hosts int) *Resu
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := Run(day, pol, n.String(), hosts)
+	res, err := RunModel(day, pol, n.String(), hosts, model)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,5 +146,22 @@ func TestShippedDayNearReference(t *testing.T) {
 func tableWanted(t *testing.T) {
 	if os.Getenv("PLANETLAB_TABLE") == "" {
 		t.Skip("set PLANETLAB_TABLE=1 for the 25-replay table")
+	}
+}
+
+// Under the pre-copy model an idle VM migrates in about its RAM over the
+// bandwidth plus the profile's fixed costs, and a busy one takes longer.
+func TestPreCopyMigration(t *testing.T) {
+	m := &PreCopyMigration{}
+	idle := m.Seconds(1740, 2000, 0, 1e6)
+	busy := m.Seconds(1740, 2000, 1, 1e6)
+	if cs := (CloudSimMigration{}).Seconds(1740, 2000, 0, 1e6); !(idle >= cs && idle < cs+10) {
+		t.Errorf("idle pre-copy %.2f s, CloudSim %.2f s: want a little more", idle, cs)
+	}
+	if !(busy > idle) {
+		t.Errorf("busy %.2f s not above idle %.2f s", busy, idle)
+	}
+	if _, err := NewMigrationModel("postcopy"); err == nil {
+		t.Error("NewMigrationModel(postcopy) accepted")
 	}
 }
