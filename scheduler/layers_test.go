@@ -21,7 +21,7 @@ const module = "github.com/droverlab/drover"
 // layerRules: packages under each key may not depend on any package under
 // the values.
 var layerRules = map[string][]string{
-	"scheduler": {"sim", "backend", "scenarios", "reports", "cmd", "calibrate", "units", "profiles", "e2e"},
+	"scheduler": {"sim", "backend", "scenarios", "reports", "cmd", "calibrate", "units", "profiles", "e2e", "planetlab"},
 	"backend":   {"sim", "scenarios", "reports", "cmd", "calibrate", "e2e"},
 	// The container lab (and its Docker client) is for tests and
 	// drover-lab only: the product never carries it.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/scheduler/policy/poweraware"
 	"github.com/droverlab/drover/sim"
 )
 
@@ -26,6 +27,8 @@ func simCmd() *cobra.Command {
 		policy, evacuate string
 		maxEvents        int64
 		format           string
+		plDay, plRef     string
+		plHosts          int
 	)
 	c := &cobra.Command{
 		Use:   "sim SCENARIO.yaml",
@@ -33,8 +36,33 @@ func simCmd() *cobra.Command {
 		Long: "Runs a scenario in the simulator and writes DIR/report.json (the run, in the schema `drover report\n" +
 			"--schema` prints) and DIR/journal.jsonl (what the scheduler decided). --format html adds DIR/report.html,\n" +
 			"one self-contained page of charts to open in a browser; md adds report.md, csv migrations.csv.",
-		Args: cobra.ExactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			if plDay != "" {
+				return cobra.NoArgs(cmd, args)
+			}
+			return cobra.ExactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if plDay != "" {
+				// A PlanetLab day: the paper's policies in CloudSim's
+				// replay (drover planetlab), as scenarios cannot carry
+				// MIPS, power or CloudSim's migration model yet.
+				if policy == "" {
+					return badInput("sim --planetlab: --policy DETECTOR-SELECTOR-PARAMETER is required, as thr-mmt-0.8")
+				}
+				names, err := parsePolicies([]string{policy})
+				if err != nil {
+					return err
+				}
+				ref, err := readReference(plRef)
+				if err != nil {
+					return err
+				}
+				return runPlanetLab(cmd.OutOrStdout(), plDay, names, plHosts, seed, "cloudsim", ref, out)
+			}
+			if _, err := poweraware.ParseName(policy); err == nil {
+				return badInput("sim: policy %q is a PlanetLab consolidation policy: run it on a day with --planetlab DAY (or drover planetlab); scenarios carry no MIPS or power yet", policy)
+			}
 			formats, err := parseFormats(format)
 			if err != nil {
 				return err
@@ -102,6 +130,9 @@ func simCmd() *cobra.Command {
 	c.Flags().BoolVar(&noProgr, "no-progress", false, "never show a progress bar")
 	c.Flags().StringVar(&policy, "policy", "", "periodic policy instead of the scenario's: balance, greedy-cv, consolidate, or \"\" for none")
 	c.Flags().StringVar(&evacuate, "evacuation", "", "evacuation strategy instead of the scenario's: planned or fixed-batch")
+	c.Flags().StringVar(&plDay, "planetlab", "", "replay a PlanetLab day (folder or .tar.gz) under --policy DETECTOR-SELECTOR-PARAMETER (thr-mmt-0.8, lr-mmt-1.2, ...) instead of a scenario; writes DIR/planetlab.json")
+	c.Flags().StringVar(&plRef, "reference", "", "with --planetlab: CloudSim's figures to print beside (cloudsim-reference.csv)")
+	c.Flags().IntVar(&plHosts, "hosts", 800, "with --planetlab: hosts")
 	c.Flags().Int64Var(&maxEvents, "max-events", 0, fmt.Sprintf("stop a run that needs more events than this (default %d; -1: no bound)", sim.DefaultMaxEvents))
 	return c
 }
@@ -199,6 +230,7 @@ func genCmd() *cobra.Command {
 			return os.WriteFile(out, b, 0o644)
 		},
 	}
+	c.AddCommand(genPlanetLabCmd())
 	c.Flags().IntVar(&o.Hosts, "hosts", 1000, "hosts")
 	c.Flags().IntVar(&o.VMs, "vms", 20000, "VMs")
 	c.Flags().IntVar(&o.Racks, "racks", 0, "racks (default: one per 25 hosts)")

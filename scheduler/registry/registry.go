@@ -18,6 +18,7 @@ import (
 	"github.com/droverlab/drover/scheduler/policy/consolidate"
 	"github.com/droverlab/drover/scheduler/policy/disaster"
 	"github.com/droverlab/drover/scheduler/policy/evacuate"
+	"github.com/droverlab/drover/scheduler/policy/poweraware"
 )
 
 // Settings are a policy's knobs as written: the common ones typed, the
@@ -230,6 +231,14 @@ func CheckParam(name, key, value string) *ParamError {
 func New(name string, s Settings) (policy.Policy, error) {
 	spec, ok := Lookup(name)
 	if !ok {
+		if poweraware.LooksLikeName(name) {
+			// The paper's policies need MIPS, power and utilisation
+			// histories the cluster model does not carry yet.
+			if _, err := poweraware.ParseName(name); err != nil {
+				return nil, err
+			}
+			return nil, fmt.Errorf("policy %q is a PlanetLab consolidation policy (scheduler/policy/poweraware): it runs on a PlanetLab day (drover planetlab, or drover sim --planetlab DAY --policy %s), not on a scenario yet", name, name)
+		}
 		return nil, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names, ", "))
 	}
 	var errs []error

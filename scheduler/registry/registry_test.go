@@ -78,6 +78,18 @@ var _ = Describe("registry", func() {
 		Entry("case matters", "Balance"),
 	)
 
+	DescribeTable("names a PlanetLab policy where it cannot run, and checks its shape",
+		func(name, says string) {
+			pol, err := registry.New(name, registry.Settings{})
+			Expect(pol).To(BeNil())
+			Expect(err).To(MatchError(ContainSubstring(says)))
+		},
+		Entry("a valid name", "thr-mmt-0.8", `policy "thr-mmt-0.8" is a PlanetLab consolidation policy`),
+		Entry("underscores", "lr_mmt_1.2", "drover sim --planetlab DAY --policy lr_mmt_1.2"),
+		Entry("a bad selector", "iqr-max-1.5", `unknown VM selector "max"`),
+		Entry("a bad threshold", "thr-mmt-1.5", "threshold 1.5 must be in (0, 1]"),
+	)
+
 	It("passes the common settings and the balancer's parameters through", func() {
 		s := params("cpu_weight", "2", "memory_weight", "3", "cost_per_gib", "0.1", "min_gain", "0.02",
 			"cooldown", "10m", "sources", "3", "dests", "5")

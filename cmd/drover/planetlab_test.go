@@ -1,0 +1,122 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// drover planetlab replays the shipped day on 800 hosts, prints CloudSim's figures beside its own, writes
+// planetlab.json, and refuses a malformed policy name before reading
+// anything.
+func TestPlanetLabCommand(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a day replay")
+	}
+	out := t.TempDir()
+	root := newRoot()
+	var buf bytes.Buffer
+	root.SetOut(&buf)
+	root.SetErr(&buf)
+	root.SetArgs([]string{"planetlab", "--traces", "../../planetlab/testdata/20110303.tar.gz", "--policy", "thr-mmt-0.8",
+		"--reference", "../../planetlab/testdata/cloudsim-reference.csv", "--out", out})
+	if err := root.Execute(); err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	for _, want := range []string{"thr-mmt-0.8", "CloudSim", "198.08", "Δ"} {
+		if !strings.Contains(buf.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, buf.String())
+		}
+	}
+	data, err := os.ReadFile(filepath.Join(out, "planetlab.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var res []struct {
+		Policy     string
+		Migrations int
+	}
+	if err := json.Unmarshal(data, &res); err != nil || len(res) != 1 || res[0].Policy != "thr-mmt-0.8" || res[0].Migrations == 0 {
+		t.Errorf("planetlab.json: %v %+v", err, res)
+	}
+}
+
+func TestPlanetLabBadPolicy(t *testing.T) {
+	for _, c := range []struct{ arg, says string }{
+		{"thr-mmt", "want DETECTOR-SELECTOR-PARAMETER"},
+		{"thr-mmt-1.5", "threshold 1.5 must be in (0, 1]"},
+		{"xyz-mmt-1", `unknown detector "xyz"`},
+	} {
+		root := newRoot()
+		var buf bytes.Buffer
+		root.SetOut(&buf)
+		root.SetErr(&buf)
+		root.SetArgs([]string{"planetlab", "--traces", "nonexistent", "--policy", c.arg})
+		err := root.Execute()
+		if exitCode(err) != exitBadInput || err == nil || !strings.Contains(err.Error(), c.says) {
+			t.Errorf("--policy %s: exit %d, %v; want %d saying %q", c.arg, exitCode(err), err, exitBadInput, c.says)
+		}
+	}
+}
+
+// drover sim --planetlab DAY --policy thr-mmt-0.8 runs the same replay; a
+// PlanetLab policy on a scenario is refused with the way to run it.
+func TestSimPlanetLab(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a day replay")
+	}
+	out := t.TempDir()
+	for _, c := range []struct {
+		args []string
+		code int
+		says string
+	}{
+		{[]string{"sim", "--planetlab", "../../planetlab/testdata/20110303.tar.gz", "--policy", "thr-mmt-0.8", "--out", out}, exitOK, "thr-mmt-0.8"},
+		{[]string{"sim", "--planetlab", "../../planetlab/testdata/20110303.tar.gz", "--out", out}, exitBadInput, "--policy DETECTOR-SELECTOR-PARAMETER is required"},
+		{[]string{"sim", "--planetlab", "x", "--policy", "thr-xyz-0.8", "--out", out}, exitBadInput, `unknown VM selector "xyz"`},
+		{[]string{"sim", "--planetlab", "x", "extra", "--policy", "thr-mmt-0.8"}, exitBadInput, "unknown command"},
+		{[]string{"sim", "../../scenarios/examples/small.yaml", "--policy", "thr-mmt-0.8", "--out", out}, exitBadInput, "--planetlab DAY"},
+	} {
+		root := newRoot()
+		var buf bytes.Buffer
+		root.SetOut(&buf)
+		root.SetErr(&buf)
+		root.SetArgs(c.args)
+		err := root.Execute()
+		text := buf.String()
+		if err != nil {
+			text += err.Error()
+		}
+		if exitCode(err) != c.code || !strings.Contains(text, c.says) {
+			t.Errorf("drover %s: exit %d, %q; want %d saying %q", strings.Join(c.args, " "), exitCode(err), text, c.code, c.says)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(out, "planetlab.json")); err != nil {
+		t.Error(err)
+	}
+}
+
+// drover gen planetlab writes a scenario that drover validate accepts.
+func TestGenPlanetLab(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "pl.yaml")
+	for _, args := range [][]string{
+		{"gen", "planetlab", "--traces", "../../planetlab/testdata/20110303.tar.gz", "--out", file},
+		{"validate", file},
+	} {
+		root := newRoot()
+		var buf bytes.Buffer
+		root.SetOut(&buf)
+		root.SetErr(&buf)
+		root.SetArgs(args)
+		if err := root.Execute(); err != nil {
+			t.Fatalf("drover %s: %v\n%s", strings.Join(args, " "), err, buf.String())
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "pl-traces", "vm1051.csv")); err != nil {
+		t.Error(err)
+	}
+}
