@@ -23,6 +23,9 @@ const (
 type Run struct {
 	Name string
 	R    *Report
+	// Scenario and Label, when set, group the run instead of its report's
+	// scenario name and PolicyLabel (a sweep groups by matrix cell).
+	Scenario, Label string
 }
 
 // keyMetric is a figure a comparison summarises over seeds: how to read
@@ -131,6 +134,12 @@ func CompareRuns(runs []Run) Comparison {
 	by := map[string]map[string][]Run{}
 	for _, run := range runs {
 		sc, pol := run.R.Scenario, PolicyLabel(run.R)
+		if run.Scenario != "" {
+			sc = run.Scenario
+		}
+		if run.Label != "" {
+			pol = run.Label
+		}
 		if by[sc] == nil {
 			by[sc] = map[string][]Run{}
 		}
