@@ -12,6 +12,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/sim"
 )
 
 // Override sets one scenario field: Path as in the sweep file, Value its
@@ -387,8 +389,14 @@ func (s *Spec) Check(runs []Run) error {
 			continue
 		}
 		seen[key] = true
-		if _, err := s.Resolve(r); err != nil {
+		sc, err := s.Resolve(r)
+		if err != nil {
 			return err
+		}
+		// What drover sim checks before it runs: the policies' names and
+		// settings.
+		if _, err := scheduler.NewConfig(sim.Options{}.PolicyOf(sc), sc.Migration); err != nil {
+			return fmt.Errorf("%s: run %s (cell %s): %w", s.File, r.ID, r.Cell, err)
 		}
 	}
 	return nil

@@ -1,0 +1,80 @@
+package sweep
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+func fmtTasks(ts []TaskState) string {
+	var out []string
+	for _, t := range ts {
+		out = append(out, fmt.Sprintf("%s_%d=%s", t.Job, t.Index, t.State))
+	}
+	return strings.Join(out, " ")
+}
+
+// Output as squeue -h -r -o '%i %T' and sacct -n -P -X -o JobID,State
+// print it (Slurm 22.05, Debian bookworm).
+func TestParseSlurm(t *testing.T) {
+	for _, tc := range []struct {
+		name, out string
+		sacct     bool
+		want      string
+	}{
+		{"squeue running and pending", "41_0 RUNNING\n41_1 RUNNING\n41_[2-4%2] PENDING\n", false,
+			"41_0=RUNNING 41_1=RUNNING 41_2=PENDING 41_3=PENDING 41_4=PENDING"},
+		{"squeue list and blanks", "\n  42_[7,9-10] PENDING\n42_3 COMPLETING\n", false, "42_7=PENDING 42_9=PENDING 42_10=PENDING 42_3=COMPLETING"},
+		{"squeue a plain job is not a sweep task", "43 RUNNING\n", false, ""},
+		{"sacct", "41_0|COMPLETED\n41_1|CANCELLED by 0\n41_2|FAILED\n41_3|TIMEOUT\n41_[4-5%2]|PENDING\n41_6|OUT_OF_MEMORY\n", true,
+			"41_0=COMPLETED 41_1=CANCELLED 41_2=FAILED 41_3=TIMEOUT 41_4=PENDING 41_5=PENDING 41_6=OUT_OF_MEMORY"},
+		{"sacct steps are left out by -X, garbage ignored", "sacct: error: x\n41_0.batch|COMPLETED\n", true, ""},
+	} {
+		var got []TaskState
+		if tc.sacct {
+			got = ParseSacct(tc.out)
+		} else {
+			got = ParseSqueue(tc.out)
+		}
+		if s := fmtTasks(got); s != tc.want {
+			t.Errorf("%s: got %q, want %q", tc.name, s, tc.want)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	dir := t.TempDir()
+	d := &Dir{Path: dir}
+	for i := range 7 {
+		d.Runs = append(d.Runs, Run{Index: i, ID: fmt.Sprintf("run%d", i)})
+	}
+	write := func(i int, name, body string) {
+		rd := d.RunDir(&d.Runs[i])
+		os.MkdirAll(rd, 0o755)
+		if err := os.WriteFile(filepath.Join(rd, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(0, "report.json", `{"schema_version":"1.0"}`)
+	write(1, "report.json", `{"schema_ver`) // half a report is not one
+	write(1, "started", "")
+	write(2, "started", "")
+	write(3, "error.txt", "boom\n")
+	tasks := []TaskState{
+		{"10", 0, "COMPLETED"},
+		{"10", 1, "CANCELLED"},
+		{"10", 4, "CANCELLED"}, {"11", 4, "RUNNING"}, // resubmitted: the later job wins
+		{"10", 5, "PENDING"},
+	}
+	var got []string
+	for _, s := range d.Classify(tasks) {
+		got = append(got, s.State)
+	}
+	want := []string{Done, Failed, Failed, Failed, Running, Pending, Missing}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
