@@ -99,6 +99,8 @@ type Verdict struct {
 	// the runner-up (NaN: not testable, fewer than two runs in one).
 	P           float64
 	Significant bool
+	// Lower is true when a lower value is better.
+	Lower bool
 }
 
 // Comparison is every group of runs, by scenario, with verdicts.
@@ -203,7 +205,7 @@ func summarise(runs []Run, m keyMetric) MetricStats {
 // verdict picks the best group on metric i and tests it against the
 // runner-up.
 func verdict(gs []Group, i int, m keyMetric) Verdict {
-	v := Verdict{Metric: m.name, Unit: m.unit, Best: -1, P: math.NaN()}
+	v := Verdict{Metric: m.name, Unit: m.unit, Best: -1, P: math.NaN(), Lower: m.lower}
 	var order []int
 	for g := range gs {
 		if gs[g].Stats[i].N > 0 {

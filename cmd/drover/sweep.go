@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -368,7 +370,14 @@ func sweepCollectCmd() *cobra.Command {
 			if missing > 0 {
 				fmt.Fprintf(os.Stderr, "%d of %d runs have no report yet and are left out\n", missing, len(d.Runs))
 			}
-			return writeComparison(cmd.OutOrStdout(), reports.CompareRuns(runs), formats, out, args[0])
+			cmp := reports.CompareRuns(runs)
+			if err := writeComparison(cmd.OutOrStdout(), cmp, formats, out, args[0]); err != nil {
+				return err
+			}
+			if slices.Contains(formats, "md") && !slices.Contains(formats, "csv") {
+				printBest(cmd.OutOrStdout(), cmp)
+			}
+			return nil
 		},
 	}
 	c.Flags().StringVar(&format, "format", "md", "md, csv or html, comma-separated: md or csv prints; html (and md with csv) write files")
@@ -412,3 +421,29 @@ func writeComparison(stdout io.Writer, cmp reports.Comparison, formats []string,
 }
 
 func numCPU() int { return runtime.NumCPU() }
+
+// printBest writes the best cell of each metric, as a Markdown list.
+func printBest(w io.Writer, cmp reports.Comparison) {
+	fmt.Fprintf(w, "\n### Best cell per metric\n\n")
+	for _, b := range sweep.BestCells(cmp) {
+		unit := ""
+		if b.Unit != "" {
+			unit = " " + b.Unit
+		}
+		sure := "the best cells tie"
+		switch {
+		case b.Verdict.Best < 0:
+		case math.IsNaN(b.Verdict.P):
+			sure = "untested against the runner-up (fewer than 2 runs)"
+		case b.Verdict.Significant:
+			sure = fmt.Sprintf("better than the runner-up, significant (p = %.3g)", b.Verdict.P)
+		default:
+			sure = fmt.Sprintf("better than the runner-up, not significant (p = %.3g)", b.Verdict.P)
+		}
+		cells := strings.Join(b.Cells, "; ")
+		if len(b.Cells) > 3 {
+			cells = fmt.Sprintf("%s and %d more", strings.Join(b.Cells[:3], "; "), len(b.Cells)-3)
+		}
+		fmt.Fprintf(w, "- %s: %s (mean %.4g%s; %s)\n", b.Metric, cells, b.Mean, unit, sure)
+	}
+}
