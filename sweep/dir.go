@@ -209,10 +209,12 @@ func (d *Dir) RunOne(r *Run, run Runner) error {
 	if err != nil {
 		return fail(err)
 	}
-	if err := renameio.WriteFile(filepath.Join(rd, "scenario.yaml"), text, 0o644); err != nil {
+	// Neither needs to survive a crash of the machine (the run is made
+	// again), so neither is synced to disk: a temporary file renamed.
+	if err := writeRename(filepath.Join(rd, "scenario.yaml"), text); err != nil {
 		return fail(err)
 	}
-	if err := renameio.WriteFile(filepath.Join(rd, "started"), nil, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(rd, "started"), nil, 0o644); err != nil {
 		return fail(err)
 	}
 	sc, err := d.Scenario(r)
@@ -226,4 +228,27 @@ func (d *Dir) RunOne(r *Run, run Runner) error {
 		return fail(errors.New("the run wrote no report.json"))
 	}
 	return nil
+}
+
+// writeRename writes path whole or not at all, without syncing it: a
+// temporary file in the same directory, renamed over it.
+func writeRename(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), path)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+	}
+	return err
 }
