@@ -128,9 +128,15 @@ func Open(dir string) (*Dir, error) {
 	if len(d.Runs) != d.Manifest.Runs {
 		return nil, fmt.Errorf("%s: %d runs, sweep.json says %d", dir, len(d.Runs), d.Manifest.Runs)
 	}
+	// Read now, not when first needed: the pool's goroutines share it.
+	if _, err := d.baseRoot(); err != nil {
+		return nil, err
+	}
 	return d, nil
 }
 
+// baseRoot is the base's tree, read by Open (or given to Write); it is
+// never changed, so runs share it.
 func (d *Dir) baseRoot() (*yaml.Node, error) {
 	if d.base != nil {
 		return d.base, nil

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +28,25 @@ type SlurmOptions struct {
 	Drover string
 	// Extra lines of #SBATCH options, such as "--account=x".
 	Extra []string
+	// PerTask runs this many consecutive runs in each array task (task i
+	// runs runs i*PerTask to (i+1)*PerTask-1), so that runs much shorter
+	// than Slurm's own cost of a task (about a second) do not pay it each;
+	// 0 or 1: one run per task, whose array index is the run's index.
+	PerTask int
+}
+
+// tasks maps run indices to array indices: run i is in task i/per.
+func tasks(indices []int, per int) []int {
+	if per <= 1 {
+		return indices
+	}
+	var out []int
+	for _, i := range indices {
+		if t := i / per; len(out) == 0 || out[len(out)-1] != t {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // ArraySpec writes indices as Slurm's --array list: ranges where they are
@@ -56,10 +76,12 @@ func ArraySpec(indices []int, k int) string {
 	return b.String()
 }
 
-// Script is the sbatch script of a job array over indices of d: each task
-// runs `drover sweep task DIR $SLURM_ARRAY_TASK_ID`, whose run index is the
-// array index.
+// Script is the sbatch script of a job array over the runs indices of d:
+// each task runs `drover sweep task DIR $SLURM_ARRAY_TASK_ID`, whose run
+// index is the array index (with PerTask, the runs of that chunk).
 func (d *Dir) Script(o SlurmOptions, indices []int) (string, error) {
+	slices.Sort(indices)
+	indices = tasks(indices, o.PerTask)
 	abs, err := filepath.Abs(d.Path)
 	if err != nil {
 		return "", err
@@ -83,7 +105,11 @@ func (d *Dir) Script(o SlurmOptions, indices []int) (string, error) {
 		fmt.Fprintf(&b, "#SBATCH %s\n", x)
 	}
 	b.WriteString("# One run of the sweep per array task; a run whose report.json is complete is skipped.\n")
-	fmt.Fprintf(&b, "exec %s sweep task %s \"$SLURM_ARRAY_TASK_ID\"\n", shellQuote(o.Drover), shellQuote(abs))
+	per := ""
+	if o.PerTask > 1 {
+		per = fmt.Sprintf(" --per-task %d", o.PerTask)
+	}
+	fmt.Fprintf(&b, "exec %s sweep task %s \"$SLURM_ARRAY_TASK_ID\"%s\n", shellQuote(o.Drover), shellQuote(abs), per)
 	return b.String(), nil
 }
 
@@ -134,8 +160,27 @@ func (d *Dir) Submit(ctx context.Context, o SlurmOptions, indices []int) (string
 		return id, err
 	}
 	defer f.Close()
-	_, err = fmt.Fprintf(f, "%s %s\n", id, ArraySpec(indices, 0))
+	_, err = fmt.Fprintf(f, "%s %s %d\n", id, ArraySpec(tasks(slices.Sorted(slices.Values(indices)), o.PerTask), 0), max(o.PerTask, 1))
 	return id, err
+}
+
+// perTask is how many runs each task of every job submitted for d runs.
+func (d *Dir) perTask() map[string]int {
+	data, _ := os.ReadFile(filepath.Join(d.Path, "slurm", "jobs"))
+	out := map[string]int{}
+	for _, l := range strings.Split(string(data), "\n") {
+		f := strings.Fields(l)
+		if len(f) == 0 {
+			continue
+		}
+		out[f[0]] = 1
+		if len(f) >= 3 {
+			if n, err := strconv.Atoi(f[2]); err == nil && n > 1 {
+				out[f[0]] = n
+			}
+		}
+	}
+	return out
 }
 
 // Jobs lists the job ids submitted for d, oldest first.
@@ -156,7 +201,7 @@ func (d *Dir) Jobs() ([]string, error) {
 // TaskState is what Slurm says of one array task.
 type TaskState struct {
 	Job   string // the array's job id
-	Index int    // the array index (the run index)
+	Index int    // the array index (the run index, or with PerTask the chunk's)
 	State string // RUNNING, PENDING, COMPLETED, FAILED, CANCELLED, TIMEOUT, ...
 }
 
@@ -238,13 +283,17 @@ type RunStatus struct {
 // ended without a report (failed, cancelled, timed out, out of memory,
 // node failure), or an error.txt, or a run started by a task no longer
 // queued, is failed; anything else is missing.
-func (d *Dir) Classify(tasks []TaskState) []RunStatus {
+func (d *Dir) Classify(ts []TaskState) []RunStatus {
+	per := d.perTask()
 	latest := map[int]TaskState{}
-	for _, t := range tasks {
-		if old, ok := latest[t.Index]; ok && jobLess(t.Job, old.Job) {
-			continue
+	for _, t := range ts {
+		n := max(per[t.Job], 1)
+		for i := t.Index * n; i < (t.Index+1)*n && i < len(d.Runs); i++ {
+			if old, ok := latest[i]; ok && jobLess(t.Job, old.Job) {
+				continue
+			}
+			latest[i] = t
 		}
-		latest[t.Index] = t
 	}
 	out := make([]RunStatus, len(d.Runs))
 	for i := range d.Runs {
@@ -260,7 +309,7 @@ func (d *Dir) Classify(tasks []TaskState) []RunStatus {
 		case has && (t.State == "PENDING" || t.State == "REQUEUED" || t.State == "RESIZING" || t.State == "SUSPENDED"):
 			st.State, st.Why = Pending, "job "+t.Job
 		case has && t.State != "COMPLETED":
-			st.State, st.Why = Failed, fmt.Sprintf("job %s_%d %s", t.Job, t.Index, t.State)
+			st.State, st.Why = Failed, fmt.Sprintf("task %s_%d %s", t.Job, t.Index, t.State)
 		case exists(filepath.Join(rd, "error.txt")):
 			b, _ := os.ReadFile(filepath.Join(rd, "error.txt"))
 			st.State, st.Why = Failed, strings.TrimSpace(string(b))

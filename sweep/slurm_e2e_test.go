@@ -57,6 +57,7 @@ exclude:
   - {policy.name: greedy-cv, policy.evacuation: fixed-batch, seed: 6}
 `)
 		shared, local := filepath.Join(tmp, "shared"), filepath.Join(tmp, "local")
+		begin := time.Now()
 		out := run(t, drover, "sweep", "submit", sw, "--out", shared, "--slurm", "--max-parallel", "2", "--time", "5:00", "--mem", "200M")
 		if !regexp.MustCompile(`^\d+\n$`).MatchString(out) {
 			t.Fatalf("submit printed %q, want a job id", out)
@@ -65,8 +66,11 @@ exclude:
 		if !strings.Contains(string(script), "#SBATCH --array=0-22%2") {
 			t.Errorf("script:\n%s", script)
 		}
-		run(t, drover, "sweep", "run", sw, "--out", local, "--jobs", "2", "--no-progress")
 		waitStatus(t, drover, shared, 90*time.Second, "23 runs: 23 done")
+		t.Logf("the array of 23 runs, 2 at a time: %s from sbatch to the last report", time.Since(begin).Round(100*time.Millisecond))
+		begin = time.Now()
+		run(t, drover, "sweep", "run", sw, "--out", local, "--jobs", "2", "--no-progress")
+		t.Logf("the same 23 runs on the local pool, 2 at a time: %s", time.Since(begin).Round(time.Millisecond))
 		d, err := sweep.Open(shared)
 		if err != nil {
 			t.Fatal(err)
@@ -81,6 +85,19 @@ exclude:
 				if err := errors.Join(err1, err2); err != nil || !bytes.Equal(a, b) || len(a) == 0 {
 					t.Errorf("run %d %s: %s differs between the array and the local pool (%v)", r.Index, r.ID, f, err)
 				}
+			}
+		}
+		// The same sweep again, five runs a task: the same bytes.
+		chunked := filepath.Join(tmp, "chunked")
+		begin = time.Now()
+		run(t, drover, "sweep", "submit", sw, "--out", chunked, "--slurm", "--per-task", "5", "--max-parallel", "2")
+		waitStatus(t, drover, chunked, 90*time.Second, "23 runs: 23 done")
+		t.Logf("the same 23 runs five a task (5 tasks), 2 tasks at a time: %s", time.Since(begin).Round(100*time.Millisecond))
+		for _, r := range d.Runs {
+			a, _ := os.ReadFile(filepath.Join(chunked, "runs", r.ID, "report.json"))
+			b, _ := os.ReadFile(filepath.Join(local, "runs", r.ID, "report.json"))
+			if len(a) == 0 || !bytes.Equal(a, b) {
+				t.Errorf("run %d %s: report.json of the chunked array differs", r.Index, r.ID)
 			}
 		}
 		col := run(t, drover, "sweep", "collect", shared)
@@ -212,7 +229,7 @@ func waitStatus(t *testing.T, bin, dir string, timeout time.Duration, want strin
 			b, _ := exec.Command("squeue", "-h", "-r", "-o", "%i %T %r").CombinedOutput()
 			t.Fatalf("waited %s for %q; status:\n%s\nsqueue:\n%s", timeout, want, last, b)
 		}
-		time.Sleep(time.Second)
+		time.Sleep(250 * time.Millisecond)
 	}
 }
 

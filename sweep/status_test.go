@@ -78,3 +78,31 @@ func TestClassify(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// With several runs a task, a task's state is each of its runs'.
+func TestClassifyPerTask(t *testing.T) {
+	dir := t.TempDir()
+	d := &Dir{Path: dir}
+	for i := range 7 {
+		d.Runs = append(d.Runs, Run{Index: i, ID: fmt.Sprintf("run%d", i)})
+	}
+	os.MkdirAll(filepath.Join(dir, "slurm"), 0o755)
+	os.WriteFile(filepath.Join(dir, "slurm", "jobs"), []byte("20 0-2 3\n21 1 1\n"), 0o644)
+	rd := d.RunDir(&d.Runs[3])
+	os.MkdirAll(rd, 0o755)
+	os.WriteFile(filepath.Join(rd, "report.json"), []byte("{}"), 0o644)
+	// Task 0 runs runs 0-2, task 1 runs 3-5 (3 is done), task 2 run 6;
+	// job 21 resubmitted run 1 alone.
+	ts := []TaskState{{"20", 0, "CANCELLED"}, {"20", 1, "RUNNING"}, {"20", 2, "PENDING"}, {"21", 1, "RUNNING"}}
+	var got []string
+	for _, s := range d.Classify(ts) {
+		got = append(got, s.State)
+	}
+	want := []string{Failed, Running, Failed, Done, Running, Running, Pending}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if s, _ := d.Script(SlurmOptions{PerTask: 3, MaxParallel: 2, Drover: "/x/drover"}, []int{0, 1, 2, 3, 4, 5, 6}); !strings.Contains(s, "--array=0-2%2\n") || !strings.Contains(s, "\"$SLURM_ARRAY_TASK_ID\" --per-task 3\n") {
+		t.Errorf("script:\n%s", s)
+	}
+}

@@ -192,31 +192,45 @@ func defaultJobs() int {
 }
 
 func sweepTaskCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "task DIR INDEX",
+	var per int
+	c := &cobra.Command{
+		Use:   "task DIR INDEX [--per-task N]",
 		Short: "Run one run of an expanded sweep (what each Slurm array task runs); nothing if its report is complete",
-		Args:  cobra.ExactArgs(2),
+		Long: "Runs run INDEX of the sweep in DIR, or with --per-task N the runs INDEX*N to INDEX*N+N-1, skipping\n" +
+			"those whose report.json is complete. Exit 1 if a run failed (the others still run).",
+		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			d, err := sweep.Open(args[0])
 			if err != nil {
 				return badInput("%v", err)
 			}
+			per = max(per, 1)
 			i, err := strconv.Atoi(args[1])
-			if err != nil || i < 0 || i >= len(d.Runs) {
-				return badInput("index %q: want 0 to %d", args[1], len(d.Runs)-1)
+			if err != nil || i < 0 || i*per >= len(d.Runs) {
+				return badInput("index %q: want 0 to %d", args[1], (len(d.Runs)-1)/per)
 			}
-			r := &d.Runs[i]
-			if d.Complete(r) {
-				fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s): complete already\n", i, r.ID)
-				return nil
+			failed := false
+			for j := i * per; j < (i+1)*per && j < len(d.Runs); j++ {
+				r := &d.Runs[j]
+				if d.Complete(r) {
+					fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s): complete already\n", j, r.ID)
+					continue
+				}
+				if err := d.RunOne(r, sweepRunner); err != nil {
+					fmt.Fprintln(os.Stderr, err)
+					failed = true
+					continue
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s, %s): %s\n", j, r.ID, r.Cell, filepath.Join(d.RunDir(r), "report.json"))
 			}
-			if err := d.RunOne(r, sweepRunner); err != nil {
-				return err
+			if failed {
+				return exitError{exitFailed}
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s, %s): %s\n", i, r.ID, r.Cell, filepath.Join(d.RunDir(r), "report.json"))
 			return nil
 		},
 	}
+	c.Flags().IntVar(&per, "per-task", 1, "runs per task: INDEX*N to INDEX*N+N-1")
+	return c
 }
 
 func slurmFlags(c *cobra.Command, o *sweep.SlurmOptions) {
@@ -258,12 +272,13 @@ func sweepSubmitCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", id)
-			fmt.Fprintf(os.Stderr, "submitted job %s: %d runs (--array=%s); drover sweep status %s\n", id, len(idx), sweep.ArraySpec(idx, o.MaxParallel), out)
+			fmt.Fprintf(os.Stderr, "submitted job %s: %d runs; drover sweep status %s\n", id, len(idx), out)
 			return nil
 		},
 	}
 	c.Flags().StringVar(&out, "out", "", "sweep directory, on storage every node sees")
 	c.Flags().BoolVar(&slurm, "slurm", false, "submit to Slurm with sbatch")
+	c.Flags().IntVar(&o.PerTask, "per-task", 1, "runs per array task, for runs much shorter than Slurm's cost of a task (about a second)")
 	slurmFlags(c, &o)
 	c.MarkFlagRequired("out")
 	return c
@@ -337,7 +352,7 @@ func sweepResubmitCmd() *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "%s\n", id)
-			fmt.Fprintf(os.Stderr, "submitted job %s: %d runs (--array=%s)\n", id, len(idx), sweep.ArraySpec(idx, o.MaxParallel))
+			fmt.Fprintf(os.Stderr, "submitted job %s: %d runs, one a task\n", id, len(idx))
 			return nil
 		},
 	}
