@@ -143,7 +143,7 @@ func (c *Cluster) config() string {
 	d := c.Dir
 	return fmt.Sprintf(`# One-node cluster of drover's tests (sweep/slurmtest).
 ClusterName=drovertest
-SlurmctldHost=%[2]s
+SlurmctldHost=%[2]s(127.0.0.1)
 SlurmctldPort=%[3]d
 SlurmdPort=%[4]d
 SlurmUser=root
@@ -167,7 +167,7 @@ JobAcctGatherType=jobacct_gather/none
 AccountingStorageType=accounting_storage/none
 MaxArraySize=100001
 MinJobAge=300
-NodeName=%[2]s CPUs=2 RealMemory=1000 State=UNKNOWN
+NodeName=%[2]s NodeAddr=127.0.0.1 NodeHostname=%[2]s CPUs=2 RealMemory=1000 State=UNKNOWN
 PartitionName=debug Nodes=%[2]s Default=YES MaxTime=INFINITE State=UP
 `, d, c.Node, ctldPort, slurmdPort)
 }
