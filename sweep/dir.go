@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -99,6 +101,12 @@ func Write(dir string, s *Spec, runs []Run) (*Dir, error) {
 
 // Open reads an expanded sweep directory.
 func Open(dir string) (*Dir, error) {
+	return OpenRange(dir, 0, math.MaxInt)
+}
+
+// OpenRange is Open keeping only the runs of index lo to hi-1 in Runs (a
+// task of a large sweep decodes its own runs, not all of them).
+func OpenRange(dir string, lo, hi int) (*Dir, error) {
 	mb, err := os.ReadFile(filepath.Join(dir, "sweep.json"))
 	if err != nil {
 		return nil, fmt.Errorf("%s is not a sweep directory (drover sweep expand makes one): %w", dir, err)
@@ -114,19 +122,27 @@ func Open(dir string) (*Dir, error) {
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<20), 1<<24)
-	d.Runs = make([]Run, 0, d.Manifest.Runs)
+	d.Runs = make([]Run, 0, max(0, min(hi, d.Manifest.Runs)-lo))
+	line := 0
 	for sc.Scan() {
+		line++
+		if i := line - 1; i < lo || i >= hi {
+			continue
+		}
 		var r Run
 		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			return nil, fmt.Errorf("%s: line %d: %w", filepath.Join(dir, "runs.jsonl"), len(d.Runs)+1, err)
+			return nil, fmt.Errorf("%s: line %d: %w", filepath.Join(dir, "runs.jsonl"), line, err)
+		}
+		if r.Index != line-1 {
+			return nil, fmt.Errorf("%s: line %d holds run %d", filepath.Join(dir, "runs.jsonl"), line, r.Index)
 		}
 		d.Runs = append(d.Runs, r)
 	}
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	if len(d.Runs) != d.Manifest.Runs {
-		return nil, fmt.Errorf("%s: %d runs, sweep.json says %d", dir, len(d.Runs), d.Manifest.Runs)
+	if line != d.Manifest.Runs {
+		return nil, fmt.Errorf("%s: %d runs, sweep.json says %d", dir, line, d.Manifest.Runs)
 	}
 	// Read now, not when first needed: the pool's goroutines share it.
 	if _, err := d.baseRoot(); err != nil {
@@ -188,11 +204,36 @@ func (d *Dir) Scenario(r *Run) (*scenarios.Scenario, error) {
 }
 
 // Complete reports whether run r has a whole report: report.json exists
-// and is JSON. Reports are written to a temporary file and renamed, so a
-// killed run never leaves one that looks complete.
+// and is JSON (a report of up to 1 MiB is parsed; of a larger one, whose
+// every status check would otherwise read it whole, its first and last
+// bytes are checked). Reports are written to a temporary file and
+// renamed, so a killed run never leaves one that looks complete; the
+// check catches a file truncated by a crash before the rename reached
+// the disk.
 func (d *Dir) Complete(r *Run) bool {
-	data, err := os.ReadFile(filepath.Join(d.RunDir(r), "report.json"))
-	return err == nil && json.Valid(data)
+	f, err := os.Open(filepath.Join(d.RunDir(r), "report.json"))
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil || st.Size() < 2 {
+		return false
+	}
+	if st.Size() <= 1<<20 {
+		data, err := io.ReadAll(f)
+		return err == nil && json.Valid(data)
+	}
+	head, tail := make([]byte, 1), make([]byte, 64)
+	if _, err := f.ReadAt(head, 0); err != nil || head[0] != '{' {
+		return false
+	}
+	n, err := f.ReadAt(tail, st.Size()-int64(len(tail)))
+	if err != nil && n != len(tail) {
+		return false
+	}
+	t := bytes.TrimRight(tail[:n], " \t\r\n")
+	return len(t) > 0 && t[len(t)-1] == '}'
 }
 
 // Runner runs one scenario and writes its report.json (atomically) and

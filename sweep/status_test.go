@@ -106,3 +106,28 @@ func TestClassifyPerTask(t *testing.T) {
 		t.Errorf("script:\n%s", s)
 	}
 }
+
+// A large report is checked by its ends, a small one parsed.
+func TestComplete(t *testing.T) {
+	d := &Dir{Path: t.TempDir()}
+	r := &Run{ID: "x"}
+	os.MkdirAll(d.RunDir(r), 0o755)
+	path := filepath.Join(d.RunDir(r), "report.json")
+	big := `{"a":"` + strings.Repeat("y", 2<<20) + `"}` + "\n"
+	for _, tc := range []struct {
+		body string
+		want bool
+	}{
+		{"", false},
+		{"{}", true},
+		{`{"a":1`, false},
+		{big, true},
+		{big[:len(big)/2], false},
+		{"x" + big[1:], false},
+	} {
+		os.WriteFile(path, []byte(tc.body), 0o644)
+		if got := d.Complete(r); got != tc.want {
+			t.Errorf("%d bytes: complete %v, want %v", len(tc.body), got, tc.want)
+		}
+	}
+}

@@ -200,20 +200,23 @@ func sweepTaskCmd() *cobra.Command {
 			"those whose report.json is complete. Exit 1 if a run failed (the others still run).",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			d, err := sweep.Open(args[0])
+			per = max(per, 1)
+			i, err := strconv.Atoi(args[1])
+			if err != nil || i < 0 || i > math.MaxInt32/per {
+				return badInput("index %q: want a task index from 0", args[1])
+			}
+			d, err := sweep.OpenRange(args[0], i*per, (i+1)*per)
 			if err != nil {
 				return badInput("%v", err)
 			}
-			per = max(per, 1)
-			i, err := strconv.Atoi(args[1])
-			if err != nil || i < 0 || i*per >= len(d.Runs) {
-				return badInput("index %q: want 0 to %d", args[1], (len(d.Runs)-1)/per)
+			if len(d.Runs) == 0 {
+				return badInput("index %q: want 0 to %d", args[1], (d.Manifest.Runs-1)/per)
 			}
 			failed := false
-			for j := i * per; j < (i+1)*per && j < len(d.Runs); j++ {
+			for j := range d.Runs {
 				r := &d.Runs[j]
 				if d.Complete(r) {
-					fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s): complete already\n", j, r.ID)
+					fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s): complete already\n", r.Index, r.ID)
 					continue
 				}
 				if err := d.RunOne(r, sweepRunner); err != nil {
@@ -221,7 +224,7 @@ func sweepTaskCmd() *cobra.Command {
 					failed = true
 					continue
 				}
-				fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s, %s): %s\n", j, r.ID, r.Cell, filepath.Join(d.RunDir(r), "report.json"))
+				fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s, %s): %s\n", r.Index, r.ID, r.Cell, filepath.Join(d.RunDir(r), "report.json"))
 			}
 			if failed {
 				return exitError{exitFailed}
