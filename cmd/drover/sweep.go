@@ -32,9 +32,9 @@ func sweepCmd() *cobra.Command {
 		Short: "Run a matrix of scenario variants: locally on a worker pool or as a Slurm job array, then compare them",
 		Long: "A sweep file names a base scenario and a matrix of overrides by path (policy.name, sim.seed or seed,\n" +
 			"hosts[0].cpus, ...), with exclude and include rows as in CI matrices; \"1..30\" in a list is a range.\n\n" +
-			"  name: thresholds\n  base: ../scenarios/examples/imbalanced.yaml\n  matrix:\n" +
-			"    policy.name: [balance, greedy-cv]\n    policy.balance.threshold: [0.1, 0.2]\n    seed: [1..10]\n" +
-			"  exclude:\n    - {policy.name: greedy-cv, policy.balance.threshold: 0.2}\n\n" +
+			"  name: thresholds\n  base: ../examples/imbalanced.yaml\n  matrix:\n" +
+			"    policy.name: [balance, greedy-cv]\n    policy.threshold: [0.1, 0.2]\n    seed: [1..10]\n" +
+			"  exclude:\n    - {policy.name: greedy-cv, policy.threshold: 0.2}\n\n" +
 			"Every run has a stable id (a hash of its overrides) and its folder DIR/runs/ID with report.json;\n" +
 			"a run whose report.json is complete is never run again, so every command resumes.",
 	}
