@@ -6,7 +6,7 @@ GO ?= go
 BIN := bin/drover
 PKGS := ./...
 
-.PHONY: all setup build demo test bench e2e e2e-containers e2e-calib lint fuzz clean
+.PHONY: all setup build demo test bench bench-sweep e2e e2e-containers e2e-calib e2e-slurm lint fuzz clean
 
 all: build
 
@@ -43,6 +43,11 @@ bench: setup
 	$(GO) test -run '^$$' -bench 'HTMLDay1000$$' -benchtime 3x -timeout 30m ./sim/
 	if [ -n "$(BIG)" ]; then $(GO) test -run '^$$' -bench 'Day10000$$' -benchtime 1x -timeout 60m ./sim/; fi
 
+# The sweep figures of BENCHMARKS.md: the local pool at --jobs 1 and 2, and
+# expanding a sweep of 100,000 runs.
+bench-sweep: setup
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./sweep/
+
 fuzz: setup
 	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./scenarios/
 
@@ -73,6 +78,15 @@ e2e-calib: setup
 e2e-containers: setup
 	e2e/container/docker-up.sh
 	TESTCONTAINERS_RYUK_DISABLED=true DROVER_CONTAINERS=1 $(GO) test -p 1 -count=1 -timeout 40m ./backend/libvirt/ ./e2e/containers/ -ginkgo.randomize-all
+
+# Sweeps as Slurm job arrays on a real one-node Slurm started here from
+# Debian's packages (root; installs slurmctld, slurmd and munge if missing;
+# no systemd): the array against the local pool byte for byte, a cancelled
+# task resubmitted, a malformed sweep (~1 min).
+e2e-slurm: setup
+	if ! command -v slurmctld >/dev/null 2>&1 || ! command -v slurmd >/dev/null 2>&1 || ! command -v munged >/dev/null 2>&1; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurmctld slurmd munge; fi
+	DROVER_SLURM=1 $(GO) test -count=1 -timeout 5m -run TestSlurm -v ./sweep/
 
 lint: setup
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -23,6 +23,9 @@ const (
 type Run struct {
 	Name string
 	R    *Report
+	// Scenario and Label, when set, group the run instead of its report's
+	// scenario name and PolicyLabel (a sweep groups by matrix cell).
+	Scenario, Label string
 }
 
 // keyMetric is a figure a comparison summarises over seeds: how to read
@@ -96,6 +99,8 @@ type Verdict struct {
 	// the runner-up (NaN: not testable, fewer than two runs in one).
 	P           float64
 	Significant bool
+	// Lower is true when a lower value is better.
+	Lower bool
 }
 
 // Comparison is every group of runs, by scenario, with verdicts.
@@ -131,6 +136,12 @@ func CompareRuns(runs []Run) Comparison {
 	by := map[string]map[string][]Run{}
 	for _, run := range runs {
 		sc, pol := run.R.Scenario, PolicyLabel(run.R)
+		if run.Scenario != "" {
+			sc = run.Scenario
+		}
+		if run.Label != "" {
+			pol = run.Label
+		}
 		if by[sc] == nil {
 			by[sc] = map[string][]Run{}
 		}
@@ -194,7 +205,7 @@ func summarise(runs []Run, m keyMetric) MetricStats {
 // verdict picks the best group on metric i and tests it against the
 // runner-up.
 func verdict(gs []Group, i int, m keyMetric) Verdict {
-	v := Verdict{Metric: m.name, Unit: m.unit, Best: -1, P: math.NaN()}
+	v := Verdict{Metric: m.name, Unit: m.unit, Best: -1, P: math.NaN(), Lower: m.lower}
 	var order []int
 	for g := range gs {
 		if gs[g].Stats[i].N > 0 {

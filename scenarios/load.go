@@ -46,13 +46,33 @@ func Parse(file string, data []byte) (*Scenario, error) {
 	if !ok {
 		return nil, errs.finish(file)
 	}
+	return parseRoot(file, root, len(data), &errs)
+}
+
+// ParseNode is Parse of a YAML tree already parsed (a mapping node, or a
+// document holding one), such as a base scenario with values replaced:
+// problems are reported at the nodes' own lines and columns, under file.
+// The caller bounds the tree's size and depth.
+func ParseNode(file string, root *yaml.Node) (*Scenario, error) {
+	var errs Errors
+	if root != nil && root.Kind == yaml.DocumentNode && len(root.Content) == 1 {
+		root = root.Content[0]
+	}
+	if root == nil || root.Kind != yaml.MappingNode {
+		errs.addf(Pos{File: file, Line: 1, Column: 1}, "a scenario must be a mapping of keys (name, zones, hosts, ...)")
+		return nil, errs.finish(file)
+	}
+	return parseRoot(file, root, MaxFileBytes, &errs)
+}
+
+func parseRoot(file string, root *yaml.Node, inputLen int, errs *Errors) (*Scenario, error) {
 	var raw rawFile
-	d := newDecoder(file, &errs, len(data))
+	d := newDecoder(file, errs, inputLen)
 	d.decode(root, reflect.ValueOf(&raw).Elem(), "")
 	if d.stopped {
 		return nil, errs.finish(file)
 	}
-	sc := resolve(file, &raw, &errs)
+	sc := resolve(file, &raw, errs)
 	if err := errs.finish(file); err != nil {
 		return nil, err
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/droverlab/drover/backend/libvirt"
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/sweep"
 )
 
 // Every YAML example in the READMEs reads: a scenario loads, an inventory
@@ -26,7 +27,12 @@ func TestDocsExamples(t *testing.T) {
 			// Named as if it lived beside the README, so trace paths resolve.
 			name := filepath.Join(filepath.Dir(doc), "example.yaml")
 			// Inventories name hosts by address; scenarios never do.
-			if strings.Contains(string(text), "address:") {
+			if strings.Contains(string(text), "matrix:") {
+				// A sweep, read as if beside the example sweeps it shows.
+				if _, err := sweep.Parse("../../scenarios/sweeps/example.yaml", text); err != nil {
+					t.Errorf("%s, YAML block %d (a sweep): %v", doc, i+1, err)
+				}
+			} else if strings.Contains(string(text), "address:") {
 				if _, err := libvirt.ParseConfig(name, text); err != nil {
 					t.Errorf("%s, YAML block %d (an inventory): %v", doc, i+1, err)
 				}

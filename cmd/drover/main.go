@@ -36,7 +36,7 @@ func newRoot() *cobra.Command {
 			"was refused, or the plan is stale); 130 interrupted.",
 	}
 	root.AddCommand(simCmd(), validateCmd(), schemaCmd(), predictCmd(), genCmd(), planCmd(), pkiCmd(), reportCmd(), inventoryCmd(),
-		applyCmd(), runCmd(), calibrateCmd(), guestXMLCmd(), policiesCmd(), planetlabCmd(), versionCmd())
+		applyCmd(), runCmd(), calibrateCmd(), guestXMLCmd(), policiesCmd(), planetlabCmd(), sweepCmd(), versionCmd())
 	root.PersistentFlags().StringVar(&logFormat, "log-format", "text", "logs of the commands that talk to hosts: text or json (one JSON object a line)")
 	markUsage(root)
 	return root

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/sweep"
 )
 
 func reportCmd() *cobra.Command {
@@ -20,7 +21,8 @@ func reportCmd() *cobra.Command {
 		Use:   "report DIR... [--compare] [--format md,csv,html]",
 		Short: "Render runs' reports: side by side, compared over seeds with confidence, or as an HTML page",
 		Long: "Reads DIR/report.json of each run (written by drover sim, plan --report, apply, run and calibrate) and prints one\n" +
-			"column per run, headed by the directory's name (--format md or csv).\n\n" +
+			"column per run, headed by the directory's name (--format md or csv). A sweep directory (drover sweep) stands for its\n" +
+			"runs, one group per matrix cell.\n\n" +
 			"--compare groups the runs by scenario and policy and gives, per metric, each policy's mean over its runs\n" +
 			"with a 95 % confidence interval (Student t), which policy is better, and whether the difference is\n" +
 			"significant (Welch's t-test against the runner-up).\n\n" +
@@ -52,6 +54,18 @@ func reportCmd() *cobra.Command {
 			}
 			var runs []reports.Run
 			for _, dir := range args {
+				// A sweep directory is its runs, grouped by matrix cell.
+				if d, err := sweep.Open(dir); err == nil {
+					rs, missing, err := d.Collect()
+					if err != nil {
+						return badInput("%v", err)
+					}
+					if missing > 0 {
+						fmt.Fprintf(os.Stderr, "%s: %d of %d runs have no report yet and are left out\n", dir, missing, len(d.Runs))
+					}
+					runs = append(runs, rs...)
+					continue
+				}
 				path := dir
 				if st, err := os.Stat(dir); err == nil && st.IsDir() {
 					path = filepath.Join(dir, "report.json")

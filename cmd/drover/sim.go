@@ -13,6 +13,7 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/policy/poweraware"
@@ -103,20 +104,12 @@ func simCmd() *cobra.Command {
 					bar.SetCurrent(int64(now / time.Second))
 				}
 			}
-			res, err := sim.RunFull(sc, opts)
+			rep, path, err := simulate(sc, opts, out)
 			if progress != nil {
 				bar.SetTotal(-1, true)
 				progress.Wait()
 			}
 			if err != nil {
-				return err
-			}
-			rep := res.Report
-			path, err := rep.Save(out)
-			if err != nil {
-				return err
-			}
-			if err := writeJournal(filepath.Join(out, "journal.jsonl"), res.Journal); err != nil {
 				return err
 			}
 			rep.PrintSummary(cmd.OutOrStdout())
@@ -135,6 +128,28 @@ func simCmd() *cobra.Command {
 	c.Flags().IntVar(&plHosts, "hosts", 800, "with --planetlab: hosts")
 	c.Flags().Int64Var(&maxEvents, "max-events", 0, fmt.Sprintf("stop a run that needs more events than this (default %d; -1: no bound)", sim.DefaultMaxEvents))
 	return c
+}
+
+// simulate runs sc in the simulator and writes out/report.json and
+// out/journal.jsonl, each whole or not at all (journal first, so a
+// complete report.json means the run is whole): the one code path of
+// drover sim and of a sweep's runs, so both give the same bytes.
+func simulate(sc *scenarios.Scenario, opts sim.Options, out string) (*reports.Report, string, error) {
+	res, err := sim.RunFull(sc, opts)
+	if err != nil {
+		return nil, "", err
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, "", err
+	}
+	if err := writeJournal(filepath.Join(out, "journal.jsonl"), res.Journal); err != nil {
+		return nil, "", err
+	}
+	path, err := res.Report.Save(out)
+	if err != nil {
+		return nil, "", err
+	}
+	return res.Report, path, nil
 }
 
 // writeJournal writes the scheduler's journal, one JSON record a line, as
