@@ -19,7 +19,7 @@ import (
 // time may use, and the report of the run.
 var _ = Describe("the operator's path with drover apply", Label("operator"), func() {
 	It("dry-runs, refuses what it must, stops on SIGINT with every guest where it was, then resumes to the end", func(ctx SpecContext) {
-		gs := []guest{{name: "ct-op1", mac: "52:54:00:ee:07:01", dirty: 2 << 20}, {name: "ct-op2", mac: "52:54:00:ee:07:02", dirty: 2 << 20}}
+		gs := []guest{{name: "ct-op1", mac: "52:54:00:ee:08:01", dirty: 2 << 20}, {name: "ct-op2", mac: "52:54:00:ee:08:02", dirty: 2 << 20}}
 		was := map[string]grid.Heartbeat{}
 		for _, g := range gs {
 			boot(g, "h1")

@@ -54,8 +54,9 @@ var _ = Describe("the simulator against the lab", Label("sim"), func() {
 			boot(g, "h1")
 			was[g.name], _ = beat("h1", g.name)
 		}
-		// Capped, one at a time: the lab's profile knows this regime.
-		inv := inventory("migration: {profile: qemu10-tcg-lab, bandwidth: 24MiB/s, max_parallel: 1}\n")
+		// Capped, one at a time: the lab's profile knows this regime. The
+		// working sets measured as an operator's inventory does by default.
+		inv := inventory("migration: {profile: qemu10-tcg-lab, bandwidth: 24MiB/s, max_parallel: 1}\nworking_set: {windows: [1s, 4s], samples: 2}\n")
 		dir := GinkgoT().TempDir()
 		live := filepath.Join(dir, "live.yaml")
 		out, code := droverCmd(ctx, "inventory", "--inventory", inv, "--out", live)

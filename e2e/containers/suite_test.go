@@ -84,21 +84,29 @@ var _ = AfterSuite(func(ctx SpecContext) {
 
 // inventory is the lab's inventory (which ends with its hosts list) with
 // more hosts' lines and then extra top-level YAML appended, written to a
-// spec's own file.
+// spec's own file. Unless extra says otherwise, every drover command
+// measures working sets with one 1 s window: the default campaign (16 s)
+// ran in each of a spec's commands, minutes per suite, for specs whose
+// moves do not depend on it.
 func inventory(extra string, moreHosts ...string) string {
 	GinkgoHelper()
 	b, err := os.ReadFile(filepath.Join(lab.Dir, containerlab.InventoryFile))
 	Expect(err).NotTo(HaveOccurred())
 	b = append(b, strings.Join(moreHosts, "")...)
+	if !strings.Contains(extra, "working_set:") {
+		extra = quickWorkingSet + extra
+	}
 	f := filepath.Join(GinkgoT().TempDir(), "inventory.yaml")
 	Expect(os.WriteFile(f, append(b, extra...), 0o644)).To(Succeed())
 	return f
 }
 
+const quickWorkingSet = "working_set: {windows: [1s], samples: 1}\n"
+
 // backendFor is a drover libvirt Backend on the lab (closed after the spec).
 func backendFor(extra string, moreHosts ...string) *libvirt.Backend {
 	GinkgoHelper()
-	f := inventory("poll_interval: 200ms\nworking_set: {windows: [1s], samples: 1}\n"+extra, moreHosts...)
+	f := inventory("poll_interval: 200ms\n"+quickWorkingSet+extra, moreHosts...)
 	b, err := os.ReadFile(f)
 	Expect(err).NotTo(HaveOccurred())
 	cfg, err := libvirt.ParseConfig(f, b)
