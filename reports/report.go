@@ -25,7 +25,7 @@ import (
 // writes, major.minor: a minor version only adds fields an older reader
 // may ignore; a new major version changes what a field means, and Load
 // refuses a file whose major version is newer than this one.
-const SchemaVersion = "1.0"
+const SchemaVersion = "1.1"
 
 // Kinds of run a report can come from.
 const (
@@ -251,6 +251,10 @@ type Summary struct {
 	ImbalanceMax  float64 `json:"imbalance_max"`
 	ImbalanceOver float64 `json:"imbalance_over_threshold"`
 	Threshold     float64 `json:"threshold"`
+	// PingPong is how many moves brought a VM back to the host it had
+	// left within the hour before (PingPongMoves with PingPongWindowMS);
+	// absent: none, or a report from before schema 1.1.
+	PingPong int `json:"ping_pong_moves,omitempty"`
 	// OverCapacityMS is, per host with any, the time its CPU demand exceeded
 	// its cores; hosts never over capacity are left out.
 	OverCapacityMS []HostTime `json:"time_over_capacity"`
@@ -270,7 +274,8 @@ type HostTime struct {
 
 // SummarizeMigrations sets the summary's migration figures (counts by
 // outcome and by cause, bytes, downtime, mean duration, mixed-security
-// migrations) from r.Migrations, the same way for simulated and real runs.
+// migrations, ping-pong moves) from r.Migrations, the same way for
+// simulated and real runs.
 func (r *Report) SummarizeMigrations() {
 	s := &r.Summary
 	var durations float64
@@ -314,6 +319,7 @@ func (r *Report) SummarizeMigrations() {
 		s.ByCause = append(s.ByCause, CauseCount{Cause: c, N: n})
 	}
 	slices.SortFunc(s.ByCause, func(a, b CauseCount) int { return cmp.Compare(a.Cause, b.Cause) })
+	s.PingPong = PingPongMoves(r.Migrations, PingPongWindowMS)
 }
 
 // MS converts a duration to float milliseconds, the unit of every report.
@@ -426,6 +432,9 @@ func (r *Report) PrintSummary(w io.Writer) {
 	if len(r.Imbalance) > 0 {
 		fmt.Fprintf(w, "imbalance mean %.3f, max %.3f, above threshold %.3f for %.0f%% of samples\n",
 			s.ImbalanceMean, s.ImbalanceMax, s.Threshold, 100*s.ImbalanceOver)
+	}
+	if s.PingPong > 0 {
+		fmt.Fprintf(w, "ping-pong moves %d (a VM moved back to the host it left within 1 h)\n", s.PingPong)
 	}
 	if len(s.ByCause) > 0 {
 		// "request" alone on a line read as a command; the label says

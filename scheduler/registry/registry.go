@@ -116,7 +116,8 @@ var Specs = []Spec{
 		build: func(p *params, s Settings) (policy.Policy, error) { return balance.New(balanceArgs(p, s)) }},
 	{Name: balance.GreedyCVName, Doc: "periodic baseline: CloudStack DRS's greedy coefficient of variation (no cost, cooldown or hysteresis)",
 		Params: []Param{
-			{Key: "metric", Kind: Enum, Values: []string{"memory", "cpu"}, Default: "memory", Doc: "the one metric balanced"},
+			{Key: "metric", Kind: Enum, Values: []string{"memory", "cpu", "cpu+memory"}, Default: "memory",
+				Doc: "the metric balanced: memory, cpu, or cpu+memory (balance's measure, for a like-for-like comparison)"},
 			sourcesParam, destsParam,
 		},
 		build: func(p *params, s Settings) (policy.Policy, error) {
@@ -127,6 +128,8 @@ var Specs = []Spec{
 				a.Weights.CPU, a.Weights.Memory = 0, 1
 			case "cpu":
 				a.Weights.CPU, a.Weights.Memory = 1, 0
+			case "cpu+memory":
+				a.Weights.CPU, a.Weights.Memory = 1, 1
 			}
 			return balance.NewGreedyCV(a)
 		}},

@@ -133,6 +133,7 @@ var _ = Describe("registry", func() {
 		},
 		Entry("default", "", 0.0, 1.0),
 		Entry("memory", "memory", 0.0, 1.0),
+		Entry("cpu+memory: balance's measure", "cpu+memory", 1.0, 1.0),
 		Entry("cpu", "cpu", 1.0, 0.0),
 	)
 
@@ -170,7 +171,7 @@ var _ = Describe("registry", func() {
 		Entry("fixed-batch has none", "fixed-batch", params("spread_weight", "3"),
 			`policy fixed-batch: param spread_weight: not a parameter of fixed-batch (it has none)`),
 		Entry("greedy-cv: an unknown metric", "greedy-cv", params("metric", "disk", "dests", "1.5"),
-			`policy greedy-cv: param dests: want an integer, got "1.5"`, `policy greedy-cv: param metric: want memory or cpu, got "disk"`),
+			`policy greedy-cv: param dests: want an integer, got "1.5"`, `policy greedy-cv: param metric: want memory or cpu or cpu+memory, got "disk"`),
 		Entry("consolidate: parse errors", "consolidate",
 			params("target_cpu", "high", "max_hosts", "1.5", "target_memory", "2"),
 			`policy consolidate: param max_hosts: want an integer, got "1.5"`, `policy consolidate: param target_cpu: want a number, got "high"`),
