@@ -33,6 +33,7 @@ var metrics = []metric{
 		return fmt.Sprintf("%.3f / %.3f", r.Summary.ImbalanceMean, r.Summary.ImbalanceMax)
 	}},
 	{"samples above threshold", func(r *Report) string { return fmt.Sprintf("%.0f%%", 100*r.Summary.ImbalanceOver) }},
+	{"ping-pong moves (back within 1 h)", func(r *Report) string { return fmt.Sprint(r.Summary.PingPong) }},
 	{"evacuation makespan / lower bound (s)", func(r *Report) string {
 		var parts []string
 		for _, p := range r.Plans {
