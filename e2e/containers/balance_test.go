@@ -8,8 +8,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-
-	"github.com/droverlab/drover/calibrate/grid"
 )
 
 var imbalanceRE = regexp.MustCompile(`(?m)^imbalance ([0-9.]+) -> ([0-9.]+)$`)
@@ -35,11 +33,7 @@ var _ = Describe("load balancing on container hosts", Label("balance"), func() {
 			{name: "ct-bal3", mac: "52:54:00:ee:07:03", dirty: 1 << 20, cpu: 0.2},
 			{name: "ct-bal4", mac: "52:54:00:ee:07:04", dirty: 1 << 20, cpu: 0.1},
 		}
-		was := map[string]grid.Heartbeat{}
-		for _, g := range gs {
-			boot(g, "h1")
-			was[g.name], _ = beat("h1", g.name)
-		}
+		was := bootAll("h1", gs)
 		const threshold = 0.2 // balance's default
 		inv := inventory("")
 		before := imbalance(ctx, inv)

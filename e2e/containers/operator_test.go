@@ -9,8 +9,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-
-	"github.com/droverlab/drover/calibrate/grid"
 )
 
 // The operator's contract with drover apply, as a person at a terminal or a
@@ -20,11 +18,7 @@ import (
 var _ = Describe("the operator's path with drover apply", Label("operator"), func() {
 	It("dry-runs, refuses what it must, stops on SIGINT with every guest where it was, then resumes to the end", func(ctx SpecContext) {
 		gs := []guest{{name: "ct-op1", mac: "52:54:00:ee:08:01", dirty: 2 << 20}, {name: "ct-op2", mac: "52:54:00:ee:08:02", dirty: 2 << 20}}
-		was := map[string]grid.Heartbeat{}
-		for _, g := range gs {
-			boot(g, "h1")
-			was[g.name], _ = beat("h1", g.name)
-		}
+		was := bootAll("h1", gs)
 		// 16 MiB/s, one at a time: a move lasts about ten seconds, long
 		// enough to be interrupted.
 		inv := inventory("migration: {bandwidth: 16MiB/s, max_parallel: 1}\n")
@@ -60,10 +54,7 @@ var _ = Describe("the operator's path with drover apply", Label("operator"), fun
 		Expect(out).To(ContainSubstring("2 of 2 moves would run"))
 
 		By("SIGINT while the first move copies: exit 130, the move aborted, every guest where it was")
-		cmd := exec.CommandContext(ctx, drover, "apply", plan, "--inventory", inv, "--yes")
-		var buf syncBuffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		Expect(cmd.Start()).To(Succeed())
+		cmd, buf := droverStart(ctx, "apply", plan, "--inventory", inv, "--yes")
 		Eventually(buf.String).WithTimeout(2 * time.Minute).Should(MatchRegexp(`(?m)^round`))
 		Expect(cmd.Process.Signal(syscall.SIGINT)).To(Succeed())
 		err := cmd.Wait()
@@ -80,10 +71,7 @@ var _ = Describe("the operator's path with drover apply", Label("operator"), fun
 
 		By("the resumed run holds the journal: a second apply on it is refused (exit 4)")
 		run := filepath.Join(dir, "run")
-		cmd = exec.CommandContext(ctx, drover, "apply", plan, "--inventory", inv, "--resume", "--yes", "--out", run, "--format", "html")
-		buf = syncBuffer{}
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		Expect(cmd.Start()).To(Succeed())
+		cmd, buf = droverStart(ctx, "apply", plan, "--inventory", inv, "--resume", "--yes", "--out", run, "--format", "html")
 		Eventually(buf.String).WithTimeout(2 * time.Minute).Should(MatchRegexp(`(?m)^start`))
 		out, code = droverCmd(ctx, "apply", plan, "--inventory", inv, "--resume", "--yes")
 		Expect(code).To(Equal(4), out)

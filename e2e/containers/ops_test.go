@@ -3,7 +3,6 @@ package containers_test
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"syscall"
@@ -23,11 +22,7 @@ var _ = Describe("maintenance evacuation on container hosts", Label("evacuation"
 	It("drains a host with drover plan and apply: every guest on the other host once, same MAC, memory intact", func(ctx SpecContext) {
 		gs := []guest{{name: "ct-ev1", mac: "52:54:00:ee:03:01", dirty: 2 << 20}, {name: "ct-ev2", mac: "52:54:00:ee:03:02", dirty: 4 << 20},
 			{name: "ct-ev3", mac: "52:54:00:ee:03:03"}}
-		was := map[string]grid.Heartbeat{}
-		for _, g := range gs {
-			boot(g, "h1")
-			was[g.name], _ = beat("h1", g.name)
-		}
+		was := bootAll("h1", gs)
 		// Only the unsecured pair: the plan has nowhere else to go.
 		inv := inventory("")
 		plan := filepath.Join(GinkgoT().TempDir(), "plan.json")
@@ -123,19 +118,12 @@ var _ = Describe("faults in the middle of a migration", Label("faults"), func() 
 
 	It("drover killed with SIGKILL mid-plan, then resumed from its journal: every guest on its destination once", func(ctx SpecContext) {
 		gs := []guest{{name: "ct-kill1", mac: "52:54:00:ee:06:01", dirty: 1 << 20}, {name: "ct-kill2", mac: "52:54:00:ee:06:02", dirty: 1 << 20}}
-		was := map[string]grid.Heartbeat{}
-		for _, g := range gs {
-			boot(g, "h1")
-			was[g.name], _ = beat("h1", g.name)
-		}
+		was := bootAll("h1", gs)
 		inv := inventory("migration: {bandwidth: 8MiB/s, max_parallel: 1}\n")
 		plan := filepath.Join(GinkgoT().TempDir(), "plan.json")
 		out, code := droverCmd(ctx, "plan", "--inventory", inv, "--policy", "evacuate", "--hosts", "h1", "--out", plan)
 		Expect(code).To(BeZero(), out)
-		cmd := exec.CommandContext(ctx, drover, "apply", plan, "--inventory", inv, "--yes")
-		var buf syncBuffer
-		cmd.Stdout, cmd.Stderr = &buf, &buf
-		Expect(cmd.Start()).To(Succeed())
+		cmd, buf := droverStart(ctx, "apply", plan, "--inventory", inv, "--yes")
 		Eventually(buf.String).WithTimeout(2 * time.Minute).Should(MatchRegexp(`(?m)^round`))
 		Expect(cmd.Process.Signal(syscall.SIGKILL)).To(Succeed())
 		_ = cmd.Wait()

@@ -11,8 +11,6 @@ import (
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
-
-	"github.com/droverlab/drover/calibrate/grid"
 )
 
 // runReport is what this spec reads of a report.json: sim and apply
@@ -49,11 +47,7 @@ var _ = Describe("the simulator against the lab", Label("sim"), func() {
 	It("simulates a drain of the live cluster as apply then carries it out: same moves, durations within 35%", func(ctx SpecContext) {
 		gs := []guest{{name: "ct-sim1", mac: "52:54:00:ee:07:01", dirty: 2 << 20, wss: 32 << 20},
 			{name: "ct-sim2", mac: "52:54:00:ee:07:02", dirty: 6 << 20, wss: 16 << 20}}
-		was := map[string]grid.Heartbeat{}
-		for _, g := range gs {
-			boot(g, "h1")
-			was[g.name], _ = beat("h1", g.name)
-		}
+		was := bootAll("h1", gs)
 		// Capped, one at a time: the lab's profile knows this regime. The
 		// working sets measured as an operator's inventory does by default.
 		inv := inventory("migration: {profile: qemu10-tcg-lab, bandwidth: 24MiB/s, max_parallel: 1}\nworking_set: {windows: [1s, 4s], samples: 2}\n")

@@ -269,6 +269,29 @@ func migrate(b *libvirt.Backend, id int, vm, src, dst string, tr cluster.Transpo
 		Destination: dst, Transport: tr, Options: opts}})).To(Succeed())
 }
 
+// bootAll boots gs on host, one after the other, and returns each one's
+// heartbeat once it beats: what its memory check is compared against.
+func bootAll(host string, gs []guest) map[string]grid.Heartbeat {
+	GinkgoHelper()
+	was := map[string]grid.Heartbeat{}
+	for _, g := range gs {
+		boot(g, host)
+		was[g.name], _ = beat(host, g.name)
+	}
+	return was
+}
+
+// droverStart starts the drover binary without waiting for it, for a spec
+// that interrupts it or runs another command meanwhile.
+func droverStart(ctx context.Context, args ...string) (*exec.Cmd, *syncBuffer) {
+	GinkgoHelper()
+	cmd := exec.CommandContext(ctx, drover, args...)
+	buf := &syncBuffer{}
+	cmd.Stdout, cmd.Stderr = buf, buf
+	Expect(cmd.Start()).To(Succeed())
+	return cmd, buf
+}
+
 // droverCmd runs the drover binary, returning its combined output and exit code.
 func droverCmd(ctx context.Context, args ...string) (string, int) {
 	cmd := exec.CommandContext(ctx, drover, args...)
