@@ -5,29 +5,22 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"testing"
 	"time"
-
-	"github.com/droverlab/drover/scenarios"
-	"github.com/droverlab/drover/sim"
 )
-
-// simRunner is drover sim's run without its journal: simulate and save
-// report.json.
-func simRunner(sc *scenarios.Scenario, dir string) error {
-	res, err := sim.RunFull(sc, sim.Options{})
-	if err != nil {
-		return err
-	}
-	_, err = res.Report.Save(dir)
-	return err
-}
 
 // BenchmarkPool runs a sweep of 200 runs of the small example (4 cells of
 // 50 seeds) on the local pool, one op a whole sweep into a fresh directory.
 func BenchmarkPool(b *testing.B) {
 	body := "base: BASE\nmatrix:\n  policy.name: [balance, greedy-cv]\n  policy.evacuation: [planned, fixed-batch]\n  seed: [1..50]\n"
+	// As drover sweep run and task set it (TuneGC), restored after.
+	pct := debug.SetGCPercent(100)
+	debug.SetGCPercent(pct)
+	defer debug.SetGCPercent(pct)
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
+	TuneGC()
 	for _, jobs := range []int{1, 2} {
 		b.Run(fmt.Sprintf("jobs=%d", jobs), func(b *testing.B) {
 			s := benchSpec(b, body)
@@ -48,7 +41,7 @@ func BenchmarkPool(b *testing.B) {
 				}
 				b.StartTimer()
 				c0 := cpuTime()
-				res, err := d.RunLocal(context.Background(), jobs, simRunner, nil)
+				res, err := d.RunLocal(context.Background(), jobs, SimRunner, nil)
 				cpu += cpuTime() - c0
 				if err != nil || len(res.Failed) > 0 || res.Done != 200 {
 					b.Fatalf("%+v %v", res, err)

@@ -17,6 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/sim"
 )
 
 // Manifest is DIR/sweep.json: what a sweep directory holds.
@@ -277,8 +278,24 @@ func (d *Dir) RunOne(r *Run, run Runner) error {
 	return nil
 }
 
+// SimRunner is drover sim's run of a sweep's scenario: the same
+// journal.jsonl and report.json bytes (sim.Result.Save), written without
+// syncing them (writeRename).
+func SimRunner(sc *scenarios.Scenario, dir string) error {
+	res, err := sim.RunFull(sc, sim.Options{})
+	if err != nil {
+		return err
+	}
+	_, err = res.Save(dir, writeRename)
+	return err
+}
+
 // writeRename writes path whole or not at all, without syncing it: a
-// temporary file in the same directory, renamed over it.
+// temporary file in the same directory, renamed over it. A sweep does not
+// need its files to survive a crash of the machine: a run is complete
+// only if its report.json parses (Complete), so a report lost or left
+// empty by a crash makes that run run again. The two syncs of every run
+// were most of a small run's wall time.
 func writeRename(path string, data []byte) error {
 	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
 	if err != nil {

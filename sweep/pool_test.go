@@ -83,7 +83,7 @@ func TestRunLocalSim(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res, err := d.RunLocal(context.Background(), jobs, simRunner, nil)
+		res, err := d.RunLocal(context.Background(), jobs, SimRunner, nil)
 		if err != nil || res.Done != len(runs) {
 			t.Fatalf("jobs %d: %+v %v", jobs, res, err)
 		}

@@ -1,11 +1,8 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -130,47 +127,25 @@ func simCmd() *cobra.Command {
 	return c
 }
 
-// simulate runs sc in the simulator and writes out/report.json and
-// out/journal.jsonl, each whole or not at all (journal first, so a
-// complete report.json means the run is whole): the one code path of
-// drover sim and of a sweep's runs, so both give the same bytes.
+// simulate runs sc in the simulator and saves out/journal.jsonl and
+// out/report.json durably (sim.Result.Save, which a sweep's runs also
+// save through, so both give the same bytes).
 func simulate(sc *scenarios.Scenario, opts sim.Options, out string) (*reports.Report, string, error) {
 	res, err := sim.RunFull(sc, opts)
 	if err != nil {
 		return nil, "", err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return nil, "", err
-	}
-	if err := writeJournal(filepath.Join(out, "journal.jsonl"), res.Journal); err != nil {
-		return nil, "", err
-	}
-	path, err := res.Report.Save(out)
+	path, err := res.Save(out, durable)
 	if err != nil {
 		return nil, "", err
 	}
 	return res.Report, path, nil
 }
 
-// writeJournal writes the scheduler's journal, one JSON record a line, as
-// a real driver appends it: what was decided, started and ended, and why.
-func writeJournal(path string, records []scheduler.Record) error {
-	f, err := renameio.NewPendingFile(path, renameio.WithPermissions(0o644))
-	if err != nil {
-		return err
-	}
-	defer f.Cleanup()
-	w := bufio.NewWriter(f)
-	enc := json.NewEncoder(w)
-	for i := range records {
-		if err := enc.Encode(&records[i]); err != nil {
-			return err
-		}
-	}
-	if err := w.Flush(); err != nil {
-		return err
-	}
-	return f.CloseAtomicallyReplace()
+// durable writes a file whole and synced before it is renamed into place:
+// what drover sim writes is kept even if the machine goes down after.
+func durable(path string, data []byte) error {
+	return renameio.WriteFile(path, data, 0o644)
 }
 
 func validateCmd() *cobra.Command {

@@ -22,7 +22,6 @@ import (
 
 	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
-	"github.com/droverlab/drover/sim"
 	"github.com/droverlab/drover/sweep"
 )
 
@@ -102,12 +101,6 @@ func sweepExpandCmd() *cobra.Command {
 	return c
 }
 
-// sweepRunner runs one resolved scenario through drover sim's own path.
-func sweepRunner(sc *scenarios.Scenario, dir string) error {
-	_, _, err := simulate(sc, sim.Options{}, dir)
-	return err
-}
-
 func sweepRunCmd() *cobra.Command {
 	var out string
 	var jobs int
@@ -121,6 +114,7 @@ func sweepRunCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			sweep.TuneGC()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			stdout := cmd.OutOrStdout()
@@ -154,7 +148,7 @@ func sweepRunCmd() *cobra.Command {
 				}
 			}
 			begin := time.Now()
-			res, err := d.RunLocal(ctx, jobs, sweepRunner, progress)
+			res, err := d.RunLocal(ctx, jobs, sweep.SimRunner, progress)
 			if p != nil {
 				if bar != nil {
 					bar.Abort(false)
@@ -200,6 +194,7 @@ func sweepTaskCmd() *cobra.Command {
 			"those whose report.json is complete. Exit 1 if a run failed (the others still run).",
 		Args: cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			sweep.TuneGC()
 			per = max(per, 1)
 			i, err := strconv.Atoi(args[1])
 			if err != nil || i < 0 || i > math.MaxInt32/per {
@@ -219,7 +214,7 @@ func sweepTaskCmd() *cobra.Command {
 					fmt.Fprintf(cmd.OutOrStdout(), "run %d (%s): complete already\n", r.Index, r.ID)
 					continue
 				}
-				if err := d.RunOne(r, sweepRunner); err != nil {
+				if err := d.RunOne(r, sweep.SimRunner); err != nil {
 					fmt.Fprintln(os.Stderr, err)
 					failed = true
 					continue
