@@ -100,11 +100,20 @@ type rawNICs struct {
 
 // hostFields are the fields a host class sets and a host entry may override.
 type hostFields struct {
-	CPUs     *int     `yaml:"cpus" jsonschema_description:"Physical cores."`
-	Memory   *size    `yaml:"memory" jsonschema_description:"Memory size, e.g. 256GiB."`
-	CPUModel *string  `yaml:"cpu_model" jsonschema_description:"CPU model as libvirt names it, e.g. Skylake-Server; hosts of one pool share it."`
-	NICs     *rawNICs `yaml:"nics" jsonschema_description:"Migration NICs: count and per-port speed."`
-	Security *string  `yaml:"security" jsonschema:"enum=tls,enum=tcp,enum=invalid,default=tls" jsonschema_description:"Security state: tls (certificates valid), tcp (plain only) or invalid (bad certificate; no migration may touch it)."`
+	CPUs     *int      `yaml:"cpus" jsonschema_description:"Physical cores."`
+	Memory   *size     `yaml:"memory" jsonschema_description:"Memory size, e.g. 256GiB."`
+	CPUModel *string   `yaml:"cpu_model" jsonschema_description:"CPU model as libvirt names it, e.g. Skylake-Server; hosts of one pool share it."`
+	NICs     *rawNICs  `yaml:"nics" jsonschema_description:"Migration NICs: count and per-port speed."`
+	Security *string   `yaml:"security" jsonschema:"enum=tls,enum=tcp,enum=invalid,default=tls" jsonschema_description:"Security state: tls (certificates valid), tcp (plain only) or invalid (bad certificate; no migration may touch it)."`
+	Power    *rawPower `yaml:"power" jsonschema_description:"Power model: a named SPECpower table or 11 watts values, and whether an empty host is switched off. Without it the host's energy is not counted."`
+}
+
+// rawPower is a host's power model; an entry's replaces its class's whole.
+type rawPower struct {
+	meta      `yaml:"-" kind:"power"`
+	Model     *string   `yaml:"model" jsonschema:"enum=hp-ml110-g4,enum=hp-ml110-g5" jsonschema_description:"A named SPECpower table (CloudSim's HP ProLiant ML110 G4 or G5); or give watts."`
+	Watts     []float64 `yaml:"watts" jsonschema_description:"Watts at 0%, 10%, ..., 100% CPU utilisation (11 values), linear between; or give model."`
+	SwitchOff *bool     `yaml:"switch_off" jsonschema:"default=false" jsonschema_description:"An empty host is switched off and draws 0 W (CloudSim's rule); otherwise it draws its idle power."`
 }
 
 type rawHostClass struct {

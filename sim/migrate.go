@@ -322,6 +322,10 @@ func (w *world) step(m *migration) {
 // post-copy resumes the guest there.
 func (w *world) moveGuest(m *migration) {
 	v := &w.vms[m.vm]
+	// Closed here, not only by addDemand: a VM without demand still
+	// switches its hosts on and off (power.go).
+	w.touch(m.src)
+	w.touch(m.dst)
 	w.addDemand(m.src, -v.demand())
 	w.hosts[m.src].vms--
 	w.leave(m.vm, m.src)
@@ -454,6 +458,7 @@ func (w *world) kill(vi int32, why string) {
 	}
 	v.alive = false
 	hs := &w.hosts[v.host]
+	w.touch(v.host)
 	w.addDemand(v.host, -v.demand())
 	hs.mem -= v.spec.Memory
 	hs.vms--
