@@ -268,7 +268,7 @@ type rawLoadSpike struct {
 
 type rawPolicy struct {
 	meta             `yaml:"-" kind:"policy"`
-	Name             *string      `yaml:"name" jsonschema:"enum=,enum=balance,enum=consolidate,enum=greedy-cv" jsonschema_description:"Periodic policy: empty for none, balance, consolidate or greedy-cv."`
+	Name             *string      `yaml:"name" jsonschema:"pattern=^(|balance|consolidate|greedy-cv|(thr|iqr|mad|lr|lrr)[-_](mmt|mc|rs|mu)[-_][0-9.]+)$" jsonschema_description:"Periodic policy: empty for none, balance, consolidate, greedy-cv, or one of Beloglazov and Buyya's consolidation policies named DETECTOR-SELECTOR-PARAMETER (thr-mmt-0.8, iqr-mmt-1.5, mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2, any pair of detector thr/iqr/mad/lr/lrr and selector mmt/mc/rs/mu)."`
 	Interval         *duration    `yaml:"interval" jsonschema_extras:"default=5m" jsonschema_description:"Time between periodic policy runs."`
 	TLS              *string      `yaml:"tls" jsonschema:"enum=matching,enum=required,enum=off,default=matching" jsonschema_description:"TLS enforcement: matching (TLS between TLS hosts), required (TLS only) or off."`
 	Evacuation       *string      `yaml:"evacuation" jsonschema:"enum=planned,enum=fixed-batch,default=planned" jsonschema_description:"Evacuation strategy for maintenance and disasters."`

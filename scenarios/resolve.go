@@ -13,6 +13,7 @@ import (
 	"github.com/droverlab/drover/reports/consolidation"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/policy/poweraware"
 	"github.com/droverlab/drover/scheduler/precopy"
 	"github.com/droverlab/drover/scheduler/registry"
 	"github.com/droverlab/drover/units"
@@ -858,6 +859,25 @@ func (r *resolver) checkConnected(links []Link) {
 	}
 }
 
+// periodicPolicies are the registry's policies that run periodically; the
+// paper's consolidation policies (poweraware names) do too.
+var periodicPolicies = []string{"", "balance", "consolidate", "greedy-cv"}
+
+// checkPeriodic reports a policy.name that names no periodic policy.
+func (r *resolver) checkPeriodic(m *meta, name string) {
+	if slices.Contains(periodicPolicies, name) {
+		return
+	}
+	_, err := poweraware.ParseName(name)
+	switch {
+	case err == nil:
+	case poweraware.LooksLikeName(name):
+		r.errf(m, "name", "%s", strings.TrimPrefix(err.Error(), "poweraware: "))
+	default:
+		r.errf(m, "name", "unknown value %q (want \"\", balance, consolidate, greedy-cv, or DETECTOR-SELECTOR-PARAMETER such as thr-mmt-0.8)", name)
+	}
+}
+
 func (r *resolver) resolvePolicy() {
 	p := scheduler.Policy{
 		Interval:         5 * time.Minute,
@@ -875,6 +895,7 @@ func (r *resolver) resolvePolicy() {
 	}
 	if raw.Name != nil {
 		p.Name = *raw.Name
+		r.checkPeriodic(&raw.meta, p.Name)
 	}
 	if raw.Interval != nil {
 		p.Interval = time.Duration(*raw.Interval)

@@ -115,7 +115,7 @@ var _ = Describe("Host power", func() {
 			Expect(err.Error()).To(ContainSubstring(want))
 		},
 		Entry("unknown name", "power: {model: hp-dl380}", `power.yaml:5:`),
-		Entry("position", "power: {watts: [1, 2, 3]}", `power.yaml:5:`),
+		Entry("position", "power: {watts: [1, 2, 3]}", `power.yaml:5:79: host_classes[0].power.watts: want 11 values`),
 		Entry("short table", "power: {watts: [1, 2, 3]}", "want 11 values"),
 		Entry("negative", "power: {watts: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, -1]}", "value 11 (-1 W at 100%) must be 0 or more"),
 		Entry("both", "power: {model: hp-ml110-g4, watts: [0,1,2,3,4,5,6,7,8,9,10]}", "give model or watts, not both"),
