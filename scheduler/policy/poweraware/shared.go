@@ -31,6 +31,10 @@ import (
 //   - Power is the host's cluster.Host.Power; a host without one gets
 //     LinearPower, so that PABFD still prefers the host whose draw rises
 //     least, in proportion to the utilisation it adds.
+//   - A host takes a VM only if its memory and its vCPUs (cores ×
+//     overcommit) hold it as well, the cluster's capacity filter's rules,
+//     which CloudSim does not apply once VMs exist: without them the
+//     round would plan moves the Core refuses, again every interval.
 //   - Only hosts that are up and usable take part; VMs already migrating,
 //     or on a host that is not usable, stay out of the round, and pinned
 //     VMs are never moved.
@@ -102,7 +106,7 @@ var errUtilisation error = utilisationError{}
 func (s *Shared) Plan(in *policy.Input) (*plan.Plan, error) {
 	snap := in.Snap
 	s.record(snap, in.Now)
-	st, hostOf, vmOf := s.state(snap)
+	st, hostOf, vmOf := s.state(snap, in.Overcommit, in.Pending)
 	b := policy.NewBuilder(in)
 	for _, m := range s.pol.Optimize(st) {
 		vm, dst := vmOf[m.VM], hostOf[m.To]
@@ -153,7 +157,10 @@ func (s *Shared) record(snap *cluster.Snapshot, now time.Duration) {
 
 // state is the policy's view of snap, with the snapshot index of each of
 // its hosts and VMs.
-func (s *Shared) state(snap *cluster.Snapshot) (st *State, hostOf, vmOf []int) {
+func (s *Shared) state(snap *cluster.Snapshot, overcommit float64, pending []plan.Move) (st *State, hostOf, vmOf []int) {
+	if overcommit <= 0 {
+		overcommit = 1
+	}
 	st = &State{}
 	idx := make(map[string]int, len(snap.Hosts))
 	for i := range snap.Hosts {
@@ -171,6 +178,8 @@ func (s *Shared) state(snap *cluster.Snapshot) (st *State, hostOf, vmOf []int) {
 			MIPS: float64(h.CPUs), PEMIPS: float64(h.CPUs),
 			Bandwidth: h.NICBandwidth() * 8 / 1000,
 			Power:     pm,
+			RAM:       float64(h.Memory) / (1 << 20),
+			Size:      float64(h.CPUs) * overcommit,
 		})
 	}
 	for i := range snap.VMs {
@@ -183,8 +192,19 @@ func (s *Shared) state(snap *cluster.Snapshot) (st *State, hostOf, vmOf []int) {
 		host := &st.Hosts[h]
 		host.Utilization += req
 		if v.Migrating || v.Pinned != "" {
-			// Counted on its host, never picked: a VM the selectors
-			// cannot see.
+			// Counted on its host, never picked: a VM the policy does
+			// not see, but whose room is taken, on its host and on the
+			// destination of its move under way.
+			take := func(h int) {
+				st.Hosts[h].RAM = max(st.Hosts[h].RAM-float64(v.Memory)/(1<<20), 1e-9)
+				st.Hosts[h].Size = max(st.Hosts[h].Size-float64(v.VCPUs), 1e-9)
+			}
+			take(h)
+			for _, m := range pending {
+				if d, ok := idx[m.Destination]; ok && m.VM == v.Name && d != h {
+					take(d)
+				}
+			}
 			continue
 		}
 		host.VMs = append(host.VMs, len(st.VMs))

@@ -166,3 +166,20 @@ func TestSharedIsDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestSharedRespectsMemory: with h2 holding 4 GiB (d has 2), c (1 GiB)
+// still fits it, but with 2.5 GiB it does not: PABFD falls back to h3,
+// and then h3, having taken a VM, is not emptied; e stays.
+func TestSharedRespectsMemory(t *testing.T) {
+	snap := threeHosts()
+	snap.Hosts[1].Memory = 2*gib + gib/2
+	pol, _ := poweraware.NewShared("thr-mmt-0.8", 1)
+	p, err := pol.Plan(input(snap, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"c:h1->h3 [] (overloaded host h1 (thr))"}
+	if got := moves(p); !reflect.DeepEqual(got, want) {
+		t.Errorf("moves\n got %q\nwant %q", got, want)
+	}
+}
