@@ -281,6 +281,7 @@ type rawPolicy struct {
 
 type rawMigration struct {
 	meta                    `yaml:"-" kind:"migration settings"`
+	Model                   *string   `yaml:"model" jsonschema:"enum=precopy,enum=cloudsim,default=precopy" jsonschema_description:"The simulator's migration model: precopy (rounds over the shared network) or cloudsim (CloudSim's fixed time, memory / (bandwidth / 2) with bandwidth the per-migration cap or else half the destination's NICs, no contention, and 10% of the VM's CPU demand moved from source to destination while it migrates). Real hosts ignore it."`
 	Profile                 *string   `yaml:"profile" jsonschema_extras:"default=qemu10-tcg" jsonschema_description:"Calibration profile of the migration model: a built-in name or a profile file written by drover calibrate, relative to this file."`
 	DowntimeLimit           *duration `yaml:"downtime_limit" jsonschema_extras:"default=300ms" jsonschema_description:"Largest pause allowed at switch-over, as QEMU's."`
 	SwitchoverCost          *duration `yaml:"switchover_cost" jsonschema_description:"Fixed paused cost of the switch-over; unset or 0: the calibration profile's."`

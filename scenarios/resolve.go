@@ -971,6 +971,9 @@ func (r *resolver) resolveMigration() {
 		r.sc.Migration = m
 		return
 	}
+	if raw.Model != nil {
+		r.sc.Sim.MigrationModel = *raw.Model
+	}
 	if raw.Profile != nil {
 		p, ref, err := profiles.ResolveProfile(*raw.Profile, r.dir)
 		if err != nil {
