@@ -37,12 +37,17 @@ func cloudSimModel(cfg precopy.Config, wl precopy.Workload, capBW float64, dst *
 }
 
 // startFixed runs m at its constant rate and moves MigrationPenalty of its
-// VM's demand from source to destination until it ends.
+// VM's demand from source to destination until it ends; meanwhile the
+// source counts as violating (CloudSim: allocated < requested there, for
+// SLATAH).
 func (w *world) startFixed(m *migration, rate float64) {
 	m.fixed, m.rate = true, rate
 	m.rec.PredictedMS = reports.MS(precopy.Predict(m.wl, m.cfg, rate).TotalTime)
 	v := &w.vms[m.vm]
-	m.penalty = MigrationPenalty * v.demand()
+	m.penalty, m.penalised = MigrationPenalty*v.demand(), true
+	w.touch(m.src)
+	w.initAcct()
+	w.acct[m.src].penalised++
 	w.addDemand(m.src, -m.penalty)
 	w.addDemand(m.dst, m.penalty)
 }
@@ -50,9 +55,12 @@ func (w *world) startFixed(m *migration, rate float64) {
 // endPenalty gives the source back what startFixed moved, before the VM
 // moves or stays.
 func (w *world) endPenalty(m *migration) {
-	if m.penalty == 0 {
+	if !m.penalised {
 		return
 	}
+	m.penalised = false
+	w.touch(m.src)
+	w.acct[m.src].penalised--
 	w.addDemand(m.src, m.penalty)
 	w.addDemand(m.dst, -m.penalty)
 	m.penalty = 0

@@ -80,6 +80,17 @@ var _ = Describe("CloudSim's migration model", func() {
 		Expect(rep.Hosts[0].CPU[2]).To(Equal(0.4), "at 10m, v4 on h1 with its whole demand")
 	})
 
+	It("counts the source as violating while a VM migrates out, as CloudSim's SLATAH", func() {
+		sc, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n"))
+		Expect(err).NotTo(HaveOccurred())
+		rep, err := sim.Run(sc, sim.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		// h1 is active until its VMs have left (87.84 s) and violating
+		// for the 27.84 s they migrate; h2 and h3 are active from 87.84 s
+		// to 600 s: SLATAH = 27.84 / (87.84 + 2 · 512.16).
+		Expect(rep.Summary.Consolidation.SLATAH).To(BeNumerically("~", 27.84/(87.84+2*512.16), 1e-9))
+	})
+
 	It("refuses an unknown model at its place", func() {
 		_, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: fixed}\n"))
 		Expect(err).To(MatchError(ContainSubstring(`cloudsim.yaml:14:20: migration.model: unknown value "fixed"`)))

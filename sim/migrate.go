@@ -52,8 +52,9 @@ type migration struct {
 	// fixed marks CloudSim's model: a constant rate and no flow, and
 	// penalty the CPU demand it moved from source to destination
 	// (cloudsim.go).
-	fixed   bool
-	penalty float64
+	fixed     bool
+	penalised bool
+	penalty   float64
 }
 
 // modelConfig is what the hypervisor is told: the time limits stay with

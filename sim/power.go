@@ -28,6 +28,12 @@ type hostAcct struct {
 	// that emptying it counts as a shutdown.
 	held      bool
 	shutdowns int
+	// violation is the time the host could not give its VMs all they
+	// asked for: demand above its cores, or, under CloudSim's migration
+	// model, a VM migrating out getting 90% of its demand (penalised
+	// counts those migrations).
+	violation time.Duration
+	penalised int
 }
 
 // account charges host h for the interval of length dt that ends now,
@@ -40,12 +46,7 @@ type hostAcct struct {
 // steps, spikes) and when VMs arrive and leave, so the integral is exact
 // for the demand the simulator models.
 func (w *world) account(h int32, dt time.Duration) {
-	if w.acct == nil {
-		w.acct = make([]hostAcct, len(w.hosts))
-		for i := range w.hosts {
-			w.acct[i].held = w.hosts[i].vms > 0
-		}
-	}
+	w.initAcct()
 	hs, a := &w.hosts[h], &w.acct[h]
 	if hs.up && hs.SwitchOff && a.held && hs.vms == 0 {
 		a.shutdowns++
@@ -55,6 +56,9 @@ func (w *world) account(h int32, dt time.Duration) {
 		a.demand += hs.cpu * sec
 		if hs.vms > 0 {
 			a.active += dt
+		}
+		if hs.over || a.penalised > 0 {
+			a.violation += dt
 		}
 		if hs.Power != nil && (hs.vms > 0 || !hs.SwitchOff) {
 			u := 0.0
@@ -67,6 +71,17 @@ func (w *world) account(h int32, dt time.Duration) {
 		}
 	}
 	a.held = hs.up && hs.vms > 0
+}
+
+// initAcct makes the accounting on first use.
+func (w *world) initAcct() {
+	if w.acct != nil {
+		return
+	}
+	w.acct = make([]hostAcct, len(w.hosts))
+	for i := range w.hosts {
+		w.acct[i].held = w.hosts[i].vms > 0
+	}
 }
 
 // reportConsolidation sets the summary's energy and SLA figures when any
@@ -88,7 +103,7 @@ func (w *world) reportConsolidation(s *reports.Summary) {
 	for i := range w.hosts {
 		a := &w.acct[i]
 		joules += a.joules
-		times[i] = consolidation.HostTime{Active: a.active.Seconds(), Violation: w.hosts[i].overTotal.Seconds()}
+		times[i] = consolidation.HostTime{Active: a.active.Seconds(), Violation: a.violation.Seconds()}
 		demand.Requested += a.demand
 		c.Shutdowns += a.shutdowns
 	}
