@@ -57,7 +57,7 @@ var _ = Describe("Parse", func() {
 		It("reads the simulator settings and zones", func() {
 			Expect(sc.Name).To(Equal("full"))
 			Expect(sc.File).To(Equal("README.md"))
-			Expect(sc.Sim).To(Equal(scenarios.Sim{Seed: 42, Duration: 2 * time.Hour, SampleInterval: 5 * time.Minute}))
+			Expect(sc.Sim).To(Equal(scenarios.Sim{Seed: 42, Duration: 2 * time.Hour, SampleInterval: 5 * time.Minute, MigrationModel: scenarios.MigrationPrecopy}))
 			Expect(sc.Zones).To(Equal([]scenarios.Zone{{Name: "a", Racks: []string{"r1", "r2"}}, {Name: "b", Racks: []string{"r3", "r4"}}}))
 		})
 
