@@ -89,6 +89,9 @@ var _ = Describe("CloudSim's migration model", func() {
 		// for the 27.84 s they migrate; h2 and h3 are active from 87.84 s
 		// to 600 s: SLATAH = 27.84 / (87.84 + 2 · 512.16).
 		Expect(rep.Summary.Consolidation.SLATAH).To(BeNumerically("~", 27.84/(87.84+2*512.16), 1e-9))
+		// PDM: each of the three VMs (2 cores) loses 10% for 27.84 s, of
+		// 3 · 2 cores · 600 s requested.
+		Expect(rep.Summary.Consolidation.PDM).To(BeNumerically("~", 3*0.1*2*27.84/3600, 1e-12))
 	})
 
 	It("refuses an unknown model at its place", func() {
