@@ -1,6 +1,7 @@
 package poweraware
 
 import (
+	"fmt"
 	"hash/fnv"
 	"math"
 	"slices"
@@ -89,16 +90,10 @@ type LinearPower struct{}
 // Power is u, for u in [0, 1].
 func (LinearPower) Power(u float64) (float64, error) {
 	if !(u >= 0 && u <= 1) {
-		return 0, errUtilisation
+		return 0, fmt.Errorf("poweraware: utilisation %v is outside [0, 1]", u)
 	}
 	return u, nil
 }
-
-type utilisationError struct{}
-
-func (utilisationError) Error() string { return "poweraware: utilisation outside [0, 1]" }
-
-var errUtilisation error = utilisationError{}
 
 // Plan runs one round on in and returns its moves, in the round's order
 // (overloaded hosts' VMs first, then the evacuations of underloaded
