@@ -6,6 +6,8 @@ import (
 	"os"
 	"strconv"
 	"testing"
+
+	"github.com/droverlab/drover/reports/consolidation"
 )
 
 // TestSLAVMatchesReference checks SLAV against every row CloudSim printed:
@@ -36,7 +38,7 @@ func TestSLAVMatchesReference(t *testing.T) {
 		slatah, pdm, slav := num(r, "slatah"), num(r, "pdm"), num(r, "slav")
 		// |Δ(a·b)| ≤ |a|·Δb + |b|·Δa, plus slav's own rounding.
 		tol := 0.5e-10*(slatah+pdm) + 0.5e-10
-		if got := SLAV(slatah, pdm); math.Abs(got-slav) > tol {
+		if got := consolidation.SLAV(slatah, pdm); math.Abs(got-slav) > tol {
 			t.Errorf("%s %s: SLAV(%v, %v) = %.12f, CloudSim printed %v", r[0], r[1], slatah, pdm, got, slav)
 		}
 	}

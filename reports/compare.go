@@ -62,6 +62,35 @@ var metrics = []metric{
 	}},
 }
 
+// consolidationMetrics are the rows of runs with power models
+// (Summary.Consolidation); a comparison shows them when any report has
+// them, "-" for the others.
+var consolidationMetrics = []metric{
+	{"energy (kWh)", consolidationOf(func(c *Consolidation) string { return fmt.Sprintf("%.2f", c.EnergyKWh) })},
+	{"SLATAH / PDM (%)", consolidationOf(func(c *Consolidation) string { return fmt.Sprintf("%.3f / %.4f", 100*c.SLATAH, 100*c.PDM) })},
+	{"SLAV (×1e-5) / ESV (×1e-3)", consolidationOf(func(c *Consolidation) string { return fmt.Sprintf("%.3f / %.3f", 1e5*c.SLAV, 1e3*c.ESV) })},
+	{"host shutdowns", consolidationOf(func(c *Consolidation) string { return fmt.Sprint(c.Shutdowns) })},
+}
+
+func consolidationOf(f func(*Consolidation) string) func(*Report) string {
+	return func(r *Report) string {
+		if r.Summary.Consolidation == nil {
+			return "-"
+		}
+		return f(r.Summary.Consolidation)
+	}
+}
+
+// rowsFor is the metrics a comparison of reps shows.
+func rowsFor(reps []*Report) []metric {
+	for _, r := range reps {
+		if r.Summary.Consolidation != nil {
+			return append(append([]metric(nil), metrics...), consolidationMetrics...)
+		}
+	}
+	return metrics
+}
+
 // Compare writes the reports side by side, one column each, as a Markdown
 // table ("md") or CSV ("csv"); names head the columns.
 func Compare(w io.Writer, format string, names []string, reps []*Report) error {
@@ -72,7 +101,7 @@ func Compare(w io.Writer, format string, names []string, reps []*Report) error {
 	case "md", "":
 		fmt.Fprintf(w, "| metric | %s |\n", strings.Join(names, " | "))
 		fmt.Fprintf(w, "| --- |%s\n", strings.Repeat(" --- |", len(names)))
-		for _, m := range metrics {
+		for _, m := range rowsFor(reps) {
 			cells := make([]string, len(reps))
 			for i, r := range reps {
 				cells[i] = m.get(r)
@@ -85,7 +114,7 @@ func Compare(w io.Writer, format string, names []string, reps []*Report) error {
 		if err := cw.Write(append([]string{"metric"}, names...)); err != nil {
 			return err
 		}
-		for _, m := range metrics {
+		for _, m := range rowsFor(reps) {
 			row := []string{m.name}
 			for _, r := range reps {
 				row = append(row, m.get(r))

@@ -77,5 +77,6 @@ func full() *reports.Report {
 	r.Summary.Threshold = 0.2
 	r.Summary.ImbalanceMean, r.Summary.ImbalanceMax, r.Summary.ImbalanceOver = 0.19, 0.3, 0.42
 	r.Summary.OverCapacityMS = []reports.HostTime{{Host: "h3", MS: 600000}}
+	r.Summary.Consolidation = &reports.Consolidation{PoweredHosts: 3, EnergyKWh: 0.9123, SLATAH: 0.05, PDM: 0.001, SLAV: 0.00005, ESV: 0.000045615, Shutdowns: 2}
 	return r
 }

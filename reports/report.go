@@ -25,7 +25,7 @@ import (
 // writes, major.minor: a minor version only adds fields an older reader
 // may ignore; a new major version changes what a field means, and Load
 // refuses a file whose major version is newer than this one.
-const SchemaVersion = "1.1"
+const SchemaVersion = "1.2"
 
 // Kinds of run a report can come from.
 const (
@@ -258,6 +258,38 @@ type Summary struct {
 	// OverCapacityMS is, per host with any, the time its CPU demand exceeded
 	// its cores; hosts never over capacity are left out.
 	OverCapacityMS []HostTime `json:"time_over_capacity"`
+	// Consolidation holds energy and the consolidation benchmark's SLA
+	// figures; absent when no host has a power model, or in a report from
+	// before schema 1.2.
+	Consolidation *Consolidation `json:"consolidation,omitempty"`
+}
+
+// Consolidation is energy and the SLA figures of Beloglazov and Buyya's
+// benchmark over a run, each computed by the formula of package
+// reports/consolidation that it names.
+type Consolidation struct {
+	// PoweredHosts is how many hosts have a power model; the others count
+	// for no energy (but for SLATAH and PDM all the same).
+	PoweredHosts int `json:"powered_hosts"`
+	// EnergyKWh is the hosts' energy, each host's power integrated over
+	// the run at its CPU utilisation, held constant between the changes
+	// of its demand (consolidation.JoulesPerKWh).
+	EnergyKWh float64 `json:"energy_kwh"`
+	// SLATAH is the share of active host time spent with demand above
+	// capacity (consolidation.SLATAH): Σ overloaded time / Σ active time,
+	// a host being active while it holds a VM.
+	SLATAH float64 `json:"slatah"`
+	// PDM is the share of requested CPU work lost to migrations
+	// (consolidation.PDM): Σ 10% of each migrating VM's demand over its
+	// migration / Σ all demand over the run, CloudSim's penalty.
+	PDM float64 `json:"pdm"`
+	// SLAV = SLATAH × PDM (consolidation.SLAV).
+	SLAV float64 `json:"slav"`
+	// ESV = energy in kWh × SLAV (consolidation.ESV).
+	ESV float64 `json:"esv"`
+	// Shutdowns counts the times a host that switches off when empty was
+	// emptied.
+	Shutdowns int `json:"host_shutdowns"`
 }
 
 // CauseCount is the number of migrations one cause started.
@@ -432,6 +464,10 @@ func (r *Report) PrintSummary(w io.Writer) {
 	if len(r.Imbalance) > 0 {
 		fmt.Fprintf(w, "imbalance mean %.3f, max %.3f, above threshold %.3f for %.0f%% of samples\n",
 			s.ImbalanceMean, s.ImbalanceMax, s.Threshold, 100*s.ImbalanceOver)
+	}
+	if c := s.Consolidation; c != nil {
+		fmt.Fprintf(w, "energy %.2f kWh (%d hosts with power), SLATAH %.2f%%, PDM %.4f%%, SLAV %.6f%%, ESV %.6f, host shutdowns %d\n",
+			c.EnergyKWh, c.PoweredHosts, 100*c.SLATAH, 100*c.PDM, 100*c.SLAV, c.ESV, c.Shutdowns)
 	}
 	if s.PingPong > 0 {
 		fmt.Fprintf(w, "ping-pong moves %d (a VM moved back to the host it left within 1 h)\n", s.PingPong)

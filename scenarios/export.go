@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/droverlab/drover/reports/consolidation"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/units"
@@ -466,6 +467,24 @@ func (x *exporter) hostFields(i int) []hostField {
 		sec, note = ExportDefaultSecurity, fmt.Sprintf("unknown state %q: assumed plain TCP", string(h.Security))
 	}
 	add("security", yStr(string(sec)), note)
+	if pm, ok := h.Power.(consolidation.PowerModel); ok {
+		pw := yFlowMap()
+		text := pm.Name
+		if pm.Name != "" {
+			pw.add("model", yStr(pm.Name), "")
+		} else {
+			list := &yaml.Node{Kind: yaml.SequenceNode, Style: yaml.FlowStyle}
+			for _, w := range pm.Watts {
+				list.Content = append(list.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: strconv.FormatFloat(w, 'g', -1, 64)})
+			}
+			pw.add("watts", list, "")
+			text = fmt.Sprint(pm.Watts)
+		}
+		if h.SwitchOff {
+			pw.add("switch_off", &yaml.Node{Kind: yaml.ScalarNode, Value: "true"}, "")
+		}
+		out = append(out, hostField{key: "power", node: pw.Node, text: fmt.Sprint(text, " ", h.SwitchOff)})
+	}
 	return out
 }
 

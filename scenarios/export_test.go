@@ -11,6 +11,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/reports/consolidation"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -344,3 +345,18 @@ func beEventAtStart(kind scenarios.EventKind, host string) OmegaMatcher {
 		WithTransform(func(e scenarios.Event) time.Duration { return e.At }, BeZero()),
 	)
 }
+
+var _ = Describe("Export of power models", func() {
+	It("writes named and written-out tables and the switch-off rule back", func() {
+		snap := liveSnapshot()
+		snap.Hosts[0].Power, snap.Hosts[0].SwitchOff = consolidation.ML110G4, true
+		own := consolidation.PowerModel{Watts: [11]float64{50, 60, 70, 80, 90, 100, 110, 120, 130, 140, 150.5}}
+		snap.Hosts[1].Power = own
+		sc, text := exportLoad(snap)
+		Expect(sc.Hosts[0].Power).To(Equal(consolidation.ML110G4), text)
+		Expect(sc.Hosts[0].SwitchOff).To(BeTrue())
+		Expect(sc.Hosts[1].Power).To(Equal(own), text)
+		Expect(sc.Hosts[1].SwitchOff).To(BeFalse())
+		Expect(sc.Hosts[2].Power).To(BeNil())
+	})
+})

@@ -12,6 +12,7 @@ import (
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/reports/consolidation"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
@@ -56,7 +57,7 @@ var _ = Describe("Parse", func() {
 		It("reads the simulator settings and zones", func() {
 			Expect(sc.Name).To(Equal("full"))
 			Expect(sc.File).To(Equal("README.md"))
-			Expect(sc.Sim).To(Equal(scenarios.Sim{Seed: 42, Duration: 2 * time.Hour, SampleInterval: 5 * time.Minute}))
+			Expect(sc.Sim).To(Equal(scenarios.Sim{Seed: 42, Duration: 2 * time.Hour, SampleInterval: 5 * time.Minute, MigrationModel: scenarios.MigrationPrecopy}))
 			Expect(sc.Zones).To(Equal([]scenarios.Zone{{Name: "a", Racks: []string{"r1", "r2"}}, {Name: "b", Racks: []string{"r3", "r4"}}}))
 		})
 
@@ -65,8 +66,10 @@ var _ = Describe("Parse", func() {
 			Expect(sc.Hosts[0]).To(Equal(cluster.Host{
 				Name: "h01", Class: "std", Zone: "a", Rack: "r1", CPUs: 32, Memory: 256 * GiB,
 				CPUModel: "Skylake-Server", NICs: 2, NICSpeed: 10e9 / 8, Security: cluster.Secured,
+				Power: consolidation.ML110G4, SwitchOff: true,
 			}))
 			h05 := sc.Hosts[4]
+			Expect(h05.Power).To(Equal(consolidation.ML110G4), "the class's power model")
 			Expect(h05.Name).To(Equal("h05"))
 			Expect(h05.Zone).To(Equal("b"))
 			Expect(h05.Security).To(Equal(cluster.Unsecured))

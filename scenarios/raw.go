@@ -100,11 +100,20 @@ type rawNICs struct {
 
 // hostFields are the fields a host class sets and a host entry may override.
 type hostFields struct {
-	CPUs     *int     `yaml:"cpus" jsonschema_description:"Physical cores."`
-	Memory   *size    `yaml:"memory" jsonschema_description:"Memory size, e.g. 256GiB."`
-	CPUModel *string  `yaml:"cpu_model" jsonschema_description:"CPU model as libvirt names it, e.g. Skylake-Server; hosts of one pool share it."`
-	NICs     *rawNICs `yaml:"nics" jsonschema_description:"Migration NICs: count and per-port speed."`
-	Security *string  `yaml:"security" jsonschema:"enum=tls,enum=tcp,enum=invalid,default=tls" jsonschema_description:"Security state: tls (certificates valid), tcp (plain only) or invalid (bad certificate; no migration may touch it)."`
+	CPUs     *int      `yaml:"cpus" jsonschema_description:"Physical cores."`
+	Memory   *size     `yaml:"memory" jsonschema_description:"Memory size, e.g. 256GiB."`
+	CPUModel *string   `yaml:"cpu_model" jsonschema_description:"CPU model as libvirt names it, e.g. Skylake-Server; hosts of one pool share it."`
+	NICs     *rawNICs  `yaml:"nics" jsonschema_description:"Migration NICs: count and per-port speed."`
+	Security *string   `yaml:"security" jsonschema:"enum=tls,enum=tcp,enum=invalid,default=tls" jsonschema_description:"Security state: tls (certificates valid), tcp (plain only) or invalid (bad certificate; no migration may touch it)."`
+	Power    *rawPower `yaml:"power" jsonschema_description:"Power model: a named SPECpower table or 11 watts values, and whether an empty host is switched off. Without it the host's energy is not counted."`
+}
+
+// rawPower is a host's power model; an entry's replaces its class's whole.
+type rawPower struct {
+	meta      `yaml:"-" kind:"power"`
+	Model     *string   `yaml:"model" jsonschema:"enum=hp-ml110-g4,enum=hp-ml110-g5" jsonschema_description:"A named SPECpower table (CloudSim's HP ProLiant ML110 G4 or G5); or give watts."`
+	Watts     []float64 `yaml:"watts" jsonschema_description:"Watts at 0%, 10%, ..., 100% CPU utilisation (11 values), linear between; or give model."`
+	SwitchOff *bool     `yaml:"switch_off" jsonschema:"default=false" jsonschema_description:"An empty host is switched off and draws 0 W (CloudSim's rule); otherwise it draws its idle power."`
 }
 
 type rawHostClass struct {
@@ -259,7 +268,7 @@ type rawLoadSpike struct {
 
 type rawPolicy struct {
 	meta             `yaml:"-" kind:"policy"`
-	Name             *string      `yaml:"name" jsonschema:"enum=,enum=balance,enum=consolidate,enum=greedy-cv" jsonschema_description:"Periodic policy: empty for none, balance, consolidate or greedy-cv."`
+	Name             *string      `yaml:"name" jsonschema:"pattern=^(|balance|consolidate|greedy-cv|(thr|iqr|mad|lr|lrr)[-_](mmt|mc|rs|mu)[-_][0-9.]+)$" jsonschema_description:"Periodic policy: empty for none, balance, consolidate, greedy-cv, or one of Beloglazov and Buyya's consolidation policies named DETECTOR-SELECTOR-PARAMETER (thr-mmt-0.8, iqr-mmt-1.5, mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2, any pair of detector thr/iqr/mad/lr/lrr and selector mmt/mc/rs/mu)."`
 	Interval         *duration    `yaml:"interval" jsonschema_extras:"default=5m" jsonschema_description:"Time between periodic policy runs."`
 	TLS              *string      `yaml:"tls" jsonschema:"enum=matching,enum=required,enum=off,default=matching" jsonschema_description:"TLS enforcement: matching (TLS between TLS hosts), required (TLS only) or off."`
 	Evacuation       *string      `yaml:"evacuation" jsonschema:"enum=planned,enum=fixed-batch,default=planned" jsonschema_description:"Evacuation strategy for maintenance and disasters."`
@@ -272,6 +281,7 @@ type rawPolicy struct {
 
 type rawMigration struct {
 	meta                    `yaml:"-" kind:"migration settings"`
+	Model                   *string   `yaml:"model" jsonschema:"enum=precopy,enum=cloudsim,default=precopy" jsonschema_description:"The simulator's migration model: precopy (rounds over the shared network) or cloudsim (CloudSim's fixed time, memory / (bandwidth / 2) with bandwidth the per-migration cap or else half the destination's NICs, no contention, and 10% of the VM's CPU demand moved from source to destination while it migrates). Real hosts ignore it."`
 	Profile                 *string   `yaml:"profile" jsonschema_extras:"default=qemu10-tcg" jsonschema_description:"Calibration profile of the migration model: a built-in name or a profile file written by drover calibrate, relative to this file."`
 	DowntimeLimit           *duration `yaml:"downtime_limit" jsonschema_extras:"default=300ms" jsonschema_description:"Largest pause allowed at switch-over, as QEMU's."`
 	SwitchoverCost          *duration `yaml:"switchover_cost" jsonschema_description:"Fixed paused cost of the switch-over; unset or 0: the calibration profile's."`

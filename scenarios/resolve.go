@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/profiles"
+	"github.com/droverlab/drover/reports/consolidation"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
+	"github.com/droverlab/drover/scheduler/policy/poweraware"
 	"github.com/droverlab/drover/scheduler/precopy"
 	"github.com/droverlab/drover/scheduler/registry"
 	"github.com/droverlab/drover/units"
@@ -48,6 +50,8 @@ type resolver struct {
 	groupOrder  []*groupInfo
 	links       map[string]Pos
 	traces      map[string]*traceData
+	// powerChecked marks the power mappings already reported on.
+	powerChecked map[*rawPower]bool
 
 	// Set when a names field failed, so references to its names may be
 	// missing for that reason only.
@@ -388,7 +392,54 @@ func (r *resolver) checkHostFields(m *meta, f *hostFields) bool {
 			ok = false
 		}
 	}
+	if p := f.Power; p != nil && p.decoded() {
+		if _, err := r.powerModel(p); err != nil {
+			ok = false
+		}
+	}
 	return ok
+}
+
+// powerModel is the table a power mapping gives, reporting its problems
+// (once: a class's mapping is checked for each entry that uses it, so the
+// report is made the first time only).
+func (r *resolver) powerModel(p *rawPower) (consolidation.PowerModel, error) {
+	report := !r.powerChecked[p]
+	if r.powerChecked == nil {
+		r.powerChecked = map[*rawPower]bool{}
+	}
+	r.powerChecked[p] = true
+	errf := func(key, format string, args ...any) error {
+		if report {
+			r.errf(&p.meta, key, format, args...)
+		}
+		return fmt.Errorf(format, args...)
+	}
+	switch {
+	case p.Bad["model"] || p.Bad["watts"]:
+		return consolidation.PowerModel{}, fmt.Errorf("bad power") // the decoder said why
+	case p.Model != nil && p.Watts != nil:
+		return consolidation.PowerModel{}, errf("watts", "give model or watts, not both")
+	case p.Model != nil:
+		m, err := consolidation.PowerModelNamed(*p.Model)
+		if err != nil {
+			return m, errf("model", "%v", err)
+		}
+		return m, nil
+	case p.Watts != nil:
+		if len(p.Watts) != 11 {
+			return consolidation.PowerModel{}, errf("watts", "want 11 values (0%%, 10%%, ..., 100%% utilisation), got %d", len(p.Watts))
+		}
+		var m consolidation.PowerModel
+		for i, w := range p.Watts {
+			if !(w >= 0) {
+				return m, errf("watts", "value %d (%v W at %d%%) must be 0 or more", i+1, w, 10*i)
+			}
+			m.Watts[i] = w
+		}
+		return m, nil
+	}
+	return consolidation.PowerModel{}, errf("", "needs model (%s) or watts (11 values)", "hp-ml110-g4, hp-ml110-g5")
 }
 
 func (r *resolver) resolveHostClasses() {
@@ -550,6 +601,14 @@ func (r *resolver) mergeHost(e *rawHost, layers []hostLayer, h *cluster.Host, cl
 	}
 	if v, _ := pickField(layers, func(l hostLayer) *string { return l.f.Security }); v != nil {
 		h.Security = cluster.Security(*v)
+	}
+	if p, _ := pickField(layers, func(l hostLayer) *rawPower { return l.f.Power }); p != nil && p.decoded() {
+		if m, err := r.powerModel(p); err == nil {
+			h.Power = m
+			h.SwitchOff = p.SwitchOff != nil && *p.SwitchOff
+		} else {
+			ok = false
+		}
 	}
 	if v, _ := pickField(layers, func(l hostLayer) *int {
 		if l.f.NICs == nil {
@@ -800,6 +859,25 @@ func (r *resolver) checkConnected(links []Link) {
 	}
 }
 
+// periodicPolicies are the registry's policies that run periodically; the
+// paper's consolidation policies (poweraware names) do too.
+var periodicPolicies = []string{"", "balance", "consolidate", "greedy-cv"}
+
+// checkPeriodic reports a policy.name that names no periodic policy.
+func (r *resolver) checkPeriodic(m *meta, name string) {
+	if slices.Contains(periodicPolicies, name) {
+		return
+	}
+	_, err := poweraware.ParseName(name)
+	switch {
+	case err == nil:
+	case poweraware.LooksLikeName(name):
+		r.errf(m, "name", "%s", strings.TrimPrefix(err.Error(), "poweraware: "))
+	default:
+		r.errf(m, "name", "unknown value %q (want \"\", balance, consolidate, greedy-cv, or DETECTOR-SELECTOR-PARAMETER such as thr-mmt-0.8)", name)
+	}
+}
+
 func (r *resolver) resolvePolicy() {
 	p := scheduler.Policy{
 		Interval:         5 * time.Minute,
@@ -817,6 +895,7 @@ func (r *resolver) resolvePolicy() {
 	}
 	if raw.Name != nil {
 		p.Name = *raw.Name
+		r.checkPeriodic(&raw.meta, p.Name)
 	}
 	if raw.Interval != nil {
 		p.Interval = time.Duration(*raw.Interval)
@@ -891,6 +970,9 @@ func (r *resolver) resolveMigration() {
 	if raw == nil {
 		r.sc.Migration = m
 		return
+	}
+	if raw.Model != nil {
+		r.sc.Sim.MigrationModel = *raw.Model
 	}
 	if raw.Profile != nil {
 		p, ref, err := profiles.ResolveProfile(*raw.Profile, r.dir)

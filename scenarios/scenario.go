@@ -42,7 +42,18 @@ type Sim struct {
 	Seed           uint64
 	Duration       time.Duration
 	SampleInterval time.Duration
+	// MigrationModel is how the simulator carries out migrations:
+	// MigrationPrecopy ("" too) or MigrationCloudSim. It is read from
+	// migration.model, but only the simulator has a choice: real hosts
+	// migrate as they do.
+	MigrationModel string
 }
+
+// Migration models of the simulator (Sim.MigrationModel).
+const (
+	MigrationPrecopy  = "precopy"
+	MigrationCloudSim = "cloudsim"
+)
 
 // Zone is a failure zone and its racks, in file order. A rack belongs to one
 // zone.

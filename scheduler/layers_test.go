@@ -28,6 +28,30 @@ var layerRules = map[string][]string{
 	"sim": {"e2e"}, "scenarios": {"e2e"}, "reports": {"e2e"}, "calibrate": {"e2e"}, "cmd/drover": {"e2e"},
 }
 
+// leafRules: each of these packages (itself, not the packages below it)
+// may depend on nothing in the module but the listed ones. The paper's
+// formulas (reports/consolidation) are shared by the CloudSim-faithful
+// reference (planetlab) and the simulator's report, so neither may pull in
+// the other's code through them.
+var leafRules = map[string][]string{
+	"reports/consolidation": nil,
+	"planetlab":             {"reports/consolidation"},
+}
+
+// leafViolations lists every dependency leafRules forbid in graph.
+func leafViolations(graph map[string][]string) []string {
+	var out []string
+	for pkg, allowed := range leafRules {
+		for _, d := range graph[pkg] {
+			if !slices.Contains(allowed, d) {
+				out = append(out, fmt.Sprintf("%s depends on %s (it may depend on %v only)", pkg, d, allowed))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // under reports whether pkg (a path inside the module) is dir or below it.
 func under(pkg, dir string) bool { return pkg == dir || strings.HasPrefix(pkg, dir+"/") }
 
@@ -91,6 +115,15 @@ var _ = Describe("The dependency rule", func() {
 		Expect(graph).To(HaveKey("backend/libvirt"))
 		Expect(graph["sim"]).To(ContainElement("scheduler"), "Deps are transitive: sim reaches the core")
 		Expect(violations(graph, layerRules)).To(BeEmpty())
+		Expect(graph).To(HaveKey("reports/consolidation"))
+		Expect(leafViolations(graph)).To(BeEmpty())
+	})
+
+	It("keeps the reference's leaves leaves", func() {
+		Expect(leafViolations(map[string][]string{
+			"planetlab":             {"reports/consolidation", "scheduler/cluster"},
+			"reports/consolidation": {},
+		})).To(Equal([]string{"planetlab depends on scheduler/cluster (it may depend on [reports/consolidation] only)"}))
 	})
 
 	It("would catch a violation, direct or through another package", func() {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/engine"
@@ -48,6 +49,12 @@ type migration struct {
 	round    int
 	moved    bool // the guest already runs on the destination (post-copy)
 	done     bool
+	// fixed marks CloudSim's model: a constant rate and no flow, and
+	// penalty the CPU demand it moved from source to destination
+	// (cloudsim.go).
+	fixed     bool
+	penalised bool
+	penalty   float64
 }
 
 // modelConfig is what the hypervisor is told: the time limits stay with
@@ -159,6 +166,10 @@ func (w *world) start(c cluster.StartMigration) {
 	wl := precopy.Workload{
 		Memory: v.spec.Memory, Resident: v.spec.Resident, WSS: v.spec.WSS, DirtyRate: v.spec.DirtyRate,
 	}
+	fixed := w.sc.Sim.MigrationModel == scenarios.MigrationCloudSim
+	if fixed {
+		cfg, wl, rate = cloudSimModel(cfg, wl, c.Options.Bandwidth, d)
+	}
 	m.stepper = precopy.NewStepper(wl, cfg)
 	m.last = now
 	m.slot = w.eng.NewSlot(evMigration, int32(idx), 0)
@@ -170,6 +181,9 @@ func (w *world) start(c cluster.StartMigration) {
 	w.active[int32(idx)] = true
 	w.running++
 	w.maxConc = max(w.maxConc, w.running)
+	if fixed {
+		w.startFixed(m, rate)
+	}
 	w.openFlow(m, idx)
 	w.schedule(m, idx)
 	w.rates()
@@ -195,6 +209,9 @@ func (w *world) linkNames(route []network.LinkID) []string {
 // migration that is still connecting sends nothing and must not hold a
 // share of any link.
 func (w *world) openFlow(m *migration, idx int) {
+	if m.fixed {
+		return
+	}
 	if ph := m.stepper.Phase(); m.hasFlow || m.stepper.Done() || ph == precopy.PhaseSetup || ph == precopy.PhaseFinishing {
 		return
 	}
@@ -322,6 +339,10 @@ func (w *world) step(m *migration) {
 // post-copy resumes the guest there.
 func (w *world) moveGuest(m *migration) {
 	v := &w.vms[m.vm]
+	// Closed here, not only by addDemand: a VM without demand still
+	// switches its hosts on and off (power.go).
+	w.touch(m.src)
+	w.touch(m.dst)
 	w.addDemand(m.src, -v.demand())
 	w.hosts[m.src].vms--
 	w.leave(m.vm, m.src)
@@ -358,6 +379,7 @@ func (w *world) runningMigrations() []int32 {
 // finish ends a migration. failure is "" when the model ended it, otherwise
 // the reason a fault ended it.
 func (w *world) finish(m *migration, failure string) {
+	w.endPenalty(m)
 	v := &w.vms[m.vm]
 	r := m.stepper.Result()
 	m.done = true
@@ -454,6 +476,7 @@ func (w *world) kill(vi int32, why string) {
 	}
 	v.alive = false
 	hs := &w.hosts[v.host]
+	w.touch(v.host)
 	w.addDemand(v.host, -v.demand())
 	hs.mem -= v.spec.Memory
 	hs.vms--

@@ -68,6 +68,7 @@ func (w *world) report() *reports.Report {
 		s.ImbalanceMean = reports.Round4(sum / float64(n))
 		s.ImbalanceOver = reports.Round4(float64(over) / float64(n))
 	}
+	w.reportConsolidation(s)
 	w.reportPlans(r)
 	w.reportDisasters(r)
 	return r

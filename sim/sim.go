@@ -162,6 +162,8 @@ type world struct {
 	// pool is each host's migration pool, for the imbalance measure.
 	pool     []int
 	poolSums []policy.Sums
+	// acct is each host's energy and SLA accounting (power.go).
+	acct []hostAcct
 }
 
 // warning follows one disaster warning to its end.
@@ -442,6 +444,7 @@ func (w *world) touch(h int32) {
 	if hs.over {
 		hs.overTotal += now - hs.lastChange
 	}
+	w.account(h, now-hs.lastChange)
 	hs.lastChange = now
 }
 

@@ -62,8 +62,8 @@ func TestPlanetLabBadPolicy(t *testing.T) {
 	}
 }
 
-// drover sim --planetlab DAY --policy thr-mmt-0.8 runs the same replay; a
-// PlanetLab policy on a scenario is refused with the way to run it.
+// drover sim --planetlab DAY --policy thr-mmt-0.8 runs the same replay; on a
+// scenario the same policy runs in the simulator.
 func TestSimPlanetLab(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a day replay")
@@ -78,7 +78,8 @@ func TestSimPlanetLab(t *testing.T) {
 		{[]string{"sim", "--planetlab", "../../planetlab/testdata/20110303.tar.gz", "--out", out}, exitBadInput, "--policy DETECTOR-SELECTOR-PARAMETER is required"},
 		{[]string{"sim", "--planetlab", "x", "--policy", "thr-xyz-0.8", "--out", out}, exitBadInput, `unknown VM selector "xyz"`},
 		{[]string{"sim", "--planetlab", "x", "extra", "--policy", "thr-mmt-0.8"}, exitBadInput, "unknown command"},
-		{[]string{"sim", "../../scenarios/examples/small.yaml", "--policy", "thr-mmt-0.8", "--out", out}, exitBadInput, "--planetlab DAY"},
+		{[]string{"sim", "../../scenarios/examples/small.yaml", "--policy", "thr-mmt-0.8", "--out", t.TempDir()}, exitOK, "plan thr-mmt-0.8 at"},
+		{[]string{"sim", "../../scenarios/examples/small.yaml", "--policy", "thr-mmt-1.5", "--out", t.TempDir()}, exitBadInput, "threshold 1.5 must be in (0, 1]"},
 	} {
 		root := newRoot()
 		var buf bytes.Buffer

@@ -36,6 +36,8 @@ func policiesCmd() *cobra.Command {
 					fmt.Fprintf(w, "    %-14s %-10s default %-8s %s\n", p.Key, kind, def, p.Doc)
 				}
 			}
+			fmt.Fprintf(w, "%s\n    %s\n    (no parameters: the safety parameter is part of the name)\n", registry.PowerAwareNames,
+				"periodic: Beloglazov and Buyya's dynamic consolidation (overload detection, VM selection, PABFD, underload evacuation)")
 			return nil
 		},
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
-	"github.com/droverlab/drover/scheduler/policy/poweraware"
 	"github.com/droverlab/drover/sim"
 )
 
@@ -43,8 +42,9 @@ func simCmd() *cobra.Command {
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if plDay != "" {
 				// A PlanetLab day: the paper's policies in CloudSim's
-				// replay (drover planetlab), as scenarios cannot carry
-				// MIPS, power or CloudSim's migration model yet.
+				// replay (drover planetlab), CloudSim's bookkeeping to
+				// the letter; a scenario (drover gen planetlab) runs
+				// the same policies in the simulator instead.
 				if policy == "" {
 					return badInput("sim --planetlab: --policy DETECTOR-SELECTOR-PARAMETER is required, as thr-mmt-0.8")
 				}
@@ -57,9 +57,6 @@ func simCmd() *cobra.Command {
 					return err
 				}
 				return runPlanetLab(cmd.OutOrStdout(), plDay, names, plHosts, seed, "cloudsim", ref, out)
-			}
-			if _, err := poweraware.ParseName(policy); err == nil {
-				return badInput("sim: policy %q is a PlanetLab consolidation policy: run it on a day with --planetlab DAY (or drover planetlab); scenarios carry no MIPS or power yet", policy)
 			}
 			formats, err := parseFormats(format)
 			if err != nil {

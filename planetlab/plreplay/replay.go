@@ -32,6 +32,7 @@ import (
 	"slices"
 
 	"github.com/droverlab/drover/planetlab"
+	"github.com/droverlab/drover/reports/consolidation"
 	"github.com/droverlab/drover/scheduler/policy/poweraware"
 )
 
@@ -68,9 +69,9 @@ type host struct {
 	prevUtil float64
 	// SLATAH and shutdown bookkeeping over the state history, folded as
 	// entries become final (an entry at the same time replaces the last).
-	last       planetlab.HostState
+	last       consolidation.HostState
 	hasLast    bool
-	time       planetlab.HostTime
+	time       consolidation.HostTime
 	prevActive bool
 	shutdowns  int
 }
@@ -87,9 +88,9 @@ type vm struct {
 	inMigration bool
 	req         float64 // requested MIPS at the last update
 	hist        []float64
-	last        planetlab.VMState
+	last        consolidation.VMState
 	hasLast     bool
-	demand      planetlab.VMDemand
+	demand      consolidation.VMDemand
 }
 
 type replay struct {
@@ -346,7 +347,7 @@ func (r *replay) hostUpdate(hi int, t float64) {
 			alloc = math.Floor(c * scale)
 		}
 		if !in {
-			v.record(planetlab.VMState{Time: t, Allocated: alloc, Requested: v.req, InMigration: v.inMigration})
+			v.record(consolidation.VMState{Time: t, Allocated: alloc, Requested: v.req, InMigration: v.inMigration})
 			if v.inMigration {
 				alloc /= 0.9
 			}
@@ -355,10 +356,10 @@ func (r *replay) hostUpdate(hi int, t float64) {
 		requested += v.req
 	}
 	h.util = util
-	h.record(planetlab.HostState{Time: t, Allocated: util, Requested: requested, Active: util > 0})
+	h.record(consolidation.HostState{Time: t, Allocated: util, Requested: requested, Active: util > 0})
 }
 
-func (h *host) record(e planetlab.HostState) {
+func (h *host) record(e consolidation.HostState) {
 	if h.hasLast && h.last.Time == e.Time {
 		h.last = e
 		return
@@ -369,8 +370,8 @@ func (h *host) record(e planetlab.HostState) {
 	h.last, h.hasLast = e, true
 }
 
-// fold makes the last entry final, lasting until next (planetlab.HostTimeOf
-// and planetlab.Shutdowns, one entry at a time).
+// fold makes the last entry final, lasting until next (consolidation.HostTimeOf
+// and consolidation.Shutdowns, one entry at a time).
 func (h *host) fold(next float64) {
 	p := h.last
 	if p.Active {
@@ -386,7 +387,7 @@ func (h *host) fold(next float64) {
 	h.prevActive = p.Active
 }
 
-func (v *vm) record(e planetlab.VMState) {
+func (v *vm) record(e consolidation.VMState) {
 	if v.hasLast && v.last.Time == e.Time {
 		v.last = e
 		return
@@ -437,7 +438,7 @@ func (r *replay) finish(m migration) {
 }
 
 func (r *replay) result(res *Result) (*Result, error) {
-	times := make([]planetlab.HostTime, len(r.hosts))
+	times := make([]consolidation.HostTime, len(r.hosts))
 	for i := range r.hosts {
 		h := &r.hosts[i]
 		if h.hasLast && h.prevActive && !h.last.Active {
@@ -446,21 +447,21 @@ func (r *replay) result(res *Result) (*Result, error) {
 		times[i] = h.time
 		res.Shutdowns += h.shutdowns
 	}
-	demands := make([]planetlab.VMDemand, len(r.vms))
+	demands := make([]consolidation.VMDemand, len(r.vms))
 	for i := range r.vms {
 		demands[i] = r.vms[i].demand
 	}
 	var err error
-	if res.SLATAH, err = planetlab.SLATAH(times); err != nil {
+	if res.SLATAH, err = consolidation.SLATAH(times); err != nil {
 		return nil, err
 	}
-	if res.PDM, err = planetlab.PDM(demands); err != nil {
+	if res.PDM, err = consolidation.PDM(demands); err != nil {
 		return nil, err
 	}
 	res.EnergyKWh = r.joules / planetlab.JoulesPerKWh
-	res.SLAV = planetlab.SLAV(res.SLATAH, res.PDM)
-	res.ESV = planetlab.ESV(res.EnergyKWh, res.SLAV)
-	ms, err := planetlab.MigrationStatsOf(r.durations)
+	res.SLAV = consolidation.SLAV(res.SLATAH, res.PDM)
+	res.ESV = consolidation.ESV(res.EnergyKWh, res.SLAV)
+	ms, err := consolidation.MigrationStatsOf(r.durations)
 	if err != nil {
 		return nil, err
 	}

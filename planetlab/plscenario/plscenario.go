@@ -2,8 +2,8 @@
 // day and the CloudSim set-up of package planetlab. It is apart from
 // planetlab so that the reference rules there import nothing from drover.
 //
-// The scenario format has no MIPS, no power and no fixed-time migration
-// model, so the build is an approximation; each departure from CloudSim is
+// The scenario format has no MIPS and no fixed-time migration model, so the
+// build is an approximation; each departure from CloudSim is
 // written at the field that makes it, and the list is in doc comments of
 // Build.
 package plscenario
@@ -65,9 +65,11 @@ func VMName(i int) string   { return fmt.Sprintf("vm%04d", i) }
 //     MIPS fit (VmSchedulerTimeSharedOverSubscription): at overcommit 1 a
 //     G4 host takes one 2500-MIPS VM. A policy reproducing CloudSim needs a
 //     demand-based filter or a large overcommit.
-//   - Nothing models the 10% CPU penalty of a migrating VM, power, host
-//     switch-off, or allocation below demand, so energy, SLATAH and PDM
-//     cannot be read from a run; planetlab has their formulas.
+//   - Hosts have their SPECpower tables and switch off when empty, so a
+//     run reports energy, SLATAH, PDM and SLAV (reports/consolidation's
+//     formulas), but nothing slows a migrating VM by CloudSim's 10% (PDM
+//     charges it all the same) and a host's power follows its demand,
+//     capped at capacity, held constant between trace samples.
 func Build(day *planetlab.Day, place []int, seed uint64) (*scenarios.Scenario, error) {
 	if len(day.VMs) == 0 {
 		return nil, fmt.Errorf("plscenario: day %q has no VMs", day.Name)
@@ -116,6 +118,9 @@ func Build(day *planetlab.Day, place []int, seed uint64) (*scenarios.Scenario, e
 			NICs:     1,
 			NICSpeed: t.Bandwidth * 1000 / 8,
 			Security: cluster.Secured,
+			// CloudSim's PowerHost: its SPECpower table, off when empty.
+			Power:     t.Power,
+			SwitchOff: true,
 		}
 		sc.Hosts = append(sc.Hosts, h)
 		sc.Network.Links = append(sc.Network.Links, scenarios.Link{

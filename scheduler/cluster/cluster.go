@@ -46,6 +46,22 @@ type Host struct {
 	Security Security
 	// State is up ("" counts as up), maintenance or down.
 	State HostState
+	// Power is the host's draw in watts by CPU utilisation in [0, 1] (a
+	// SPECpower table, reports/consolidation.PowerModel, in practice);
+	// nil when unknown, and then no energy is counted and power-aware
+	// policies treat every host alike. It is an interface so that the
+	// domain model carries the curve without defining it.
+	Power PowerCurve
+	// SwitchOff says the host is switched off, drawing nothing, while it
+	// holds no VM (CloudSim's rule); otherwise an empty host draws its
+	// idle power.
+	SwitchOff bool
+}
+
+// PowerCurve is a host's power draw: watts at CPU utilisation u in [0, 1],
+// an error outside it.
+type PowerCurve interface {
+	Power(u float64) (float64, error)
 }
 
 // HostState is whether a host may take part in migrations.

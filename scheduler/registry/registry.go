@@ -164,13 +164,25 @@ var Names = func() []string {
 	return out
 }()
 
-// Lookup returns the policy called name.
+// PowerAwareNames is how messages list the paper's consolidation policies:
+// every detector × selector pair with its parameter, too many to list.
+const PowerAwareNames = "DETECTOR-SELECTOR-PARAMETER (thr-mmt-0.8, iqr-mmt-1.5, mad-mmt-2.5, lr-mmt-1.2, lrr-mmt-1.2; detectors thr, iqr, mad, lr, lrr; selectors mmt, mc, rs, mu)"
+
+// Lookup returns the policy called name: one of Specs, or one of the
+// paper's consolidation policies (poweraware.ParseName reads the name),
+// which have no parameters besides the one in their name.
 func Lookup(name string) (Spec, bool) {
 	i := slices.IndexFunc(Specs, func(s Spec) bool { return s.Name == name })
-	if i < 0 {
-		return Spec{}, false
+	if i >= 0 {
+		return Specs[i], true
 	}
-	return Specs[i], true
+	if _, err := poweraware.ParseName(name); err == nil {
+		return Spec{Name: name, Doc: "periodic: Beloglazov and Buyya's dynamic consolidation (overload detection, VM selection, PABFD, underload evacuation)",
+			build: func(*params, Settings) (policy.Policy, error) {
+				return poweraware.NewShared(name, poweraware.SeedOf(name))
+			}}, true
+	}
+	return Spec{}, false
 }
 
 // ParamError is a parameter a policy refuses: unknown to it, or of the
@@ -190,7 +202,7 @@ func (e *ParamError) Error() string {
 func CheckParam(name, key, value string) *ParamError {
 	spec, ok := Lookup(name)
 	if !ok {
-		return &ParamError{Policy: name, Key: key, Msg: fmt.Sprintf("unknown policy (want one of %s)", strings.Join(Names, ", "))}
+		return &ParamError{Policy: name, Key: key, Msg: fmt.Sprintf("unknown policy (want one of %s, or %s)", strings.Join(Names, ", "), PowerAwareNames)}
 	}
 	p, ok := spec.Param(key)
 	if !ok {
@@ -235,14 +247,12 @@ func New(name string, s Settings) (policy.Policy, error) {
 	spec, ok := Lookup(name)
 	if !ok {
 		if poweraware.LooksLikeName(name) {
-			// The paper's policies need MIPS, power and utilisation
-			// histories the cluster model does not carry yet.
-			if _, err := poweraware.ParseName(name); err != nil {
-				return nil, err
-			}
-			return nil, fmt.Errorf("policy %q is a PlanetLab consolidation policy (scheduler/policy/poweraware): it runs on a PlanetLab day (drover planetlab, or drover sim --planetlab DAY --policy %s), not on a scenario yet", name, name)
+			// Meant as one of the paper's policies: say what is wrong
+			// with the name.
+			_, err := poweraware.ParseName(name)
+			return nil, err
 		}
-		return nil, fmt.Errorf("unknown policy %q (want one of %s)", name, strings.Join(Names, ", "))
+		return nil, fmt.Errorf("unknown policy %q (want one of %s, or %s)", name, strings.Join(Names, ", "), PowerAwareNames)
 	}
 	var errs []error
 	keys := make([]string, 0, len(s.Params))

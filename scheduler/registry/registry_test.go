@@ -13,6 +13,7 @@ import (
 	"github.com/droverlab/drover/scheduler/policy/consolidate"
 	"github.com/droverlab/drover/scheduler/policy/disaster"
 	"github.com/droverlab/drover/scheduler/policy/evacuate"
+	"github.com/droverlab/drover/scheduler/policy/poweraware"
 	"github.com/droverlab/drover/scheduler/precopy"
 	"github.com/droverlab/drover/scheduler/registry"
 	. "github.com/droverlab/drover/scheduler/schedtest"
@@ -71,24 +72,52 @@ var _ = Describe("registry", func() {
 			pol, err := registry.New(name, registry.Settings{})
 			Expect(pol).To(BeNil())
 			Expect(err).To(MatchError(fmt.Sprintf(
-				"unknown policy %q (want one of balance, greedy-cv, consolidate, evacuate, planned, fixed-batch, disaster, disaster-fixed-batch)", name)))
+				"unknown policy %q (want one of balance, greedy-cv, consolidate, evacuate, planned, fixed-batch, disaster, disaster-fixed-batch, or %s)", name, registry.PowerAwareNames)))
 		},
 		Entry("empty", ""),
 		Entry("typo", "balanse"),
 		Entry("case matters", "Balance"),
 	)
 
-	DescribeTable("names a PlanetLab policy where it cannot run, and checks its shape",
+	DescribeTable("builds the paper's policies, any detector × selector pair",
+		func(name, want string) {
+			spec, ok := registry.Lookup(name)
+			Expect(ok).To(BeTrue(), name)
+			Expect(spec.Params).To(BeEmpty())
+			pol, err := registry.New(name, registry.Settings{})
+			Expect(err).NotTo(HaveOccurred())
+			Expect(pol).To(BeAssignableToTypeOf(&poweraware.Shared{}))
+			Expect(pol.Name()).To(Equal(want))
+		},
+		Entry("thr", "thr-mmt-0.8", "thr-mmt-0.8"),
+		Entry("iqr", "iqr-mmt-1.5", "iqr-mmt-1.5"),
+		Entry("mad", "mad-mmt-2.5", "mad-mmt-2.5"),
+		Entry("lr", "lr-mmt-1.2", "lr-mmt-1.2"),
+		Entry("lrr", "lrr-mmt-1.2", "lrr-mmt-1.2"),
+		Entry("another pair", "mad-mc-2.5", "mad-mc-2.5"),
+		Entry("random selection", "iqr-rs-1.5", "iqr-rs-1.5"),
+		Entry("minimum utilisation", "lr-mu-1.2", "lr-mu-1.2"),
+		Entry("underscores, as CloudSim writes them", "lr_mmt_1.2", "lr-mmt-1.2"),
+	)
+
+	DescribeTable("says what is wrong with a name meant as one of the paper's",
 		func(name, says string) {
+			_, ok := registry.Lookup(name)
+			Expect(ok).To(BeFalse())
 			pol, err := registry.New(name, registry.Settings{})
 			Expect(pol).To(BeNil())
 			Expect(err).To(MatchError(ContainSubstring(says)))
 		},
-		Entry("a valid name", "thr-mmt-0.8", `policy "thr-mmt-0.8" is a PlanetLab consolidation policy`),
-		Entry("underscores", "lr_mmt_1.2", "drover sim --planetlab DAY --policy lr_mmt_1.2"),
 		Entry("a bad selector", "iqr-max-1.5", `unknown VM selector "max"`),
 		Entry("a bad threshold", "thr-mmt-1.5", "threshold 1.5 must be in (0, 1]"),
+		Entry("a bad detector", "thx-mmt-0.8", `policy "thx-mmt-0.8"`),
+		Entry("not a number", "thr-mmt-high", `parameter "high" is not a number`),
 	)
+
+	It("refuses parameters for the paper's policies, which have none", func() {
+		_, err := registry.New("thr-mmt-0.8", params("threshold", "0.9"))
+		Expect(err).To(MatchError(ContainSubstring("not a parameter of thr-mmt-0.8 (it has none)")))
+	})
 
 	It("passes the common settings and the balancer's parameters through", func() {
 		s := params("cpu_weight", "2", "memory_weight", "3", "cost_per_gib", "0.1", "min_gain", "0.02",

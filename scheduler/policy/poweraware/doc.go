@@ -21,5 +21,8 @@
 // kept.
 //
 // The package is pure: no clock, no I/O, a seeded random source for RS.
-// planetlab/plreplay runs it over a PlanetLab day.
+// planetlab/plreplay runs it over a PlanetLab day as CloudSim does; Shared
+// runs it as a policy of the shared core (policy.Policy), so that the
+// simulator and real hosts run it through the same plan and dispatch path
+// as every other policy.
 package poweraware

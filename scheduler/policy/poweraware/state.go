@@ -37,6 +37,13 @@ type Host struct {
 	// VMs are indexes into State.VMs, in the host's list order (the order
 	// ties are broken in).
 	VMs []int
+	// RAM (MiB) and Size (in VM MIPS, the sum of the sizes of the VMs it
+	// may hold) bound what the host takes, when not 0. CloudSim checks
+	// neither once the VMs exist (see Suitable), so the replay leaves them
+	// 0; the shared-core adapter sets them to what the cluster's capacity
+	// filter will check, memory and vCPUs × overcommit, so that it plans
+	// no move the Core must refuse.
+	RAM, Size float64
 }
 
 // VM is the policy's view of one VM.
@@ -149,12 +156,23 @@ func (s *State) Available(h int) float64 {
 // and the free MIPS cover it (cloudsim/Host.java isSuitableForVm). RAM and
 // bandwidth are not checked: the PlanetLab cloudlets request none
 // (UtilizationModelNull), so after instantiation CloudSim reserves 0 MiB for
-// a VM and these checks always pass.
+// a VM and these checks always pass. A host with RAM or Size set checks
+// them as well (the shared-core adapter's hosts).
 func (s *State) Suitable(h, v int) bool {
 	host := &s.Hosts[h]
 	r := s.VMs[v].Requested
 	if host.PEMIPS < r {
 		return false
+	}
+	if host.RAM > 0 || host.Size > 0 {
+		ram, size := s.VMs[v].RAM, s.VMs[v].MIPS
+		for _, x := range host.VMs {
+			ram += s.VMs[x].RAM
+			size += s.VMs[x].MIPS
+		}
+		if (host.RAM > 0 && ram > host.RAM) || (host.Size > 0 && size > host.Size+1e-9) {
+			return false
+		}
 	}
 	_, avail := s.allocation(h)
 	return avail >= r

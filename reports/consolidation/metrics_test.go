@@ -1,4 +1,4 @@
-package planetlab
+package consolidation
 
 import (
 	"math"

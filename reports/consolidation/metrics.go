@@ -1,4 +1,4 @@
-package planetlab
+package consolidation
 
 import (
 	"errors"
@@ -61,7 +61,7 @@ func SLATAH(hosts []HostTime) (float64, error) {
 		active += h.Active
 	}
 	if active == 0 {
-		return 0, errors.New("planetlab: SLATAH: no host was ever active")
+		return 0, errors.New("consolidation: SLATAH: no host was ever active")
 	}
 	return violation / active, nil
 }
@@ -118,7 +118,7 @@ func PDM(vms []VMDemand) (float64, error) {
 		requested += v.Requested
 	}
 	if requested == 0 {
-		return 0, errors.New("planetlab: PDM: no VM requested any MIPS")
+		return 0, errors.New("consolidation: PDM: no VM requested any MIPS")
 	}
 	return lost / requested, nil
 }
@@ -163,7 +163,7 @@ func MigrationStatsOf(seconds []float64) (MigrationStats, error) {
 	var sum float64
 	for i, d := range seconds {
 		if !(d >= 0) {
-			return MigrationStats{}, fmt.Errorf("planetlab: migration %d lasted %v s", i, d)
+			return MigrationStats{}, fmt.Errorf("consolidation: migration %d lasted %v s", i, d)
 		}
 		sum += d
 		if d > s.Max {

@@ -1,0 +1,101 @@
+package sim_test
+
+import (
+	"strings"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+
+	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/sim"
+)
+
+// Three hosts on 1 Gbit/s NICs; h1 sends two VMs to h2 and one to h3 at
+// the same instant.
+const cloudSimYAML = `name: cloudsim
+sim: {seed: 1, duration: 10m, sample_interval: 5m}
+zones: [{name: a, racks: [r1]}]
+host_classes:
+  - {name: g4, cpus: 10, memory: 16GiB, nics: {speed: 1Gbit/s}, power: {model: hp-ml110-g4}}
+hosts:
+  - {names: "h[1-3]", class: g4, rack: r1}
+vms:
+  - {names: "v[1-3]", vcpus: 2, memory: 1740MiB, resident: 1000MiB, wss: 500MiB, dirty_rate: 100MiB/s, hosts: h1, cpu: 2}
+events:
+  - {at: 1m, migrate: {vm: v1, to: h2}}
+  - {at: 1m, migrate: {vm: v2, to: h2}}
+  - {at: 1m, migrate: {vm: v3, to: h3}}
+`
+
+var _ = Describe("CloudSim's migration model", func() {
+	run := func(text string, completed bool) map[string]float64 {
+		sc, err := scenarios.Parse("cloudsim.yaml", []byte(text))
+		Expect(err).NotTo(HaveOccurred())
+		rep, err := sim.Run(sc, sim.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		out := map[string]float64{}
+		for _, m := range rep.Migrations {
+			if completed {
+				Expect(string(m.Outcome)).To(Equal("completed"), m.VM)
+			}
+			out[m.VM] = m.DurationMS
+		}
+		return out
+	}
+
+	It("takes memory / (bandwidth / 2) for every migration, whatever the guest and the others do", func() {
+		// 1740 MiB at the 62.5 MiB/s cap: 27.84 s, CloudSim's figure.
+		d := run(cloudSimYAML+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n", true)
+		Expect(d).To(HaveLen(3))
+		for vm, ms := range d {
+			Expect(ms).To(BeNumerically("~", 27840, 1), vm)
+		}
+		// No cap: half the destination's 1 Gbit/s, 62.5e6 B/s.
+		d = run(cloudSimYAML+"migration: {model: cloudsim}\n", true)
+		Expect(d["v1"]).To(BeNumerically("~", 1740*(1<<20)/62.5e6*1000, 1))
+	})
+
+	It("is not what pre-copy does with the same settings", func() {
+		d := run(cloudSimYAML+"migration: {bandwidth: 62.5MiB/s}\n", false)
+		// Three streams share h1's NIC, and a guest dirtying 100 MiB/s
+		// never converges at 62.5 MiB/s: it runs until a timeout aborts it.
+		Expect(d["v1"]).To(BeNumerically(">", 27840))
+	})
+
+	It("moves 10% of a migrating VM's demand from source to destination while it runs", func() {
+		// v1 (2 cores) migrates from 4m to 4m27.84s; v3 (8 GiB, 2 cores) from
+		// 4m50s for 131 s, over the 5m sample.
+		text := strings.Replace(cloudSimYAML, "  - {at: 1m, migrate: {vm: v3, to: h3}}\n", "", 1)
+		text = strings.ReplaceAll(text, "at: 1m", "at: 4m")
+		text = strings.Replace(text, "events:\n", "  - {names: v4, vcpus: 2, memory: 8GiB, hosts: h3, cpu: 2}\nevents:\n  - {at: 4m50s, migrate: {vm: v4, to: h1}}\n", 1)
+		sc, err := scenarios.Parse("cloudsim.yaml", []byte(text+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n"))
+		Expect(err).NotTo(HaveOccurred())
+		rep, err := sim.Run(sc, sim.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.SampleTimesMS[1]).To(Equal(300000.0))
+		cpu := func(h int) float64 { return rep.Hosts[h].CPU[1] }
+		// At 5m: h1 holds v3 (2) and gets 0.2 of v4's; h2 holds v1 and v2
+		// (4); h3 holds v4 at 90% (1.8).
+		Expect([]float64{cpu(0), cpu(1), cpu(2)}).To(Equal([]float64{0.22, 0.4, 0.18}))
+		Expect(rep.Hosts[0].CPU[2]).To(Equal(0.4), "at 10m, v4 on h1 with its whole demand")
+	})
+
+	It("counts the source as violating while a VM migrates out, as CloudSim's SLATAH", func() {
+		sc, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n"))
+		Expect(err).NotTo(HaveOccurred())
+		rep, err := sim.Run(sc, sim.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		// h1 is active until its VMs have left (87.84 s) and violating
+		// for the 27.84 s they migrate; h2 and h3 are active from 87.84 s
+		// to 600 s: SLATAH = 27.84 / (87.84 + 2 · 512.16).
+		Expect(rep.Summary.Consolidation.SLATAH).To(BeNumerically("~", 27.84/(87.84+2*512.16), 1e-9))
+		// PDM: each of the three VMs (2 cores) loses 10% for 27.84 s, of
+		// 3 · 2 cores · 600 s requested.
+		Expect(rep.Summary.Consolidation.PDM).To(BeNumerically("~", 3*0.1*2*27.84/3600, 1e-12))
+	})
+
+	It("refuses an unknown model at its place", func() {
+		_, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: fixed}\n"))
+		Expect(err).To(MatchError(ContainSubstring(`cloudsim.yaml:14:20: migration.model: unknown value "fixed"`)))
+	})
+})
