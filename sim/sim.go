@@ -162,6 +162,10 @@ type world struct {
 	// pool is each host's migration pool, for the imbalance measure.
 	pool     []int
 	poolSums []policy.Sums
+	// snapVMs are the two arrays the Core's snapshots take turns in
+	// (coreSnapshot); snapTurn is the one the next snapshot fills.
+	snapVMs  [2][]cluster.VM
+	snapTurn int
 }
 
 // warning follows one disaster warning to its end.
