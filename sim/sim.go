@@ -169,8 +169,9 @@ type world struct {
 	poolSums []policy.Sums
 	// snapVMs are the two arrays the Core's snapshots take turns in
 	// (coreSnapshot); snapTurn is the one the next snapshot fills.
-	snapVMs  [2][]cluster.VM
-	snapTurn int
+	snapVMs   [2][]cluster.VM
+	snapTurn  int
+	snapLinks []cluster.Link // the Core's snapshots' links, built once
 }
 
 // warning follows one disaster warning to its end.
