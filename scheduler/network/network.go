@@ -106,9 +106,8 @@ func New() *Network {
 	}
 }
 
-// Reserve makes room for nodes more nodes and links more full-duplex
-// links, so that building a large topology does not grow its tables step
-// by step: plans time their moves on a topology of their own, and at
+// Reserve makes room for that many more nodes and full-duplex links, so
+// that building a large topology does not grow its tables step by step: plans time their moves on a topology of their own, and at
 // 10,000 hosts the growing was most of building one, 288 times a day.
 func (n *Network) Reserve(nodes, links int) {
 	if len(n.nodeIdx) == 0 && len(n.byName) == 0 {
