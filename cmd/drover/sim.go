@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/pprof"
 	"time"
 
 	"github.com/google/renameio/v2"
@@ -26,6 +29,7 @@ func simCmd() *cobra.Command {
 		format           string
 		plDay, plRef     string
 		plHosts          int
+		cpuProf, memProf string
 	)
 	c := &cobra.Command{
 		Use:   "sim SCENARIO.yaml",
@@ -98,7 +102,14 @@ func simCmd() *cobra.Command {
 					bar.SetCurrent(int64(now / time.Second))
 				}
 			}
+			stopProf, err := startProfiles(cpuProf, memProf)
+			if err != nil {
+				return err
+			}
 			rep, path, err := simulate(sc, opts, out)
+			if perr := stopProf(); err == nil {
+				err = perr
+			}
 			if progress != nil {
 				bar.SetTotal(-1, true)
 				progress.Wait()
@@ -120,6 +131,8 @@ func simCmd() *cobra.Command {
 	c.Flags().StringVar(&plDay, "planetlab", "", "replay a PlanetLab day (folder or .tar.gz) under --policy DETECTOR-SELECTOR-PARAMETER (thr-mmt-0.8, lr-mmt-1.2, ...) instead of a scenario; writes DIR/planetlab.json")
 	c.Flags().StringVar(&plRef, "reference", "", "with --planetlab: CloudSim's figures to print beside (cloudsim-reference.csv)")
 	c.Flags().IntVar(&plHosts, "hosts", 800, "with --planetlab: hosts")
+	c.Flags().StringVar(&cpuProf, "cpuprofile", "", "write a CPU profile of the run to FILE (for go tool pprof)")
+	c.Flags().StringVar(&memProf, "memprofile", "", "write a heap profile to FILE at the run's end (for go tool pprof)")
 	c.Flags().Int64Var(&maxEvents, "max-events", 0, fmt.Sprintf("stop a run that needs more events than this (default %d; -1: no bound)", sim.DefaultMaxEvents))
 	return c
 }
@@ -227,4 +240,39 @@ func genCmd() *cobra.Command {
 	c.Flags().DurationVar(&o.SampleInterval, "sample-interval", 5*time.Minute, "sample interval")
 	c.Flags().StringVarP(&out, "out", "o", "", "file to write (default stdout)")
 	return c
+}
+
+// startProfiles starts a CPU profile into cpu and returns the function
+// that stops it and writes the heap profile into mem; either name may be
+// empty. The heap profile is taken after a GC so that it shows what the
+// run allocated (alloc_space) and what survived to its end (inuse_space).
+func startProfiles(cpu, mem string) (func() error, error) {
+	var cf *os.File
+	if cpu != "" {
+		f, err := os.Create(cpu)
+		if err != nil {
+			return nil, err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return nil, err
+		}
+		cf = f
+	}
+	return func() error {
+		var errs []error
+		if cf != nil {
+			pprof.StopCPUProfile()
+			errs = append(errs, cf.Close())
+		}
+		if mem != "" {
+			runtime.GC()
+			f, err := os.Create(mem)
+			if err != nil {
+				return err
+			}
+			errs = append(errs, pprof.WriteHeapProfile(f), f.Close())
+		}
+		return errors.Join(errs...)
+	}, nil
 }

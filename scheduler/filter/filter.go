@@ -37,6 +37,26 @@ var _ framework.FilterPlugin = Capacity{}
 
 func (Capacity) Name() string { return CapacityName }
 
+// Fits says whether Filter would pass vm on dst, without building the
+// refusal's reasons: a placement search that only counts refusals asks
+// this for every host of a pool, for every VM it cannot place.
+func (c Capacity) Fits(st *cluster.State, vm, dst int) bool {
+	if st.Place[vm] == dst {
+		return true
+	}
+	h := &st.Snap.Hosts[dst]
+	v := &st.Snap.VMs[vm]
+	return st.Memory[dst]+v.Memory <= h.Memory && float64(st.VCPUs[dst]+v.VCPUs) <= c.vcpuLimit(h)+1e-9
+}
+
+func (c Capacity) vcpuLimit(h *cluster.Host) float64 {
+	oc := c.Overcommit
+	if oc <= 0 {
+		oc = 1
+	}
+	return float64(h.CPUs) * oc
+}
+
 func (c Capacity) Filter(st *cluster.State, vm, dst int) *framework.Status {
 	if st.Place[vm] == dst {
 		return nil // a VM always fits where it already is
@@ -47,11 +67,7 @@ func (c Capacity) Filter(st *cluster.State, vm, dst int) *framework.Status {
 	if st.Memory[dst]+v.Memory > h.Memory {
 		reasons = append(reasons, fmt.Sprintf("%s: need %d, used %d, capacity %d", ReasonInsufficientMem, v.Memory, st.Memory[dst], h.Memory))
 	}
-	oc := c.Overcommit
-	if oc <= 0 {
-		oc = 1
-	}
-	if limit := float64(h.CPUs) * oc; float64(st.VCPUs[dst]+v.VCPUs) > limit+1e-9 {
+	if limit := c.vcpuLimit(h); float64(st.VCPUs[dst]+v.VCPUs) > limit+1e-9 {
 		reasons = append(reasons, fmt.Sprintf("%s: need %d vcpus, used %d, capacity %g", ReasonInsufficientCPU, v.VCPUs, st.VCPUs[dst], limit))
 	}
 	if len(reasons) > 0 {

@@ -13,3 +13,10 @@ func (n *Network) RecomputeAll() {
 	}
 	n.recompute(all, 0)
 }
+
+// TreeRoute is the route from src to dst read out of src's own
+// shortest-path tree, without the single-link shortcut of Route.
+func (n *Network) TreeRoute(src, dst string) []LinkID {
+	s, d := n.nodeIdx[src], n.nodeIdx[dst]
+	return n.walk(n.tree(s), s, d)
+}

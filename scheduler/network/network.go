@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -103,6 +104,21 @@ func New() *Network {
 		byName:  make(map[string]int32),
 		slotOf:  make(map[FlowID]int32),
 	}
+}
+
+// Reserve makes room for that many more nodes and full-duplex links, so
+// that building a large topology does not grow its tables step by step: plans time their moves on a topology of their own, and at
+// 10,000 hosts the growing was most of building one, 288 times a day.
+func (n *Network) Reserve(nodes, links int) {
+	if len(n.nodeIdx) == 0 && len(n.byName) == 0 {
+		n.nodeIdx = make(map[string]int32, nodes)
+		n.byName = make(map[string]int32, links)
+	}
+	n.nodes = slices.Grow(n.nodes, nodes)
+	n.out = slices.Grow(n.out, nodes)
+	n.down = slices.Grow(n.down, links)
+	n.links = slices.Grow(n.links, 2*links)
+	n.fs = slices.Grow(n.fs, 2*links)
 }
 
 // AddNode registers a node (host or switch) by name and returns its index.

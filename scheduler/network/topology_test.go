@@ -154,6 +154,20 @@ var _ = Describe("Route", func() {
 		Expect(names(n, mustRoute(n, hs[1], hs[2]))).To(Equal([]string{"h0001", "h0002"}))
 	})
 
+	It("routes a host through its one NIC link exactly as its own tree would", func() {
+		n, hs := leafSpine(60, 4, 1e9)
+		for _, a := range hs {
+			for _, b := range hs {
+				if a != b {
+					Expect(mustRoute(n, a, b)).To(Equal(n.TreeRoute(a, b)), "%s->%s", a, b)
+				}
+			}
+			for _, sw := range []string{"leaf-r00", "leaf-r03", "spine"} {
+				Expect(mustRoute(n, a, sw)).To(Equal(n.TreeRoute(a, sw)), "%s->%s", a, sw)
+			}
+		}
+	})
+
 	It("matches brute force on random graphs, whatever the order links were added in", func() {
 		r := rng("route brute force")
 		for trial := range 300 {

@@ -15,6 +15,7 @@ import (
 // has them, otherwise every host's NICs into one non-blocking switch.
 func Topology(snap *cluster.Snapshot) (*network.Network, error) {
 	n := network.New()
+	n.Reserve(len(snap.Hosts), max(len(snap.Links), len(snap.Hosts)))
 	for i := range snap.Hosts {
 		n.AddNode(snap.Hosts[i].Name)
 	}
