@@ -2,6 +2,7 @@ package sim
 
 import (
 	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -64,4 +65,51 @@ func (w *world) endPenalty(m *migration) {
 	w.addDemand(m.src, m.penalty)
 	w.addDemand(m.dst, -m.penalty)
 	m.penalty = 0
+}
+
+// CloudSim ends a VM that requests no CPU at an update and is not
+// migrating (cloudsim/HostDynamicWorkload.java getCompletedVms, removed by
+// cloudsim/power/PowerDatacenter.java), for good. Its updates fall 0.1 s
+// after each sample (and at each migration's end), where its demand is
+// interpolated toward the next sample, so it reads 0 only where the trace
+// is 0% at the sample before and the one after: the rule plreplay's update
+// applies (requested MIPS == 0, not migrating). The simulator applies the
+// same rule to trace-driven VMs under migration.model cloudsim, at each
+// trace sample and each migration's end, reading the samples around now;
+// a VM that ends leaves its host at once (the host may switch off), is no
+// longer in the Core's snapshots and is counted in the report's
+// vms_finished.
+
+// finishIdle ends the VMs of workload group g that CloudSim would find
+// finished at this update.
+func (w *world) finishIdle(g int) {
+	for _, i := range w.groups[g].vms {
+		w.finishIfIdle(i)
+	}
+}
+
+// finishIfIdle ends VM vi if, under CloudSim's rule above, it is finished
+// now.
+func (w *world) finishIfIdle(vi int32) {
+	v := &w.vms[vi]
+	d := &v.spec.Demand
+	if !v.alive || v.mig >= 0 || d.Kind != scenarios.DemandTrace || d.TraceInterval <= 0 || len(d.Trace) == 0 {
+		return
+	}
+	n := len(d.Trace)
+	// The sample before now and the one after; past the last, the last
+	// again (CloudSim's 289th sample is its 288th).
+	k := int(w.eng.Now()/d.TraceInterval) % n
+	if d.Trace[k] != 0 || d.Trace[min(k+1, n-1)] != 0 || v.demand() != 0 {
+		return
+	}
+	v.alive = false
+	hs := &w.hosts[v.host]
+	w.touch(v.host)
+	hs.mem -= v.spec.Memory
+	hs.vms--
+	w.settle(v.host)
+	w.leave(vi, v.host)
+	w.finished++
+	w.record("vm-finished", v.spec.Name, "CPU trace at 0% (CloudSim ends it)")
 }

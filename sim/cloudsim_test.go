@@ -1,11 +1,15 @@
 package sim_test
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/sim"
 )
@@ -97,5 +101,74 @@ var _ = Describe("CloudSim's migration model", func() {
 	It("refuses an unknown model at its place", func() {
 		_, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: fixed}\n"))
 		Expect(err).To(MatchError(ContainSubstring(`cloudsim.yaml:14:20: migration.model: unknown value "fixed"`)))
+	})
+})
+
+// v1's trace is 0 at 10m but not at 15m, then 0 at 20m and 25m: CloudSim's
+// update 0.1 s after 20m reads 0 MIPS, so v1 ends at 20m, not at 10m. h1
+// is over capacity from 15m to 20m (12 cores on 10).
+const finishYAML = `name: finish
+sim: {seed: 1, duration: 30m, sample_interval: 5m}
+zones: [{name: a, racks: [r1]}]
+host_classes:
+  - {name: g4, cpus: 10, memory: 16GiB, nics: {speed: 1Gbit/s}, power: {model: hp-ml110-g4, switch_off: true}}
+hosts:
+  - {names: "h[1-2]", class: g4, rack: r1}
+vms:
+  - {names: v1, vcpus: 20, memory: 1GiB, hosts: h1, cpu: {trace: v1.csv, interval: 5m}}
+  - {names: v2, vcpus: 2, memory: 1GiB, hosts: h2, cpu: 1}
+`
+
+var _ = Describe("CloudSim's finished VMs", func() {
+	run := func(model string) *reports.Report {
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "v1.csv"), []byte("2\n1\n0\n12\n0\n0\n"), 0o644)).To(Succeed())
+		file := filepath.Join(dir, "finish.yaml")
+		Expect(os.WriteFile(file, []byte(finishYAML+"migration: {model: "+model+"}\n"), 0o644)).To(Succeed())
+		sc, err := scenarios.Load(file)
+		Expect(err).NotTo(HaveOccurred())
+		rep, err := sim.Run(sc, sim.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		return rep
+	}
+
+	It("ends a VM whose trace is 0% at a sample and the next, and stops charging it", func() {
+		rep := run("cloudsim")
+		Expect(rep.Summary.VMsFinished).To(Equal(1))
+		var ends []reports.EventRecord
+		for _, e := range rep.Events {
+			if e.Kind == "vm-finished" {
+				ends = append(ends, e)
+			}
+		}
+		Expect(ends).To(HaveLen(1))
+		Expect(ends[0].Target).To(Equal("v1"))
+		Expect(ends[0].AtMS).To(Equal(1_200_000.0), "at 20m; at 10m the next sample is 12")
+		Expect(rep.Hosts[0].VMs[3]).To(Equal(1), "15m")
+		Expect(rep.Hosts[0].VMs[5]).To(Equal(0), "25m")
+		c := rep.Summary.Consolidation
+		// h1: 2, 1, 0 and 12 cores on 10 for 300 s each (92.6, 89.4, 86,
+		// 117 W), then off; h2: 1 core, 89.4 W for 1800 s.
+		Expect(c.EnergyKWh).To(Equal(reports.Round4((300*(92.6+89.4+86+117) + 1800*89.4) / 3.6e6)))
+		Expect(c.Shutdowns).To(Equal(1))
+		// 300 s over capacity of h1's 1200 s and h2's 1800 s active.
+		Expect(c.SLATAH).To(BeNumerically("~", 300.0/3000, 1e-12))
+	})
+
+	It("keeps every VM to the end under pre-copy", func() {
+		rep := run("precopy")
+		Expect(rep.Summary.VMsFinished).To(BeZero())
+		Expect(rep.Hosts[0].VMs[5]).To(Equal(1))
+		c := rep.Summary.Consolidation
+		Expect(c.EnergyKWh).To(Equal(reports.Round4((300*(92.6+89.4+86+117+86+86) + 1800*89.4) / 3.6e6)))
+		Expect(c.SLATAH).To(BeNumerically("~", 300.0/3600, 1e-12))
+	})
+
+	It("gives the same report twice", func() {
+		a, err := json.Marshal(run("cloudsim"))
+		Expect(err).NotTo(HaveOccurred())
+		b, err := json.Marshal(run("cloudsim"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(a)).To(Equal(string(b)))
 	})
 })

@@ -425,6 +425,9 @@ func (w *world) finish(m *migration, failure string) {
 	done.Outcome, done.Reason, done.Downtime = r.Outcome, r.Reason, r.Downtime
 	w.emit(done)
 	w.rates()
+	if m.fixed {
+		w.finishIfIdle(m.vm)
+	}
 }
 
 // crash takes a host down: its VMs are lost, migrations touching it fail.
