@@ -20,6 +20,15 @@ import (
 // of any link: the per-migration bandwidth cap when the scenario sets one
 // (drover gen planetlab sets CloudSim's 62.5 MiB/s, so 1740 MiB take
 // 27.84 s as in CloudSim), else half the destination's NIC bandwidth.
+//
+// The hosts feel it as CloudSim's utilisation and state history do
+// (cloudsim/HostDynamicWorkload.java updateVmsProcessing, mirrored by
+// plreplay's hostUpdate): the source's utilisation keeps the VM's whole
+// demand (its 90% divided by 0.9 again), the destination's gains the 10%
+// it reserves, and the destination, whose requested MIPS count the VM's
+// whole request against the 10% allocated, is the host counted as
+// violating for SLATAH while the VM migrates in; it is active then too
+// (utilisation above 0), even if it held no VM before.
 
 // cloudSimModel turns a migration's pre-copy configuration and workload
 // into CloudSim's, and gives its constant rate in bytes/s.
@@ -37,32 +46,36 @@ func cloudSimModel(cfg precopy.Config, wl precopy.Workload, capBW float64, dst *
 	return cfg, wl, rate
 }
 
-// startFixed runs m at its constant rate and moves MigrationPenalty of its
-// VM's demand from source to destination until it ends; meanwhile the
-// source counts as violating (CloudSim: allocated < requested there, for
-// SLATAH).
+// startFixed runs m at its constant rate and adds MigrationPenalty of its
+// VM's demand to the destination until it ends; meanwhile the destination
+// counts as violating and active (see above).
 func (w *world) startFixed(m *migration, rate float64) {
 	m.fixed, m.rate = true, rate
 	m.rec.PredictedMS = reports.MS(precopy.Predict(m.wl, m.cfg, rate).TotalTime)
 	v := &w.vms[m.vm]
 	m.penalty, m.penalised = MigrationPenalty*v.demand(), true
-	w.touch(m.src)
+	w.touch(m.dst)
 	w.initAcct()
-	w.acct[m.src].penalised++
-	w.addDemand(m.src, -m.penalty)
+	a := &w.acct[m.dst]
+	a.incoming++
+	a.inPenalty += m.penalty
 	w.addDemand(m.dst, m.penalty)
 }
 
-// endPenalty gives the source back what startFixed moved, before the VM
-// moves or stays.
+// endPenalty takes back what startFixed added, before the VM moves or
+// stays.
 func (w *world) endPenalty(m *migration) {
 	if !m.penalised {
 		return
 	}
 	m.penalised = false
-	w.touch(m.src)
-	w.acct[m.src].penalised--
-	w.addDemand(m.src, m.penalty)
+	w.touch(m.dst)
+	a := &w.acct[m.dst]
+	if a.incoming--; a.incoming == 0 {
+		a.inPenalty = 0 // no rounding left over
+	} else {
+		a.inPenalty -= m.penalty
+	}
 	w.addDemand(m.dst, -m.penalty)
 	m.penalty = 0
 }

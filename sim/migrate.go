@@ -50,8 +50,7 @@ type migration struct {
 	moved    bool // the guest already runs on the destination (post-copy)
 	done     bool
 	// fixed marks CloudSim's model: a constant rate and no flow, and
-	// penalty the CPU demand it moved from source to destination
-	// (cloudsim.go).
+	// penalty the CPU demand it adds to the destination (cloudsim.go).
 	fixed     bool
 	penalised bool
 	penalty   float64
