@@ -62,12 +62,15 @@ func (v *VM) Utilization(t float64) float64 {
 	return u1 + delta*(t-t1*step)
 }
 
-// FirstZero is the index of the VM's first 0% sample, or -1. CloudSim treats
-// a VM whose requested MIPS is 0 at an update as finished and removes it for
-// good (cloudsim/HostDynamicWorkload.java getCompletedVms: requested MIPS
-// == 0 and not migrating; cloudsim/power/PowerDatacenter.java deallocates
-// it), so under the 5-minute schedule a VM lives until its first 0% sample,
-// or later if it is migrating at that moment.
+// FirstZero is the index of the VM's first 0% sample, or -1: the earliest
+// CloudSim could end it. CloudSim treats a VM whose requested MIPS is 0 at
+// an update as finished and removes it for good
+// (cloudsim/HostDynamicWorkload.java getCompletedVms: requested MIPS == 0
+// and not migrating; cloudsim/power/PowerDatacenter.java deallocates it).
+// Its updates fall 0.1 s after the samples, where Utilization interpolates
+// toward the next sample, so the VM ends at the first 0% sample followed by
+// another (or later, if it is migrating then), not at FirstZero itself when
+// the next sample is above 0.
 func (v *VM) FirstZero() int {
 	for i, p := range v.Percent {
 		if p == 0 {

@@ -81,14 +81,26 @@ func consolidationOf(f func(*Consolidation) string) func(*Report) string {
 	}
 }
 
+// finishedMetric is shown when any report has VMs that ended by
+// themselves (Summary.VMsFinished), which only the simulator's CloudSim
+// model does.
+var finishedMetric = metric{"VMs finished (trace at 0%)", func(r *Report) string { return fmt.Sprint(r.Summary.VMsFinished) }}
+
 // rowsFor is the metrics a comparison of reps shows.
 func rowsFor(reps []*Report) []metric {
+	rows := metrics
 	for _, r := range reps {
 		if r.Summary.Consolidation != nil {
-			return append(append([]metric(nil), metrics...), consolidationMetrics...)
+			rows = append(append([]metric(nil), metrics...), consolidationMetrics...)
+			break
 		}
 	}
-	return metrics
+	for _, r := range reps {
+		if r.Summary.VMsFinished > 0 {
+			return append(append([]metric(nil), rows...), finishedMetric)
+		}
+	}
+	return rows
 }
 
 // Compare writes the reports side by side, one column each, as a Markdown

@@ -241,8 +241,12 @@ type Summary struct {
 	MeanDurationMS  float64 `json:"mean_duration_ms"`
 	MaxConcurrent   int     `json:"max_concurrent_migrations"`
 	VMsLost         int     `json:"vms_lost"`
-	HostsCrashed    int     `json:"hosts_crashed"`
-	Events          uint64  `json:"sim_events"`
+	// VMsFinished counts VMs that ended by themselves: under the
+	// simulator's CloudSim migration model, a VM whose CPU trace reaches
+	// 0% (sim/cloudsim.go); absent: none.
+	VMsFinished  int    `json:"vms_finished,omitempty"`
+	HostsCrashed int    `json:"hosts_crashed"`
+	Events       uint64 `json:"sim_events"`
 	// ByCause counts migrations per policy (or "request").
 	ByCause []CauseCount `json:"by_cause"`
 	// Imbalance over the run: mean, max, and the fraction of samples
@@ -461,6 +465,9 @@ func (r *Report) PrintSummary(w io.Writer) {
 		FormatBytes(s.BytesMoved), s.TotalDowntimeMS, s.MaxDowntimeMS, s.MeanDurationMS/1000, s.MaxConcurrent)
 	fmt.Fprintf(w, "hosts crashed %d, VMs lost %d, mixed-security migrations %d, hosts over capacity %d\n",
 		s.HostsCrashed, s.VMsLost, s.MixedSecurity, len(s.OverCapacityMS))
+	if s.VMsFinished > 0 {
+		fmt.Fprintf(w, "VMs finished %d (CPU trace at 0%%, as CloudSim ends them)\n", s.VMsFinished)
+	}
 	if len(r.Imbalance) > 0 {
 		fmt.Fprintf(w, "imbalance mean %.3f, max %.3f, above threshold %.3f for %.0f%% of samples\n",
 			s.ImbalanceMean, s.ImbalanceMax, s.Threshold, 100*s.ImbalanceOver)

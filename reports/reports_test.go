@@ -100,6 +100,17 @@ var _ = Describe("Compare", func() {
 		Expect(reports.Compare(&out, "md", []string{"a"}, []*reports.Report{a, b})).To(HaveOccurred())
 	})
 
+	It("shows VMs finished only when a run has some", func() {
+		a, b := sample(), sample()
+		var out bytes.Buffer
+		Expect(reports.Compare(&out, "md", []string{"a", "b"}, []*reports.Report{a, b})).To(Succeed())
+		Expect(out.String()).NotTo(ContainSubstring("VMs finished"))
+		b.Summary.VMsFinished = 3
+		out.Reset()
+		Expect(reports.Compare(&out, "md", []string{"a", "b"}, []*reports.Report{a, b})).To(Succeed())
+		Expect(out.String()).To(ContainSubstring("| VMs finished (trace at 0%) | 0 | 3 |"))
+	})
+
 	It("writes migrations as CSV", func() {
 		var out bytes.Buffer
 		Expect(sample().WriteMigrationsCSV(&out)).To(Succeed())

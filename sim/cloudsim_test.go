@@ -1,11 +1,15 @@
 package sim_test
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 
 	. "github.com/onsi/ginkgo/v2"
 	. "github.com/onsi/gomega"
 
+	"github.com/droverlab/drover/reports"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/sim"
 )
@@ -62,7 +66,7 @@ var _ = Describe("CloudSim's migration model", func() {
 		Expect(d["v1"]).To(BeNumerically(">", 27840))
 	})
 
-	It("moves 10% of a migrating VM's demand from source to destination while it runs", func() {
+	It("adds 10% of a migrating VM's demand to the destination while it runs, and keeps it whole on the source", func() {
 		// v1 (2 cores) migrates from 4m to 4m27.84s; v3 (8 GiB, 2 cores) from
 		// 4m50s for 131 s, over the 5m sample.
 		text := strings.Replace(cloudSimYAML, "  - {at: 1m, migrate: {vm: v3, to: h3}}\n", "", 1)
@@ -75,20 +79,23 @@ var _ = Describe("CloudSim's migration model", func() {
 		Expect(rep.SampleTimesMS[1]).To(Equal(300000.0))
 		cpu := func(h int) float64 { return rep.Hosts[h].CPU[1] }
 		// At 5m: h1 holds v3 (2) and gets 0.2 of v4's; h2 holds v1 and v2
-		// (4); h3 holds v4 at 90% (1.8).
-		Expect([]float64{cpu(0), cpu(1), cpu(2)}).To(Equal([]float64{0.22, 0.4, 0.18}))
+		// (4); h3 holds v4, all 2 of it (CloudSim's source utilisation
+		// divides the 90% it allocates by 0.9 again).
+		Expect([]float64{cpu(0), cpu(1), cpu(2)}).To(Equal([]float64{0.22, 0.4, 0.2}))
 		Expect(rep.Hosts[0].CPU[2]).To(Equal(0.4), "at 10m, v4 on h1 with its whole demand")
 	})
 
-	It("counts the source as violating while a VM migrates out, as CloudSim's SLATAH", func() {
+	It("counts the destination as violating and active while a VM migrates in, as CloudSim's SLATAH", func() {
 		sc, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n"))
 		Expect(err).NotTo(HaveOccurred())
 		rep, err := sim.Run(sc, sim.Options{})
 		Expect(err).NotTo(HaveOccurred())
-		// h1 is active until its VMs have left (87.84 s) and violating
-		// for the 27.84 s they migrate; h2 and h3 are active from 87.84 s
-		// to 600 s: SLATAH = 27.84 / (87.84 + 2 · 512.16).
-		Expect(rep.Summary.Consolidation.SLATAH).To(BeNumerically("~", 27.84/(87.84+2*512.16), 1e-9))
+		// h1 is active until its VMs have left (87.84 s), never violating;
+		// h2 and h3 are active from 60 s, when their VMs start to arrive,
+		// to 600 s, and violating for the 27.84 s the VMs migrate in
+		// (CloudSim's destination counts the whole request against the
+		// 10% it allocates): SLATAH = 2 · 27.84 / (87.84 + 2 · 540).
+		Expect(rep.Summary.Consolidation.SLATAH).To(BeNumerically("~", 2*27.84/(87.84+2*540), 1e-9))
 		// PDM: each of the three VMs (2 cores) loses 10% for 27.84 s, of
 		// 3 · 2 cores · 600 s requested.
 		Expect(rep.Summary.Consolidation.PDM).To(BeNumerically("~", 3*0.1*2*27.84/3600, 1e-12))
@@ -97,5 +104,74 @@ var _ = Describe("CloudSim's migration model", func() {
 	It("refuses an unknown model at its place", func() {
 		_, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: fixed}\n"))
 		Expect(err).To(MatchError(ContainSubstring(`cloudsim.yaml:14:20: migration.model: unknown value "fixed"`)))
+	})
+})
+
+// v1's trace is 0 at 10m but not at 15m, then 0 at 20m and 25m: CloudSim's
+// update 0.1 s after 20m reads 0 MIPS, so v1 ends at 20m, not at 10m. h1
+// is over capacity from 15m to 20m (12 cores on 10).
+const finishYAML = `name: finish
+sim: {seed: 1, duration: 30m, sample_interval: 5m}
+zones: [{name: a, racks: [r1]}]
+host_classes:
+  - {name: g4, cpus: 10, memory: 16GiB, nics: {speed: 1Gbit/s}, power: {model: hp-ml110-g4, switch_off: true}}
+hosts:
+  - {names: "h[1-2]", class: g4, rack: r1}
+vms:
+  - {names: v1, vcpus: 20, memory: 1GiB, hosts: h1, cpu: {trace: v1.csv, interval: 5m}}
+  - {names: v2, vcpus: 2, memory: 1GiB, hosts: h2, cpu: 1}
+`
+
+var _ = Describe("CloudSim's finished VMs", func() {
+	run := func(model string) *reports.Report {
+		dir := GinkgoT().TempDir()
+		Expect(os.WriteFile(filepath.Join(dir, "v1.csv"), []byte("2\n1\n0\n12\n0\n0\n"), 0o644)).To(Succeed())
+		file := filepath.Join(dir, "finish.yaml")
+		Expect(os.WriteFile(file, []byte(finishYAML+"migration: {model: "+model+"}\n"), 0o644)).To(Succeed())
+		sc, err := scenarios.Load(file)
+		Expect(err).NotTo(HaveOccurred())
+		rep, err := sim.Run(sc, sim.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		return rep
+	}
+
+	It("ends a VM whose trace is 0% at a sample and the next, and stops charging it", func() {
+		rep := run("cloudsim")
+		Expect(rep.Summary.VMsFinished).To(Equal(1))
+		var ends []reports.EventRecord
+		for _, e := range rep.Events {
+			if e.Kind == "vm-finished" {
+				ends = append(ends, e)
+			}
+		}
+		Expect(ends).To(HaveLen(1))
+		Expect(ends[0].Target).To(Equal("v1"))
+		Expect(ends[0].AtMS).To(Equal(1_200_000.0), "at 20m; at 10m the next sample is 12")
+		Expect(rep.Hosts[0].VMs[3]).To(Equal(1), "15m")
+		Expect(rep.Hosts[0].VMs[5]).To(Equal(0), "25m")
+		c := rep.Summary.Consolidation
+		// h1: 2, 1, 0 and 12 cores on 10 for 300 s each (92.6, 89.4, 86,
+		// 117 W), then off; h2: 1 core, 89.4 W for 1800 s.
+		Expect(c.EnergyKWh).To(Equal(reports.Round4((300*(92.6+89.4+86+117) + 1800*89.4) / 3.6e6)))
+		Expect(c.Shutdowns).To(Equal(1))
+		// 300 s over capacity of h1's 1200 s and h2's 1800 s active.
+		Expect(c.SLATAH).To(BeNumerically("~", 300.0/3000, 1e-12))
+	})
+
+	It("keeps every VM to the end under pre-copy", func() {
+		rep := run("precopy")
+		Expect(rep.Summary.VMsFinished).To(BeZero())
+		Expect(rep.Hosts[0].VMs[5]).To(Equal(1))
+		c := rep.Summary.Consolidation
+		Expect(c.EnergyKWh).To(Equal(reports.Round4((300*(92.6+89.4+86+117+86+86) + 1800*89.4) / 3.6e6)))
+		Expect(c.SLATAH).To(BeNumerically("~", 300.0/3600, 1e-12))
+	})
+
+	It("gives the same report twice", func() {
+		a, err := json.Marshal(run("cloudsim"))
+		Expect(err).NotTo(HaveOccurred())
+		b, err := json.Marshal(run("cloudsim"))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(string(a)).To(Equal(string(b)))
 	})
 })

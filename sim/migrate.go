@@ -50,8 +50,7 @@ type migration struct {
 	moved    bool // the guest already runs on the destination (post-copy)
 	done     bool
 	// fixed marks CloudSim's model: a constant rate and no flow, and
-	// penalty the CPU demand it moved from source to destination
-	// (cloudsim.go).
+	// penalty the CPU demand it adds to the destination (cloudsim.go).
 	fixed     bool
 	penalised bool
 	penalty   float64
@@ -429,6 +428,9 @@ func (w *world) finish(m *migration, failure string) {
 	done.Outcome, done.Reason, done.Downtime = r.Outcome, r.Reason, r.Downtime
 	w.emit(done)
 	w.rates()
+	if m.fixed {
+		w.finishIfIdle(m.vm)
+	}
 }
 
 // crash takes a host down: its VMs are lost, migrations touching it fail.

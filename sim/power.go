@@ -30,10 +30,13 @@ type hostAcct struct {
 	shutdowns int
 	// violation is the time the host could not give its VMs all they
 	// asked for: demand above its cores, or, under CloudSim's migration
-	// model, a VM migrating out getting 90% of its demand (penalised
-	// counts those migrations).
+	// model, a VM migrating in, given 10% of its demand there (incoming
+	// counts those migrations; sim/cloudsim.go).
 	violation time.Duration
-	penalised int
+	incoming  int
+	// inPenalty is the CPU the incoming migrations add (cores): part of
+	// the host's utilisation, not of its VMs' requests.
+	inPenalty float64
 }
 
 // account charges host h for the interval of length dt that ends now,
@@ -48,19 +51,28 @@ type hostAcct struct {
 func (w *world) account(h int32, dt time.Duration) {
 	w.initAcct()
 	hs, a := &w.hosts[h], &w.acct[h]
-	if hs.up && hs.SwitchOff && a.held && hs.vms == 0 {
+	// A host receiving a VM under CloudSim's model is busy (active,
+	// powered) though it holds none yet.
+	busy := hs.vms > 0 || a.incoming > 0
+	if dt == 0 {
+		// A state that lasts no time is replaced, as in CloudSim's host
+		// history (an entry at the same time replaces the last): a VM
+		// whose incoming 10% ends just before it lands empties no host.
+		return
+	}
+	if hs.up && hs.SwitchOff && a.held && !busy {
 		a.shutdowns++
 	}
-	if dt > 0 && hs.up {
+	if hs.up {
 		sec := dt.Seconds()
-		a.demand += hs.cpu * sec
-		if hs.vms > 0 {
+		a.demand += (hs.cpu - a.inPenalty) * sec
+		if busy {
 			a.active += dt
 		}
-		if hs.over || a.penalised > 0 {
+		if hs.over || a.incoming > 0 {
 			a.violation += dt
 		}
-		if hs.Power != nil && (hs.vms > 0 || !hs.SwitchOff) {
+		if hs.Power != nil && (busy || !hs.SwitchOff) {
 			u := 0.0
 			if hs.CPUs > 0 {
 				u = min(math.Max(hs.cpu, 0)/float64(hs.CPUs), 1)
@@ -70,7 +82,7 @@ func (w *world) account(h int32, dt time.Duration) {
 			}
 		}
 	}
-	a.held = hs.up && hs.vms > 0
+	a.held = hs.up && busy
 }
 
 // initAcct makes the accounting on first use.

@@ -29,6 +29,7 @@ func (w *world) report() *reports.Report {
 	s.MaxConcurrent = w.maxConc
 	s.HostsCrashed = w.crashed
 	s.VMsLost = len(w.lost)
+	s.VMsFinished = w.finished
 
 	r.Migrations = make([]reports.Migration, 0, len(w.migs))
 	for _, m := range w.migs {

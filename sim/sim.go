@@ -158,6 +158,7 @@ type world struct {
 	rep      reports.Report
 	lost     []reports.LostVM
 	crashed  int
+	finished int // VMs ended at 0% demand under CloudSim's model (cloudsim.go)
 	maxConc  int
 	warnings []warning
 	opts     Options
@@ -367,6 +368,9 @@ func (w *world) handle(ev engine.Event) {
 		}
 	case evWorkload:
 		w.workload(int(ev.A))
+		if w.sc.Sim.MigrationModel == scenarios.MigrationCloudSim {
+			w.finishIdle(int(ev.A))
+		}
 		w.eng.After(w.groups[ev.A].interval, evWorkload, ev.A, 0)
 	case evSample:
 		w.sample()

@@ -168,15 +168,18 @@ func genPlanetLabCmd() *cobra.Command {
 		traces, out string
 		hosts       int
 		seed        uint64
+		cloudSim    bool
 	)
 	c := &cobra.Command{
-		Use:   "planetlab --traces DAY --out scenario.yaml [--hosts 800]",
+		Use:   "planetlab --traces DAY --out scenario.yaml [--hosts 800] [--cloudsim]",
 		Short: "Write a PlanetLab day as a scenario, with one trace file per VM beside it",
 		Long: "Writes CloudSim's PlanetLab set-up for one day (a folder of trace files or a .tar.gz of one) as a scenario:\n" +
 			"G4/G5 hosts and the four VM sizes in cores of 20 MIPS, each VM placed where CloudSim's PABFD starts it, its\n" +
-			"CPU demand a trace file in DIR/NAME-traces/. The format cannot say everything CloudSim does (power, host\n" +
-			"switch-off, VMs ending at 0%, the RAM / (BW / 2) migration time): the file's header lists it, and\n" +
-			"`drover planetlab` replays the day with all of it.",
+			"CPU demand a trace file in DIR/NAME-traces/, hosts with their SPECpower tables, off when empty. By default\n" +
+			"the day runs under Drover's rules (4 GiB hosts, vCPU overcommit, the pre-copy model); --cloudsim writes\n" +
+			"CloudSim's experiment instead: migration.model cloudsim (RAM / (BW / 2), the 10% penalty, VMs ending at\n" +
+			"0%), admission that memory and vCPUs never refuse, and the 86100 s CloudSim accounts. The file's header\n" +
+			"lists what still differs; `drover planetlab` replays the day with all of it.",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if traces == "" || out == "" || out == "-" {
@@ -195,7 +198,7 @@ func genPlanetLabCmd() *cobra.Command {
 				return badInput("%v", err)
 			}
 			base := strings.TrimSuffix(filepath.Base(out), filepath.Ext(out)) + "-traces"
-			doc, files, err := plscenario.YAML(day, place, hosts, base, seed)
+			doc, files, err := plscenario.YAML(day, place, hosts, base, seed, plscenario.Options{CloudSim: cloudSim})
 			if err != nil {
 				return err
 			}
@@ -219,5 +222,6 @@ func genPlanetLabCmd() *cobra.Command {
 	c.Flags().StringVarP(&out, "out", "o", "", "scenario file to write; the traces go to NAME-traces/ beside it")
 	c.Flags().IntVar(&hosts, "hosts", planetlab.Hosts, "hosts (types alternate G4, G5)")
 	c.Flags().Uint64Var(&seed, "seed", 1, "the scenario's seed")
+	c.Flags().BoolVar(&cloudSim, "cloudsim", false, "CloudSim's experiment: its migration model, VMs ending at 0%, no memory or vCPU bound, 86100 s")
 	return c
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/droverlab/drover/scenarios"
 )
 
 // drover planetlab replays the shipped day on 800 hosts, prints CloudSim's figures beside its own, writes
@@ -104,9 +106,12 @@ func TestSimPlanetLab(t *testing.T) {
 func TestGenPlanetLab(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "pl.yaml")
+	cs := filepath.Join(dir, "cs.yaml")
 	for _, args := range [][]string{
 		{"gen", "planetlab", "--traces", "../../planetlab/testdata/20110303.tar.gz", "--out", file},
 		{"validate", file},
+		{"gen", "planetlab", "--cloudsim", "--traces", "../../planetlab/testdata/20110303.tar.gz", "--out", cs},
+		{"validate", cs},
 	} {
 		root := newRoot()
 		var buf bytes.Buffer
@@ -119,5 +124,12 @@ func TestGenPlanetLab(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "pl-traces", "vm1051.csv")); err != nil {
 		t.Error(err)
+	}
+	sc, err := scenarios.Load(cs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sc.Sim.MigrationModel != scenarios.MigrationCloudSim {
+		t.Errorf("--cloudsim: migration model %q, want %q", sc.Sim.MigrationModel, scenarios.MigrationCloudSim)
 	}
 }

@@ -2,8 +2,8 @@
 // day and the CloudSim set-up of package planetlab. It is apart from
 // planetlab so that the reference rules there import nothing from drover.
 //
-// The scenario format has no MIPS and no fixed-time migration model, so the
-// build is an approximation; each departure from CloudSim is
+// The scenario format has no MIPS, so the build is an approximation (YAML
+// with Options.CloudSim comes nearest); each departure from CloudSim is
 // written at the field that makes it, and the list is in doc comments of
 // Build.
 package plscenario
@@ -53,8 +53,10 @@ func VMName(i int) string   { return fmt.Sprintf("vm%04d", i) }
 //   - CPU demand is piecewise constant: the sim holds trace value k for the
 //     whole k-th interval, where CloudSim interpolates linearly between
 //     samples (planetlab.VM.Utilization). Both agree at the 5-minute updates.
-//   - A VM whose trace reaches 0% is not removed: the format has no event
-//     that ends a VM (planetlab.VM.FirstZero says when CloudSim ends it).
+//   - A VM whose trace reaches 0% is not removed: no scenario event ends a
+//     VM, and the simulator ends one (as CloudSim does) only under
+//     migration.model cloudsim (sim/cloudsim.go), which YAML's
+//     Options.CloudSim writes.
 //   - Migration time is the pre-copy model's, not RAM / (bandwidth / 2):
 //     the dirty rate is 0, the working set 0 and each migration is capped at
 //     half the 1 Gbit/s NIC (Migration.Bandwidth), but the default profile
