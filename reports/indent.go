@@ -57,9 +57,17 @@ func skipString(src []byte, i, n int) (int, int) {
 	return i, n
 }
 
+// pad is a newline and the indentation of the deepest level a report
+// reaches, and more: sliced, it saves a loop per line.
+const pad = "\n                                                                "
+
 func indentInto(dst, src []byte) []byte {
 	depth := 0
 	newline := func() {
+		if n := 1 + 2*depth; n <= len(pad) {
+			dst = append(dst, pad[:n]...)
+			return
+		}
 		dst = append(dst, '\n')
 		for range depth {
 			dst = append(dst, ' ', ' ')

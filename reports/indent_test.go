@@ -7,7 +7,13 @@ import (
 )
 
 func TestIndentMatchesEncoder(t *testing.T) {
+	// Deeper than pad reaches: the slow path.
+	var deep any = []any{1, "x"}
+	for range 40 {
+		deep = map[string]any{"k": deep, "n": []any{}}
+	}
 	for _, v := range []any{
+		deep,
 		map[string]any{},
 		[]any{},
 		map[string]any{"a": []any{}, "b": map[string]any{}, "c": nil},
