@@ -214,6 +214,14 @@ func (b *Builder) Moves() []plan.Move {
 // Finish assembles and times the plan.
 // Callers merge their defaults with the input's limits (in.Limits.Or).
 func (b *Builder) Finish(name string, limits plan.Limits, order func([]plan.Move)) (*plan.Plan, error) {
+	p, _, err := b.FinishBy(name, limits, order, -1)
+	return p, err
+}
+
+// FinishBy is Finish for a plan wanted only if every move ends within
+// budget of now (negative: no budget): false means a move would end later
+// and the plan, timed only in part, is to be thrown away.
+func (b *Builder) FinishBy(name string, limits plan.Limits, order func([]plan.Move), budget time.Duration) (*plan.Plan, bool, error) {
 	p := &plan.Plan{Policy: name, At: b.in.Now, Limits: limits, Moves: b.Moves()}
 	if order != nil {
 		order(p.Moves)
@@ -222,12 +230,13 @@ func (b *Builder) Finish(name string, limits plan.Limits, order func([]plan.Move
 	p.Rejections = b.Placer.Rejections
 	t, err := b.Timer()
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	if err := t.Schedule(p); err != nil {
-		return nil, err
+	done, err := t.ScheduleBy(p, budget)
+	if err != nil {
+		return nil, false, err
 	}
-	return p, nil
+	return p, done, nil
 }
 
 // Timer is the plan timer of the input's snapshot, kept between calls so
