@@ -34,10 +34,11 @@ func (r *Result) Save(dir string, write WriteFunc) (string, error) {
 	if err := write(filepath.Join(dir, "journal.jsonl"), buf.Bytes()); err != nil {
 		return "", err
 	}
-	buf.Reset()
-	if err := r.Report.WriteJSON(&buf); err != nil {
+	buf = bytes.Buffer{} // the journal's bytes need not outlive their file
+	data, err := r.Report.JSON()
+	if err != nil {
 		return "", err
 	}
 	path := filepath.Join(dir, "report.json")
-	return path, write(path, buf.Bytes())
+	return path, write(path, data)
 }

@@ -43,16 +43,6 @@ func NewState(s *Snapshot) *State {
 	for i := range s.Hosts {
 		st.hostIx[s.Hosts[i].Name] = i
 	}
-	for i := range s.VMs {
-		v := &s.VMs[i]
-		h, ok := st.hostIx[v.Host]
-		if !ok {
-			st.Place[i], st.Origin[i] = -1, -1
-			continue
-		}
-		st.Place[i], st.Origin[i] = h, h
-		st.add(i, h)
-	}
 	// listed holds the groups' listed members, so that a VM naming a
 	// group it is already listed in counts once: asking members itself
 	// cost O(group size) per VM, 20 % of building a state at 200,000 VMs.
@@ -72,12 +62,22 @@ func NewState(s *Snapshot) *State {
 			}
 		}
 	}
+	// One pass over the VMs, which at 200,000 do not fit in cache: the
+	// members are sorted below, so their order of arrival does not matter.
 	for i := range s.VMs {
+		v := &s.VMs[i]
 		// Each VM is seen once here, so only a listed member can already
 		// be in members.
-		if g := s.VMs[i].Group; g != "" && !listed[g][i] {
+		if g := v.Group; g != "" && !listed[g][i] {
 			st.members[g] = append(st.members[g], i)
 		}
+		h, ok := st.hostIx[v.Host]
+		if !ok {
+			st.Place[i], st.Origin[i] = -1, -1
+			continue
+		}
+		st.Place[i], st.Origin[i] = h, h
+		st.add(i, h)
 	}
 	for g := range st.members {
 		slices.Sort(st.members[g])

@@ -6,6 +6,7 @@ package filter
 
 import (
 	"fmt"
+	"strconv"
 
 	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/framework"
@@ -225,12 +226,24 @@ func Transport(mode cluster.TLSMode, src, dst *cluster.Host) (cluster.Transport,
 // PoolKey names the migration pool of a host under mode: hosts of
 // different pools never exchange VMs (cluster.Compatible), nor, unless TLS
 // enforcement is off, hosts of different security states.
+//
+// The key reads as fmt's "%s/%d/%dx%g" but is built with strconv: every
+// balancing run keys each host, 2.9 million keys over a 10,000-host day,
+// and Sprintf was most of building the run's tracker.
 func PoolKey(h *cluster.Host, mode cluster.TLSMode) string {
-	k := fmt.Sprintf("%s/%d/%dx%g", h.CPUModel, h.Memory, h.NICs, h.NICSpeed)
+	var buf [96]byte
+	k := append(buf[:0], h.CPUModel...)
+	k = append(k, '/')
+	k = strconv.AppendInt(k, h.Memory, 10)
+	k = append(k, '/')
+	k = strconv.AppendInt(k, int64(h.NICs), 10)
+	k = append(k, 'x')
+	k = strconv.AppendFloat(k, h.NICSpeed, 'g', -1, 64)
 	if mode != cluster.TLSOff {
-		k += "/" + string(h.Security)
+		k = append(k, '/')
+		k = append(k, h.Security...)
 	}
-	return k
+	return string(k)
 }
 
 // Default is the chain every policy starts from. Cheap, unresolvable checks

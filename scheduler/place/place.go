@@ -32,6 +32,12 @@ type Placer struct {
 	pools  map[string][]int
 	poolOf []string
 	order  map[string][]int
+	// excluded lists each pool's excluded hosts in pool order, and mixed
+	// whether its hosts differ in cores; both are built with order. A
+	// zone evacuation fails to place thousands of VMs, each of which
+	// asked every host of its pool for both.
+	excluded map[string][]int
+	mixed    map[string]bool
 	// outside caches, per pool, how the other pools' hosts refuse.
 	outside map[string]*tally
 }
@@ -212,7 +218,7 @@ func (p *Placer) BestLeastLoaded(vm int) (int, string) {
 	}
 	p.buildPools()
 	src := p.St.Origin[vm]
-	if src < 0 || p.mixedCores(p.poolOf[src]) {
+	if src < 0 || p.mixedPool(p.poolOf[src]) {
 		// The load order ranks hosts alike for every VM only when they
 		// have the same cores: a VM's share of a host depends on its size.
 		return p.Best(vm, LeastLoaded)
@@ -237,6 +243,10 @@ func (p *Placer) BestLeastLoaded(vm int) (int, string) {
 			return 0
 		})
 		p.order[key] = ord
+		if p.excluded == nil {
+			p.excluded = map[string][]int{}
+		}
+		p.excluded[key] = slices.DeleteFunc(slices.Clone(p.pools[key]), func(h int) bool { return !p.Exclude[h] })
 	}
 	counts := map[string]int{}
 	var order []string
@@ -252,16 +262,28 @@ func (p *Placer) BestLeastLoaded(vm int) (int, string) {
 	}
 	// Hosts left out of the order are refused by the policy; count them
 	// as Best would.
-	for _, h := range p.pools[key] {
-		if p.Exclude[h] {
-			by := p.refusedBy(vm, h)
-			if counts[by] == 0 {
-				order = append(order, by)
-			}
-			counts[by]++
+	for _, h := range p.excluded[key] {
+		by := p.refusedBy(vm, h)
+		if counts[by] == 0 {
+			order = append(order, by)
 		}
+		counts[by]++
 	}
 	return -1, p.why(vm, counts, order)
+}
+
+// mixedPool is mixedCores, computed once per pool: hosts' cores do not
+// change in a snapshot.
+func (p *Placer) mixedPool(key string) bool {
+	m, ok := p.mixed[key]
+	if !ok {
+		if p.mixed == nil {
+			p.mixed = map[string]bool{}
+		}
+		m = p.mixedCores(key)
+		p.mixed[key] = m
+	}
+	return m
 }
 
 func (p *Placer) mixedCores(key string) bool {

@@ -4,12 +4,19 @@ package plan
 // dependencies are done and the limits allow. The Core and Schedule share
 // it, so a plan runs the way it was timed.
 type Dispatcher struct {
-	limits  Limits
-	moves   []Move
-	state   []moveState
-	index   map[int]int
-	out, in map[string]int
-	running int
+	limits Limits
+	moves  []Move
+	state  []moveState
+	index  map[int]int
+	// src and dst are each move's hosts as small numbers, and out and in
+	// count running moves by those numbers: the dispatch loop passes over
+	// every move a per-host limit holds back each time it runs, tens of
+	// thousands in a zone evacuation, and a string-keyed map lookup per
+	// pass was most of its cost.
+	hostID   map[string]int32
+	src, dst []int32
+	out, in  []int
+	running  int
 	// first is the lowest index that may still be pending.
 	first int
 	// failures is set when a move failed or was cancelled since the last
@@ -32,12 +39,31 @@ const (
 func NewDispatcher(moves []Move, limits Limits) *Dispatcher {
 	d := &Dispatcher{
 		limits: limits, moves: moves, state: make([]moveState, len(moves)),
-		index: make(map[int]int, len(moves)), out: map[string]int{}, in: map[string]int{},
+		index: make(map[int]int, len(moves)), hostID: map[string]int32{},
+		src: make([]int32, 0, len(moves)), dst: make([]int32, 0, len(moves)),
 	}
 	for i, m := range moves {
 		d.index[m.ID] = i
+		d.addHosts(&m)
 	}
 	return d
+}
+
+// addHosts numbers m's hosts, appending them to src and dst.
+func (d *Dispatcher) addHosts(m *Move) {
+	d.src = append(d.src, d.host(m.Source))
+	d.dst = append(d.dst, d.host(m.Destination))
+}
+
+func (d *Dispatcher) host(name string) int32 {
+	id, ok := d.hostID[name]
+	if !ok {
+		id = int32(len(d.out))
+		d.hostID[name] = id
+		d.out = append(d.out, 0)
+		d.in = append(d.in, 0)
+	}
+	return id
 }
 
 // Next returns the indexes of the moves to start now and marks them running.
@@ -64,16 +90,16 @@ func (d *Dispatcher) NextUpTo(n int) []int {
 		if !d.ready(m) {
 			continue
 		}
-		if d.limits.MaxPerHostOut > 0 && d.out[m.Source] >= d.limits.MaxPerHostOut {
+		if d.limits.MaxPerHostOut > 0 && d.out[d.src[i]] >= d.limits.MaxPerHostOut {
 			continue
 		}
-		if d.limits.MaxPerHostIn > 0 && d.in[m.Destination] >= d.limits.MaxPerHostIn {
+		if d.limits.MaxPerHostIn > 0 && d.in[d.dst[i]] >= d.limits.MaxPerHostIn {
 			continue
 		}
 		d.state[i] = running
 		d.running++
-		d.out[m.Source]++
-		d.in[m.Destination]++
+		d.out[d.src[i]]++
+		d.in[d.dst[i]]++
 		start = append(start, i)
 	}
 	return start
@@ -102,10 +128,9 @@ func (d *Dispatcher) Finish(i int, ok bool) {
 	if d.state[i] != running {
 		return
 	}
-	m := &d.moves[i]
 	d.running--
-	d.out[m.Source]--
-	d.in[m.Destination]--
+	d.out[d.src[i]]--
+	d.in[d.dst[i]]--
 	if ok {
 		d.state[i] = done
 	} else {
@@ -133,6 +158,7 @@ func (d *Dispatcher) Add(m Move) int {
 	d.moves = append(d.moves, m)
 	d.state = append(d.state, pending)
 	d.index[m.ID] = len(d.moves) - 1
+	d.addHosts(&m)
 	return len(d.moves) - 1
 }
 
@@ -150,11 +176,10 @@ func (d *Dispatcher) MarkRunning(i int) {
 	if d.state[i] != pending {
 		return
 	}
-	m := &d.moves[i]
 	d.state[i] = running
 	d.running++
-	d.out[m.Source]++
-	d.in[m.Destination]++
+	d.out[d.src[i]]++
+	d.in[d.dst[i]]++
 }
 
 // Requeue puts a running move back to pending: it turned out never to
@@ -163,10 +188,9 @@ func (d *Dispatcher) Requeue(i int) {
 	if d.state[i] != running {
 		return
 	}
-	m := &d.moves[i]
 	d.running--
-	d.out[m.Source]--
-	d.in[m.Destination]--
+	d.out[d.src[i]]--
+	d.in[d.dst[i]]--
 	d.state[i] = pending
 	d.first = min(d.first, i)
 }

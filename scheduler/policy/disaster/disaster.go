@@ -111,9 +111,11 @@ func (d *Disaster) Plan(in *policy.Input) (*plan.Plan, error) {
 		return nil, err
 	}
 	if !slices.Contains(keep, false) {
-		if p, err := b.Finish(Name, limits, lpt); err != nil {
+		// Timed only until a move ends past the budget: the plan is then
+		// dropped whatever the rest does.
+		if p, done, err := b.FinishBy(Name, limits, lpt, budget); err != nil {
 			return nil, err
-		} else if len(lateMoves(p, budget)) == 0 {
+		} else if done && len(lateMoves(p, budget)) == 0 {
 			p.Deadline, p.Unplaced = in.Deadline, unplaced
 			return p, nil
 		}
