@@ -9,12 +9,30 @@ package reports
 // size and a second fills a slice of that size.
 //
 // src must be json.Marshal's output: no space outside strings.
-func indent(src []byte) []byte {
-	return indentInto(make([]byte, 0, indentedLen(src)), src)
+func indent(src []byte) []byte { return indentChunks([][]byte{src}) }
+
+// indentChunks is indent of the chunks' concatenation. A chunk may end
+// anywhere but inside a string or right after the '[' or '{' of an empty
+// array or object (the one place indent looks a byte ahead).
+func indentChunks(chunks [][]byte) []byte {
+	n, depth := 1, 0 // the final newline
+	for _, c := range chunks {
+		var k int
+		k, depth = indentedLen(c, depth)
+		n += k
+	}
+	dst := make([]byte, 0, n)
+	depth = 0
+	for _, c := range chunks {
+		dst, depth = indentInto(dst, c, depth)
+	}
+	return append(dst, '\n')
 }
 
-func indentedLen(src []byte) int {
-	n, depth := 1, 0 // the final newline
+// indentedLen is the length of src laid out from the given depth, and
+// the depth after it.
+func indentedLen(src []byte, depth int) (int, int) {
+	n := 0
 	for i := 0; i < len(src); i++ {
 		c := src[i]
 		n++
@@ -38,7 +56,7 @@ func indentedLen(src []byte) int {
 			n++
 		}
 	}
-	return n
+	return n, depth
 }
 
 // skipString counts the string opening at src[i] (its quote already
@@ -61,8 +79,9 @@ func skipString(src []byte, i, n int) (int, int) {
 // reaches, and more: sliced, it saves a loop per line.
 const pad = "\n                                                                "
 
-func indentInto(dst, src []byte) []byte {
-	depth := 0
+// indentInto appends src laid out from the given depth to dst, and
+// returns the depth after it.
+func indentInto(dst, src []byte, depth int) ([]byte, int) {
 	newline := func() {
 		if n := 1 + 2*depth; n <= len(pad) {
 			dst = append(dst, pad[:n]...)
@@ -109,5 +128,5 @@ func indentInto(dst, src []byte) []byte {
 			dst = append(dst, c)
 		}
 	}
-	return append(dst, '\n')
+	return dst, depth
 }

@@ -379,11 +379,11 @@ func (r *Report) JSON() ([]byte, error) {
 	// version it was read with.
 	c := *r
 	c.Version = SchemaVersion
-	compact, err := json.Marshal(&c)
+	chunks, err := compactChunks(&c)
 	if err != nil {
 		return nil, err
 	}
-	return indent(compact), nil
+	return indentChunks(chunks), nil
 }
 
 // Save writes dir/report.json, creating dir. The file appears whole or

@@ -173,6 +173,7 @@ type world struct {
 	// snapVMs are the two arrays the Core's snapshots take turns in
 	// (coreSnapshot); snapTurn is the one the next snapshot fills.
 	snapVMs   [2][]cluster.VM
+	snapOn    [2][]int32 // the VMs' host indices, each array's VMHosts
 	snapTurn  int
 	snapLinks []cluster.Link // the Core's snapshots' links, built once
 }

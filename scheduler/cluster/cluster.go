@@ -167,6 +167,13 @@ type Snapshot struct {
 	// Links is the migration network, when known. Without it, planners
 	// assume each host's NICs meet in one non-blocking switch.
 	Links []Link
+	// VMHosts, when as long as VMs, is a hint from whoever built the
+	// snapshot: the index in Hosts of each VM's host, -1 for none. It
+	// spares NewState a lookup by name per VM, most of building a State
+	// at 200,000 VMs, 288 times a simulated day. NewState checks each
+	// index against the VM's Host, so a copy whose VMs or Hosts changed
+	// without it stays right, only slower.
+	VMHosts []int32
 }
 
 // Link is a full-duplex network link between two nodes (hosts or switches).

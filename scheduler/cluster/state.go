@@ -17,6 +17,8 @@ type State struct {
 	Memory []int64
 	Count  []int
 
+	// hostIx is built on first use: with the snapshot's VMHosts a
+	// balancing run may never look a host up by name.
 	hostIx map[string]int
 	// groupOn counts, per group, the members planned on each host.
 	groupOn map[string]map[int]int
@@ -35,13 +37,9 @@ func NewState(s *Snapshot) *State {
 		CPU:     make([]float64, len(s.Hosts)),
 		Memory:  make([]int64, len(s.Hosts)),
 		Count:   make([]int, len(s.Hosts)),
-		hostIx:  make(map[string]int, len(s.Hosts)),
 		groupOn: map[string]map[int]int{},
 		members: map[string][]int{},
 		kinds:   make(map[string]GroupKind, len(s.Groups)),
-	}
-	for i := range s.Hosts {
-		st.hostIx[s.Hosts[i].Name] = i
 	}
 	// listed holds the groups' listed members, so that a VM naming a
 	// group it is already listed in counts once: asking members itself
@@ -71,7 +69,7 @@ func NewState(s *Snapshot) *State {
 		if g := v.Group; g != "" && !listed[g][i] {
 			st.members[g] = append(st.members[g], i)
 		}
-		h, ok := st.hostIx[v.Host]
+		h, ok := st.hostOf(i)
 		if !ok {
 			st.Place[i], st.Origin[i] = -1, -1
 			continue
@@ -83,6 +81,30 @@ func NewState(s *Snapshot) *State {
 		slices.Sort(st.members[g])
 	}
 	return st
+}
+
+// hostOf is the index of VM i's host, from the snapshot's hint when it
+// holds (the names compare by pointer first, as the simulator's share
+// their bytes), from the map otherwise.
+func (st *State) hostOf(i int) (int, bool) {
+	s := st.Snap
+	if len(s.VMHosts) == len(s.VMs) {
+		if h := int(s.VMHosts[i]); h >= 0 && h < len(s.Hosts) && s.Hosts[h].Name == s.VMs[i].Host {
+			return h, true
+		}
+	}
+	h, ok := st.index()[s.VMs[i].Host]
+	return h, ok
+}
+
+func (st *State) index() map[string]int {
+	if st.hostIx == nil {
+		st.hostIx = make(map[string]int, len(st.Snap.Hosts))
+		for i := range st.Snap.Hosts {
+			st.hostIx[st.Snap.Hosts[i].Name] = i
+		}
+	}
+	return st.hostIx
 }
 
 func (st *State) add(vm, h int) {
@@ -129,7 +151,7 @@ func (st *State) Source(vm int) *Host {
 
 // HostIndex returns the index of the named host, or -1.
 func (st *State) HostIndex(name string) int {
-	if i, ok := st.hostIx[name]; ok {
+	if i, ok := st.index()[name]; ok {
 		return i
 	}
 	return -1

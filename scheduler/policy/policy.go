@@ -99,7 +99,7 @@ func NewBuilder(in *Input) *Builder {
 func (b *Builder) Add(vm, dst int, reason string) *plan.Move {
 	st := b.St
 	v := &st.Snap.VMs[vm]
-	src := st.HostIndex(v.Host)
+	src := st.Origin[vm] // v.Host's index, without the by-name map
 	if i, ok := b.moved[vm]; ok {
 		b.undo(i)
 	}
