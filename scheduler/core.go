@@ -617,6 +617,8 @@ func (c *Core) enqueue(pl *plan.Plan, cause string) *active {
 	a.disp = plan.NewDispatcher(moves, pl.Limits)
 	a.limits = pl.Limits
 	a.open = len(moves)
+	// A record per move: 87,000 for a disaster, grown once, not by doubling.
+	c.rd.Journal = slices.Grow(c.rd.Journal, len(moves))
 	for i := range moves {
 		c.track(a, moves[i], i)
 		m := moves[i]

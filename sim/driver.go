@@ -60,6 +60,11 @@ func (w *world) coreSnapshot() *cluster.Snapshot {
 	w.snapTurn = 1 - i
 	s := w.snapshotHosts()
 	if !w.refresh(w.snapVMs[i], w.snapOn[i]) {
+		if w.snapVMs[i] == nil {
+			// Sized once: grown by append, the 32 MB array was copied
+			// and cleared over and over (0.8 s at 10,000 hosts).
+			w.snapVMs[i], w.snapOn[i] = make([]cluster.VM, 0, len(w.vms)), make([]int32, 0, len(w.vms))
+		}
 		w.snapVMs[i], w.snapOn[i] = w.fillVMs(w.snapVMs[i][:0], w.snapOn[i][:0], true)
 	}
 	s.VMs, s.VMHosts = w.snapVMs[i], w.snapOn[i]
