@@ -42,7 +42,7 @@ func (w *world) Snapshot(context.Context) (*cluster.Snapshot, error) {
 }
 
 func (w *world) snapshot() *cluster.Snapshot {
-	s := w.snapshotHosts()
+	s := w.snapshotHosts(make([]cluster.Host, len(w.hosts)))
 	s.VMs, _ = w.fillVMs(make([]cluster.VM, 0, len(w.vms)), nil, false)
 	s.Links = w.links()
 	return s
@@ -58,7 +58,12 @@ func (w *world) snapshot() *cluster.Snapshot {
 func (w *world) coreSnapshot() *cluster.Snapshot {
 	i := w.snapTurn
 	w.snapTurn = 1 - i
-	s := w.snapshotHosts()
+	// The hosts take turns too: the Core copies them as it overlays
+	// what it knows, and keeps nothing else of them.
+	if w.snapHosts[i] == nil {
+		w.snapHosts[i] = make([]cluster.Host, len(w.hosts))
+	}
+	s := w.snapshotHosts(w.snapHosts[i])
 	if !w.refresh(w.snapVMs[i], w.snapOn[i]) {
 		if w.snapVMs[i] == nil {
 			// Sized once: grown by append, the 32 MB array was copied
@@ -86,8 +91,8 @@ func (w *world) links() []cluster.Link {
 	return slices.Clip(out)
 }
 
-func (w *world) snapshotHosts() *cluster.Snapshot {
-	s := &cluster.Snapshot{At: w.eng.Now(), Groups: w.sc.Groups, Hosts: make([]cluster.Host, len(w.hosts))}
+func (w *world) snapshotHosts(hosts []cluster.Host) *cluster.Snapshot {
+	s := &cluster.Snapshot{At: w.eng.Now(), Groups: w.sc.Groups, Hosts: hosts}
 	for i := range w.hosts {
 		s.Hosts[i] = w.hosts[i].Host
 	}

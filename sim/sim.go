@@ -174,6 +174,7 @@ type world struct {
 	// (coreSnapshot); snapTurn is the one the next snapshot fills.
 	snapVMs   [2][]cluster.VM
 	snapOn    [2][]int32 // the VMs' host indices, each array's VMHosts
+	snapHosts [2][]cluster.Host
 	snapTurn  int
 	snapLinks []cluster.Link // the Core's snapshots' links, built once
 }
