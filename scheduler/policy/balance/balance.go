@@ -126,11 +126,19 @@ type hostSets struct {
 	// flat backs onHost; both are kept for the next run, which has as
 	// many VMs or about (400 MB over the 10,000-host day, allocated anew).
 	flat []int
+	// hosts and load are choose's scratch.
+	hosts []int
+	load  []float64
 }
 
 func (b *Balance) choose(st *cluster.State, tr *policy.Tracker) {
-	hosts := make([]int, 0, len(st.Snap.Hosts))
-	load := make([]float64, len(st.Snap.Hosts))
+	// Scratch kept from step to step and run to run: every entry of load
+	// that hosts names is written below before it is read.
+	hosts := b.cands.hosts[:0]
+	if cap(b.cands.load) < len(st.Snap.Hosts) {
+		b.cands.load = make([]float64, len(st.Snap.Hosts))
+	}
+	load := b.cands.load[:len(st.Snap.Hosts)]
 	for h := range st.Snap.Hosts {
 		host := &st.Snap.Hosts[h]
 		if host.Usable() {
@@ -138,6 +146,7 @@ func (b *Balance) choose(st *cluster.State, tr *policy.Tracker) {
 			load[h] = b.args.Weights.CPU*st.CPU[h]/float64(host.CPUs) + b.args.Weights.Memory*float64(st.Memory[h])/float64(host.Memory)
 		}
 	}
+	b.cands.hosts = hosts
 	// Most loaded first, ties by index: a total order, so picking the
 	// first few without sorting every host (10,000, at every step of 288
 	// runs a day) gives the hosts a full sort would, in its order.
