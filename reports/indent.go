@@ -1,19 +1,17 @@
 package reports
 
-// indent lays out compact JSON, as json.Marshal writes it, the way
-// json.Indent(dst, src, "", "  ") does, followed by a newline: the bytes
-// of an Encoder with SetIndent("", "  "). It exists for size: a 10,000-host
-// report is 80 MB compact and 176 MB laid out, and json.Indent's
-// destination grows from twice the input, which is too little, so it
-// regrew, clearing and copying the whole; here one pass counts the exact
-// size and a second fills a slice of that size.
+// indentChunks lays out compact JSON, as json.Marshal writes it, given as
+// the concatenation of chunks, the way json.Indent(dst, src, "", "  ")
+// does, followed by a newline: the bytes of an Encoder with
+// SetIndent("", "  "). It exists for size: a 10,000-host report is 80 MB
+// compact and 176 MB laid out, and json.Indent's destination grows from
+// twice the input, which is too little, so it regrew, clearing and copying
+// the whole; here one pass counts the exact size and a second fills a
+// slice of that size.
 //
-// src must be json.Marshal's output: no space outside strings.
-func indent(src []byte) []byte { return indentChunks([][]byte{src}) }
-
-// indentChunks is indent of the chunks' concatenation. A chunk may end
-// anywhere but inside a string or right after the '[' or '{' of an empty
-// array or object (the one place indent looks a byte ahead).
+// The JSON must be json.Marshal's output: no space outside strings. A
+// chunk may end anywhere but inside a string or right after the '[' or '{'
+// of an empty array or object (the one place it looks a byte ahead).
 func indentChunks(chunks [][]byte) []byte {
 	n, depth := 1, 0 // the final newline
 	for _, c := range chunks {

@@ -41,3 +41,6 @@ func TestIndentMatchesEncoder(t *testing.T) {
 		}
 	}
 }
+
+// indent is indentChunks of one chunk.
+func indent(src []byte) []byte { return indentChunks([][]byte{src}) }

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"os"
@@ -21,15 +20,11 @@ func (r *Result) Save(dir string, write WriteFunc) (string, error) {
 		return "", err
 	}
 	var buf bytes.Buffer
-	w := bufio.NewWriter(&buf)
-	enc := json.NewEncoder(w)
+	enc := json.NewEncoder(&buf)
 	for i := range r.Journal {
 		if err := enc.Encode(&r.Journal[i]); err != nil {
 			return "", err
 		}
-	}
-	if err := w.Flush(); err != nil {
-		return "", err
 	}
 	if err := write(filepath.Join(dir, "journal.jsonl"), buf.Bytes()); err != nil {
 		return "", err
