@@ -744,7 +744,7 @@ func (c *Core) start(j *job) {
 	c.journal(Record{Kind: RecStart, ID: j.move.ID})
 	c.rd.Commands = append(c.rd.Commands, cluster.StartMigration{
 		ID: j.move.ID, VM: j.move.VM, Source: j.move.Source, Destination: j.move.Destination,
-		Transport: j.move.Transport, Options: opts, Cause: j.cause,
+		Transport: j.move.Transport, Options: opts, Cause: j.cause, Via: j.move.Via,
 	})
 	c.arm(j)
 }

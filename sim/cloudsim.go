@@ -2,6 +2,7 @@ package sim
 
 import (
 	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
@@ -46,38 +47,93 @@ func cloudSimModel(cfg precopy.Config, wl precopy.Workload, capBW float64, dst *
 	return cfg, wl, rate
 }
 
+// A VM that CloudSim's consolidation round placed twice (off an
+// overloaded host, then on again while evacuating the underloaded host it
+// was put on) migrates twice at once there: both migrations start at the
+// same update, from the same source, take the same RAM / (BW / 2), and
+// the later in the plan decides where the VM ends
+// (cloudsim/power/PowerVmAllocationPolicyMigrationAbstract.java
+// optimizeAllocation returns both; PowerDatacenter sends both). The plan
+// keeps the second as the move and names the first destination in
+// plan.Move.Via; the simulator runs each Via host as a ghost: the same
+// 10% reserved there, active and violating as a destination, reported as
+// a completed migration of its own (ID 0: no plan's move) that ends with
+// the move, and no memory taken, as CloudSim admits none.
+type ghost struct {
+	host int32
+	rec  reports.Migration
+}
+
 // startFixed runs m at its constant rate and adds MigrationPenalty of its
-// VM's demand to the destination until it ends; meanwhile the destination
-// counts as violating and active (see above).
-func (w *world) startFixed(m *migration, rate float64) {
+// VM's demand to the destination until it ends, and to each ghost's host
+// in via; meanwhile they count as violating and active (see above).
+func (w *world) startFixed(m *migration, rate float64, via []string) {
 	m.fixed, m.rate = true, rate
 	m.rec.PredictedMS = reports.MS(precopy.Predict(m.wl, m.cfg, rate).TotalTime)
 	v := &w.vms[m.vm]
 	m.penalty, m.penalised = MigrationPenalty*v.demand(), true
-	w.touch(m.dst)
 	w.initAcct()
-	a := &w.acct[m.dst]
+	for _, name := range via {
+		h, ok := w.hostIx[name]
+		if !ok || h == m.src || h == m.dst || !w.hosts[h].up {
+			continue
+		}
+		rec := m.rec
+		rec.ID, rec.Destination, rec.Links = 0, name, nil
+		rec.Reason = "CloudSim's double move: placed here, then moved on to " + w.hosts[m.dst].Name + " in the same round"
+		m.ghosts = append(m.ghosts, ghost{host: h, rec: rec})
+		w.reserve(h, m.penalty)
+	}
+	w.reserve(m.dst, m.penalty)
+}
+
+// reserve adds an incoming migration's share to host h.
+func (w *world) reserve(h int32, penalty float64) {
+	w.touch(h)
+	a := &w.acct[h]
 	a.incoming++
-	a.inPenalty += m.penalty
-	w.addDemand(m.dst, m.penalty)
+	a.inPenalty += penalty
+	w.addDemand(h, penalty)
+}
+
+// release takes back what reserve added.
+func (w *world) release(h int32, penalty float64) {
+	w.touch(h)
+	a := &w.acct[h]
+	if a.incoming--; a.incoming == 0 {
+		a.inPenalty = 0 // no rounding left over
+	} else {
+		a.inPenalty -= penalty
+	}
+	w.addDemand(h, -penalty)
 }
 
 // endPenalty takes back what startFixed added, before the VM moves or
-// stays.
+// stays, and ends its ghosts as the move ends.
 func (w *world) endPenalty(m *migration) {
 	if !m.penalised {
 		return
 	}
 	m.penalised = false
-	w.touch(m.dst)
-	a := &w.acct[m.dst]
-	if a.incoming--; a.incoming == 0 {
-		a.inPenalty = 0 // no rounding left over
-	} else {
-		a.inPenalty -= m.penalty
+	for i := range m.ghosts {
+		w.release(m.ghosts[i].host, m.penalty)
 	}
-	w.addDemand(m.dst, -m.penalty)
+	w.release(m.dst, m.penalty)
 	m.penalty = 0
+}
+
+// endGhosts closes m's ghosts' records as m's own closes: CloudSim's first
+// migration of the two lands at the same instant and is overtaken.
+func (m *migration) endGhosts() {
+	for i := range m.ghosts {
+		g := &m.ghosts[i].rec
+		g.EndMS, g.DurationMS = m.rec.EndMS, m.rec.DurationMS
+		g.Bytes, g.Rounds = m.rec.Bytes, m.rec.Rounds
+		g.Outcome = m.rec.Outcome
+		if m.rec.Outcome == cluster.OutcomeFailed {
+			g.Reason = m.rec.Reason
+		}
+	}
 }
 
 // CloudSim ends a VM that requests no CPU at an update and is not

@@ -54,6 +54,7 @@ type migration struct {
 	fixed     bool
 	penalised bool
 	penalty   float64
+	ghosts    []ghost
 }
 
 // modelConfig is what the hypervisor is told: the time limits stay with
@@ -181,7 +182,7 @@ func (w *world) start(c cluster.StartMigration) {
 	w.running++
 	w.maxConc = max(w.maxConc, w.running)
 	if fixed {
-		w.startFixed(m, rate)
+		w.startFixed(m, rate, c.Via)
 	}
 	w.openFlow(m, idx)
 	w.schedule(m, idx)
@@ -411,6 +412,7 @@ func (w *world) finish(m *migration, failure string) {
 		}
 		done.Outcome, done.Reason = cluster.OutcomeFailed, failure
 		done.Lost = m.moved
+		m.endGhosts()
 		w.emit(done)
 		w.rates()
 		return
@@ -426,6 +428,7 @@ func (w *world) finish(m *migration, failure string) {
 		w.hosts[m.src].mem -= v.spec.Memory
 	}
 	done.Outcome, done.Reason, done.Downtime = r.Outcome, r.Reason, r.Downtime
+	m.endGhosts()
 	w.emit(done)
 	w.rates()
 	if m.fixed {

@@ -34,6 +34,9 @@ func (w *world) report() *reports.Report {
 	r.Migrations = make([]reports.Migration, 0, len(w.migs))
 	for _, m := range w.migs {
 		r.Migrations = append(r.Migrations, m.rec)
+		for _, g := range m.ghosts {
+			r.Migrations = append(r.Migrations, g.rec)
+		}
 	}
 	// Moves the scheduler refused never reached the world; they are
 	// reported as rejected all the same.

@@ -40,6 +40,9 @@ type StartMigration struct {
 	Options     MigrationOptions
 	// Cause names the policy or request behind it, for reports.
 	Cause string
+	// Via is the move's plan.Move.Via, for a model that reproduces
+	// CloudSim's double moves; real hosts ignore it.
+	Via []string
 }
 
 // FollowMigration asks the backend to watch a migration it did not start

@@ -33,6 +33,14 @@ type Move struct {
 	// one needs on its destination.
 	After  []int  `json:"after,omitempty"`
 	Reason string `json:"reason,omitempty"`
+	// Via lists the hosts a planning round placed the VM on before
+	// Destination, in order: CloudSim's consolidation round can place a
+	// VM off an overloaded host and then move it on again while
+	// evacuating an underloaded one, and runs both migrations. Only
+	// migration.model cloudsim acts on it (each a migration of its own to
+	// that host, run beside this one); everything else moves the VM once,
+	// straight to Destination.
+	Via []string `json:"via,omitempty"`
 
 	Predicted Prediction `json:"predicted"`
 }

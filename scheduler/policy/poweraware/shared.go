@@ -97,23 +97,38 @@ func (LinearPower) Power(u float64) (float64, error) {
 
 // Plan runs one round on in and returns its moves, in the round's order
 // (overloaded hosts' VMs first, then the evacuations of underloaded
-// hosts); a VM the round moves twice keeps its second move, as in CloudSim.
+// hosts). A VM the round moves twice keeps its second move, with the
+// first destination in its Via, as CloudSim ends it where its later
+// migration goes; one planned away and back is not moved (a move needs
+// another host), so its two migrations are not counted.
 func (s *Shared) Plan(in *policy.Input) (*plan.Plan, error) {
 	snap := in.Snap
 	s.record(snap, in.Now)
 	st, hostOf, vmOf := s.state(snap, in.Overcommit, in.Pending)
 	b := policy.NewBuilder(in)
+	// A VM's destinations so far in this round, the latest last.
+	var dests map[int][]string
 	for _, m := range s.pol.Optimize(st) {
 		vm, dst := vmOf[m.VM], hostOf[m.To]
 		if snap.VMs[vm].Host == snap.Hosts[dst].Name {
 			b.Remove(vm) // planned away and back: no move
+			delete(dests, vm)
 			continue
 		}
-		reason := "underloaded host " + snap.Hosts[hostOf[m.From]].Name + " evacuated"
-		if s.pol.Detector.Overloaded(st, m.From) {
-			reason = "overloaded host " + snap.Hosts[hostOf[m.From]].Name + " (" + s.name.Detector + ")"
+		// m.From is where the VM is, not where this round put it.
+		from, via := snap.Hosts[hostOf[m.From]].Name, dests[vm]
+		reason := "underloaded host " + from + " evacuated"
+		if len(via) > 0 {
+			reason = "underloaded host " + via[len(via)-1] + " evacuated"
+		} else if s.pol.Detector.Overloaded(st, m.From) {
+			reason = "overloaded host " + from + " (" + s.name.Detector + ")"
 		}
-		b.Add(vm, dst, reason)
+		mv := b.Add(vm, dst, reason)
+		mv.Via = slices.Clone(via)
+		if dests == nil {
+			dests = map[int][]string{}
+		}
+		dests[vm] = append(via, mv.Destination)
 	}
 	return b.Finish(s.Name(), in.Limits, nil)
 }
