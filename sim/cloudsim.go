@@ -1,9 +1,12 @@
 package sim
 
 import (
+	"slices"
+	"time"
+
 	"github.com/droverlab/drover/reports"
-	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scenarios"
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/scheduler/precopy"
 )
 
@@ -85,6 +88,26 @@ func (w *world) startFixed(m *migration, rate float64, via []string) {
 		w.reserve(h, m.penalty)
 	}
 	w.reserve(m.dst, m.penalty)
+	w.touch(m.src)
+	w.acct[m.src].out = append(w.acct[m.src].out, m)
+}
+
+// overShortfall is what the VMs leaving host hs under CloudSim's model are
+// denied per second beyond their 10% while hs is over capacity: CloudSim
+// scales every share on an over-subscribed host by capacity / requested
+// (cloudsim/VmSchedulerTimeSharedOverSubscription.java
+// redistributeMipsDueToOverSubscription), so a migrating VM gets 90% of
+// its scaled request, and PDM charges the difference from its whole
+// request (power/Helper.java getSlaMetrics; plreplay's hostUpdate). The
+// host's demand is CloudSim's requested total: its VMs' whole requests
+// and 10% of those migrating in.
+func (w *world) overShortfall(hs *hostState, out []*migration) float64 {
+	scale := float64(hs.CPUs) / hs.cpu
+	var sum float64
+	for _, m := range out {
+		sum += w.vms[m.vm].demand()
+	}
+	return (1 - MigrationPenalty) * sum * (1 - scale)
 }
 
 // reserve adds an incoming migration's share to host h.
@@ -120,6 +143,9 @@ func (w *world) endPenalty(m *migration) {
 	}
 	w.release(m.dst, m.penalty)
 	m.penalty = 0
+	w.touch(m.src)
+	a := &w.acct[m.src]
+	a.out = slices.DeleteFunc(a.out, func(x *migration) bool { return x == m })
 }
 
 // endGhosts closes m's ghosts' records as m's own closes: CloudSim's first
@@ -134,6 +160,49 @@ func (m *migration) endGhosts() {
 			g.Reason = m.rec.Reason
 		}
 	}
+}
+
+// CloudSim's updates fall 0.1 s after each trace sample, where it reads a
+// VM's demand interpolated toward the next sample
+// (cloudsim/UtilizationModelPlanetLabInMemory.java getUtilization; its
+// 289th sample is its 288th). Under migration.model cloudsim the simulator
+// applies that value for the interval, so the policy sees what CloudSim's
+// round sees: most of all, a VM at 0% whose next sample is not 0 still
+// asks a little, so its host is active and a candidate for evacuation
+// rather than switched off. Energy hardly moves (1/3000 of a sample's
+// slope).
+const updateOffset = 100 * time.Millisecond
+
+// traceSample is trace-driven demand d over interval k: sample k, or
+// under CloudSim's model its value 0.1 s later.
+func traceSample(d *scenarios.Demand, k int, cloudSim bool) float64 {
+	n := len(d.Trace)
+	x := d.Trace[k%n]
+	if !cloudSim {
+		return x
+	}
+	next := d.Trace[min(k%n+1, n-1)]
+	return x + (next-x)*float64(updateOffset)/float64(d.TraceInterval)
+}
+
+// CloudSim's hosts allocate nothing before its first update, one
+// scheduling interval in (its cloudlets start processing there), and the
+// energy of a frame whose previous utilisation is 0 is 0
+// (cloudsim/power/PowerHost.java getEnergyLinearInterpolation), so that
+// first interval costs nothing; its host state histories and VMs'
+// demand histories start at that update too, a host's history as active
+// (power/Helper.java getTimesBeforeHostShutdown starts from true, so a
+// host empty at the first update counts one shutdown). Under
+// migration.model cloudsim the simulator's accounting therefore starts at
+// the first workload update: 300 s of a PlanetLab day, 3% of its energy.
+func firstUpdate(groups []workloadGroup) time.Duration {
+	var first time.Duration
+	for _, g := range groups {
+		if first == 0 || g.interval < first {
+			first = g.interval
+		}
+	}
+	return first
 }
 
 // CloudSim ends a VM that requests no CPU at an update and is not

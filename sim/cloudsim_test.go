@@ -2,6 +2,7 @@ package sim_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -101,6 +102,82 @@ var _ = Describe("CloudSim's migration model", func() {
 		Expect(rep.Summary.Consolidation.PDM).To(BeNumerically("~", 3*0.1*2*27.84/3600, 1e-12))
 	})
 
+	It("runs CloudSim's second migration of a VM placed twice in one round beside its move", func() {
+		// scheduler/policy/poweraware TestSharedKeepsADoubleMoveAsVia works
+		// this round by hand: c is placed h1 → h2, then moved on to h3 as
+		// h2 is emptied; x leaves h2 for h4. CloudSim starts both of c's
+		// migrations at once; the plan moves c once and names h2 in Via.
+		text := `name: double
+sim: {seed: 1, duration: 9m, sample_interval: 5m}
+zones: [{name: a, racks: [r1]}]
+host_classes:
+  - {name: g4, cpus: 10, memory: 64GiB, nics: {speed: 1Gbit/s}, power: {model: hp-ml110-g4, switch_off: true}}
+hosts:
+  - {names: "h[1-4]", class: g4, rack: r1}
+vms:
+  - {names: a, vcpus: 6, memory: 4GiB, hosts: h1, cpu: 6}
+  - {names: c, vcpus: 3, memory: 1GiB, hosts: h1, cpu: 3}
+  - {names: x, vcpus: 2, memory: 2GiB, hosts: h2, cpu: 2}
+  - {names: y, vcpus: 5, memory: 2GiB, hosts: h3, cpu: 5}
+  - {names: w, vcpus: 5, memory: 2GiB, hosts: h4, cpu: 5}
+policy: {name: thr-mmt-0.8, interval: 5m, cpu_overcommit: 4}
+`
+		run := func(model string) *reports.Report {
+			sc, err := scenarios.Parse("double.yaml", []byte(text+"migration: {model: "+model+", bandwidth: 62.5MiB/s}\n"))
+			Expect(err).NotTo(HaveOccurred())
+			rep, err := sim.Run(sc, sim.Options{})
+			Expect(err).NotTo(HaveOccurred())
+			return rep
+		}
+		rep := run("cloudsim")
+		var moves []string
+		for _, m := range rep.Migrations {
+			moves = append(moves, fmt.Sprintf("%d %s:%s->%s %s %.3f", m.ID, m.VM, m.Source, m.Destination, m.Outcome, m.DurationMS))
+		}
+		// 1 GiB and 2 GiB at 62.5 MiB/s: 16.384 s and 32.768 s.
+		Expect(moves).To(Equal([]string{
+			"0 c:h1->h2 completed 16384.000",
+			"1 c:h1->h3 completed 16384.000",
+			"2 x:h2->h4 completed 32768.000",
+		}))
+		Expect(rep.Summary.Migrations).To(Equal(3))
+		Expect(rep.Plans).To(HaveLen(1))
+		Expect(rep.Plans[0].Moves).To(Equal(2))
+		// Violating while a VM migrates in: h2 (c's second migration)
+		// and h3 16.384 s each, h4 32.768 s; active: h1, h3, h4 for the
+		// 540 s, h2 until x has left.
+		c := rep.Summary.Consolidation
+		Expect(c.SLATAH).To(BeNumerically("~", (2*16.384+32.768)/(3*540+332.768), 1e-9))
+		Expect(c.Shutdowns).To(Equal(1), "h2")
+		// Under pre-copy the same plan moves c once.
+		Expect(run("precopy").Summary.Migrations).To(Equal(2))
+	})
+
+	It("charges PDM what an over-capacity source denies a migrating VM beyond its 10%", func() {
+		// h1 holds 12 cores on 10 while v1 (6) migrates out for 27.84 s:
+		// CloudSim scales every share by 10/12, and v1 gets 90% of its
+		// scaled share, so it is denied 0.6 + 0.9 · 6 · (1 − 10/12) = 1.5
+		// cores, of the 12 · 600 core-seconds the VMs ask for.
+		text := `name: over
+sim: {seed: 1, duration: 10m, sample_interval: 5m}
+zones: [{name: a, racks: [r1]}]
+host_classes:
+  - {name: g4, cpus: 10, memory: 16GiB, nics: {speed: 1Gbit/s}, power: {model: hp-ml110-g4}}
+hosts:
+  - {names: "h[1-2]", class: g4, rack: r1}
+vms:
+  - {names: "v[1-2]", vcpus: 6, memory: 1740MiB, hosts: h1, cpu: 6}
+events:
+  - {at: 1m, migrate: {vm: v1, to: h2}}
+migration: {model: cloudsim, bandwidth: 62.5MiB/s}
+`
+		sc, err := scenarios.Parse("over.yaml", []byte(text))
+		Expect(err).NotTo(HaveOccurred())
+		rep, err := sim.Run(sc, sim.Options{})
+		Expect(err).NotTo(HaveOccurred())
+		Expect(rep.Summary.Consolidation.PDM).To(BeNumerically("~", 1.5*27.84/(12*600), 1e-9))
+	})
+
 	It("refuses an unknown model at its place", func() {
 		_, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: fixed}\n"))
 		Expect(err).To(MatchError(ContainSubstring(`cloudsim.yaml:14:20: migration.model: unknown value "fixed"`)))
@@ -150,12 +227,17 @@ var _ = Describe("CloudSim's finished VMs", func() {
 		Expect(rep.Hosts[0].VMs[3]).To(Equal(1), "15m")
 		Expect(rep.Hosts[0].VMs[5]).To(Equal(0), "25m")
 		c := rep.Summary.Consolidation
-		// h1: 2, 1, 0 and 12 cores on 10 for 300 s each (92.6, 89.4, 86,
-		// 117 W), then off; h2: 1 core, 89.4 W for 1800 s.
-		Expect(c.EnergyKWh).To(Equal(reports.Round4((300*(92.6+89.4+86+117) + 1800*89.4) / 3.6e6)))
+		// Nothing is charged before CloudSim's first update at 5m. Each
+		// sample is read as CloudSim's update 0.1 s later reads it,
+		// 1/3000 of the way to the next: h1 then holds 1 − 1/3000,
+		// 12/3000 (not 0: the host stays on) and 12 − 12/3000 cores on
+		// 10 for 300 s each, 86 + 3.4 W a core below 1 core and 117 W
+		// over capacity, then is off; h2 holds 1 core, 89.4 W, for 1500 s.
+		p := func(cores float64) float64 { return 86 + 3.4*cores }
+		Expect(c.EnergyKWh).To(Equal(reports.Round4((300*(p(1-1.0/3000)+p(12.0/3000)+117) + 1500*89.4) / 3.6e6)))
 		Expect(c.Shutdowns).To(Equal(1))
-		// 300 s over capacity of h1's 1200 s and h2's 1800 s active.
-		Expect(c.SLATAH).To(BeNumerically("~", 300.0/3000, 1e-12))
+		// 300 s over capacity of h1's 900 s and h2's 1500 s active.
+		Expect(c.SLATAH).To(BeNumerically("~", 300.0/2400, 1e-12))
 	})
 
 	It("keeps every VM to the end under pre-copy", func() {

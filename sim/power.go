@@ -37,6 +37,11 @@ type hostAcct struct {
 	// inPenalty is the CPU the incoming migrations add (cores): part of
 	// the host's utilisation, not of its VMs' requests.
 	inPenalty float64
+	// out are the migrations under CloudSim's model leaving the host, and
+	// shortfall what their VMs were denied beyond the 10% while it was
+	// over capacity (core-seconds; cloudsim.go).
+	out       []*migration
+	shortfall float64
 }
 
 // account charges host h for the interval of length dt that ends now,
@@ -54,10 +59,14 @@ func (w *world) account(h int32, dt time.Duration) {
 	// A host receiving a VM under CloudSim's model is busy (active,
 	// powered) though it holds none yet.
 	busy := hs.vms > 0 || a.incoming > 0
+	if w.acctFrom > 0 {
+		dt = min(dt, max(w.eng.Now()-w.acctFrom, 0))
+	}
 	if dt == 0 {
 		// A state that lasts no time is replaced, as in CloudSim's host
 		// history (an entry at the same time replaces the last): a VM
 		// whose incoming 10% ends just before it lands empties no host.
+		// Before acctFrom nothing is recorded at all.
 		return
 	}
 	if hs.up && hs.SwitchOff && a.held && !busy {
@@ -71,6 +80,9 @@ func (w *world) account(h int32, dt time.Duration) {
 		}
 		if hs.over || a.incoming > 0 {
 			a.violation += dt
+		}
+		if hs.over && len(a.out) > 0 {
+			a.shortfall += w.overShortfall(hs, a.out) * sec
 		}
 		if hs.Power != nil && (busy || !hs.SwitchOff) {
 			u := 0.0
@@ -92,7 +104,8 @@ func (w *world) initAcct() {
 	}
 	w.acct = make([]hostAcct, len(w.hosts))
 	for i := range w.hosts {
-		w.acct[i].held = w.hosts[i].vms > 0
+		// CloudSim's history starts active (see cloudsim.go).
+		w.acct[i].held = w.hosts[i].vms > 0 || w.acctFrom > 0
 	}
 }
 
@@ -117,6 +130,7 @@ func (w *world) reportConsolidation(s *reports.Summary) {
 		joules += a.joules
 		times[i] = consolidation.HostTime{Active: a.active.Seconds(), Violation: a.violation.Seconds()}
 		demand.Requested += a.demand
+		demand.UnderMigration += a.shortfall
 		c.Shutdowns += a.shutdowns
 	}
 	for _, m := range w.migs {
@@ -125,7 +139,7 @@ func (w *world) reportConsolidation(s *reports.Summary) {
 			continue
 		}
 		start := time.Duration(m.rec.StartMS * float64(time.Millisecond))
-		demand.UnderMigration += MigrationPenalty * demandIntegral(w.vms[m.vm].spec, w.vms[m.vm].demand(), start, end)
+		demand.UnderMigration += MigrationPenalty * demandIntegral(w.vms[m.vm].spec, w.vms[m.vm].demand(), start, end, w.sc.Sim.MigrationModel == scenarios.MigrationCloudSim)
 	}
 	c.EnergyKWh = reports.Round4(joules / consolidation.JoulesPerKWh)
 	c.SLATAH, _ = consolidation.SLATAH(times)
@@ -140,7 +154,7 @@ func (w *world) reportConsolidation(s *reports.Summary) {
 // demand (held for each trace interval, as the workload applies it);
 // a random walk's steps are not kept, so its demand now stands for the
 // whole span. Load spikes are left out.
-func demandIntegral(vm *scenarios.VM, now float64, start, end time.Duration) float64 {
+func demandIntegral(vm *scenarios.VM, now float64, start, end time.Duration, cloudSim bool) float64 {
 	d := &vm.Demand
 	switch {
 	case d.Kind == scenarios.DemandConstant:
@@ -150,7 +164,7 @@ func demandIntegral(vm *scenarios.VM, now float64, start, end time.Duration) flo
 		for t := start; t < end; {
 			k := int(t / d.TraceInterval)
 			next := min(time.Duration(k+1)*d.TraceInterval, end)
-			sum += d.Trace[k%len(d.Trace)] * (next - t).Seconds()
+			sum += traceSample(d, k, cloudSim) * (next - t).Seconds()
 			t = next
 		}
 		return sum

@@ -170,6 +170,9 @@ type world struct {
 	poolSums []policy.Sums
 	// acct is each host's energy and SLA accounting (power.go).
 	acct []hostAcct
+	// acctFrom is when the accounting starts: 0, or under CloudSim's
+	// model its first update (cloudsim.go).
+	acctFrom time.Duration
 	// snapVMs are the two arrays the Core's snapshots take turns in
 	// (coreSnapshot); snapTurn is the one the next snapshot fills.
 	snapVMs   [2][]cluster.VM
@@ -238,7 +241,7 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 		switch spec.Demand.Kind {
 		case scenarios.DemandTrace:
 			if len(spec.Demand.Trace) > 0 {
-				v.base = spec.Demand.Trace[0]
+				v.base = traceSample(&spec.Demand, 0, sc.Sim.MigrationModel == scenarios.MigrationCloudSim)
 			}
 			interval = spec.Demand.TraceInterval
 		case scenarios.DemandRandomWalk:
@@ -266,6 +269,9 @@ func newWorld(sc *scenarios.Scenario, opts Options) (*world, error) {
 	}
 	for i := range w.hosts {
 		w.settle(int32(i))
+	}
+	if sc.Sim.MigrationModel == scenarios.MigrationCloudSim {
+		w.acctFrom = firstUpdate(w.groups)
 	}
 	cfg, err := scheduler.NewConfig(opts.PolicyOf(sc), sc.Migration)
 	if err != nil {
@@ -504,8 +510,8 @@ func (w *world) workload(g int) {
 		d := &v.spec.Demand
 		switch d.Kind {
 		case scenarios.DemandTrace:
-			if n := len(d.Trace); n > 0 {
-				v.base = d.Trace[int(now/d.TraceInterval)%n]
+			if len(d.Trace) > 0 {
+				v.base = traceSample(d, int(now/d.TraceInterval), w.sc.Sim.MigrationModel == scenarios.MigrationCloudSim)
 			}
 		case scenarios.DemandRandomWalk:
 			step := (2*w.rng.Float64() - 1) * d.Walk.Step

@@ -93,6 +93,50 @@ func TestSharedPlansOverloadThenUnderload(t *testing.T) {
 	}
 }
 
+// fourHosts: h1 at 90% with a (6 cores, 4 GiB) and c (3 cores, 1 GiB); h2
+// at 20% with x (2 cores, 2 GiB); h3 and h4 at 50% with y and w.
+func fourHosts() *cluster.Snapshot {
+	snap := threeHosts()
+	snap.Hosts = append(snap.Hosts, snap.Hosts[2])
+	snap.Hosts[3].Name = "h4"
+	vm := func(name, host string, cpu float64, mem int64) cluster.VM {
+		return cluster.VM{Name: name, Host: host, VCPUs: int(cpu), CPU: cpu, Memory: mem, Resident: mem}
+	}
+	snap.VMs = []cluster.VM{vm("a", "h1", 6, 4*gib), vm("c", "h1", 3, gib), vm("x", "h2", 2, 2*gib),
+		vm("y", "h3", 5, 2*gib), vm("w", "h4", 5, 2*gib)}
+	return snap
+}
+
+// TestSharedKeepsADoubleMoveAsVia works CloudSim's double move by hand
+// under thr-mmt-0.8:
+//   - h1 (0.9) is overloaded; MMT takes c (least RAM), leaving 0.6.
+//   - PABFD places c on h2: 0.2 → 0.5 is 92.6 → 102 W (+9.4), where h3
+//     and h4 would rise 0.5 → 0.8, 102 → 112 W (+10).
+//   - The least utilised host, h2 (0.2 at the update), is emptied with c
+//     now on it: c (3) to h3 (+10, the first of the tie, 0.8 is not above
+//     0.8), then x (2) to h4 (0.7: +6; h3 would be overloaded).
+//
+// c is planned h1 → h2 and then h2 → h3 in one round. The plan moves it
+// once, h1 → h3, naming h2 in Via, so that CloudSim's model can run the
+// migration to h2 it also starts; x leaves h2 as planned.
+func TestSharedKeepsADoubleMoveAsVia(t *testing.T) {
+	pol, _ := poweraware.NewShared("thr-mmt-0.8", 1)
+	p, err := pol.Plan(input(fourHosts(), 5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"c:h1->h3 [] (underloaded host h2 evacuated)",
+		"x:h2->h4 [] (underloaded host h2 evacuated)",
+	}
+	if got := moves(p); !reflect.DeepEqual(got, want) {
+		t.Fatalf("moves\n got %q\nwant %q", got, want)
+	}
+	if !reflect.DeepEqual(p.Moves[0].Via, []string{"h2"}) || p.Moves[1].Via != nil {
+		t.Errorf("via %q and %q, want [h2] and none", p.Moves[0].Via, p.Moves[1].Via)
+	}
+}
+
 // TestSharedLeavesABalancedClusterAlone: nothing overloaded and no host
 // that can be emptied (h1's VMs fit nowhere else) gives an empty plan.
 func TestSharedLeavesABalancedClusterAlone(t *testing.T) {
