@@ -13,9 +13,13 @@ import (
 	"github.com/vbauerster/mpb/v8"
 	"github.com/vbauerster/mpb/v8/decor"
 
+	"github.com/droverlab/drover/planetlab/plreplay"
+	"github.com/droverlab/drover/planetlab/plscenario"
 	"github.com/droverlab/drover/reports"
+	"github.com/droverlab/drover/reports/consolidation"
 	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/scheduler/cluster"
 	"github.com/droverlab/drover/sim"
 )
 
@@ -71,6 +75,14 @@ func simCmd() *cobra.Command {
 				fmt.Fprintln(os.Stderr, err)
 				return exitError{exitBadInput}
 			}
+			ref, err := readReference(plRef)
+			if err != nil {
+				return err
+			}
+			day, isDay := plscenario.DayOf(sc.Name)
+			if ref != nil && !isDay {
+				return badInput("sim --reference: scenario %q is not a PlanetLab day (drover gen planetlab names it %sDAY)", sc.Name, plscenario.NamePrefix)
+			}
 			for _, w := range sc.Warnings {
 				fmt.Fprintln(os.Stderr, w)
 			}
@@ -118,6 +130,13 @@ func simCmd() *cobra.Command {
 				return err
 			}
 			rep.PrintSummary(cmd.OutOrStdout())
+			if ref != nil {
+				res, err := consolidationResult(rep, day, string(sc.Sim.MigrationModel))
+				if err != nil {
+					return err
+				}
+				printPlanetLab(cmd.OutOrStdout(), []*plreplay.Result{res}, ref)
+			}
 			fmt.Fprintf(cmd.OutOrStdout(), "report: %s\n", path)
 			return writeFormats(cmd.OutOrStdout(), out, rep, formats)
 		},
@@ -129,7 +148,7 @@ func simCmd() *cobra.Command {
 	c.Flags().StringVar(&policy, "policy", "", "periodic policy instead of the scenario's: balance, greedy-cv, consolidate, or \"\" for none")
 	c.Flags().StringVar(&evacuate, "evacuation", "", "evacuation strategy instead of the scenario's: planned or fixed-batch")
 	c.Flags().StringVar(&plDay, "planetlab", "", "replay a PlanetLab day (folder or .tar.gz) under --policy DETECTOR-SELECTOR-PARAMETER (thr-mmt-0.8, lr-mmt-1.2, ...) instead of a scenario; writes DIR/planetlab.json")
-	c.Flags().StringVar(&plRef, "reference", "", "with --planetlab: CloudSim's figures to print beside (cloudsim-reference.csv)")
+	c.Flags().StringVar(&plRef, "reference", "", "CloudSim's figures to print beside (cloudsim-reference.csv), with --planetlab or for a scenario of drover gen planetlab")
 	c.Flags().IntVar(&plHosts, "hosts", 800, "with --planetlab: hosts")
 	c.Flags().StringVar(&cpuProf, "cpuprofile", "", "write a CPU profile of the run to FILE (for go tool pprof)")
 	c.Flags().StringVar(&memProf, "memprofile", "", "write a heap profile to FILE at the run's end (for go tool pprof)")
@@ -274,5 +293,33 @@ func startProfiles(cpu, mem string) (func() error, error) {
 			errs = append(errs, pprof.WriteHeapProfile(f), f.Close())
 		}
 		return errors.Join(errs...)
+	}, nil
+}
+
+// consolidationResult is a simulated PlanetLab day's report in the replay's
+// terms, to set beside CloudSim's figures: every migration started counts,
+// as CloudSim counts them.
+func consolidationResult(rep *reports.Report, day, model string) (*plreplay.Result, error) {
+	c := rep.Summary.Consolidation
+	if c == nil {
+		return nil, fmt.Errorf("sim --reference: the run has no power figures (no host has a power model)")
+	}
+	var seconds []float64
+	for _, m := range rep.Migrations {
+		if m.Outcome != cluster.OutcomeRejected {
+			seconds = append(seconds, m.DurationMS/1000)
+		}
+	}
+	ms, err := consolidation.MigrationStatsOf(seconds)
+	if err != nil {
+		return nil, err
+	}
+	if model == "" {
+		model = "precopy"
+	}
+	return &plreplay.Result{
+		Day: day, Policy: rep.Policy, Migration: model, Hosts: len(rep.Hosts), EnergyKWh: c.EnergyKWh,
+		Migrations: ms.Count, SLATAH: c.SLATAH, PDM: c.PDM, SLAV: c.SLAV, ESV: c.ESV, Shutdowns: c.Shutdowns,
+		MeanMigration: ms.Mean, MaxMigration: ms.Max,
 	}, nil
 }

@@ -10,6 +10,7 @@ package plscenario
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/droverlab/drover/planetlab"
@@ -80,7 +81,7 @@ func Build(day *planetlab.Day, place []int, seed uint64) (*scenarios.Scenario, e
 		return nil, fmt.Errorf("plscenario: %d placements for %d VMs", len(place), len(day.VMs))
 	}
 	sc := &scenarios.Scenario{
-		Name: "planetlab-" + day.Name,
+		Name: NamePrefix + day.Name,
 		Sim: scenarios.Sim{
 			Seed:           seed,
 			Duration:       planetlab.Duration,
@@ -168,4 +169,14 @@ func Build(day *planetlab.Day, place []int, seed uint64) (*scenarios.Scenario, e
 		})
 	}
 	return sc, nil
+}
+
+// NamePrefix begins the name of a day's scenario, the day's name follows:
+// the key of CloudSim's figures for it (cloudsim-reference.csv).
+const NamePrefix = "planetlab-"
+
+// DayOf is the day a scenario built here is of, from its name.
+func DayOf(scenario string) (string, bool) {
+	day, ok := strings.CutPrefix(scenario, NamePrefix)
+	return day, ok && day != ""
 }

@@ -67,7 +67,7 @@ func YAML(day *planetlab.Day, place []int, nHosts int, traceDir string, seed uin
 		p("# hold their 4 GiB), one-core VM requests (no core speed), CloudSim's update 0.1 s after each interval and\n")
 		p("# its unaccounted last 299.9 s; `drover planetlab` replays the day with all of them.\n")
 	}
-	p("name: planetlab-%s\n", day.Name)
+	p("name: %s%s\n", NamePrefix, day.Name)
 	p("sim: {seed: %d, duration: %s, sample_interval: 5m}\n", seed, duration)
 	p("zones:\n  - {name: %s, racks: [%s]}\n", Zone, Rack)
 	p("host_classes:\n")
