@@ -160,3 +160,58 @@ var _ = Describe("Timer timing a plan again less some moves", func() {
 		Expect(again(snap, t, rev, -1)).To(BeFalse())
 	})
 })
+
+var _ = Describe("NewTimerLike", func() {
+	cfg := precopy.Config{}.WithDefaults()
+	limits := plan.Limits{MaxParallel: 24, MaxPerHostOut: 2, MaxPerHostIn: 2}
+
+	It("times on the last timer's network what a new timer times the same", func() {
+		r := rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 6))
+		snap, moves := evacuation(r)
+		prev, err := plan.NewTimer(snap, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		// Left with flows in its network: a timing stopped at its budget.
+		done, err := prev.ScheduleBy(&plan.Plan{Limits: limits, Moves: slices.Clone(moves)}, time.Minute)
+		Expect(err).NotTo(HaveOccurred())
+		Expect(done).To(BeFalse())
+		for _, n := range []int{10, 300} {
+			// The snapshot copied, as the Core's take turns in two arrays.
+			again := *snap
+			again.Hosts, again.Links = slices.Clone(snap.Hosts), slices.Clone(snap.Links)
+			t, err := plan.NewTimerLike(prev, &again, cfg)
+			Expect(err).NotTo(HaveOccurred())
+			fresh, err := plan.NewTimer(&again, cfg)
+			Expect(err).NotTo(HaveOccurred())
+			p := &plan.Plan{Limits: limits, Moves: slices.Clone(moves[:n])}
+			q := &plan.Plan{Limits: limits, Moves: slices.Clone(moves[:n])}
+			Expect(t.Schedule(p)).To(Succeed())
+			Expect(fresh.Schedule(q)).To(Succeed())
+			Expect(p).To(Equal(q))
+			prev = t
+		}
+	})
+
+	It("builds a network of its own for other links", func() {
+		r := rand.New(rand.NewPCG(uint64(GinkgoRandomSeed()), 7))
+		snap, moves := evacuation(r)
+		prev, err := plan.NewTimer(snap, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		slower := *snap
+		slower.Links = slices.Clone(snap.Links)
+		for i := range slower.Links {
+			slower.Links[i].Bandwidth /= 4
+		}
+		t, err := plan.NewTimerLike(prev, &slower, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		fresh, err := plan.NewTimer(&slower, cfg)
+		Expect(err).NotTo(HaveOccurred())
+		p := &plan.Plan{Limits: limits, Moves: slices.Clone(moves[:50])}
+		q := &plan.Plan{Limits: limits, Moves: slices.Clone(moves[:50])}
+		Expect(t.Schedule(p)).To(Succeed())
+		Expect(fresh.Schedule(q)).To(Succeed())
+		Expect(p).To(Equal(q))
+		fast := &plan.Plan{Limits: limits, Moves: slices.Clone(moves[:50])}
+		Expect(prev.Schedule(fast)).To(Succeed())
+		Expect(fast.Makespan).To(BeNumerically("<", p.Makespan))
+	})
+})

@@ -70,6 +70,7 @@ type Builder struct {
 	// moves when a disaster plan trims its late moves).
 	dependents [][]int
 	timer      *plan.Timer
+	prevTimer  *plan.Timer // see Reuse
 }
 
 // NewBuilder starts a plan over in.Snap.
@@ -239,11 +240,16 @@ func (b *Builder) FinishBy(name string, limits plan.Limits, order func([]plan.Mo
 	return p, done, nil
 }
 
+// Reuse lets the builder time its plans on prev's network when the
+// input's snapshot has the same hosts and links (plan.NewTimerLike); prev,
+// the Timer of the policy's previous run, is not to be used again.
+func (b *Builder) Reuse(prev *plan.Timer) { b.prevTimer = prev }
+
 // Timer is the plan timer of the input's snapshot, kept between calls so
 // its routes are computed once.
 func (b *Builder) Timer() (*plan.Timer, error) {
 	if b.timer == nil {
-		t, err := plan.NewTimer(b.in.Snap, b.in.Migration)
+		t, err := plan.NewTimerLike(b.prevTimer, b.in.Snap, b.in.Migration)
 		if err != nil {
 			return nil, err
 		}
