@@ -21,9 +21,9 @@ type Balance struct {
 	baseline bool
 	// cands is scratch state of the Plan under way.
 	cands hostSets
-	// timer timed the last plan; the next times on its network when the
-	// cluster's hosts and links are the same, as they are run after run.
-	timer *plan.Timer
+	// last is the previous run's builder, whose arrays and network the
+	// next run takes over (policy.NewBuilderAfter).
+	last *policy.Builder
 }
 
 var _ policy.Policy = (*Balance)(nil)
@@ -50,7 +50,8 @@ type candidate struct {
 
 // Plan proposes up to MaxMoves moves, best net gain first.
 func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
-	bl := policy.NewBuilder(in)
+	bl := policy.NewBuilderAfter(b.last, in)
+	b.last = bl
 	st := bl.St
 	w := policy.Weights{CPU: b.args.Weights.CPU, Memory: b.args.Weights.Memory}
 	tr := policy.NewTracker(st, w, in.TLS)
@@ -77,13 +78,10 @@ func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
 		tr.Reset()
 		moved[c.vm] = true
 	}
-	bl.Reuse(b.timer)
-	b.timer = nil
 	out, err := bl.Finish(b.name, in.Limits, nil)
 	if err != nil {
 		return nil, err
 	}
-	b.timer, _ = bl.Timer()
 	out.ImbalanceBefore, out.ImbalanceAfter = before, tr.Value()
 	return out, nil
 }
