@@ -77,6 +77,24 @@ var _ = Describe("State", func() {
 		Expect(st.HostIndex("h2")).To(Equal(1))
 	})
 
+	It("is the same built in the arrays of a state done with, larger or smaller", func() {
+		big := &cluster.Snapshot{Hosts: []cluster.Host{host("x1"), host("x2"), host("x3")}, VMs: []cluster.VM{
+			{Name: "p", Host: "x3", VCPUs: 8, Memory: GiB, CPU: 3},
+			{Name: "q", Host: "x2", VCPUs: 8, Memory: GiB, CPU: 3},
+			{Name: "r", Host: "x1", VCPUs: 8, Memory: GiB, CPU: 3},
+			{Name: "s", Host: "x3", VCPUs: 8, Memory: GiB, CPU: 3},
+		}}
+		small := &cluster.Snapshot{Hosts: []cluster.Host{host("h1")}}
+		moved := cluster.NewState(big)
+		moved.Move(0, 1)
+		for _, prev := range []*cluster.State{moved, cluster.NewState(small)} {
+			st := cluster.NewStateFrom(prev, snap)
+			Expect(st).To(Equal(cluster.NewState(snap)))
+			st.Move(st.VMIndex("b"), 1)
+			Expect(st.Memory).To(Equal([]int64{4 * GiB, 8 * GiB}))
+		}
+	})
+
 	It("finds hosts and VMs of a snapshot by name", func() {
 		Expect(snap.Host("h2").Name).To(Equal("h2"))
 		Expect(snap.Host("h3")).To(BeNil())

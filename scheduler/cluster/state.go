@@ -28,15 +28,24 @@ type State struct {
 }
 
 // NewState builds the what-if view of s.
-func NewState(s *Snapshot) *State {
+func NewState(s *Snapshot) *State { return NewStateFrom(nil, s) }
+
+// NewStateFrom is NewState in the arrays of prev, a state its caller is done
+// with (nil: none), which is not to be used again. A policy that plans every
+// five minutes made two arrays of 200,000 VMs for each run, and faulting
+// their fresh pages in was half the time of building its state.
+func NewStateFrom(prev *State, s *Snapshot) *State {
+	if prev == nil {
+		prev = &State{}
+	}
 	st := &State{
 		Snap:    s,
-		Place:   make([]int, len(s.VMs)),
-		Origin:  make([]int, len(s.VMs)),
-		VCPUs:   make([]int, len(s.Hosts)),
-		CPU:     make([]float64, len(s.Hosts)),
-		Memory:  make([]int64, len(s.Hosts)),
-		Count:   make([]int, len(s.Hosts)),
+		Place:   zeroed(prev.Place, len(s.VMs)),
+		Origin:  zeroed(prev.Origin, len(s.VMs)),
+		VCPUs:   zeroed(prev.VCPUs, len(s.Hosts)),
+		CPU:     zeroed(prev.CPU, len(s.Hosts)),
+		Memory:  zeroed(prev.Memory, len(s.Hosts)),
+		Count:   zeroed(prev.Count, len(s.Hosts)),
 		groupOn: map[string]map[int]int{},
 		members: map[string][]int{},
 		kinds:   make(map[string]GroupKind, len(s.Groups)),
@@ -81,6 +90,16 @@ func NewState(s *Snapshot) *State {
 		slices.Sort(st.members[g])
 	}
 	return st
+}
+
+// zeroed is b made n zeros long, in place when it has room.
+func zeroed[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
 }
 
 // hostOf is the index of VM i's host, from the snapshot's hint when it

@@ -7,6 +7,7 @@ package engine
 import (
 	"hash/fnv"
 	"math/rand/v2"
+	"slices"
 	"time"
 )
 
@@ -236,4 +237,33 @@ func (e *Engine) down(i int) {
 	}
 	h[i] = ev
 	e.place(i)
+}
+
+// Mark is an engine's clock and queue at one time, taken by Mark and put
+// back by Reset.
+type Mark struct {
+	now       time.Duration
+	seq       uint64
+	heap      []Event
+	processed uint64
+}
+
+// Mark copies the engine's clock, queue and sequence counter.
+func (e *Engine) Mark() Mark {
+	return Mark{now: e.now, seq: e.seq, heap: slices.Clone(e.heap), processed: e.Processed}
+}
+
+// Reset puts back the clock, queue and sequence counter of m, taken from
+// this engine or from one with the same slots up to those m's queue holds;
+// slots made since stay, cleared. Events then come out in the order they
+// would have from m: ties go by the sequence numbers kept with them.
+func (e *Engine) Reset(m Mark) {
+	e.now, e.seq, e.Processed = m.now, m.seq, m.processed
+	e.heap = append(e.heap[:0], m.heap...)
+	for i := range e.pos {
+		e.pos[i] = -1
+	}
+	for i := range e.heap {
+		e.place(i)
+	}
 }

@@ -240,3 +240,18 @@ func (d *Dispatcher) Blocked() []int {
 	}
 	return out
 }
+
+// resume takes each move's state from a dispatcher of the same moves that
+// a timing left part-way (Timer.ScheduleBy resuming): running moves count
+// against the limits again.
+func (d *Dispatcher) resume(state []moveState, failures bool) {
+	copy(d.state, state)
+	for i, st := range d.state {
+		if st == running {
+			d.running++
+			d.out[d.src[i]]++
+			d.in[d.dst[i]]++
+		}
+	}
+	d.failures = failures
+}

@@ -182,3 +182,59 @@ func (s *Streams) settle() {
 		}
 	}
 }
+
+// streamsMark is the state of Streams and of their network at one time,
+// from which they can be resumed as often as wanted (restore).
+type streamsMark struct {
+	eng     engine.Mark
+	net     *network.Flows
+	started int            // migrations started
+	live    map[int]stream // the unfinished ones, their steppers copied
+	setup   []int          // indexes of the migrations in setup
+}
+
+// mark copies the Streams' state. Finished migrations are not copied: they
+// are never stepped again.
+func (s *Streams) mark() *streamsMark {
+	m := &streamsMark{eng: s.eng.Mark(), net: s.net.SaveFlows(), started: len(s.runs), live: map[int]stream{}}
+	for i, r := range s.runs {
+		if !r.done {
+			c := *r
+			c.st = r.st.Clone()
+			m.live[i] = c
+		}
+	}
+	for _, r := range s.setup {
+		m.setup = append(m.setup, int(r.slot))
+	}
+	return m
+}
+
+// finished stands for every migration that had ended when a mark was taken:
+// only its done flag is ever read again.
+var finished = &stream{done: true}
+
+// restore resumes Streams from m on the network they were marked on.
+func restore(net *network.Network, m *streamsMark) *Streams {
+	s := NewStreams(net)
+	net.RestoreFlows(m.net)
+	s.runs = make([]*stream, m.started)
+	for i := range s.runs {
+		s.eng.NewSlot(0, int32(i), 0)
+		r, ok := m.live[i]
+		if !ok {
+			s.runs[i] = finished
+			continue
+		}
+		r.st = r.st.Clone()
+		s.runs[i] = &r
+		if r.hasFlow {
+			s.byFlow[r.flow] = &r
+		}
+	}
+	s.eng.Reset(m.eng)
+	for _, i := range m.setup {
+		s.setup = append(s.setup, s.runs[i])
+	}
+	return s
+}

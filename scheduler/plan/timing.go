@@ -75,15 +75,170 @@ type Timer struct {
 	snap *cluster.Snapshot
 	net  *network.Network
 	cfg  precopy.Config
+	topo topology // what net was built from
+	last *timing  // the plan timed last, to resume from
+	// resumed says whether the last timing resumed from a mark; tests read
+	// it to know they covered that path.
+	resumed bool
+}
+
+// timing is what a Timer keeps of the large plan it timed last. A deadline
+// plan is timed, its late moves dropped, and timed again: the two timings
+// run the same until the first dropped move starts, which in a zone's
+// evacuation is in the last minute of half an hour (the late moves are the
+// last to start). So the first timing marks its state now and then, and the
+// second resumes from the last mark before that start instead of from zero.
+type timing struct {
+	limits Limits
+	moves  []Move    // as timed, predictions included
+	seq    []int     // seq[i]: the order move i started in; -1: never
+	order  []int     // the move each stream carried
+	caps   []float64 // and its stream's cap
+	marks  []timingMark
+}
+
+type timingMark struct {
+	at       time.Duration
+	streams  *streamsMark
+	state    []moveState // the dispatcher's
+	failures bool
+	live     int // migrations started and not ended
+}
+
+// Plans smaller than markedMoves are timed without marks: timing them again
+// costs little. Larger ones are marked each time another 1/marksPerTiming of
+// their moves has started.
+const (
+	markedMoves    = 1024
+	marksPerTiming = 64
+)
+
+// resumeFrom is the last mark of tr from which a timing of p, with budget,
+// runs as one from zero would, and the index in p of each of tr's moves (-1:
+// not in p); nil if there is none. That holds when p's moves are tr's, less
+// some, in the same order, with the same dependencies and limits, and no
+// move of tr that p lacks had started at the mark: until one does, the
+// dispatcher picks the same moves (it takes the first ready ones in order,
+// and moves never started weigh on none of its limits), so every stream
+// and flow is the same.
+func (tr *timing) resumeFrom(p *Plan, budget time.Duration) (*timingMark, []int) {
+	if tr == nil || p.Limits != tr.limits || len(p.Moves) >= len(tr.moves) {
+		return nil, nil
+	}
+	ix := make([]int, len(tr.moves))
+	k := 0
+	for i := range tr.moves {
+		ix[i] = -1
+		if k < len(p.Moves) && sameInputs(&tr.moves[i], &p.Moves[k]) {
+			ix[i] = k
+			k++
+		}
+	}
+	if k < len(p.Moves) {
+		return nil, nil
+	}
+	oldAt := make(map[int]int, len(tr.moves))
+	for i := range tr.moves {
+		oldAt[tr.moves[i].ID] = i
+	}
+	newAt := make(map[int]int, len(p.Moves))
+	for i := range p.Moves {
+		newAt[p.Moves[i].ID] = i
+	}
+	first := len(tr.order) // the first start of a move p lacks
+	for i, k := range ix {
+		if k < 0 {
+			if tr.seq[i] >= 0 {
+				first = min(first, tr.seq[i])
+			}
+			continue
+		}
+		a, b := tr.moves[i].After, p.Moves[k].After
+		if len(a) != len(b) {
+			return nil, nil
+		}
+		for j := range a {
+			o, oin := oldAt[a[j]]
+			n, nin := newAt[b[j]]
+			if oin != nin || oin && ix[o] != n {
+				return nil, nil
+			}
+		}
+	}
+	for j := len(tr.marks) - 1; j >= 0; j-- {
+		m := &tr.marks[j]
+		if m.streams.started <= first && (budget < 0 || m.at <= budget) {
+			return m, ix
+		}
+	}
+	return nil, nil
+}
+
+// sameInputs reports whether two moves are timed alike, IDs and
+// dependencies aside.
+func sameInputs(a, b *Move) bool {
+	return a.VM == b.VM && a.Source == b.Source && a.Destination == b.Destination && a.Transport == b.Transport &&
+		a.Bandwidth == b.Bandwidth && a.DowntimeLimit == b.DowntimeLimit
 }
 
 // NewTimer prepares to time plans on snap with migration settings cfg.
 func NewTimer(snap *cluster.Snapshot, cfg precopy.Config) (*Timer, error) {
+	return NewTimerLike(nil, snap, cfg)
+}
+
+// NewTimerLike is NewTimer for a snapshot that most likely has the
+// network prev was made for (prev may be nil): the same hosts in the same
+// order and the same links. It then times on prev's network, whose routes
+// are already known, and prev is not to be used again. A policy that plans
+// every five minutes on 10,000 hosts built a network and its routes for
+// each run, 4 ms and more of every balancing step. The network's flows do
+// not carry over (ScheduleBy starts without any), and routes depend on
+// nothing but the topology, so the plans come out the same.
+func NewTimerLike(prev *Timer, snap *cluster.Snapshot, cfg precopy.Config) (*Timer, error) {
+	if prev != nil && prev.topo.same(snap) {
+		return &Timer{snap: snap, net: prev.net, cfg: cfg.WithDefaults(), topo: prev.topo}, nil
+	}
 	n, err := Topology(snap)
 	if err != nil {
 		return nil, err
 	}
-	return &Timer{snap: snap, net: n, cfg: cfg.WithDefaults()}, nil
+	return &Timer{snap: snap, net: n, cfg: cfg.WithDefaults(), topo: topologyOf(snap)}, nil
+}
+
+// topology is what Topology builds a network from, copied: callers reuse
+// snapshots' arrays.
+type topology struct {
+	hosts []string
+	nics  []float64 // each host's NIC bandwidth, when there are no links
+	links []cluster.Link
+}
+
+func topologyOf(snap *cluster.Snapshot) topology {
+	t := topology{hosts: make([]string, len(snap.Hosts)), links: slices.Clone(snap.Links)}
+	for i := range snap.Hosts {
+		t.hosts[i] = snap.Hosts[i].Name
+	}
+	if len(snap.Links) == 0 {
+		t.nics = make([]float64, len(snap.Hosts))
+		for i := range snap.Hosts {
+			t.nics[i] = snap.Hosts[i].NICBandwidth()
+		}
+	}
+	return t
+}
+
+// same reports whether Topology would build t's network from snap.
+func (t *topology) same(snap *cluster.Snapshot) bool {
+	if len(snap.Hosts) != len(t.hosts) || !slices.Equal(snap.Links, t.links) {
+		return false
+	}
+	for i := range snap.Hosts {
+		h := &snap.Hosts[i]
+		if h.Name != t.hosts[i] || t.nics != nil && h.NICBandwidth() != t.nics[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // Schedule predicts every move of p: when the dispatcher starts it, how
@@ -101,17 +256,72 @@ func (t *Timer) Schedule(p *Plan) error {
 // is to be thrown away. A disaster plan tries a first order this way, and
 // the simulation of the moves past the budget was a tenth of that try.
 func (t *Timer) ScheduleBy(p *Plan, budget time.Duration) (bool, error) {
-	for _, id := range t.net.Flows() {
-		t.net.RemoveFlow(id)
-	}
-	t.net.Changed()
+	last := t.last
+	t.last = nil
 	disp := NewDispatcher(p.Moves, p.Limits)
 	for i := range p.Moves {
 		p.Moves[i].Predicted = Prediction{Outcome: cluster.OutcomeBlocked}
 	}
-	s := NewStreams(t.net)
+	var s *Streams
 	var moves []int    // the move each stream carries
 	var caps []float64 // and its stream's cap
+	live := 0
+	mk, ix := last.resumeFrom(p, budget)
+	t.resumed = mk != nil
+	if mk != nil {
+		s = restore(t.net, mk.streams)
+		state := make([]moveState, len(p.Moves))
+		for i, k := range ix {
+			if k >= 0 {
+				state[k] = mk.state[i]
+			}
+		}
+		disp.resume(state, mk.failures)
+		moves, caps = make([]int, mk.streams.started), slices.Clone(last.caps[:mk.streams.started])
+		for j := range moves {
+			i := last.order[j]
+			moves[j] = ix[i]
+			pr := &p.Moves[moves[j]].Predicted
+			if _, running := mk.streams.live[j]; running {
+				*pr = Prediction{Start: last.moves[i].Predicted.Start, Outcome: cluster.OutcomeRunning, Rate: caps[j]}
+			} else {
+				*pr = last.moves[i].Predicted
+			}
+		}
+		live = mk.live
+	} else {
+		for _, id := range t.net.Flows() {
+			t.net.RemoveFlow(id)
+		}
+		t.net.Changed()
+		s = NewStreams(t.net)
+	}
+	var tr *timing
+	nextMark, step := 0, 0
+	if len(p.Moves) >= markedMoves {
+		tr = &timing{limits: p.Limits}
+		step = len(p.Moves) / marksPerTiming
+		nextMark = len(moves) + step
+	}
+	// keep leaves what tr needs of this timing to the next, once it ends or
+	// stops at the budget.
+	keep := func() {
+		if tr == nil {
+			return
+		}
+		tr.moves, tr.order, tr.caps = slices.Clone(p.Moves), moves, caps
+		for i := range tr.moves {
+			tr.moves[i].After = slices.Clone(tr.moves[i].After)
+		}
+		tr.seq = make([]int, len(p.Moves))
+		for i := range tr.seq {
+			tr.seq[i] = -1
+		}
+		for j, i := range moves {
+			tr.seq[i] = j
+		}
+		t.last = tr
+	}
 	start := func() error {
 		for _, i := range disp.Next() {
 			m := &p.Moves[i]
@@ -142,12 +352,16 @@ func (t *Timer) ScheduleBy(p *Plan, budget time.Duration) (bool, error) {
 		}
 		return nil
 	}
-	if err := start(); err != nil {
-		return false, err
+	if mk == nil {
+		if err := start(); err != nil {
+			return false, err
+		}
+		live = len(moves)
 	}
-	for live := len(moves); live > 0; {
+	for live > 0 {
 		j, ok := s.Next()
 		if ok && budget >= 0 && s.Now() > budget {
+			keep()
 			return false, nil
 		}
 		if !ok {
@@ -177,7 +391,12 @@ func (t *Timer) ScheduleBy(p *Plan, budget time.Duration) (bool, error) {
 			return false, err
 		}
 		live += len(moves) - before
+		if tr != nil && len(moves) >= nextMark {
+			tr.marks = append(tr.marks, timingMark{at: s.Now(), streams: s.mark(), state: slices.Clone(disp.state), failures: disp.failures, live: live})
+			nextMark = len(moves) + step
+		}
 	}
+	keep()
 	t.totals(p)
 	return true, nil
 }

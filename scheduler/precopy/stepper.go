@@ -690,6 +690,14 @@ func (s *Stepper) Abort(reason string) {
 	s.finish0Reason(cluster.OutcomeAborted, reason)
 }
 
+// Clone is an independent copy of s: stepping one leaves the other as it
+// was.
+func (s *Stepper) Clone() *Stepper {
+	c := *s
+	c.rounds = slices.Clone(s.rounds)
+	return &c
+}
+
 // Result is the outcome once Done; before that, a partial result so far with
 // an empty Outcome. The Rounds slice is the caller's.
 func (s *Stepper) Result() Result { return s.result(slices.Clone(s.rounds)) }

@@ -21,6 +21,9 @@ type Balance struct {
 	baseline bool
 	// cands is scratch state of the Plan under way.
 	cands hostSets
+	// last is the previous run's builder, whose arrays and network the
+	// next run takes over (policy.NewBuilderAfter).
+	last *policy.Builder
 }
 
 var _ policy.Policy = (*Balance)(nil)
@@ -47,7 +50,8 @@ type candidate struct {
 
 // Plan proposes up to MaxMoves moves, best net gain first.
 func (b *Balance) Plan(in *policy.Input) (*plan.Plan, error) {
-	bl := policy.NewBuilder(in)
+	bl := policy.NewBuilderAfter(b.last, in)
+	b.last = bl
 	st := bl.St
 	w := policy.Weights{CPU: b.args.Weights.CPU, Memory: b.args.Weights.Memory}
 	tr := policy.NewTracker(st, w, in.TLS)

@@ -78,6 +78,14 @@ var _ = Describe("balance", func() {
 		})
 	})
 
+	It("plans each run as a new balancer would, though it takes over its last run's arrays", func() {
+		reused := must(balance.New(balance.Args{}))
+		for _, snap := range []*cluster.Snapshot{hot(8), spread(2, 9, 1), hot(8), spread(5, 5, 5, 0, 0, 12)} {
+			fresh := must(balance.New(balance.Args{}))
+			Expect(must(reused.Plan(input(snap)))).To(Equal(must(fresh.Plan(input(snap)))))
+		}
+	})
+
 	It("makes every move pay: each lowers the imbalance by at least MinGain per host", func() {
 		snap := hot(9)
 		in := input(snap)
