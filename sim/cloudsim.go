@@ -234,11 +234,9 @@ func (w *world) finishIfIdle(vi int32) {
 	if !v.alive || v.mig >= 0 || d.Kind != scenarios.DemandTrace || d.TraceInterval <= 0 || len(d.Trace) == 0 {
 		return
 	}
-	n := len(d.Trace)
-	// The sample before now and the one after; past the last, the last
-	// again (CloudSim's 289th sample is its 288th).
-	k := int(w.eng.Now()/d.TraceInterval) % n
-	if d.Trace[k] != 0 || d.Trace[min(k+1, n-1)] != 0 || v.demand() != 0 {
+	// What CloudSim's update reads (traceSample) is 0 only where the
+	// sample before now and the one after both are.
+	if traceSample(d, int(w.eng.Now()/d.TraceInterval), true) != 0 || v.demand() != 0 {
 		return
 	}
 	v.alive = false

@@ -34,10 +34,7 @@ events:
 
 var _ = Describe("CloudSim's migration model", func() {
 	run := func(text string, completed bool) map[string]float64 {
-		sc, err := scenarios.Parse("cloudsim.yaml", []byte(text))
-		Expect(err).NotTo(HaveOccurred())
-		rep, err := sim.Run(sc, sim.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		rep := runText("cloudsim.yaml", text, sim.Options{})
 		out := map[string]float64{}
 		for _, m := range rep.Migrations {
 			if completed {
@@ -73,10 +70,7 @@ var _ = Describe("CloudSim's migration model", func() {
 		text := strings.Replace(cloudSimYAML, "  - {at: 1m, migrate: {vm: v3, to: h3}}\n", "", 1)
 		text = strings.ReplaceAll(text, "at: 1m", "at: 4m")
 		text = strings.Replace(text, "events:\n", "  - {names: v4, vcpus: 2, memory: 8GiB, hosts: h3, cpu: 2}\nevents:\n  - {at: 4m50s, migrate: {vm: v4, to: h1}}\n", 1)
-		sc, err := scenarios.Parse("cloudsim.yaml", []byte(text+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n"))
-		Expect(err).NotTo(HaveOccurred())
-		rep, err := sim.Run(sc, sim.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		rep := runText("cloudsim.yaml", text+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n", sim.Options{})
 		Expect(rep.SampleTimesMS[1]).To(Equal(300000.0))
 		cpu := func(h int) float64 { return rep.Hosts[h].CPU[1] }
 		// At 5m: h1 holds v3 (2) and gets 0.2 of v4's; h2 holds v1 and v2
@@ -87,10 +81,7 @@ var _ = Describe("CloudSim's migration model", func() {
 	})
 
 	It("counts the destination as violating and active while a VM migrates in, as CloudSim's SLATAH", func() {
-		sc, err := scenarios.Parse("cloudsim.yaml", []byte(cloudSimYAML+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n"))
-		Expect(err).NotTo(HaveOccurred())
-		rep, err := sim.Run(sc, sim.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		rep := runText("cloudsim.yaml", cloudSimYAML+"migration: {model: cloudsim, bandwidth: 62.5MiB/s}\n", sim.Options{})
 		// h1 is active until its VMs have left (87.84 s), never violating;
 		// h2 and h3 are active from 60 s, when their VMs start to arrive,
 		// to 600 s, and violating for the 27.84 s the VMs migrate in
@@ -123,11 +114,7 @@ vms:
 policy: {name: thr-mmt-0.8, interval: 5m, cpu_overcommit: 4}
 `
 		run := func(model string) *reports.Report {
-			sc, err := scenarios.Parse("double.yaml", []byte(text+"migration: {model: "+model+", bandwidth: 62.5MiB/s}\n"))
-			Expect(err).NotTo(HaveOccurred())
-			rep, err := sim.Run(sc, sim.Options{})
-			Expect(err).NotTo(HaveOccurred())
-			return rep
+			return runText("double.yaml", text+"migration: {model: "+model+", bandwidth: 62.5MiB/s}\n", sim.Options{})
 		}
 		rep := run("cloudsim")
 		var moves []string
@@ -171,10 +158,7 @@ events:
   - {at: 1m, migrate: {vm: v1, to: h2}}
 migration: {model: cloudsim, bandwidth: 62.5MiB/s}
 `
-		sc, err := scenarios.Parse("over.yaml", []byte(text))
-		Expect(err).NotTo(HaveOccurred())
-		rep, err := sim.Run(sc, sim.Options{})
-		Expect(err).NotTo(HaveOccurred())
+		rep := runText("over.yaml", text, sim.Options{})
 		Expect(rep.Summary.Consolidation.PDM).To(BeNumerically("~", 1.5*27.84/(12*600), 1e-9))
 	})
 

@@ -7,7 +7,6 @@ import (
 	. "github.com/onsi/gomega"
 
 	"github.com/droverlab/drover/reports"
-	"github.com/droverlab/drover/scenarios"
 	"github.com/droverlab/drover/sim"
 )
 
@@ -34,11 +33,7 @@ policy: {name: thr-mmt-0.8, interval: 5m}
 
 var _ = Describe("The paper's policies in the simulator", func() {
 	runYAML := func(text string, opts sim.Options) *reports.Report {
-		sc, err := scenarios.Parse("consolidation.yaml", []byte(text))
-		Expect(err).NotTo(HaveOccurred())
-		rep, err := sim.Run(sc, opts)
-		Expect(err).NotTo(HaveOccurred())
-		return rep
+		return runText("consolidation.yaml", text, opts)
 	}
 
 	It("runs thr-mmt-0.8 from the scenario through the plan and dispatch path", func() {

@@ -79,6 +79,15 @@ func run(sc *scenarios.Scenario) *reports.Report {
 	return rep
 }
 
+// runText parses a scenario from text (file names it in errors) and runs it.
+func runText(file, text string, opts sim.Options) *reports.Report {
+	sc, err := scenarios.Parse(file, []byte(text))
+	Expect(err).NotTo(HaveOccurred())
+	rep, err := sim.Run(sc, opts)
+	Expect(err).NotTo(HaveOccurred())
+	return rep
+}
+
 func byVM(rep *reports.Report, name string) reports.Migration {
 	for _, m := range rep.Migrations {
 		if m.VM == name {

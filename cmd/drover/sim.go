@@ -315,7 +315,7 @@ func consolidationResult(rep *reports.Report, day, model string) (*plreplay.Resu
 		return nil, err
 	}
 	if model == "" {
-		model = "precopy"
+		model = scenarios.MigrationPrecopy
 	}
 	return &plreplay.Result{
 		Day: day, Policy: rep.Policy, Migration: model, Hosts: len(rep.Hosts), EnergyKWh: c.EnergyKWh,
