@@ -225,6 +225,7 @@ var Start = func() precopy.Profile {
 	p := precopy.DefaultProfile()
 	p.SetupMS, p.Goodput, p.SyncMS, p.SwitchoverMS, p.FinishMS = 100, 1, 5, 15, 50
 	p.FinalRate, p.DirtyFactor, p.Overlap, p.ZeroPageUS = 400<<20, 0, 1, 0
+	p.TCG = nil
 	return p
 }()
 
@@ -483,6 +484,9 @@ var streamParams = []string{"stream_rate", "stream_rate_tls"}
 // CPU contention) pull the mechanism's parameters off what the capped ones
 // pin down.
 func FitParams(pts []Point, base precopy.Profile, names []string) (precopy.Profile, error) {
+	// A fit is of the measured hosts alone: base's TCG half (the built-in
+	// default's) would otherwise travel on and answer for them under TCG.
+	base.TCG = nil
 	if len(pts) == 0 {
 		return base, errors.New("calibrate: nothing to fit")
 	}

@@ -675,6 +675,9 @@ func (x *exporter) vmEntries() (*yaml.Node, error) {
 		if v.Pinned != "" {
 			m.add("pinned", yStr(v.Pinned), "")
 		}
+		if v.TCG {
+			m.add("accel", yStr("tcg"), "libvirt domain type qemu")
+		}
 		if v.Priority != 0 {
 			m.add("priority", yInt(v.Priority), "")
 		}

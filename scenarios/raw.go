@@ -159,6 +159,7 @@ type vmFields struct {
 	CPU       *cpuSpec `yaml:"cpu" jsonschema_description:"CPU demand in cores: a number, {trace, interval} or {random_walk: {...}}. Defaults to 0."`
 	Priority  *int     `yaml:"priority" jsonschema_description:"Higher priorities are saved first in disasters. Defaults to 0."`
 	Pinned    *string  `yaml:"pinned" jsonschema_description:"Why the VM cannot be live-migrated (e.g. a local disk without shared storage); the scheduler never moves it. Defaults to movable."`
+	Accel     *string  `yaml:"accel" jsonschema:"enum=kvm,enum=tcg,default=kvm" jsonschema_description:"How QEMU runs the guest: kvm (hardware virtualization) or tcg (emulated: libvirt's domain type qemu). A tcg guest is predicted with the migration profile's TCG half (the default's: the lab's zero-page scan and CPU-bound stream rates)."`
 	// The bounds of a measured working set and dirty rate (drover inventory
 	// writes them): plans widen their predicted range by them.
 	WSSLow        *size   `yaml:"wss_low" jsonschema_description:"Lower 80% bound of a measured wss. Defaults to wss."`

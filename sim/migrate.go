@@ -157,7 +157,7 @@ func (w *world) start(c cluster.StartMigration) {
 		reject(ReasonNoRoute)
 		return
 	}
-	cfg := modelConfig(w.sc.Migration, c.Options, w.net.Latency(route))
+	cfg := modelConfig(w.sc.Migration, c.Options, w.net.Latency(route)).For(v.spec.TCG)
 	cfg.CopyShared = true
 	// QEMU's unthrottled final copy is bounded by the path, not the cap.
 	rate, link := cfg.Profile.Stream(cluster.StreamCap(&src.Host, &d.Host, 0), c.Options.Bandwidth, tr == cluster.TransportTLS)

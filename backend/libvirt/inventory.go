@@ -211,6 +211,9 @@ func (c *Conn) domain(ctx context.Context, d golibvirt.Domain, opt InventoryOpti
 		InFlight:   inFlight,
 	}
 	vm.Migrating = inFlight
+	// Domain type qemu is TCG; kvm (and a listing in flight, which has no
+	// type) is taken as hardware virtualization.
+	vm.TCG = dx.Type == "qemu"
 	vm.MACs = macs(dx)
 	for _, x := range dx.Devices.Disks {
 		disk := diskOf(x, opt.SharedPaths)

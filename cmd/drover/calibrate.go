@@ -49,6 +49,9 @@ predicts the rows with --base).`,
 			if err != nil {
 				return err
 			}
+			// A table does not say how its guests ran: every one measured
+			// so far ran under TCG, and a grid run now says for itself.
+			tcg := g.accel != "kvm"
 			if !cmd.Flags().Changed("format") {
 				formats = nil // report.json only when asked: the grid's own files say the rest
 			}
@@ -56,7 +59,8 @@ predicts the rows with --base).`,
 				if out == "" {
 					return fmt.Errorf("--inventory needs --out, the directory of the measurements")
 				}
-				table, err := runGrid(cmd.Context(), cmd.ErrOrStderr(), g, out)
+				table, ranTCG, err := runGrid(cmd.Context(), cmd.ErrOrStderr(), g, out)
+				tcg = ranTCG
 				if err != nil {
 					return err
 				}
@@ -111,9 +115,14 @@ predicts the rows with --base).`,
 					return err
 				}
 			}
+			// The measured guests ran under one accelerator: a profile that
+			// knows the accelerator is predicted and refitted by that half,
+			// and the fit is of these hosts alone.
+			start = start.For(tcg)
+			start.TCG = nil
 			if evaluate {
 				// Fresh migrations against a profile that never saw them.
-				prof := precopy.DefaultProfile()
+				prof := precopy.DefaultProfile().For(tcg)
 				if base != "" {
 					prof = start
 				}

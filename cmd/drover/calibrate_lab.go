@@ -234,7 +234,7 @@ func (g *gridFlags) register(c *cobra.Command) {
 	fl.StringVar(&g.inventory, "inventory", "", "measure a grid of real migrations on this inventory's hosts first (into --out)")
 	fl.StringVar(&g.hosts, "hosts", "", "the two hosts, comma-separated (default: the inventory's first two)")
 	fl.StringVar(&g.guestDir, "guest-dir", "", "directory with the workload guest's vmlinuz and initrd.gz (e2e/lab/build-guest.sh), the same path on every host")
-	fl.StringVar(&g.accel, "accel", "auto", "how the guests run: kvm, tcg, or auto (KVM where both hosts have it, else TCG)")
+	fl.StringVar(&g.accel, "accel", "auto", "how the guests run: kvm, tcg, or auto (KVM where both hosts have it, else TCG); with --table or --from-runs, how the measured guests ran (auto: TCG), which picks the half of a profile that knows the accelerator")
 	fl.StringVar(&g.shaper, "shaper", "", "command that limits a host's egress: run as CMD HOST MIB_PER_S, and CMD HOST 0 to lift it (e2e/lab/shape.sh); the concurrent groups need it")
 	fl.IntSliceVar(&g.mem, "mem", d.Mem, "guest memory sizes, MiB")
 	fl.StringSliceVar(&g.wss, "wss", sizes(d.WSS, "MiB"), "working sets (only those up to half the guest's memory)")
@@ -315,32 +315,34 @@ func (g *gridFlags) spec(cfg *libvirt.Config) (grid.Spec, error) {
 }
 
 // runGrid measures the grid into out and returns the table's path.
-func runGrid(parent context.Context, log io.Writer, g gridFlags, out string) (string, error) {
+// runGrid measures the grid into out and returns its table and whether its
+// guests ran under TCG.
+func runGrid(parent context.Context, log io.Writer, g gridFlags, out string) (table string, tcg bool, err error) {
 	if g.guestDir == "" {
-		return "", fmt.Errorf("--inventory needs --guest-dir: where the workload guest's vmlinuz and initrd.gz are on every host (e2e/lab/build-guest.sh DIR builds them)")
+		return "", false, fmt.Errorf("--inventory needs --guest-dir: where the workload guest's vmlinuz and initrd.gz are on every host (e2e/lab/build-guest.sh DIR builds them)")
 	}
 	cfg, b, slogger, err := openInventory(g.inventory)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	defer b.Close()
 	spec, err := g.spec(cfg)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	ctx, stop := signal.NotifyContext(parent, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	lab := newLibvirtLab(cfg, b, slogger, g.guestDir, g.shaper)
 	defer lab.Close()
 	if lab.kvm, err = lab.accel(ctx, g.accel, spec.Hosts); err != nil {
-		return "", err
+		return "", false, err
 	}
 	fmt.Fprintf(log, "calibrate: guests run with %s\n", map[bool]string{true: "KVM", false: "TCG"}[lab.kvm])
 	r := grid.Runner{Lab: lab, Spec: spec, Out: out, Log: log}
 	if _, err := r.Run(ctx); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return filepath.Join(out, "measurements.csv"), nil
+	return filepath.Join(out, "measurements.csv"), !lab.kvm, nil
 }
 
 // accel decides how the guests run: as asked, or with KVM only where

@@ -18,7 +18,7 @@ func predictCmd() *cobra.Command {
 	var (
 		memory, resident, wss, dirty, bandwidth, bwCap, link string
 		cfg                                                  precopy.Config
-		onLimit, profile                                     string
+		onLimit, profile, accel                              string
 		rounds                                               bool
 	)
 	c := &cobra.Command{
@@ -81,6 +81,13 @@ func predictCmd() *cobra.Command {
 				}
 				cfg.Profile = p
 			}
+			switch accel {
+			case "kvm", "tcg":
+			default:
+				return fmt.Errorf("--accel: want kvm or tcg, got %q", accel)
+			}
+			cfg = cfg.WithDefaults()
+			cfg = cfg.For(accel == "tcg")
 			// A stream granted less than its cap is bound by its path and
 			// keeps the path's queue full; without a cap, --bandwidth is
 			// taken to be the migration's own rate, as most callers mean it.
@@ -103,6 +110,7 @@ func predictCmd() *cobra.Command {
 			}
 			m["total_time_interval_ms"] = [2]float64{t * max(0, 1-prof.Spread()), t * (1 + prof.Spread())}
 			m["profile"] = prof.Name
+			m["accel"] = accel
 			if o := prof.Overhead(cfg.TLS); o > 0 {
 				// What an operator waits for: libvirt's phases outside
 				// the job it reports.
@@ -124,6 +132,7 @@ func predictCmd() *cobra.Command {
 	f.DurationVar(&cfg.SwitchoverCost, "switchover-cost", 0, "fixed paused cost of switch-over (0: the profile's)")
 	f.DurationVar(&cfg.SetupTime, "setup-time", 0, "fixed setup time (0: the profile's)")
 	f.StringVar(&profile, "profile", "", "calibration profile: a built-in name or a profile file (default "+precopy.DefaultProfileName+")")
+	f.StringVar(&accel, "accel", "kvm", "how QEMU runs the guest: kvm, or tcg (emulated), which takes the profile's TCG half (the default's is qemu10-tcg-lab)")
 	f.DurationVar(&cfg.Latency, "latency", 0, "one-way network latency")
 	f.StringVar(&link, "link", "", "what the path carries without a cap, bounding the unthrottled final copy (e.g. 10Gbit/s)")
 	f.IntVar(&cfg.MaxIterations, "max-iterations", 0, "pre-copy rounds before the limit action (0: none)")
@@ -149,6 +158,7 @@ func loadProfile(name string) (precopy.Profile, error) {
 // output (keys sorted); round fields appear inside "rounds" with --rounds.
 // A test checks that nothing printed is missing here.
 var predictFields = []struct{ key, doc string }{
+	{"accel", "how QEMU runs the guest (--accel): tcg predicts with the profile's TCG half, when it has one"},
 	{"converged", "true when pre-copy converged and the switch-over went as planned (outcome completed)"},
 	{"downtime_ms", "how long the guest is paused: the final copy plus the switch-over cost; 0 if aborted"},
 	{"iterations", "pre-copy rounds run before the final stop-and-copy (a round a limit cut short counts)"},

@@ -101,6 +101,10 @@ type VM struct {
 	MACs     []string
 	Group    string
 	Priority int
+	// TCG says QEMU emulates the guest (libvirt's domain type qemu) rather
+	// than running it with hardware virtualization: the migration model
+	// predicts it with its profile's TCG half.
+	TCG bool
 	// Pinned says why the VM cannot be live-migrated at all (a local disk
 	// without shared storage or block migration); empty when it can.
 	Pinned string

@@ -333,7 +333,7 @@ func (t *Timer) ScheduleBy(p *Plan, budget time.Duration) (bool, error) {
 			if err != nil {
 				return fmt.Errorf("move %d: %s -> %s: %w", m.ID, m.Source, m.Destination, err)
 			}
-			cfg := t.cfg
+			cfg := t.cfg.For(v.TCG)
 			cfg.Latency = t.net.Latency(route)
 			if m.DowntimeLimit > 0 {
 				cfg.DowntimeLimit = m.DowntimeLimit
@@ -423,7 +423,7 @@ func (t *Timer) Cut(moves []Move, budget time.Duration) ([]bool, error) {
 		if err != nil {
 			return nil, fmt.Errorf("move %d: %w", m.ID, err)
 		}
-		cfg := t.cfg
+		cfg := t.cfg.For(v.TCG)
 		cfg.BandwidthCap, _ = cfg.Profile.Stream(cluster.StreamCap(src, dst, 0), m.Bandwidth, m.Transport == cluster.TransportTLS)
 		bytes := float64(precopy.Predict(Workload(v), cfg, cfg.BandwidthCap).TransferredBytes)
 		var worst float64
@@ -432,8 +432,8 @@ func (t *Timer) Cut(moves []Move, budget time.Duration) ([]bool, error) {
 				worst = max(worst, (load[l]+bytes)/c)
 			}
 		}
-		fixed := t.cfg.SetupTime + t.cfg.Profile.Overhead(m.Transport == cluster.TransportTLS) + t.cfg.Profile.Finish()
-		if fixed+time.Duration(worst/t.cfg.Profile.Goodput*float64(time.Second)) > budget {
+		fixed := cfg.SetupTime + cfg.Profile.Overhead(m.Transport == cluster.TransportTLS) + cfg.Profile.Finish()
+		if fixed+time.Duration(worst/cfg.Profile.Goodput*float64(time.Second)) > budget {
 			continue
 		}
 		keep[i] = true
@@ -459,7 +459,14 @@ func (t *Timer) totals(p *Plan) {
 		in[m.Destination] += pr.Bytes
 		pr.Late = p.Deadline > 0 && p.At+pr.End > p.Deadline
 	}
-	p.LowerBound, p.BoundBy = lowerBound(t.snap, out, in, t.cfg.Profile.Goodput)
+	// A bound must hold for KVM and TCG guests alike: the best goodput and
+	// the least fixed cost of the profile's two halves.
+	goodput, fixed := t.cfg.Profile.Goodput, t.cfg.SetupTime+t.cfg.Profile.Overhead(false)+t.cfg.Profile.Finish()
+	if tcg := t.cfg.For(true); tcg.Profile != t.cfg.Profile {
+		goodput = max(goodput, tcg.Profile.Goodput)
+		fixed = min(fixed, tcg.SetupTime+tcg.Profile.Overhead(false)+tcg.Profile.Finish())
+	}
+	p.LowerBound, p.BoundBy = lowerBound(t.snap, out, in, goodput)
 	// A shared link (a rack's uplink) can bind harder than any NIC: the
 	// bytes that must cross it over its capacity bound the makespan too.
 	load := map[network.LinkID]int64{}
@@ -473,7 +480,7 @@ func (t *Timer) totals(p *Plan) {
 	}
 	for _, l := range slices.Sorted(maps.Keys(load)) {
 		if c := t.net.Capacity(l); c > 0 {
-			if lb := time.Duration(float64(load[l]) / (c * t.cfg.Profile.Goodput) * float64(time.Second)); lb > p.LowerBound {
+			if lb := time.Duration(float64(load[l]) / (c * goodput) * float64(time.Second)); lb > p.LowerBound {
 				p.LowerBound, p.BoundBy = lb, "link "+t.net.LinkName(l)
 			}
 		}
@@ -484,7 +491,6 @@ func (t *Timer) totals(p *Plan) {
 	// Nothing is sent before the first migration's setup (libvirt's
 	// phases outside the job included) is over, and the last one still
 	// has libvirt's confirm to go once its guest runs on the destination.
-	fixed := t.cfg.SetupTime + t.cfg.Profile.Overhead(false) + t.cfg.Profile.Finish()
 	p.LowerBound += fixed
 	// The plan's own limits on migrations in flight: each move takes at
 	// least its fixed cost and its first pass (the guest's non-zero pages,
@@ -496,7 +502,7 @@ func (t *Timer) totals(p *Plan) {
 		v := t.snap.VM(m.VM)
 		if r := m.Predicted.Rate; r > 0 && v != nil {
 			first := min(v.Resident, m.Predicted.Bytes)
-			d += time.Duration(float64(first) / (r * t.cfg.Profile.Goodput) * float64(time.Second))
+			d += time.Duration(float64(first) / (r * goodput) * float64(time.Second))
 		}
 		return d
 	}

@@ -162,6 +162,22 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// For is c for a guest that runs under TCG or not: the profile's half for
+// it, and the fixed costs that came from the profile (SetupTime and
+// SwitchoverCost as WithDefaults fills them) taken from that half; a cost
+// set apart from the profile stays.
+func (c Config) For(tcg bool) Config {
+	p := c.Profile.For(tcg)
+	if c.SetupTime == msDur(c.Profile.SetupMS) {
+		c.SetupTime = msDur(p.SetupMS)
+	}
+	if c.SwitchoverCost == msDur(c.Profile.SwitchoverMS) {
+		c.SwitchoverCost = msDur(p.SwitchoverMS)
+	}
+	c.Profile = p
+	return c
+}
+
 // Validate returns every problem with c at once (errors.Join), each wrapping
 // ErrInvalid. Zero values are valid: they mean the default or "none".
 func (c Config) Validate() error {

@@ -110,6 +110,24 @@ type Profile struct {
 	// profile's total-time predictions on migrations left out of its fit;
 	// predictions widen their interval by it.
 	RelErr float64 `json:"rel_err,omitempty"`
+
+	// TCG, when set, is the whole profile for guests QEMU emulates (TCG)
+	// rather than runs with hardware virtualization. Emulation costs the
+	// host CPU that KVM does not: the zero-page scan competes with the
+	// vCPU thread and a CPU-bound stream runs far below the NIC. A
+	// profile fitted on TCG hosts carries those costs here, so that the
+	// same default serves a simulated KVM datacenter and the TCG lab. Nil:
+	// this profile serves both.
+	TCG *Profile `json:"tcg,omitempty"`
+}
+
+// For is the profile a guest is predicted with: the TCG profile for an
+// emulated guest when there is one, else p.
+func (p Profile) For(tcg bool) Profile {
+	if tcg && p.TCG != nil {
+		return *p.TCG
+	}
+	return p
 }
 
 //go:embed profiles/*.json
@@ -130,26 +148,45 @@ var defaultProfile = func() Profile {
 // DefaultProfile returns the default profile.
 func DefaultProfile() Profile { return defaultProfile }
 
-// BuiltinProfile returns a profile shipped with drover, by name.
+// BuiltinProfile returns a profile shipped with drover, by name: a file's
+// or its TCG profile's (the default's TCG half is qemu10-tcg-lab, which
+// was a file of its own before profiles knew the accelerator).
 func BuiltinProfile(name string) (Profile, error) {
-	b, err := profileFiles.ReadFile("profiles/" + name + ".json")
-	if err != nil {
-		return Profile{}, fmt.Errorf("%w: no built-in profile %q", ErrInvalid, name)
+	if b, err := profileFiles.ReadFile("profiles/" + name + ".json"); err == nil {
+		return ParseProfile(b)
 	}
-	return ParseProfile(b)
+	if p, err := BuiltinProfile(DefaultProfileName); err == nil && p.TCG != nil && p.TCG.Name == name {
+		return *p.TCG, nil
+	}
+	return Profile{}, fmt.Errorf("%w: no built-in profile %q", ErrInvalid, name)
+}
+
+// UnmarshalJSON decodes a profile, its TCG profile included, refusing
+// unknown keys at every level; a file without overlap means 1 (version 1
+// files predate the key).
+func (p *Profile) UnmarshalJSON(b []byte) error {
+	type plain Profile // without this method, so that decoding does not recurse
+	q := plain{Overlap: 1}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&q); err != nil {
+		return err
+	}
+	*p = Profile(q)
+	return nil
 }
 
 // ParseProfile decodes a profile file, refusing unknown keys, a newer
 // version and out-of-range values (every problem at once).
 func ParseProfile(b []byte) (Profile, error) {
-	p := Profile{Overlap: 1} // version 1 files predate the key
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&p); err != nil {
+	var p Profile
+	if err := json.Unmarshal(b, &p); err != nil {
 		return Profile{}, fmt.Errorf("%w: profile: %v", ErrInvalid, err)
 	}
-	if p.Version > ProfileVersion {
-		return Profile{}, fmt.Errorf("%w: profile %q is version %d; this drover reads up to %d", ErrInvalid, p.Name, p.Version, ProfileVersion)
+	for _, q := range []*Profile{&p, p.TCG} {
+		if q != nil && q.Version > ProfileVersion {
+			return Profile{}, fmt.Errorf("%w: profile %q is version %d; this drover reads up to %d", ErrInvalid, q.Name, q.Version, ProfileVersion)
+		}
 	}
 	if err := p.Validate(); err != nil {
 		return Profile{}, err
@@ -194,6 +231,14 @@ func (p Profile) Validate() error {
 	}
 	if !(p.WindowMS >= 1 && p.WindowMS <= 10_000) {
 		bad("window_ms %v: want 1..10000", p.WindowMS)
+	}
+	if t := p.TCG; t != nil {
+		if t.TCG != nil {
+			bad("tcg: a TCG profile has no TCG profile of its own")
+		}
+		if err := t.Validate(); err != nil {
+			errs = append(errs, fmt.Errorf("tcg: %w", err))
+		}
 	}
 	return errors.Join(errs...)
 }
