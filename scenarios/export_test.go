@@ -41,7 +41,7 @@ func liveSnapshot() *cluster.Snapshot {
 		Hosts: []cluster.Host{a1, a2, b1, b2},
 		VMs: []cluster.VM{
 			{Name: "batch1", Host: "b2", VCPUs: 2, Memory: 4 * exGiB, Resident: 123456789, WSS: 4096, DirtyRate: 1234.5,
-				CPU: 1.25, MACs: []string{"52:54:00:bb:00:01"}, Group: "batch"},
+				CPU: 1.25, MACs: []string{"52:54:00:bb:00:01"}, Group: "batch", TCG: true},
 			{Name: "batch2", Host: "b2", VCPUs: 2, Memory: 3*exGiB + 512*exMiB, Resident: 3 * exGiB, WSS: 768 * exMiB,
 				DirtyRate: 2 * mibSec, CPU: 0.5, MACs: []string{"52:54:00:BB:00:02"}, Group: "batch"},
 			{Name: "db1", Host: "a2", VCPUs: 8, Memory: 16 * exGiB, Resident: 12 * exGiB, WSS: 2 * exGiB,

@@ -370,3 +370,24 @@ var _ = Describe("auto-converge's throttle", func() {
 		Expect(err).To(MatchError(MatchRegexp(`:\d+:\d+: .*max_cpu_throttle.*must be 1\.\.99`)))
 	})
 })
+
+var _ = Describe("a VM's accel", func() {
+	It("takes kvm by default, tcg from a class or the entry, and names anything else at its position", func() {
+		text := base + `vm_classes: [{name: emu, vcpus: 1, memory: 1GiB, accel: tcg}]
+vms:
+  - {names: v1, class: emu, hosts: [h1]}
+  - {names: v2, class: emu, accel: kvm, hosts: [h1]}
+  - {names: v3, vcpus: 1, memory: 1GiB, hosts: [h1]}
+`
+		sc, err := scenarios.Parse(testFile, []byte(text))
+		Expect(err).NotTo(HaveOccurred())
+		tcg := map[string]bool{}
+		for _, v := range sc.VMs {
+			tcg[v.Name] = v.TCG
+		}
+		Expect(tcg).To(Equal(map[string]bool{"v1": true, "v2": false, "v3": false}))
+
+		_, err = scenarios.Parse(testFile, []byte(base+"vms:\n  - {names: v1, vcpus: 1, memory: 1GiB, accel: hvf, hosts: [h1]}\n"))
+		Expect(err).To(MatchError(MatchRegexp(`t\.yaml:8:\d+: vms\[0\]\.accel: unknown value "hvf" \(want kvm or tcg\)`)))
+	})
+})

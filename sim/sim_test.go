@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/droverlab/drover/scheduler"
+	"github.com/droverlab/drover/scheduler/plan"
 	"github.com/droverlab/drover/scheduler/precopy"
 
 	. "github.com/onsi/ginkgo/v2"
@@ -122,6 +123,30 @@ var _ = Describe("a migration on an idle network", func() {
 		Expect(m.DowntimeMS).To(BeNumerically("<", 300+20+1))
 		Expect(rep.Hosts[1].VMs[len(rep.Hosts[1].VMs)-1]).To(Equal(1))
 		Expect(rep.Hosts[0].VMs[len(rep.Hosts[0].VMs)-1]).To(Equal(0))
+	})
+
+	It("migrates an emulated guest as the model's TCG half predicts it, slower than its KVM twin", func() {
+		kvm, tcg := vm("kvm", "h1", 512*MiB, float64(12*MiB)), vm("tcg", "h1", 512*MiB, float64(12*MiB))
+		for _, v := range []*scenarios.VM{&kvm, &tcg} {
+			v.Resident, v.WSS = 190*MiB, 64*MiB
+		}
+		tcg.TCG = true
+		sc := world(2, kvm, tcg)
+		sc.Events = []scenarios.Event{migrate(time.Minute, "kvm", "h2"), migrate(10*time.Minute, "tcg", "h2")}
+		rep := run(sc)
+		a, b := byVM(rep, "kvm"), byVM(rep, "tcg")
+		Expect(a.Outcome).To(Equal(cluster.OutcomeCompleted))
+		Expect(b.Outcome).To(Equal(cluster.OutcomeCompleted))
+
+		// What drover predict --accel tcg gives for the same guest on the
+		// same path (TLS: the hosts are secured).
+		cfg := precopy.Config{DowntimeLimit: 300 * time.Millisecond, SwitchoverCost: 20 * time.Millisecond, TLS: true, Wall: true}.WithDefaults().For(true)
+		rate, link := cfg.Profile.Stream(gbit, 0, true)
+		cfg.LinkRate, cfg.Bound = link, cfg.Profile.Bound(0, true)
+		want := precopy.Predict(plan.Workload(&tcg.VM), cfg, rate)
+		Expect(b.DurationMS).To(BeNumerically("~", float64(want.TotalTime)/1e6, 0.02*float64(want.TotalTime)/1e6))
+		lab := precopy.DefaultProfile().For(true)
+		Expect(b.DurationMS - a.DurationMS).To(BeNumerically(">", lab.OverheadTLSMS))
 	})
 
 	It("shares a bottleneck link fairly between concurrent migrations", func() {

@@ -128,17 +128,35 @@ func summarize(w io.Writer, s *cluster.Snapshot, cfg *libvirt.Config) {
 		}
 		fmt.Fprintf(w, "%-12s %-10s %5d %6d MiB %6.2f %-22s %-24s %s\n", v.Name, v.Host, v.VCPUs, v.Memory>>20, v.CPU, wss, dirty, by)
 	}
-	p := cfg.Profile()
-	rate := func(tls bool) string {
-		if r := p.Achievable(tls) * p.Goodput; r > 0 {
-			return fmt.Sprintf("%.0f MiB/s", mib(r))
-		}
-		return "the NIC's speed"
+	// A profile that knows the accelerator streams an emulated guest by
+	// its TCG half: say what each half in use allows.
+	used := map[bool]bool{}
+	for _, v := range s.VMs {
+		used[v.TCG && cfg.Profile().TCG != nil] = true
 	}
-	fmt.Fprintf(w, "migration streams (profile %s): tcp at most %s, tls at most %s, or the cap if less\n", p.Name, rate(false), rate(true))
-	if p.StreamRate <= 0 && p.StreamRateTLS <= 0 {
-		fmt.Fprintf(w, "  the profile has no stream rates for these hosts: a CPU-bound stream (TCG, TLS) may run far below the NIC; "+
-			"drover calibrate --from-runs on an uncapped apply, or a grid with CAP_MIBS=0, measures them\n")
+	if len(used) == 0 {
+		used[false] = true
+	}
+	for _, tcg := range []bool{false, true} {
+		if !used[tcg] {
+			continue
+		}
+		p := cfg.Profile().For(tcg)
+		rate := func(tls bool) string {
+			if r := p.Achievable(tls) * p.Goodput; r > 0 {
+				return fmt.Sprintf("%.0f MiB/s", mib(r))
+			}
+			return "the NIC's speed"
+		}
+		guests := map[bool]string{false: "", true: " of TCG guests"}[tcg]
+		if len(used) == 2 && !tcg {
+			guests = " of KVM guests"
+		}
+		fmt.Fprintf(w, "migration streams%s (profile %s): tcp at most %s, tls at most %s, or the cap if less\n", guests, p.Name, rate(false), rate(true))
+		if p.StreamRate <= 0 && p.StreamRateTLS <= 0 {
+			fmt.Fprintf(w, "  the profile has no stream rates for these hosts: a CPU-bound stream (TCG, TLS) may run far below the NIC; "+
+				"drover calibrate --from-runs on an uncapped apply, or a grid with CAP_MIBS=0, measures them\n")
+		}
 	}
 }
 

@@ -38,6 +38,8 @@ var _ = Describe("live migration between container hosts", Label("migration"), f
 		snap, err := b.Snapshot(context.Background())
 		Expect(err).NotTo(HaveOccurred())
 		Expect(snap.VM(g.name).MACs).To(Equal([]string{g.mac}))
+		// The inventory reads how QEMU runs it from the domain's type.
+		Expect(snap.VM(g.name).TCG).To(Equal(!lab.KVM))
 	})
 })
 

@@ -109,6 +109,50 @@ var _ = Describe("Profiles", func() {
 		Expect(err).NotTo(HaveOccurred())
 		Expect(back).To(Equal(precopy.DefaultProfile()))
 	})
+
+	It("predicts an emulated guest with the profile's TCG half, and a KVM guest with the rest", func() {
+		def := precopy.DefaultProfile()
+		Expect(def.TCG).NotTo(BeNil())
+		lab, err := precopy.BuiltinProfile("qemu10-tcg-lab")
+		Expect(err).NotTo(HaveOccurred())
+		Expect(def.For(true)).To(Equal(lab))
+		Expect(def.For(false)).To(Equal(def))
+		// The scan and the CPU-bound stream are emulation's costs.
+		Expect(def.ZeroPageUS).To(BeZero())
+		Expect(def.StreamRate).To(BeZero())
+		Expect(lab.ZeroPageUS).To(BeNumerically(">", 0))
+		Expect(lab.StreamRate).To(BeNumerically(">", 0))
+
+		// A nested profile decodes as a top-level one: overlap 1 when
+		// unsaid, unknown keys refused, no third level.
+		p, err := precopy.ParseProfile([]byte(`{"name":"k","version":1,"goodput":1,"window_ms":100,
+			"tcg":{"name":"t","version":1,"goodput":0.5,"window_ms":100,"setup_ms":900}}`))
+		Expect(err).NotTo(HaveOccurred())
+		Expect(p.For(true).Overlap).To(Equal(1.0))
+		Expect(p.For(true).Goodput).To(Equal(0.5))
+		_, err = precopy.ParseProfile([]byte(`{"name":"k","version":1,"goodput":1,"window_ms":100,"tcg":{"name":"t","version":1,"goodput":1,"window_ms":100,"bogus":2}}`))
+		Expect(err).To(MatchError(ContainSubstring("bogus")))
+		_, err = precopy.ParseProfile([]byte(`{"name":"k","version":1,"goodput":1,"window_ms":100,"tcg":{"name":"t","version":1,"goodput":7,"window_ms":100,
+			"tcg":{"name":"u","version":1,"goodput":1,"window_ms":100}}}`))
+		Expect(err).To(MatchError(ContainSubstring("tcg: a TCG profile has no TCG profile")))
+		Expect(err).To(MatchError(ContainSubstring("tcg: ")))
+		Expect(err).To(MatchError(ContainSubstring("goodput 7")))
+
+		// The fixed costs the defaults took from the profile follow the
+		// half; one set apart from it stays.
+		c := precopy.Config{Profile: p}.WithDefaults()
+		Expect(c.For(true).SetupTime).To(Equal(900 * time.Millisecond))
+		c.SetupTime = 42 * time.Millisecond
+		Expect(c.For(true).SetupTime).To(Equal(42 * time.Millisecond))
+
+		// The same guest, emulated, takes longer: its zero pages are read
+		// and its stream has the TCG hosts' rate and overhead.
+		w := precopy.Workload{Memory: 512 << 20, Resident: 190 << 20, WSS: 64 << 20, DirtyRate: 12 << 20}
+		kvm := precopy.Config{BandwidthCap: 32 << 20, Wall: true}.WithDefaults()
+		tcg := kvm.For(true)
+		a, b := precopy.Predict(w, kvm, 32<<20), precopy.Predict(w, tcg, 32<<20)
+		Expect(b.TotalTime - a.TotalTime).To(BeNumerically(">", time.Duration(lab.OverheadMS)*time.Millisecond))
+	})
 })
 
 var _ = Describe("Overlap", func() {
