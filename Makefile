@@ -63,7 +63,7 @@ e2e: e2e-containers e2e-calib
 e2e-calib: setup
 	e2e/lab/install.sh
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/drover
-	# Plan against apply on three dirtying guests with the lab's profile;
+	# Plan against apply on three dirtying guests with the default profile (its TCG half);
 	# fails if a guest is lost or the median error is above 25%.
 	DROVER=$(CURDIR)/$(BIN) OUT=$(CURDIR)/out/fidelity e2e/lab/fidelity.sh
 	# A small fresh calibration grid measured by drover calibrate --inventory

@@ -12,7 +12,7 @@
 # Env: GUESTS ("256:64M:8M 256:16M:12M 512:32M:4M": memory MiB : working set :
 # write rate per guest), CAP (32: MiB/s per migration, 0 = none), PARALLEL (1),
 # MODE (tcp | tls), PROFILE (inventory migration.profile, a built-in name or a
-# file; default qemu10-tcg-lab, the lab's wall-clock profile; empty: the default),
+# file; default empty: the built-in default, whose TCG half serves the lab's guests),
 # OUT (out/fidelity), MAX_MEDIAN (25: percent), DROVER (a built binary),
 # KEEP=1 leaves the hosts up.
 set -euo pipefail
@@ -22,7 +22,7 @@ GUESTS=${GUESTS:-256:64M:8M 256:16M:12M 512:32M:4M}
 CAP=${CAP:-32}
 PARALLEL=${PARALLEL:-1}
 MODE=${MODE:-tcp}
-PROFILE=${PROFILE-qemu10-tcg-lab}
+PROFILE=${PROFILE-}
 OUT=${OUT:-$repo/out/fidelity}
 MAX_MEDIAN=${MAX_MEDIAN:-25}
 ip1=198.18.0.11 ip3=198.18.0.13
