@@ -38,6 +38,9 @@ type Point struct {
 	Link     float64 // the shaped link's rate, bytes/s, 0 if none
 	Path     float64 // what the hosts' NICs offer one stream, bytes/s, 0 if unbounded
 	TLS      bool    // QEMU native TLS
+	// TCG says the guest was emulated. A table does not record it (the
+	// caller knows how its grid ran); a report's inputs do.
+	TCG bool
 
 	TimeMS, DowntimeMS float64 // libvirt's job time (time_elapsed) and downtime
 	WallMS             float64 // the whole call on the wall clock, 0 if unknown
@@ -779,7 +782,7 @@ func FromReport(r *reports.Report, label string) []Point {
 			ID: fmt.Sprintf("%s/%s#%d", label, m.VM, m.ID),
 			Workload: precopy.Workload{Memory: in.MemoryBytes, Resident: in.ResidentBytes, WSS: in.WSSBytes,
 				DirtyRate: in.DirtyRate},
-			Cap: in.Cap, Path: in.PathRate, TLS: in.TLS, Conc: 1,
+			Cap: in.Cap, Path: in.PathRate, TLS: in.TLS, TCG: in.Accel == "tcg", Conc: 1,
 			TimeMS: m.JobMS, WallMS: m.DurationMS, DowntimeMS: m.DowntimeMS, Bytes: float64(m.Bytes), Iterations: m.Rounds,
 		})
 	}

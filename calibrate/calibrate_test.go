@@ -259,3 +259,28 @@ func TestFitQueue(t *testing.T) {
 		t.Fatal("a queue fitted from migrations no link bound")
 	}
 }
+
+// A report says which guests were emulated, and a fit is of the measured
+// hosts alone: it never carries the default's TCG half on.
+func TestRunsSayTheAcceleratorAndFitsAreFlat(t *testing.T) {
+	r := &reports.Report{Migrations: []reports.Migration{
+		{ID: 1, VM: "e", Outcome: "completed", JobMS: 5000, DurationMS: 6000, Bytes: 1 << 28, Rounds: 3,
+			Inputs: &reports.MigrationInputs{MemoryBytes: 256 << 20, ResidentBytes: 200 << 20, WSSBytes: 16 << 20, Cap: 32 << 20, Accel: "tcg"}},
+		{ID: 2, VM: "k", Outcome: "completed", JobMS: 5000, DurationMS: 6000, Bytes: 1 << 28, Rounds: 3,
+			Inputs: &reports.MigrationInputs{MemoryBytes: 256 << 20, ResidentBytes: 200 << 20, WSSBytes: 16 << 20, Cap: 32 << 20}},
+	}}
+	pts := calibrate.FromReport(r, "run")
+	if len(pts) != 2 || !pts[0].TCG || pts[1].TCG {
+		t.Fatalf("want the first emulated and the second not: %+v", pts)
+	}
+	if precopy.DefaultProfile().TCG == nil {
+		t.Fatal("the default has no TCG half")
+	}
+	fit, err := calibrate.FitParams(pts, precopy.DefaultProfile(), []string{"setup_ms"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fit.TCG != nil || calibrate.Start.TCG != nil {
+		t.Errorf("a fit (and the fit's start) must not carry the default's TCG half: %v, %v", fit.TCG, calibrate.Start.TCG)
+	}
+}

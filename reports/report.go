@@ -24,7 +24,7 @@ import (
 // writes, major.minor: a minor version only adds fields an older reader
 // may ignore; a new major version changes what a field means, and Load
 // refuses a file whose major version is newer than this one.
-const SchemaVersion = "1.2"
+const SchemaVersion = "1.3"
 
 // Kinds of run a report can come from.
 const (
@@ -195,6 +195,10 @@ type MigrationInputs struct {
 	Concurrent int    `json:"concurrent"`
 	Method     string `json:"method,omitempty"`
 	Profile    string `json:"profile,omitempty"`
+	// Accel is "tcg" for a guest QEMU emulated (predicted with the
+	// profile's TCG half), empty for one with hardware virtualization
+	// (schema 1.3).
+	Accel string `json:"accel,omitempty"`
 }
 
 // LostVM is a VM that died with its host.

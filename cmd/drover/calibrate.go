@@ -52,6 +52,11 @@ predicts the rows with --base).`,
 			// A table does not say how its guests ran: every one measured
 			// so far ran under TCG, and a grid run now says for itself.
 			tcg := g.accel != "kvm"
+			switch g.accel {
+			case "auto", "kvm", "tcg":
+			default:
+				return fmt.Errorf("--accel %q: want kvm, tcg or auto", g.accel)
+			}
 			if !cmd.Flags().Changed("format") {
 				formats = nil // report.json only when asked: the grid's own files say the rest
 			}
@@ -81,6 +86,9 @@ predicts the rows with --base).`,
 				if err != nil {
 					return fmt.Errorf("%s: %w", table, err)
 				}
+				for i := range got {
+					got[i].TCG = tcg
+				}
 				pts = append(pts, got...)
 				sources = append(sources, filepath.Join(filepath.Base(filepath.Dir(table)), filepath.Base(table)))
 			}
@@ -99,6 +107,24 @@ predicts the rows with --base).`,
 				}
 				pts = append(pts, got...)
 				sources = append(sources, filepath.Base(dir))
+			}
+			// Runs say how their guests ran; with --accel auto they decide.
+			// One profile half answers for one accelerator: a mix is two
+			// calibrations.
+			if n := len(pts); n > 0 && g.accel == "auto" && g.inventory == "" {
+				emulated := 0
+				for _, p := range pts {
+					if p.TCG {
+						emulated++
+					}
+				}
+				if emulated > 0 && emulated < n {
+					return fmt.Errorf("%d of %d migrations are of TCG guests, the rest of KVM ones: calibrate each apart (--accel tcg or kvm picks which; the others are left out)", emulated, n)
+				}
+				tcg = emulated == n
+			}
+			if g.accel != "auto" {
+				pts = slices.DeleteFunc(pts, func(p calibrate.Point) bool { return p.TCG != tcg })
 			}
 			// A fit of every parameter needs a grid; a cluster's own few
 			// runs pin down its fixed cost and goodput, starting from the

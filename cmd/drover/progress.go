@@ -144,6 +144,9 @@ func (pr *progress) inputsOf(c cluster.StartMigration) *reports.MigrationInputs 
 	if v.Measured != nil {
 		in.Method = v.Measured.Method
 	}
+	if v.TCG {
+		in.Accel = "tcg"
+	}
 	return in
 }
 
