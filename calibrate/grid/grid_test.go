@@ -1,6 +1,7 @@
 package grid
 
 import (
+	"slices"
 	"context"
 	"fmt"
 	"io"
@@ -342,5 +343,35 @@ func TestStayReadsFromTheBoot(t *testing.T) {
 	}
 	if hb, trouble := Stay([]byte("GUEST START boot=a")); trouble != "" || hb.Seq != 0 {
 		t.Fatalf("half a banner: %+v, %q", hb, trouble)
+	}
+}
+
+// A shuffled grid measures the same rows in another order, the same order
+// for the same seed, and resumes by key whatever the order.
+func TestShuffledGridMeasuresTheSameRowsInASeededOrder(t *testing.T) {
+	s := spec()
+	s.Mem, s.WSS, s.Dirty, s.Conc = []int{256, 512}, []int64{16 << 20, 64 << 20}, []int64{0, 4 << 20, 8 << 20}, []int{0}
+	order := func(seed uint64) []string {
+		out, lab := t.TempDir(), newFake()
+		s.Shuffle = seed
+		if _, err := run(t, lab, s, out); err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, p := range table(t, out) {
+			// The row's configuration, without its running number.
+			ids = append(ids, p.ID[:strings.LastIndexByte(p.ID, '-')])
+		}
+		return ids
+	}
+	plain, a, b := order(0), order(7), order(7)
+	if len(plain) != 24 || !slices.Equal(a, b) {
+		t.Fatalf("want 24 rows in one order per seed: %d, %v against %v", len(plain), a, b)
+	}
+	if slices.Equal(plain, a) {
+		t.Fatalf("seed 7 kept the grid's order: %v", a)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(plain)), slices.Sorted(slices.Values(a))) {
+		t.Fatalf("shuffled rows differ from the grid's: %v against %v", a, plain)
 	}
 }

@@ -226,6 +226,7 @@ type gridFlags struct {
 	concMem, link                      int
 	concWSS                            string
 	budget, migTimeout                 time.Duration
+	shuffle                            uint64
 }
 
 func (g *gridFlags) register(c *cobra.Command) {
@@ -246,6 +247,7 @@ func (g *gridFlags) register(c *cobra.Command) {
 	fl.StringSliceVar(&g.concDirty, "conc-dirty", sizes(d.ConcDirty, "MiB/s"), "rates a group's guests write at")
 	fl.IntVar(&g.link, "link", d.LinkMiBs, "the shaped link's rate, MiB/s")
 	fl.DurationVar(&g.budget, "budget", d.Budget, "bound on the whole grid: no guest boots after it")
+	fl.Uint64Var(&g.shuffle, "shuffle", 0, "measure the guests (and each guest's caps) in an order seeded by this, so that a machine's drift over the grid is not read as a cost of size or rate (0: the grid's order)")
 	fl.DurationVar(&g.migTimeout, "migration-timeout", d.MigTimeout, "bound on one migration: it is aborted after it (the guest stays on its source)")
 }
 
@@ -310,7 +312,7 @@ func (g *gridFlags) spec(cfg *libvirt.Config) (grid.Spec, error) {
 	if w := parse("conc-wss", []string{g.concWSS}, false); len(w) == 1 {
 		s.ConcWSS = w[0]
 	}
-	s.Budget, s.MigTimeout = g.budget, g.migTimeout
+	s.Budget, s.MigTimeout, s.Shuffle = g.budget, g.migTimeout, g.shuffle
 	return s, errors.Join(err, s.Check())
 }
 
