@@ -38,6 +38,9 @@ type Point struct {
 	Link     float64 // the shaped link's rate, bytes/s, 0 if none
 	Path     float64 // what the hosts' NICs offer one stream, bytes/s, 0 if unbounded
 	TLS      bool    // QEMU native TLS
+	// Group is where the point came from (a table, a run): CrossValidate
+	// with byGroup holds each group out whole.
+	Group string
 	// TCG says the guest was emulated. A table does not record it (the
 	// caller knows how its grid ran); a report's inputs do.
 	TCG bool
@@ -636,31 +639,86 @@ func CrossValidate(pts []Point, base precopy.Profile, k int, names []string) ([]
 	if k < 2 || k > len(pts) {
 		return nil, fmt.Errorf("calibrate: %d folds for %d points", k, len(pts))
 	}
+	return crossValidate(pts, base, modFolds(len(pts), k), names, func(train []Point) []int {
+		if k-1 < 2 || k-1 > len(train) {
+			return nil
+		}
+		return modFolds(len(train), k-1)
+	})
+}
+
+// CrossValidateGroups is CrossValidate with each Group held out whole:
+// a day's grid on a machine is predicted by a profile fitted on the other
+// days, which is what a profile does on a machine it has never seen (rows
+// of the same day share its drift, so in a k-fold split they flatter the
+// figure).
+func CrossValidateGroups(pts []Point, base precopy.Profile, names []string) ([]Row, error) {
+	fold, k := groupFolds(pts)
+	if k < 2 {
+		return nil, fmt.Errorf("calibrate: %d groups: want at least 2 to hold one out", k)
+	}
+	return crossValidate(pts, base, fold, names, func(train []Point) []int {
+		if f, k := groupFolds(train); k >= 2 {
+			return f
+		}
+		return nil
+	})
+}
+
+// crossValidate predicts each fold by a fit on the others; the interval's
+// width is the training set's own held-out error, from inner's split of
+// it (none when inner gives nil).
+func crossValidate(pts []Point, base precopy.Profile, fold []int, names []string, inner func([]Point) []int) ([]Row, error) {
 	if names == nil {
 		names = AllParams
 	}
-	return folds(pts, base, k, names, func(train []Point, prof precopy.Profile) (func(Point) Row, error) {
+	return folds(pts, base, fold, names, func(train []Point, prof precopy.Profile) (func(Point) Row, error) {
 		sd := 0.0
-		if k-1 >= 2 && k-1 <= len(train) {
-			inner, err := folds(train, base, k-1, names, nil)
+		if f := inner(train); f != nil {
+			rows, err := folds(train, base, f, names, nil)
 			if err != nil {
 				return nil, err
 			}
-			sd = RelErr(inner)
+			sd = RelErr(rows)
 		}
 		return func(p Point) Row { return predictRow(p, prof, sd) }, nil
 	})
 }
 
+// modFolds puts point i in fold i mod k.
+func modFolds(n, k int) []int {
+	out := make([]int, n)
+	for i := range out {
+		out[i] = i % k
+	}
+	return out
+}
+
+// groupFolds numbers pts' groups in order of first appearance.
+func groupFolds(pts []Point) (fold []int, k int) {
+	seen := map[string]int{}
+	fold = make([]int, len(pts))
+	for i, p := range pts {
+		f, ok := seen[p.Group]
+		if !ok {
+			f = len(seen)
+			seen[p.Group] = f
+		}
+		fold[i] = f
+	}
+	return fold, len(seen)
+}
+
 // folds fits a profile on all but each fold in turn and predicts that
 // fold's points with it: as predictor, given the fold's training points and
-// profile, says, or without an interval when predictor is nil.
-func folds(pts []Point, base precopy.Profile, k int, names []string, predictor func([]Point, precopy.Profile) (func(Point) Row, error)) ([]Row, error) {
+// profile, says, or without an interval when predictor is nil. fold[i] is
+// point i's fold, numbered from 0.
+func folds(pts []Point, base precopy.Profile, fold []int, names []string, predictor func([]Point, precopy.Profile) (func(Point) Row, error)) ([]Row, error) {
 	rows := make([]Row, len(pts))
-	for f := range k {
+	for f := range slices.Max(fold) + 1 {
 		var train []Point
 		for i, p := range pts {
-			if i%k != f {
+			if fold[i] != f {
 				train = append(train, p)
 			}
 		}
@@ -675,7 +733,7 @@ func folds(pts []Point, base precopy.Profile, k int, names []string, predictor f
 			}
 		}
 		for i, p := range pts {
-			if i%k != f {
+			if fold[i] != f {
 				continue
 			}
 			if pred == nil {
@@ -779,7 +837,7 @@ func FromReport(r *reports.Report, label string) []Point {
 			continue
 		}
 		pts = append(pts, Point{
-			ID: fmt.Sprintf("%s/%s#%d", label, m.VM, m.ID),
+			ID: fmt.Sprintf("%s/%s#%d", label, m.VM, m.ID), Group: label,
 			Workload: precopy.Workload{Memory: in.MemoryBytes, Resident: in.ResidentBytes, WSS: in.WSSBytes,
 				DirtyRate: in.DirtyRate},
 			Cap: in.Cap, Path: in.PathRate, TLS: in.TLS, TCG: in.Accel == "tcg", Conc: 1,

@@ -284,3 +284,45 @@ func TestRunsSayTheAcceleratorAndFitsAreFlat(t *testing.T) {
 		t.Errorf("a fit (and the fit's start) must not carry the default's TCG half: %v, %v", fit.TCG, calibrate.Start.TCG)
 	}
 }
+
+// Held out by source, a day whose machine ran 300 ms slower on every
+// migration is predicted by the other days alone, and shows its whole
+// difference; a k-fold split lets its own rows pull the fit towards it.
+func TestHoldingOutSourcesPredictsEachFromTheOthers(t *testing.T) {
+	def := precopy.DefaultProfile()
+	cases := []synth{{256, 64, 4, 32, false}, {512, 16, 0, 64, false}, {256, 128, 8, 32, false}, {256, 16, 2, 64, false}}
+	var pts []calibrate.Point
+	for _, day := range []string{"a", "b", "c"} {
+		truth := def
+		if day == "c" {
+			truth.SetupMS += 300
+		}
+		for _, p := range synthetic(t, truth, cases) {
+			p.ID, p.Group = day+p.ID, day
+			pts = append(pts, p)
+		}
+	}
+	names := []string{"setup_ms"}
+	rows, err := calibrate.CrossValidateGroups(pts, def, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kfold, err := calibrate.CrossValidate(pts, def, 3, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := func(rows []calibrate.Row) (ms float64) {
+		for _, r := range rows {
+			if r.Point.Group == "c" {
+				ms += r.Point.TimeMS - float64(r.Predicted.TotalTime)/1e6
+			}
+		}
+		return ms / float64(len(cases))
+	}
+	if g, k := late(rows), late(kfold); g < 250 || k > g-50 {
+		t.Errorf("day c's rows: held out by day %.0f ms late, k-fold %.0f ms: want nearly all 300 ms by day, less by k-fold", g, k)
+	}
+	if _, err := calibrate.CrossValidateGroups(pts[:4], def, names); err == nil {
+		t.Error("one source cannot be held out against itself")
+	}
+}

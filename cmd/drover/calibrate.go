@@ -23,6 +23,7 @@ func calibrateCmd() *cobra.Command {
 		out, base, name, fittedOn string
 		tables, runs, hold        []string
 		folds                     int
+		bySource                  bool
 		evaluate, wall            bool
 		maxMedian                 float64
 		g                         gridFlags
@@ -86,8 +87,9 @@ predicts the rows with --base).`,
 				if err != nil {
 					return fmt.Errorf("%s: %w", table, err)
 				}
+				src := filepath.Join(filepath.Base(filepath.Dir(table)), filepath.Base(table))
 				for i := range got {
-					got[i].TCG = tcg
+					got[i].TCG, got[i].Group = tcg, src
 				}
 				pts = append(pts, got...)
 				sources = append(sources, filepath.Join(filepath.Base(filepath.Dir(table)), filepath.Base(table)))
@@ -190,7 +192,14 @@ predicts the rows with --base).`,
 			names = slices.DeleteFunc(slices.Clone(names), func(n string) bool { return slices.Contains(hold, n) })
 			names = calibrate.Learnable(single, names)
 			k := min(folds, len(single))
-			rows, err := calibrate.CrossValidate(single, start, k, names)
+			heldOut := fmt.Sprintf("Held out (%d-fold): each row predicted by a profile fitted without its fold", k)
+			var rows []calibrate.Row
+			if bySource {
+				rows, err = calibrate.CrossValidateGroups(single, start, names)
+				heldOut = "Held out by source: each table's (or run's) rows predicted by a profile fitted on the others alone"
+			} else {
+				rows, err = calibrate.CrossValidate(single, start, k, names)
+			}
 			if err != nil {
 				return err
 			}
@@ -256,7 +265,7 @@ predicts the rows with --base).`,
 				return err
 			}
 			var md strings.Builder
-			writeAccuracy(&md, fmt.Sprintf("Held out (%d-fold): each row predicted by a profile fitted without its fold", k), rows)
+			writeAccuracy(&md, heldOut, rows)
 			if we := calibrate.WallErrors(rows, prof); wall && len(we) > 0 {
 				slices.Sort(we)
 				fmt.Fprintf(&md, "Wall time (the held-out job time plus overhead_ms %.0f, overhead_tls_ms %.0f, the medians of wall − job): median |error| %.1f%%, max %.1f%% over %d migrations\n\n",
@@ -293,6 +302,7 @@ predicts the rows with --base).`,
 	fl.StringVar(&name, "name", precopy.DefaultProfileName, "name of the fitted profile")
 	fl.StringVar(&fittedOn, "fitted-on", "QEMU 10.0 TCG, libvirt 11.3, TCP", "where the measurements come from")
 	fl.IntVar(&folds, "folds", 5, "folds for the held-out accuracy")
+	fl.BoolVar(&bySource, "hold-out-sources", false, "hold each --table and --from-runs source out whole instead of k-fold: each day's grid predicted by a fit on the other days, as on a machine the profile never saw (slower: a fit per source and per inner source)")
 	fl.BoolVar(&wall, "wall", false, "predict what an operator waits for: fit overhead_ms, libvirt's phases outside its job, from the tables' wall_ms (or the runs' own durations)")
 	fl.StringVar(&format, "format", "", "also write DIR/report.json of the held-out predictions against the measurements, and these formats beside it: html, md, csv")
 	fl.BoolVar(&evaluate, "evaluate", false, "fit nothing: predict the table with the default profile (or --base) and report the errors")
