@@ -1,12 +1,12 @@
 package grid
 
 import (
-	"slices"
 	"context"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
