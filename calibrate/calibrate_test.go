@@ -326,3 +326,38 @@ func TestHoldingOutSourcesPredictsEachFromTheOthers(t *testing.T) {
 		t.Error("one source cannot be held out against itself")
 	}
 }
+
+// A refit held near its base moves as far as the runs show, less than an
+// unheld fit, and not at all under an overwhelming weight; weight 0 is
+// FitParams.
+func TestFitNearHoldsARefitToItsBase(t *testing.T) {
+	def := precopy.DefaultProfile()
+	truth := def
+	truth.SetupMS += 300
+	pts := synthetic(t, truth, []synth{{256, 64, 4, 32, false}, {512, 16, 0, 64, false}, {256, 128, 8, 32, false},
+		{256, 16, 2, 64, false}, {512, 64, 4, 32, false}, {256, 64, 0, 64, false}})
+	names := []string{"setup_ms", "goodput"}
+	free, err := calibrate.FitParams(pts, def, names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	zero, err := calibrate.FitNear(pts, def, names, 0)
+	if err != nil || zero != free {
+		t.Fatalf("weight 0: %v, %+v against %+v", err, zero, free)
+	}
+	near, err := calibrate.FitNear(pts, def, names, 24)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held, err := calibrate.FitNear(pts, def, names, 1e9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("setup: base %.0f, truth %.0f, unheld %.0f, near %.0f, held %.0f ms", def.SetupMS, truth.SetupMS, free.SetupMS, near.SetupMS, held.SetupMS)
+	if !(near.SetupMS > def.SetupMS+50 && near.SetupMS <= free.SetupMS+1) {
+		t.Errorf("held near: setup %.0f ms, want between base %.0f and the unheld fit %.0f", near.SetupMS, def.SetupMS, free.SetupMS)
+	}
+	if math.Abs(held.SetupMS-def.SetupMS) > 5 || math.Abs(held.Goodput-def.Goodput) > 0.002 {
+		t.Errorf("an overwhelming weight keeps the base: %+v", held)
+	}
+}
