@@ -246,7 +246,7 @@ func TestFitQueue(t *testing.T) {
 	if q := calibrate.FitQueue(pts, prof); math.Abs(q-truth.QueueBytes) > 64<<10 {
 		t.Fatalf("queue %v, want %v", q, truth.QueueBytes)
 	}
-	for _, r := range calibrate.CrossValidateQueue(pts, prof, 4) {
+	for _, r := range calibrate.CrossValidateLink(pts, prof, 4, []string{calibrate.QueueParam}) {
 		if d := r.Predicted.Downtime.Seconds()*1000 - r.DowntimeMS; math.Abs(d) > 5 {
 			t.Errorf("%s: held-out downtime off by %.1f ms", r.ID, d)
 		}
@@ -359,5 +359,40 @@ func TestFitNearHoldsARefitToItsBase(t *testing.T) {
 	}
 	if math.Abs(held.SetupMS-def.SetupMS) > 5 || math.Abs(held.Goodput-def.Goodput) > 0.002 {
 		t.Errorf("an overwhelming weight keeps the base: %+v", held)
+	}
+}
+
+// Streams bound by a shaped link carry less of it than a cap's worth: the
+// goodput of the link is found from their times, held out batch by batch,
+// and changes nothing for a capped stream.
+func TestFitLinkGoodput(t *testing.T) {
+	prof := precopy.DefaultProfile()
+	truth := prof
+	truth.LinkGoodput = 0.93
+	var pts []calibrate.Point
+	for i, dirty := range []float64{0, 2 << 20, 4 << 20, 6 << 20} {
+		for _, conc := range []int{2, 3} {
+			p := calibrate.Point{ID: fmt.Sprint(i, conc), Conc: conc, Link: 24 << 20,
+				Workload: precopy.Workload{Memory: 256 << 20, Resident: 128 << 20, WSS: 64 << 20, DirtyRate: dirty}}
+			p.TimeMS = calibrate.Predict(p, truth).TotalTime.Seconds() * 1000
+			pts = append(pts, p)
+		}
+	}
+	if g := calibrate.FitLinkGoodput(pts, prof); math.Abs(g-truth.LinkGoodput) > 0.0051 {
+		t.Fatalf("link goodput %v, want %v", g, truth.LinkGoodput)
+	}
+	// A time is a step function of the goodput (windows, syncs): a fold's
+	// fit may land a step away.
+	for _, r := range calibrate.CrossValidateLink(pts, prof, 4, calibrate.LinkParams) {
+		if e := math.Abs(r.Predicted.TotalTime.Seconds()*1000-r.TimeMS) / r.TimeMS; e > 0.02 {
+			t.Errorf("%s: held-out time off by %.1f%%", r.ID, 100*e)
+		}
+	}
+	capped := calibrate.Point{Cap: 32 << 20, Conc: 1, Workload: pts[0].Workload}
+	if a, b := calibrate.Predict(capped, prof).TotalTime, calibrate.Predict(capped, truth).TotalTime; a != b {
+		t.Fatalf("a capped stream took the link's goodput: %v against %v", b, a)
+	}
+	if calibrate.FitLinkGoodput([]calibrate.Point{capped}, prof) != 0 {
+		t.Fatal("a link goodput fitted from migrations no link bound")
 	}
 }

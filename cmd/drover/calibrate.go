@@ -189,7 +189,7 @@ predicts the rows with --base).`,
 			if len(single) < 3 {
 				return fmt.Errorf("%d migrations to fit: need at least 3 (each is held out in turn)", len(single))
 			}
-			fittable := append(slices.Clone(calibrate.AllParams), calibrate.QueueParam)
+			fittable := slices.Concat(calibrate.AllParams, calibrate.LinkParams)
 			for _, h := range hold {
 				if !slices.Contains(fittable, h) {
 					return fmt.Errorf("--hold %s: not a fitted parameter (%s)", h, strings.Join(fittable, ", "))
@@ -200,10 +200,17 @@ predicts the rows with --base).`,
 			k := min(folds, len(single))
 			heldOut := fmt.Sprintf("Held out (%d-fold): each row predicted by a profile fitted without its fold", k)
 			var rows []calibrate.Row
-			if bySource {
+			switch {
+			case len(names) == 0:
+				// Nothing to fit (all held, or nothing these migrations
+				// teach): the base predicts them as it stands. (An empty
+				// list would mean "every parameter" to a fit.)
+				rows = calibrate.Evaluate(single, start)
+				heldOut = "Nothing fitted on these: each row predicted by the base profile as it stands"
+			case bySource:
 				rows, err = calibrate.CrossValidateGroups(single, start, names)
 				heldOut = "Held out by source: each table's (or run's) rows predicted by a profile fitted on the others alone"
-			} else {
+			default:
 				rows, err = calibrate.CrossValidateNear(single, start, k, names, weight)
 			}
 			if err != nil {
@@ -242,23 +249,26 @@ predicts the rows with --base).`,
 					concPts = append(concPts, p)
 				}
 			}
-			// The path's queue shows only where a link binds the streams:
-			// fitted on the concurrent groups alone, after the rest, and
-			// their accuracy held out the same way.
+			// The link's goodput and the path's queue show only where a
+			// link binds the streams: fitted on the concurrent groups
+			// alone, after the rest, and their accuracy held out the same
+			// way.
 			conc := calibrate.Evaluate(concPts, prof)
 			concTitle := "Concurrent migrations on a shaped link (not in any fit), with the final profile"
-			if len(concPts) >= 2 && !slices.Contains(hold, calibrate.QueueParam) {
+			linkNames := slices.DeleteFunc(slices.Clone(calibrate.LinkParams), func(n string) bool { return slices.Contains(hold, n) })
+			if len(concPts) >= 2 && len(linkNames) > 0 {
 				kq := min(folds, len(concPts))
-				conc = calibrate.CrossValidateQueue(concPts, prof, kq)
-				prof.QueueBytes = calibrate.FitQueue(concPts, prof)
+				conc = calibrate.CrossValidateLink(concPts, prof, kq, linkNames)
+				prof = calibrate.FitLink(concPts, prof, linkNames)
 				// A base refitted with everything else held already says
-				// where its old queue came from: this one replaces it.
-				const queueFrom = "; queue_bytes from "
-				if i := strings.Index(prof.FittedOn, queueFrom); i >= 0 {
-					prof.FittedOn = prof.FittedOn[:i]
+				// where its old link figures came from: these replace them.
+				for _, from := range []string{"; queue_bytes from ", "; link_goodput, queue_bytes from ", "; link_goodput from "} {
+					if i := strings.Index(prof.FittedOn, from); i >= 0 {
+						prof.FittedOn = prof.FittedOn[:i]
+					}
 				}
-				prof.FittedOn += fmt.Sprintf(queueFrom+"%d concurrent migrations over a shaped link, stepped batch by batch (%s)", len(concPts), strings.Join(sources, ", "))
-				concTitle = fmt.Sprintf("Concurrent migrations on a shaped link, held out (%d-fold): queue_bytes fitted without each row's fold, the rest on the single migrations", kq)
+				prof.FittedOn += fmt.Sprintf("; %s from %d concurrent migrations over a shaped link, stepped batch by batch (%s)", strings.Join(linkNames, ", "), len(concPts), strings.Join(sources, ", "))
+				concTitle = fmt.Sprintf("Concurrent migrations on a shaped link, held out (%d-fold): %s fitted without each row's fold, the rest on the single migrations", kq, strings.Join(linkNames, " and "))
 			}
 			if err := os.MkdirAll(out, 0o755); err != nil {
 				return err

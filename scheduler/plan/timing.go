@@ -461,9 +461,9 @@ func (t *Timer) totals(p *Plan) {
 	}
 	// A bound must hold for KVM and TCG guests alike: the best goodput and
 	// the least fixed cost of the profile's two halves.
-	goodput, fixed := t.cfg.Profile.Goodput, t.cfg.SetupTime+t.cfg.Profile.Overhead(false)+t.cfg.Profile.Finish()
+	goodput, fixed := max(t.cfg.Profile.Goodput, t.cfg.Profile.LinkGoodput), t.cfg.SetupTime+t.cfg.Profile.Overhead(false)+t.cfg.Profile.Finish()
 	if tcg := t.cfg.For(true); tcg.Profile != t.cfg.Profile {
-		goodput = max(goodput, tcg.Profile.Goodput)
+		goodput = max(goodput, tcg.Profile.Goodput, tcg.Profile.LinkGoodput)
 		fixed = min(fixed, tcg.SetupTime+tcg.Profile.Overhead(false)+tcg.Profile.Finish())
 	}
 	p.LowerBound, p.BoundBy = lowerBound(t.snap, out, in, goodput)

@@ -36,6 +36,12 @@ type Profile struct {
 	// (a libvirt cap or a link share): QEMU's TCP stream on a shaped link
 	// gets about 0.97 of it.
 	Goodput float64 `json:"goodput"`
+	// LinkGoodput is Goodput for a stream bound by its path (a shaped or
+	// shared link) rather than by its cap or its hosts' CPU: the link's
+	// rate counts every frame's headers and the stream shares it with
+	// others, where a cap counts QEMU's own bytes. Fitted on concurrent
+	// migrations over a shaped link (0: the same as Goodput).
+	LinkGoodput float64 `json:"link_goodput,omitempty"`
 	// GoodputTLS is Goodput for a stream with QEMU native TLS (0: the
 	// same as Goodput): encrypting costs the migration thread time that a
 	// rate limit does not give back, so a capped TLS stream moves less.
@@ -222,6 +228,9 @@ func (p Profile) Validate() error {
 	// not agree exactly.
 	if !(p.Goodput > 0 && p.Goodput <= 2) {
 		bad("goodput %v: want more than 0 and at most 2", p.Goodput)
+	}
+	if !(p.LinkGoodput >= 0 && p.LinkGoodput <= 2) {
+		bad("link_goodput %v: want 0 (as goodput) up to 2", p.LinkGoodput)
 	}
 	if !(p.GoodputTLS >= 0 && p.GoodputTLS <= 2) {
 		bad("goodput_tls %v: want 0 (as goodput) up to 2", p.GoodputTLS)

@@ -196,7 +196,16 @@ func (s *Stepper) dirty() float64 {
 func (s *Stepper) throttle() float64 { return float64(s.pct) / 100 }
 
 // eff is the rate migration bytes flow at when bw is granted.
-func (s *Stepper) eff(bw float64) float64 { return bw * s.goodput }
+func (s *Stepper) eff(bw float64) float64 {
+	if g := s.c.Profile.LinkGoodput; g > 0 && s.pathBound(bw) {
+		return bw * g
+	}
+	return bw * s.goodput
+}
+
+// pathBound says a stream granted bw gets less than its own bound (cap,
+// CPU): its path decides its rate.
+func (s *Stepper) pathBound(bw float64) bool { return bw < s.c.Bound*(1-1e-9) }
 
 // sendRate is what pre-copy sends at when bw is granted: eff, and in the
 // first pass less, by the time the migration thread spends reading every
@@ -234,7 +243,12 @@ func (s *Stepper) finalRate(bw float64) float64 {
 		return e
 	}
 	if s.c.LinkRate > 0 {
-		f = min(f, s.c.LinkRate*s.goodput)
+		// The path bounds the copy: at its own goodput.
+		g := s.goodput
+		if lg := s.c.Profile.LinkGoodput; lg > 0 {
+			g = lg
+		}
+		f = min(f, s.c.LinkRate*g)
 	}
 	return max(f, e)
 }
@@ -512,7 +526,7 @@ func (s *Stepper) costNs() int64 { return sat(sat(nonneg(s.c.SwitchoverCost), s.
 // bound (cap, CPU) keeps the path's queue full.
 func (s *Stepper) pathQueue() int64 {
 	q := s.c.Profile.QueueBytes
-	if q <= 0 || !(s.bw < s.c.Bound*(1-1e-9)) {
+	if q <= 0 || !s.pathBound(s.bw) {
 		return 0
 	}
 	return bytesNs(q, s.finalRate(s.bw))

@@ -254,3 +254,19 @@ var _ = Describe("ZeroPageUS", func() {
 		Expect(capped.TotalTime - capped0.TotalTime).To(BeNumerically("~", 2350*time.Millisecond, 60*time.Millisecond))
 	})
 })
+
+var _ = Describe("link goodput", func() {
+	It("slows a stream its path binds, and not one its cap binds", func() {
+		w := precopy.Workload{Memory: 256 << 20, Resident: 128 << 20, WSS: 16 << 20}
+		p := precopy.DefaultProfile()
+		p.LinkGoodput = p.Goodput / 2
+		at := func(bound float64) time.Duration {
+			c := precopy.Config{Profile: p, Bound: bound}.WithDefaults()
+			return precopy.Predict(w, c, 32<<20).TotalTime
+		}
+		byCap, byPath := at(32<<20), at(64<<20)
+		fixed := time.Duration((p.SetupMS + p.FinishMS) * float64(time.Millisecond))
+		// Half the goodput: the sending part takes about twice as long.
+		Expect(float64(byPath-fixed) / float64(byCap-fixed)).To(BeNumerically("~", 2, 0.1))
+	})
+})
