@@ -92,7 +92,7 @@ predicts the rows with --base).`,
 					got[i].TCG, got[i].Group = tcg, src
 				}
 				pts = append(pts, got...)
-				sources = append(sources, filepath.Join(filepath.Base(filepath.Dir(table)), filepath.Base(table)))
+				sources = append(sources, src)
 			}
 			for _, dir := range runs {
 				path := dir
