@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/droverlab/drover/reports"
 )
 
 // drover runs the command line in-process and returns what it printed.
@@ -172,5 +174,32 @@ func TestCalibrateReport(t *testing.T) {
 	}
 	if strings.Contains(string(page), `<section id="gantt">`) {
 		t.Errorf("calibrate's page draws a Gantt chart of migrations that shared no clock")
+	}
+}
+
+// calibrate predicts a table with the half of the default its guests ran
+// under (TCG unless told), and refuses runs of TCG and KVM guests mixed.
+func TestCalibrateTakesTheAcceleratorsHalf(t *testing.T) {
+	table := filepath.Join("..", "..", "e2e", "lab", "calib", "day4", "measurements.csv")
+	for accel, want := range map[string]string{"tcg": "Profile qemu10-tcg-lab on", "kvm": "Profile qemu10-tcg on", "auto": "Profile qemu10-tcg-lab on"} {
+		text, err := drover(t, "calibrate", "--table", table, "--evaluate", "--accel", accel)
+		if err != nil || !strings.Contains(text, want) {
+			t.Errorf("--accel %s: %v, want %q in\n%.200s", accel, err, want, text)
+		}
+	}
+	dir := t.TempDir()
+	in := func(accel string) *reports.MigrationInputs {
+		return &reports.MigrationInputs{MemoryBytes: 256 << 20, ResidentBytes: 200 << 20, WSSBytes: 16 << 20, Cap: 32 << 20, Accel: accel}
+	}
+	rep := &reports.Report{Kind: reports.KindApply, Migrations: []reports.Migration{
+		{ID: 1, VM: "e", Outcome: "completed", JobMS: 5000, DurationMS: 6000, Bytes: 1 << 28, Rounds: 3, Inputs: in("tcg")},
+		{ID: 2, VM: "k", Outcome: "completed", JobMS: 5000, DurationMS: 6000, Bytes: 1 << 28, Rounds: 3, Inputs: in("")},
+	}}
+	if _, err := rep.Save(dir); err != nil {
+		t.Fatal(err)
+	}
+	text, err := drover(t, "calibrate", "--from-runs", dir, "--out", t.TempDir())
+	if !strings.Contains(text+fmt.Sprint(err), "1 of 2 migrations are of TCG guests, the rest of KVM ones: calibrate each apart") {
+		t.Errorf("mixed runs not refused: %v\n%s", err, text)
 	}
 }
