@@ -3,6 +3,7 @@ package plan
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"time"
 
@@ -461,10 +462,11 @@ func (t *Timer) totals(p *Plan) {
 	}
 	// A bound must hold for KVM and TCG guests alike: the best goodput and
 	// the least fixed cost of the profile's two halves.
-	goodput, fixed := max(t.cfg.Profile.Goodput, t.cfg.Profile.LinkGoodput), t.cfg.SetupTime+t.cfg.Profile.Overhead(false)+t.cfg.Profile.Finish()
-	if tcg := t.cfg.For(true); tcg.Profile != t.cfg.Profile {
-		goodput = max(goodput, tcg.Profile.Goodput, tcg.Profile.LinkGoodput)
-		fixed = min(fixed, tcg.SetupTime+tcg.Profile.Overhead(false)+tcg.Profile.Finish())
+	goodput, fixed := 0.0, time.Duration(math.MaxInt64)
+	for _, tcg := range []bool{false, true} {
+		c := t.cfg.For(tcg)
+		goodput = max(goodput, c.Profile.Goodput, c.Profile.LinkGoodput)
+		fixed = min(fixed, c.SetupTime+c.Profile.Overhead(false)+c.Profile.Finish())
 	}
 	p.LowerBound, p.BoundBy = lowerBound(t.snap, out, in, goodput)
 	// A shared link (a rack's uplink) can bind harder than any NIC: the
