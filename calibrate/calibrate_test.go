@@ -227,6 +227,21 @@ func synthetic(t *testing.T, truth precopy.Profile, cases []synth) []calibrate.P
 	return pts
 }
 
+// onLink is migrations on a 24 MiB/s shaped link, two or three at a
+// time, writing 0–6 MiB/s, each measured by measure.
+func onLink(measure func(*calibrate.Point)) []calibrate.Point {
+	var pts []calibrate.Point
+	for i, dirty := range []float64{0, 2 << 20, 4 << 20, 6 << 20} {
+		for _, conc := range []int{2, 3} {
+			p := calibrate.Point{ID: fmt.Sprint(i, conc), Conc: conc, Link: 24 << 20,
+				Workload: precopy.Workload{Memory: 256 << 20, Resident: 128 << 20, WSS: 64 << 20, DirtyRate: dirty}}
+			measure(&p)
+			pts = append(pts, p)
+		}
+	}
+	return pts
+}
+
 // The queue is found from what it does to downtimes of streams sharing a
 // link, held out fold by fold, and counts nothing for streams held to
 // their cap.
@@ -234,15 +249,7 @@ func TestFitQueue(t *testing.T) {
 	prof := precopy.DefaultProfile()
 	truth := prof
 	truth.QueueBytes = 2 << 20
-	var pts []calibrate.Point
-	for i, dirty := range []float64{0, 2 << 20, 4 << 20, 6 << 20} {
-		for _, conc := range []int{2, 3} {
-			p := calibrate.Point{ID: fmt.Sprint(i, conc), Conc: conc, Link: 24 << 20,
-				Workload: precopy.Workload{Memory: 256 << 20, Resident: 128 << 20, WSS: 64 << 20, DirtyRate: dirty}}
-			p.DowntimeMS = calibrate.Predict(p, truth).Downtime.Seconds() * 1000
-			pts = append(pts, p)
-		}
-	}
+	pts := onLink(func(p *calibrate.Point) { p.DowntimeMS = calibrate.Predict(*p, truth).Downtime.Seconds() * 1000 })
 	if q := calibrate.FitQueue(pts, prof); math.Abs(q-truth.QueueBytes) > 64<<10 {
 		t.Fatalf("queue %v, want %v", q, truth.QueueBytes)
 	}
@@ -369,15 +376,7 @@ func TestFitLinkGoodput(t *testing.T) {
 	prof := precopy.DefaultProfile()
 	truth := prof
 	truth.LinkGoodput = 0.93
-	var pts []calibrate.Point
-	for i, dirty := range []float64{0, 2 << 20, 4 << 20, 6 << 20} {
-		for _, conc := range []int{2, 3} {
-			p := calibrate.Point{ID: fmt.Sprint(i, conc), Conc: conc, Link: 24 << 20,
-				Workload: precopy.Workload{Memory: 256 << 20, Resident: 128 << 20, WSS: 64 << 20, DirtyRate: dirty}}
-			p.TimeMS = calibrate.Predict(p, truth).TotalTime.Seconds() * 1000
-			pts = append(pts, p)
-		}
-	}
+	pts := onLink(func(p *calibrate.Point) { p.TimeMS = calibrate.Predict(*p, truth).TotalTime.Seconds() * 1000 })
 	if g := calibrate.FitLinkGoodput(pts, prof); math.Abs(g-truth.LinkGoodput) > 0.0051 {
 		t.Fatalf("link goodput %v, want %v", g, truth.LinkGoodput)
 	}
