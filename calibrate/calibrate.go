@@ -1048,15 +1048,9 @@ func CrossValidateLink(pts []Point, prof precopy.Profile, k int, names []string)
 // batch's downtimes right. Rows of a batch must be adjacent.
 func RankedDowntime(rows []Row) (median, worst float64) {
 	var errs []float64
-	for i := 0; i < len(rows); {
-		j := i + 1
-		if len(rows[i].Batch) > 1 {
-			for j < len(rows) && rows[j].Member > rows[j-1].Member && &rows[j].Batch[0] == &rows[i].Batch[0] {
-				j++
-			}
-		}
+	for _, b := range batchesOf(rows) {
 		var pred, real []float64
-		for _, r := range rows[i:j] {
+		for _, r := range b {
 			pred = append(pred, ms(r.Predicted.Downtime.Seconds()))
 			real = append(real, r.DowntimeMS)
 		}
@@ -1065,11 +1059,71 @@ func RankedDowntime(rows []Row) (median, worst float64) {
 		for k := range pred {
 			errs = append(errs, math.Abs(pred[k]-real[k]))
 		}
-		i = j
 	}
 	if len(errs) == 0 {
 		return 0, 0
 	}
 	slices.Sort(errs)
 	return stat.Quantile(0.5, stat.Empirical, errs, nil), errs[len(errs)-1]
+}
+
+// batchesOf splits rows into their batches (a lone migration is a batch of
+// one). Rows of a batch must be adjacent.
+func batchesOf(rows []Row) [][]Row {
+	var out [][]Row
+	for i := 0; i < len(rows); {
+		j := i + 1
+		if len(rows[i].Batch) > 1 {
+			for j < len(rows) && rows[j].Member > rows[j-1].Member && &rows[j].Batch[0] == &rows[i].Batch[0] {
+				j++
+			}
+		}
+		out = append(out, rows[i:j])
+		i = j
+	}
+	return out
+}
+
+// BatchScatter is the floor of any prediction of rows' batch-mates, whose
+// inputs are alike: with each batch's own median downtime and iteration
+// count as the prediction for every member, the median |error| of
+// downtime in ms and the share of iteration counts within ±1. A grid's
+// batch-mates are the same guest started together, so no model given
+// their inputs tells them apart; ok is false without a batch of two or more.
+func BatchScatter(rows []Row) (downtimeMS, iterWithin1 float64, ok bool) {
+	var errs []float64
+	within, n := 0, 0
+	for _, b := range batchesOf(rows) {
+		if len(b) < 2 {
+			continue
+		}
+		var down, iter []float64
+		for _, r := range b {
+			down = append(down, r.DowntimeMS)
+			iter = append(iter, float64(r.Iterations))
+		}
+		md, mi := middle(down), middle(iter)
+		for k := range b {
+			errs = append(errs, math.Abs(down[k]-md))
+			if math.Abs(iter[k]-mi) <= 1 {
+				within++
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		return 0, 0, false
+	}
+	return middle(errs), float64(within) / float64(n), true
+}
+
+// middle is the median of v, the mean of the two middle values when their
+// number is even (so that a batch of two is one half-difference off each).
+func middle(v []float64) float64 {
+	s := slices.Sorted(slices.Values(v))
+	h := len(s) / 2
+	if len(s)%2 == 0 {
+		return (s[h-1] + s[h]) / 2
+	}
+	return s[h]
 }

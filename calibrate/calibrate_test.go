@@ -395,3 +395,32 @@ func TestFitLinkGoodput(t *testing.T) {
 		t.Fatal("a link goodput fitted from migrations no link bound")
 	}
 }
+
+// Alike batch-mates that differ set a floor no prediction of them passes:
+// each batch's own median, worked out by hand.
+func TestBatchScatter(t *testing.T) {
+	batch := func(down []float64, iter []int) []calibrate.Row {
+		pts := make([]calibrate.Point, len(down))
+		for i := range pts {
+			pts[i] = calibrate.Point{DowntimeMS: down[i], Iterations: iter[i], Conc: len(down), Link: 24 << 20, Member: i}
+		}
+		rows := make([]calibrate.Row, len(pts))
+		for i := range pts {
+			pts[i].Batch = pts
+			rows[i] = calibrate.Row{Point: pts[i]}
+		}
+		return rows
+	}
+	// Three: median 427 ms and 13 iterations, so 0, 187, 171 ms off and
+	// 10, 18 more than one off. Two: mean 434.5 ms, each 112.5 ms off, 6 and 7
+	// within one of 6.5. A lone migration does not count.
+	rows := slices.Concat(batch([]float64{427, 240, 598}, []int{13, 10, 18}), batch([]float64{547, 322}, []int{6, 7}),
+		[]calibrate.Row{{Point: calibrate.Point{DowntimeMS: 900, Iterations: 40, Conc: 1}}})
+	down, iter, ok := calibrate.BatchScatter(rows)
+	if !ok || down != 112.5 || iter != 0.6 {
+		t.Errorf("floor %v ms, %v within one iteration (%v): want 112.5 ms (the middle of 0, 112.5, 112.5, 171, 187) and 0.6", down, iter, ok)
+	}
+	if _, _, ok := calibrate.BatchScatter(rows[5:]); ok {
+		t.Error("a lone migration has no batch-mates to differ from")
+	}
+}

@@ -346,4 +346,7 @@ func writeAccuracy(w *strings.Builder, title string, rows []calibrate.Row) {
 		med, worst := calibrate.RankedDowntime(rows)
 		fmt.Fprintf(w, "Batches predicted together: which of alike batch-mates switches over last is a race; matched in rank order within each batch, downtime |err| median %.0f ms, max %.0f ms\n\n", med, worst)
 	}
+	if down, iter, ok := calibrate.BatchScatter(rows); ok {
+		fmt.Fprintf(w, "Batch-mates are alike and still differ: each batch's own median as every member's prediction, the floor of any model, is off by a median %.0f ms in downtime member by member and within ±1 iteration for %.0f%%\n\n", down, 100*iter)
+	}
 }
