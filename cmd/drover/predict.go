@@ -86,19 +86,18 @@ func predictCmd() *cobra.Command {
 			default:
 				return fmt.Errorf("--accel: want kvm or tcg, got %q", accel)
 			}
-			cfg = cfg.WithDefaults()
-			cfg = cfg.For(accel == "tcg")
+			cfg = cfg.WithDefaults().For(accel == "tcg")
 			// A stream granted less than its cap is bound by its path and
 			// keeps the path's queue full; without a cap, --bandwidth is
 			// taken to be the migration's own rate, as most callers mean it.
 			cfg.Bound = cfg.BandwidthCap
-			res := precopy.Predict(w, cfg.WithDefaults(), bw)
+			res := precopy.Predict(w, cfg, bw)
 			if !rounds {
 				res.Rounds = nil
 			}
 			// The model's own error on migrations outside its fit gives the
 			// 80% interval of the total time.
-			prof := cfg.WithDefaults().Profile
+			prof := cfg.Profile
 			t := float64(res.TotalTime) / 1e6
 			b, err := json.Marshal(res)
 			if err != nil {
